@@ -1,0 +1,118 @@
+package dev.pekkodsm.serialization.internal;
+
+import com.esotericsoftware.kryo.KryoException;
+import com.esotericsoftware.kryo.io.Input;
+
+/**
+ * A Kryo {@link Input} over a fully buffered byte range that refuses any length prefix larger
+ * than the bytes left, before allocating the array or string it announces.
+ *
+ * <p>Kryo trusts decoded lengths: {@code readInts(n)} allocates {@code new int[n]} first and
+ * discovers the underflow later. Snapshot bytes are CRC-checked before they get here, but a
+ * hostile or buggy peer can produce a valid CRC, so lengths are checked too. Not thread-safe; one
+ * per pooled Kryo.
+ */
+public final class BoundedInput extends Input {
+
+  public BoundedInput() {
+    super();
+  }
+
+  private void require(long count, int bytesEach) {
+    long remaining = (long) limit - position;
+    if (count < 0 || count * bytesEach > remaining) {
+      throw new KryoException(
+          "length " + count + " x " + bytesEach + " bytes exceeds the " + remaining
+              + " bytes left in the input");
+    }
+  }
+
+  @Override
+  public byte[] readBytes(int length) {
+    require(length, 1);
+    return super.readBytes(length);
+  }
+
+  @Override
+  public int[] readInts(int length) {
+    require(length, 4);
+    return super.readInts(length);
+  }
+
+  @Override
+  public int[] readInts(int length, boolean optimizePositive) {
+    require(length, 1);
+    return super.readInts(length, optimizePositive);
+  }
+
+  @Override
+  public long[] readLongs(int length) {
+    require(length, 8);
+    return super.readLongs(length);
+  }
+
+  @Override
+  public long[] readLongs(int length, boolean optimizePositive) {
+    require(length, 1);
+    return super.readLongs(length, optimizePositive);
+  }
+
+  @Override
+  public float[] readFloats(int length) {
+    require(length, 4);
+    return super.readFloats(length);
+  }
+
+  @Override
+  public double[] readDoubles(int length) {
+    require(length, 8);
+    return super.readDoubles(length);
+  }
+
+  @Override
+  public short[] readShorts(int length) {
+    require(length, 2);
+    return super.readShorts(length);
+  }
+
+  @Override
+  public char[] readChars(int length) {
+    require(length, 2);
+    return super.readChars(length);
+  }
+
+  @Override
+  public boolean[] readBooleans(int length) {
+    require(length, 1);
+    return super.readBooleans(length);
+  }
+
+  @Override
+  public String readString() {
+    checkStringLength();
+    return super.readString();
+  }
+
+  @Override
+  public StringBuilder readStringBuilder() {
+    checkStringLength();
+    return super.readStringBuilder();
+  }
+
+  /**
+   * Peeks at Kryo's string header. ASCII strings are scanned to their terminator and allocate as
+   * they go; UTF-8 strings announce a char count, and every char takes at least one byte.
+   */
+  private void checkStringLength() {
+    int start = position;
+    if (position < limit && readVarIntFlag()) {
+      int charCount = readVarIntFlag(true); // 0 = null, 1 = empty, n + 1 = n chars
+      position = start;
+      if (charCount > 1) {
+        require(charCount - 1L, 1);
+      }
+    } else {
+      position = start;
+    }
+  }
+}
