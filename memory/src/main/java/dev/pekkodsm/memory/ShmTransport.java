@@ -1,0 +1,138 @@
+package dev.pekkodsm.memory;
+
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
+import java.io.IOException;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * Same-host one-sided reads: a peer's segment files are mapped read-only and a read is a memory
+ * copy checked by the slot's seqlock and the frame's CRC. The peer's CPU is not involved.
+ *
+ * <p>Whether a peer is on this host is decided by the files themselves: the transport can open
+ * the peer's first segment and it carries the peer's random token. A namesake folder on another
+ * host (a shared mount, a copied path) fails that check.
+ */
+public final class ShmTransport implements OneSidedTransport {
+
+  private final SnapshotCodec codec;
+  private final int maxFrameBytes;
+
+  /**
+   * @param codec checks frames
+   * @param maxFrameBytes the largest frame this node accepts
+   */
+  public ShmTransport(SnapshotCodec codec, int maxFrameBytes) {
+    this.codec = codec;
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
+  @Override
+  public String name() {
+    return "shm";
+  }
+
+  @Override
+  public PeerReader open(ArenaEndpoint peer) throws TransportUnavailableException {
+    Reader reader = new Reader(peer);
+    MappedByteBuffer first = reader.map(0);
+    if (first == null) {
+      throw new TransportUnavailableException(reader.failure);
+    }
+    return reader;
+  }
+
+  @Override
+  public void close() {}
+
+  private final class Reader implements PeerReader {
+    private final ArenaEndpoint peer;
+    private final Path folder;
+    private final AtomicReferenceArray<MappedByteBuffer> segments;
+    private volatile boolean closed;
+    private volatile String failure = "not mapped";
+
+    Reader(ArenaEndpoint peer) {
+      this.peer = peer;
+      this.folder = Path.of(peer.directory());
+      this.segments = new AtomicReferenceArray<>(peer.maxSegments());
+    }
+
+    @Override
+    public ArenaEndpoint endpoint() {
+      return peer;
+    }
+
+    @Override
+    public ReadStatus read(long locator, long object, int color, ReadBuffer out, long deadlineNs) {
+      int index = SlotLayout.segment(locator);
+      if (index >= peer.maxSegments()) {
+        return ReadStatus.OUT_OF_RANGE;
+      }
+      MappedByteBuffer segment = segments.get(index);
+      if (segment == null) {
+        segment = map(index);
+        if (segment == null) {
+          return ReadStatus.UNAVAILABLE;
+        }
+      }
+      if (closed) {
+        return ReadStatus.UNAVAILABLE;
+      }
+      return SlotReads.read(segment, peer.segmentBytes(), SlotLayout.offset(locator), codec,
+          peer.node(), object, color, maxFrameBytes, out);
+    }
+
+    /** Maps and validates one segment; null (with {@link #failure} set) if it cannot. */
+    MappedByteBuffer map(int index) {
+      if (closed) {
+        return null;
+      }
+      Path path = SnapshotArena.segmentPath(folder, index);
+      try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+        if (channel.size() < peer.segmentBytes()) {
+          failure = path + " is " + channel.size() + " bytes, expected " + peer.segmentBytes();
+          return null;
+        }
+        MappedByteBuffer segment =
+            channel.map(FileChannel.MapMode.READ_ONLY, 0, peer.segmentBytes());
+        segment.order(ByteOrder.LITTLE_ENDIAN);
+        long magic = (long) SlotLayout.LONG.get(segment, SlotLayout.SEGMENT_MAGIC_OFFSET);
+        int version = (int) SlotLayout.INT.get(segment, SlotLayout.SEGMENT_VERSION_OFFSET);
+        int storedIndex = (int) SlotLayout.INT.get(segment, SlotLayout.SEGMENT_INDEX_OFFSET);
+        long tokenHi = (long) SlotLayout.LONG.get(segment, SlotLayout.SEGMENT_TOKEN_OFFSET);
+        long tokenLo = (long) SlotLayout.LONG.get(segment, SlotLayout.SEGMENT_TOKEN_OFFSET + 8);
+        long node = (long) SlotLayout.LONG.get(segment, SlotLayout.SEGMENT_NODE_OFFSET);
+        if (magic != SlotLayout.SEGMENT_MAGIC || version != SlotLayout.LAYOUT_VERSION) {
+          failure = path + " is not an arena segment of layout " + SlotLayout.LAYOUT_VERSION;
+          return null;
+        }
+        if (tokenHi != peer.tokenHi() || tokenLo != peer.tokenLo() || node != peer.node()
+            || storedIndex != index) {
+          failure = path + " belongs to another arena (token or node differs): the peer is not "
+              + "on this host, or has restarted";
+          return null;
+        }
+        if (segments.compareAndSet(index, null, segment)) {
+          return segment;
+        }
+        return segments.get(index);
+      } catch (IOException | RuntimeException e) {
+        failure = "cannot map " + path + ": " + e;
+        return null;
+      }
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+      for (int i = 0; i < segments.length(); i++) {
+        segments.set(i, null);
+      }
+    }
+  }
+}

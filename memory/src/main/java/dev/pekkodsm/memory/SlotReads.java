@@ -1,0 +1,104 @@
+package dev.pekkodsm.memory;
+
+import static dev.pekkodsm.memory.SlotLayout.CAPACITY_OFFSET;
+import static dev.pekkodsm.memory.SlotLayout.FIRST_SLOT_OFFSET;
+import static dev.pekkodsm.memory.SlotLayout.INT;
+import static dev.pekkodsm.memory.SlotLayout.LONG;
+import static dev.pekkodsm.memory.SlotLayout.SEQUENCE_OFFSET;
+import static dev.pekkodsm.memory.SlotLayout.SLOT_ALIGNMENT;
+import static dev.pekkodsm.memory.SlotLayout.SLOT_HEADER_BYTES;
+
+import dev.pekkodsm.serialization.DecodeStatus;
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The seqlock read of one slot from a mapped segment, shared by every reader of an arena (the
+ * owner's own, same-host peers, the tcp read server).
+ *
+ * <p>Copy, fence, re-check: the sequence is read with acquire; the header and frame are copied
+ * with plain loads; a load-load fence keeps those loads before the second sequence read; equal
+ * even sequences mean the copy is of one stable version. Only a stable copy is then checked
+ * (magic, length, CRC, object and color), and only a checked copy is reported {@code OK}.
+ */
+public final class SlotReads {
+
+  private static final int SPIN_ATTEMPTS = 128;
+  private static final long RETRY_BUDGET_NS = 20_000_000L;
+
+  private SlotReads() {}
+
+  /**
+   * Reads the slot at {@code offset} of {@code segment} into {@code out}.
+   *
+   * @param segmentBytes the valid size of the segment
+   * @param maxFrameBytes the largest frame the caller accepts
+   * @return {@link ReadStatus#OK} with the frame in {@code out}, or why not
+   */
+  public static ReadStatus read(
+      ByteBuffer segment,
+      int segmentBytes,
+      long offset,
+      SnapshotCodec codec,
+      long node,
+      long object,
+      int color,
+      int maxFrameBytes,
+      ReadBuffer out) {
+    if (offset < FIRST_SLOT_OFFSET
+        || offset % SLOT_ALIGNMENT != 0
+        || offset + SLOT_HEADER_BYTES + SnapshotCodec.HEADER_BYTES > segmentBytes) {
+      return ReadStatus.OUT_OF_RANGE;
+    }
+    int slot = (int) offset;
+    int frameAt = slot + SLOT_HEADER_BYTES;
+    long giveUpNs = 0;
+    for (int attempt = 0; ; attempt++) {
+      long before = (long) LONG.getAcquire(segment, slot + SEQUENCE_OFFSET);
+      if ((before & 1) == 0) {
+        int capacity = (int) INT.get(segment, slot + CAPACITY_OFFSET);
+        int length = (int) INT.get(segment, frameAt + SnapshotCodec.LENGTH_OFFSET);
+        long frameBytes = (long) SnapshotCodec.HEADER_BYTES + length;
+        boolean plausible = capacity >= SLOT_ALIGNMENT
+            && capacity % SLOT_ALIGNMENT == 0
+            && (long) slot + capacity <= segmentBytes
+            && length >= 0
+            && frameBytes <= capacity - SLOT_HEADER_BYTES
+            && frameBytes <= maxFrameBytes;
+        int copy = plausible ? (int) frameBytes : SnapshotCodec.HEADER_BYTES;
+        byte[] dst = out.ensureCapacity(copy);
+        segment.get(frameAt, dst, 0, copy);
+        VarHandle.loadLoadFence(); // the copy above completes before the sequence is re-read
+        long after = (long) LONG.getAcquire(segment, slot + SEQUENCE_OFFSET);
+        if (before == after) {
+          out.length(copy);
+          if (!plausible) {
+            return codec.verify(dst, 0, copy, node, object, color) == DecodeStatus.BAD_MAGIC
+                ? ReadStatus.FREED
+                : ReadStatus.CORRUPT;
+          }
+          return switch (codec.verify(dst, 0, copy, node, object, color)) {
+            case OK -> ReadStatus.OK;
+            case BAD_MAGIC -> ReadStatus.FREED;
+            case WRONG_OBJECT -> ReadStatus.STALE;
+            default -> ReadStatus.CORRUPT;
+          };
+        }
+      }
+      // A writer is in the slot: spin briefly, then back off until the budget runs out.
+      if (attempt < SPIN_ATTEMPTS) {
+        Thread.onSpinWait();
+      } else {
+        long now = System.nanoTime();
+        if (giveUpNs == 0) {
+          giveUpNs = now + RETRY_BUDGET_NS;
+        } else if (now - giveUpNs > 0) {
+          return ReadStatus.CONTENDED;
+        }
+        LockSupport.parkNanos(1_000);
+      }
+    }
+  }
+}

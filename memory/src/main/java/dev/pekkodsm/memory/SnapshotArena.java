@@ -1,0 +1,384 @@
+package dev.pekkodsm.memory;
+
+import static dev.pekkodsm.memory.SlotLayout.CAPACITY_OFFSET;
+import static dev.pekkodsm.memory.SlotLayout.FIRST_SLOT_OFFSET;
+import static dev.pekkodsm.memory.SlotLayout.INT;
+import static dev.pekkodsm.memory.SlotLayout.LONG;
+import static dev.pekkodsm.memory.SlotLayout.SEQUENCE_OFFSET;
+import static dev.pekkodsm.memory.SlotLayout.SLOT_HEADER_BYTES;
+
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * A node's off-heap, file-backed store of published snapshots.
+ *
+ * <p>The arena is a folder of fixed-size segment files, mapped read-write by the owner and
+ * read-only by same-host peers. Slots come in size classes (see {@link
+ * SlotLayout#capacityFor(int)}); a freed slot goes back to its class's free list and is reused
+ * by the next frame of that class. Each slot is published under a seqlock, so a reader never
+ * mistakes a half-written frame for a snapshot.
+ *
+ * <p>Thread-safe. Allocation is serialized by a lock; writing a slot's bytes is done outside it
+ * by the thread that holds the slot, which is the single writer of that slot until it frees it.
+ */
+public final class SnapshotArena implements AutoCloseable {
+
+  private static final String FOLDER_PREFIX = "pekko-dsm-";
+  private static final String OWNER_FILE = "owner";
+
+  private final ArenaSettings settings;
+  private final long node;
+  private final Path folder;
+  private final long tokenHi;
+  private final long tokenLo;
+  private final SnapshotCodec codec;
+  private final MappedByteBuffer[] segments;
+
+  // Guarded by this.
+  private int segmentCount;
+  private long bump;
+  private final Map<Integer, LongStack> freeByCapacity = new HashMap<>();
+  private long liveSlots;
+  private long liveBytes;
+  private boolean closed;
+
+  private SnapshotArena(ArenaSettings settings, long node, Path folder, SnapshotCodec codec) {
+    this.settings = settings;
+    this.node = node;
+    this.folder = folder;
+    this.codec = codec;
+    SecureRandom random = new SecureRandom();
+    this.tokenHi = random.nextLong();
+    this.tokenLo = random.nextLong();
+    this.segments = new MappedByteBuffer[settings.maxSegments()];
+  }
+
+  /**
+   * Creates the arena folder {@code <directory>/pekko-dsm-<node>-<random>} with its first
+   * segment. Deletes folders of dead processes first if {@link ArenaSettings#cleanStale()}.
+   *
+   * @param codec checks frames read back from this arena
+   * @throws UncheckedIOException if the folder or the first segment cannot be created
+   */
+  public static SnapshotArena create(ArenaSettings settings, long node, SnapshotCodec codec) {
+    try {
+      Files.createDirectories(settings.directory());
+      if (settings.cleanStale()) {
+        deleteStaleFolders(settings.directory());
+      }
+      Path folder = Files.createTempDirectory(
+          settings.directory(), FOLDER_PREFIX + Long.toHexString(node) + "-");
+      Files.writeString(folder.resolve(OWNER_FILE), ownerRecord(), StandardCharsets.UTF_8);
+      SnapshotArena arena = new SnapshotArena(settings, node, folder, codec);
+      synchronized (arena) {
+        arena.addSegment();
+      }
+      return arena;
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot create the snapshot arena under " + settings.directory()
+              + " (pekko.dsm.arena.directory)", e);
+    }
+  }
+
+  /** What a peer needs to map this arena. */
+  public ArenaEndpoint endpoint() {
+    return new ArenaEndpoint(
+        node, folder.toString(), tokenHi, tokenLo, settings.segmentBytes(),
+        settings.maxSegments());
+  }
+
+  /** The arena folder. */
+  public Path folder() {
+    return folder;
+  }
+
+  /** The path of segment {@code index} inside an arena folder. */
+  public static Path segmentPath(Path folder, int index) {
+    return folder.resolve(String.format("seg-%05d", index));
+  }
+
+  /**
+   * Copies a frame into a free slot and publishes it.
+   *
+   * @return the slot's locator
+   * @throws ArenaFullException if no slot of the needed class is free and no segment may be added
+   * @throws IllegalArgumentException if the frame is larger than {@link
+   *     ArenaSettings#maxFrameBytes()}
+   */
+  public long publish(byte[] frame, int length) {
+    if (length < SnapshotCodec.HEADER_BYTES || length > settings.maxFrameBytes()) {
+      throw new IllegalArgumentException(
+          "frame of " + length + " bytes is outside [" + SnapshotCodec.HEADER_BYTES + ", "
+              + settings.maxFrameBytes() + "]");
+    }
+    int capacity = SlotLayout.capacityFor(length);
+    long locator = allocate(capacity);
+    write(locator, capacity, frame, length);
+    return locator;
+  }
+
+  /**
+   * Rewrites a published slot in place, if the new frame fits its capacity. Readers holding the
+   * locator see either the old or the new frame, never a mix.
+   *
+   * @return true if rewritten; false if the frame needs a larger slot (publish it instead)
+   */
+  public boolean rewrite(long locator, byte[] frame, int length) {
+    MappedByteBuffer segment = segmentOf(locator);
+    int slot = (int) SlotLayout.offset(locator);
+    int capacity = (int) INT.get(segment, slot + CAPACITY_OFFSET);
+    if (SlotLayout.capacityFor(length) > capacity) {
+      return false;
+    }
+    write(locator, capacity, frame, length);
+    return true;
+  }
+
+  private void write(long locator, int capacity, byte[] frame, int length) {
+    MappedByteBuffer segment = segmentOf(locator);
+    int slot = (int) SlotLayout.offset(locator);
+    long sequence = (long) LONG.get(segment, slot + SEQUENCE_OFFSET);
+    LONG.setOpaque(segment, slot + SEQUENCE_OFFSET, sequence + 1);
+    VarHandle.storeStoreFence(); // the odd sequence is visible before any byte of the new frame
+    INT.set(segment, slot + CAPACITY_OFFSET, capacity);
+    segment.put(slot + SLOT_HEADER_BYTES, frame, 0, length);
+    LONG.setRelease(segment, slot + SEQUENCE_OFFSET, sequence + 2); // frame bytes before even
+  }
+
+  /**
+   * Unpublishes a slot and returns it to its free list. A reader holding the locator will see
+   * {@link ReadStatus#FREED}, or {@link ReadStatus#STALE} once the slot is reused.
+   */
+  public void free(long locator) {
+    MappedByteBuffer segment = segmentOf(locator);
+    int slot = (int) SlotLayout.offset(locator);
+    long sequence = (long) LONG.get(segment, slot + SEQUENCE_OFFSET);
+    LONG.setOpaque(segment, slot + SEQUENCE_OFFSET, sequence + 1);
+    VarHandle.storeStoreFence(); // odd before the magic is cleared
+    INT.set(segment, slot + SLOT_HEADER_BYTES, 0);
+    LONG.setRelease(segment, slot + SEQUENCE_OFFSET, sequence + 2);
+    int capacity = (int) INT.get(segment, slot + CAPACITY_OFFSET);
+    synchronized (this) {
+      freeByCapacity.computeIfAbsent(capacity, c -> new LongStack()).push(locator);
+      liveSlots--;
+      liveBytes -= capacity;
+    }
+  }
+
+  /**
+   * Reads a slot of this arena with the same checks a peer applies. Used by the owner's read
+   * server and by tests.
+   */
+  public ReadStatus read(long locator, long object, int color, ReadBuffer out) {
+    int index = SlotLayout.segment(locator);
+    MappedByteBuffer segment;
+    synchronized (this) {
+      if (index >= segmentCount) {
+        return ReadStatus.OUT_OF_RANGE;
+      }
+      segment = segments[index];
+    }
+    return SlotReads.read(segment, settings.segmentBytes(), SlotLayout.offset(locator), codec,
+        node, object, color, settings.maxFrameBytes(), out);
+  }
+
+  /** Slots currently published. */
+  public synchronized long liveSlots() {
+    return liveSlots;
+  }
+
+  /** Bytes of slot capacity currently published. */
+  public synchronized long liveBytes() {
+    return liveBytes;
+  }
+
+  /** Segments mapped so far. */
+  public synchronized int segmentCount() {
+    return segmentCount;
+  }
+
+  private synchronized long allocate(int capacity) {
+    if (closed) {
+      throw new IllegalStateException("the arena of node " + Long.toHexString(node)
+          + " is closed");
+    }
+    LongStack free = freeByCapacity.get(capacity);
+    long locator;
+    if (free != null && !free.isEmpty()) {
+      locator = free.pop();
+    } else {
+      if (bump + capacity > settings.segmentBytes()) {
+        if (segmentCount == settings.maxSegments()) {
+          throw new ArenaFullException(
+              "the snapshot arena of node " + Long.toHexString(node) + " is full: "
+                  + segmentCount + " segments of " + settings.segmentBytes() + " bytes hold "
+                  + liveSlots + " snapshots (" + liveBytes + " bytes); no free slot of "
+                  + capacity + " bytes. Raise pekko.dsm.arena.max-segments or segment-size");
+        }
+        addSegment();
+      }
+      locator = SlotLayout.locator(segmentCount - 1, bump);
+      bump += capacity;
+    }
+    liveSlots++;
+    liveBytes += capacity;
+    return locator;
+  }
+
+  private void addSegment() {
+    int index = segmentCount;
+    Path path = segmentPath(folder, index);
+    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      MappedByteBuffer segment = channel.map(FileChannel.MapMode.READ_WRITE, 0,
+          settings.segmentBytes());
+      segment.order(ByteOrder.LITTLE_ENDIAN);
+      LONG.set(segment, SlotLayout.SEGMENT_MAGIC_OFFSET, SlotLayout.SEGMENT_MAGIC);
+      INT.set(segment, SlotLayout.SEGMENT_VERSION_OFFSET, SlotLayout.LAYOUT_VERSION);
+      INT.set(segment, SlotLayout.SEGMENT_INDEX_OFFSET, index);
+      LONG.set(segment, SlotLayout.SEGMENT_BYTES_OFFSET, (long) settings.segmentBytes());
+      LONG.set(segment, SlotLayout.SEGMENT_TOKEN_OFFSET, tokenHi);
+      LONG.set(segment, SlotLayout.SEGMENT_TOKEN_OFFSET + 8, tokenLo);
+      LONG.set(segment, SlotLayout.SEGMENT_NODE_OFFSET, node);
+      segments[index] = segment;
+      segmentCount = index + 1;
+      bump = FIRST_SLOT_OFFSET;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create arena segment " + path, e);
+    }
+  }
+
+  private MappedByteBuffer segmentOf(long locator) {
+    int index = SlotLayout.segment(locator);
+    synchronized (this) {
+      if (index >= segmentCount) {
+        throw new IllegalArgumentException("locator " + Long.toHexString(locator)
+            + " names segment " + index + " of " + segmentCount);
+      }
+      return segments[index];
+    }
+  }
+
+  /**
+   * Deletes the arena's files. Peers that still map them keep a valid (now unlinked) mapping
+   * until they drop it. Idempotent.
+   */
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    deleteFolder(folder);
+  }
+
+  private static String ownerRecord() {
+    return "pid=" + ProcessHandle.current().pid() + "\npidns=" + pidNamespace().orElse("") + "\n";
+  }
+
+  private static Optional<String> pidNamespace() {
+    try {
+      return Optional.of(Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString());
+    } catch (IOException | UnsupportedOperationException | SecurityException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Deletes arena folders whose owner process is dead. Only folders written from this pid
+   * namespace are judged, so arenas of live processes in other containers sharing the directory
+   * are never touched.
+   */
+  static int deleteStaleFolders(Path directory) {
+    Optional<String> myNamespace = pidNamespace();
+    if (myNamespace.isEmpty()) {
+      return 0;
+    }
+    int deleted = 0;
+    List<Path> candidates = new ArrayList<>();
+    try (DirectoryStream<Path> stream = Files.newDirectoryStream(directory, FOLDER_PREFIX + "*")) {
+      stream.forEach(candidates::add);
+    } catch (IOException e) {
+      return 0;
+    }
+    for (Path candidate : candidates) {
+      try {
+        String owner = Files.readString(candidate.resolve(OWNER_FILE), StandardCharsets.UTF_8);
+        long pid = -1;
+        String namespace = null;
+        for (String line : owner.split("\n")) {
+          if (line.startsWith("pid=")) {
+            pid = Long.parseLong(line.substring(4).trim());
+          } else if (line.startsWith("pidns=")) {
+            namespace = line.substring(6).trim();
+          }
+        }
+        if (pid > 0 && myNamespace.get().equals(namespace)
+            && ProcessHandle.of(pid).isEmpty()) {
+          deleteFolder(candidate);
+          deleted++;
+        }
+      } catch (IOException | RuntimeException e) {
+        // Not an arena we can judge; leave it.
+      }
+    }
+    return deleted;
+  }
+
+  private static void deleteFolder(Path folder) {
+    try (Stream<Path> walk = Files.walk(folder)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+          // Best effort: a leftover file is cleaned by the next start on this host.
+        }
+      });
+    } catch (IOException ignored) {
+      // The folder is already gone.
+    }
+  }
+
+  /** A minimal stack of longs for free lists. Not thread-safe. */
+  private static final class LongStack {
+    private long[] items = new long[16];
+    private int size;
+
+    void push(long value) {
+      if (size == items.length) {
+        items = java.util.Arrays.copyOf(items, size * 2);
+      }
+      items[size++] = value;
+    }
+
+    long pop() {
+      return items[--size];
+    }
+
+    boolean isEmpty() {
+      return size == 0;
+    }
+  }
+}
