@@ -1,0 +1,348 @@
+package dev.pekkodsm.coherence;
+
+import dev.pekkodsm.coherence.BorrowState.Attempt;
+import dev.pekkodsm.coherence.BorrowState.Kind;
+import dev.pekkodsm.coherence.BorrowState.Phase;
+import dev.pekkodsm.coherence.BorrowState.Waiter;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.LongConsumer;
+
+/**
+ * One object at its home: its value, its {@link BorrowState}, and the locator of its published
+ * snapshot. This is what the node's object table holds, so the object survives its owner
+ * entity being passivated.
+ *
+ * <p>Thread-safe: every state change happens under this object's monitor, which is held only
+ * for a few field updates. Futures of waiting requests are completed after the monitor is
+ * released, so no continuation ever runs under it. The value is guarded by the borrow protocol
+ * itself: it is read only under a shared borrow and replaced only under the exclusive one, and
+ * the monitor hand-offs in between order those accesses.
+ */
+public final class OwnedObject {
+
+  /** The result of adopting a reference that was sent on from one node to another. */
+  public enum Adoption {
+    /** The weight is now attributed to the receiving node. */
+    ACCEPTED,
+    /** The object changed since the reference was lent: the receiver must treat it as stale. */
+    STALE
+  }
+
+  private final NodeId home;
+  private final Timing timing;
+  private final LongConsumer freeSlot;
+  private final BorrowState state;
+  private long objectId;
+  private Object value;
+  private long locator;
+  private int snapshotBytes;
+  private NodeId boxHolder;
+
+  /**
+   * @param home the node this object lives on
+   * @param objectId its id within the home
+   * @param color its first color
+   * @param value its value
+   * @param timing the clock and timer for deadlines
+   * @param freeSlot frees a published snapshot slot once no address can reach it
+   */
+  public OwnedObject(
+      NodeId home, long objectId, int color, Object value, Timing timing, LongConsumer freeSlot) {
+    this.home = home;
+    this.objectId = objectId;
+    this.value = value;
+    this.timing = timing;
+    this.freeSlot = freeSlot;
+    this.state = new BorrowState(color);
+    this.boxHolder = home;
+  }
+
+  /** The object's current address. */
+  public synchronized GlobalAddress address() {
+    return new GlobalAddress(home, objectId, state.color());
+  }
+
+  public synchronized long objectId() {
+    return objectId;
+  }
+
+  public synchronized int color() {
+    return state.color();
+  }
+
+  public synchronized Phase phase() {
+    return state.phase();
+  }
+
+  /** The value. Call only under a borrow. */
+  public Object value() {
+    return value;
+  }
+
+  /** Replaces the value. Call only under the exclusive borrow. */
+  public void value(Object newValue) {
+    this.value = newValue;
+  }
+
+  /** The node whose {@code DBox} owns this object (this node while the box is local). */
+  public synchronized NodeId boxHolder() {
+    return boxHolder;
+  }
+
+  public synchronized void boxHolder(NodeId holder) {
+    this.boxHolder = holder;
+  }
+
+  /** The published snapshot's locator at the current color, or 0 if none is published. */
+  public synchronized long locator() {
+    return locator;
+  }
+
+  /** The published snapshot's frame size, or 0. */
+  public synchronized int snapshotBytes() {
+    return snapshotBytes;
+  }
+
+  /**
+   * Records the snapshot published for {@code color}. Ignored (and the slot freed) if the color
+   * moved on meanwhile or one is already published.
+   *
+   * @return the locator in effect for the current color, or 0 if the color moved on
+   */
+  public long published(int color, long newLocator, int frameBytes) {
+    long toFree = 0;
+    long result;
+    synchronized (this) {
+      if (state.phase() != Phase.ACTIVE || state.color() != color) {
+        toFree = newLocator;
+        result = 0;
+      } else if (locator != 0) {
+        toFree = newLocator;
+        result = locator;
+      } else {
+        locator = newLocator;
+        snapshotBytes = frameBytes;
+        result = newLocator;
+      }
+    }
+    if (toFree != 0) {
+      freeSlot.accept(toFree);
+    }
+    return result;
+  }
+
+  /** Grants a request now if possible; never waits. */
+  public synchronized Attempt tryAcquire(Kind kind, NodeId holder, long weight, String who) {
+    return state.tryAcquire(kind, holder, weight, who);
+  }
+
+  /**
+   * Grants a request now or when it becomes compatible, failing it with {@link
+   * BorrowTimeoutException} at the deadline or {@link ObjectRetiredException} if the object
+   * leaves first.
+   */
+  public CompletableFuture<Void> acquire(
+      Kind kind, NodeId holder, long weight, String who, long timeoutNs) {
+    Pending pending;
+    synchronized (this) {
+      Attempt attempt = state.tryAcquire(kind, holder, weight, who);
+      if (attempt == Attempt.GRANTED) {
+        return CompletableFuture.completedFuture(null);
+      }
+      if (attempt == Attempt.GONE) {
+        return CompletableFuture.failedFuture(retired(state.phase()));
+      }
+      long now = timing.nanoTime();
+      pending = new Pending(now);
+      state.enqueue(kind, now + timeoutNs, holder, weight, who, pending);
+    }
+    pending.timeout = timing.schedule(timeoutNs, this::expire);
+    return pending.future;
+  }
+
+  /** Ends a local shared borrow. */
+  public void endShared() {
+    List<Waiter> granted;
+    synchronized (this) {
+      state.endShared();
+      granted = state.grantWaiting();
+    }
+    complete(granted);
+  }
+
+  /**
+   * Ends the exclusive borrow. After a write ({@code recolor}), the color advances and the old
+   * snapshot is freed: no address can reach it any more.
+   *
+   * @return true if the color ran out and the caller must {@link #rekey} the object
+   */
+  public boolean endExclusive(boolean recolor) {
+    List<Waiter> granted;
+    long toFree = 0;
+    boolean wrapped;
+    synchronized (this) {
+      wrapped = state.endExclusive(recolor);
+      if (recolor && locator != 0) {
+        toFree = locator;
+        locator = 0;
+        snapshotBytes = 0;
+      }
+      granted = wrapped ? List.of() : state.grantWaiting();
+    }
+    if (toFree != 0) {
+      freeSlot.accept(toFree);
+    }
+    complete(granted);
+    return wrapped;
+  }
+
+  /**
+   * Gives an object whose color ran out a new id and color 0: a new address that no cached copy
+   * can match. Called by the owner of the node's object table, which re-files the object.
+   */
+  public void rekey(long newObjectId) {
+    List<Waiter> granted;
+    synchronized (this) {
+      objectId = newObjectId;
+      state.resetColor(0);
+      granted = state.grantWaiting();
+    }
+    complete(granted);
+  }
+
+  /** A holder returns a lent reference of {@code color}; ignored for an older color. */
+  public void returnLend(NodeId holder, long weight, int color) {
+    List<Waiter> granted;
+    synchronized (this) {
+      if (state.phase() != Phase.ACTIVE || state.color() != color) {
+        return;
+      }
+      state.lends().release(holder, weight);
+      granted = state.grantWaiting();
+    }
+    complete(granted);
+  }
+
+  /** Adds weight to an existing lend of {@code color}; false if the color moved on. */
+  public synchronized boolean topUp(NodeId holder, long weight, int color) {
+    if (state.phase() != Phase.ACTIVE || state.color() != color) {
+      return false;
+    }
+    state.lends().topUp(holder, weight);
+    return true;
+  }
+
+  /**
+   * Attributes a reference sent from {@code from} to {@code to} to its new node.
+   *
+   * @param fromDeparted true if {@code from} has left the cluster (its balance was reclaimed)
+   */
+  public synchronized Adoption adopt(
+      NodeId from, NodeId to, long weight, int color, boolean fromDeparted) {
+    if (state.phase() != Phase.ACTIVE || state.color() != color) {
+      return Adoption.STALE;
+    }
+    state.lends().adopt(from, to, weight, fromDeparted);
+    return Adoption.ACCEPTED;
+  }
+
+  /**
+   * Forgets the references lent to a node that left the cluster, letting a waiting writer
+   * proceed.
+   *
+   * @return how many references were reclaimed
+   */
+  public int reclaim(NodeId departed) {
+    List<Waiter> granted;
+    int reclaimed;
+    synchronized (this) {
+      reclaimed = state.lends().reclaim(departed);
+      granted = state.grantWaiting();
+    }
+    complete(granted);
+    return reclaimed;
+  }
+
+  /**
+   * Ends the object's life here: moved away, dropped, or lost with its node. Frees the published
+   * snapshot and fails every waiting request.
+   */
+  public void retire(Phase phase) {
+    List<Waiter> left;
+    long toFree;
+    synchronized (this) {
+      left = state.retire(phase);
+      toFree = locator;
+      locator = 0;
+      snapshotBytes = 0;
+      value = null;
+    }
+    if (toFree != 0) {
+      freeSlot.accept(toFree);
+    }
+    for (Waiter w : left) {
+      Pending p = (Pending) w.attachment();
+      p.cancelTimeout();
+      p.future.completeExceptionally(retired(phase));
+    }
+  }
+
+  /** Who holds the object now. */
+  public synchronized BorrowState.Holders holders() {
+    return state.holders();
+  }
+
+  /** The outstanding lent weight; zero means no reference is out. */
+  public synchronized long lentWeight() {
+    return state.lends().totalWeight();
+  }
+
+  private void expire() {
+    List<Waiter> expired;
+    List<Waiter> granted;
+    BorrowState.Holders holders;
+    long now = timing.nanoTime();
+    synchronized (this) {
+      expired = state.expire(now);
+      granted = state.grantWaiting();
+      holders = state.holders();
+    }
+    for (Waiter w : expired) {
+      Pending p = (Pending) w.attachment();
+      p.future.completeExceptionally(
+          new BorrowTimeoutException(w.kind(), holders, now - p.enqueuedNs));
+    }
+    complete(granted);
+  }
+
+  private void complete(List<Waiter> granted) {
+    for (Waiter w : granted) {
+      Pending p = (Pending) w.attachment();
+      p.cancelTimeout();
+      p.future.complete(null);
+    }
+  }
+
+  private ObjectRetiredException retired(Phase phase) {
+    return new ObjectRetiredException(phase,
+        "object " + home.hex() + ":" + Long.toHexString(objectId) + " is " + phase);
+  }
+
+  private static final class Pending {
+    final CompletableFuture<Void> future = new CompletableFuture<>();
+    final long enqueuedNs;
+    volatile Timing.Cancellable timeout;
+
+    Pending(long enqueuedNs) {
+      this.enqueuedNs = enqueuedNs;
+    }
+
+    void cancelTimeout() {
+      Timing.Cancellable t = timeout;
+      if (t != null) {
+        t.cancel();
+      }
+    }
+  }
+}

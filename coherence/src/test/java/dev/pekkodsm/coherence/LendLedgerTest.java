@@ -1,0 +1,100 @@
+package dev.pekkodsm.coherence;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class LendLedgerTest {
+
+  static final NodeId A = NodeId.of(1);
+  static final NodeId B = NodeId.of(2);
+  static final NodeId C = NodeId.of(3);
+  static final long W = LendLedger.INITIAL_WEIGHT;
+
+  final LendLedger ledger = new LendLedger();
+
+  @Test
+  void shouldBeEmptyOnlyWhenAllWeightCameBack() {
+    ledger.grant(A, W);
+    ledger.grant(B, W);
+    ledger.release(A, W);
+    assertFalse(ledger.isEmpty());
+    ledger.release(B, W);
+    assertTrue(ledger.isEmpty());
+  }
+
+  @Test
+  void shouldFollowAReferenceSplitAcrossNodes() {
+    ledger.grant(A, W);
+    // A sends half of its weight to B, B sends half of that to C.
+    ledger.adopt(A, B, W / 2, false);
+    ledger.adopt(B, C, W / 4, false);
+    assertEquals(Map.of(A, 1, B, 1, C, 1), ledger.refsByHolder());
+    ledger.release(C, W / 4);
+    ledger.release(A, W / 2);
+    assertFalse(ledger.isEmpty());
+    ledger.release(B, W / 4);
+    assertTrue(ledger.isEmpty());
+  }
+
+  @Test
+  void shouldKeepTheTotalRightWhenAReleaseOvertakesItsAdoption() {
+    ledger.grant(A, W);
+    ledger.release(B, W / 2); // B's release arrives before B's adoption
+    assertFalse(ledger.isEmpty());
+    ledger.adopt(A, B, W / 2, false);
+    assertFalse(ledger.isEmpty());
+    ledger.release(A, W / 2);
+    assertTrue(ledger.isEmpty());
+  }
+
+  @Test
+  void shouldReclaimADepartedHoldersShare() {
+    ledger.grant(A, W);
+    ledger.grant(B, W);
+    ledger.adopt(A, C, W / 2, false);
+    assertEquals(1, ledger.reclaim(A));
+    assertFalse(ledger.isEmpty());
+    ledger.release(B, W);
+    ledger.release(C, W / 2);
+    assertTrue(ledger.isEmpty());
+  }
+
+  @Test
+  void shouldCountWeightAfreshWhenItsSenderDepartedBeforeTheAdoption() {
+    ledger.grant(A, W);
+    ledger.reclaim(A); // A leaves while half its weight is on the way to B
+    assertTrue(ledger.isEmpty());
+    ledger.adopt(A, B, W / 2, true);
+    assertFalse(ledger.isEmpty(), "B's reference protects the object again");
+    ledger.release(B, W / 2);
+    assertTrue(ledger.isEmpty());
+  }
+
+  @Test
+  void shouldTopUpWithoutAddingAReference() {
+    ledger.grant(A, 8);
+    ledger.topUp(A, W);
+    assertEquals(Map.of(A, 1), ledger.refsByHolder());
+    ledger.release(A, 8 + W);
+    assertTrue(ledger.isEmpty());
+  }
+
+  @Test
+  void shouldRejectNonPositiveWeights() {
+    assertThrows(IllegalArgumentException.class, () -> ledger.grant(A, 0));
+    assertThrows(IllegalArgumentException.class, () -> ledger.release(A, -1));
+  }
+
+  @Test
+  void shouldHoldMillionsOfConcurrentLendsWithoutOverflow() {
+    for (int i = 0; i < 4_000_000; i++) {
+      ledger.grant(A, W);
+    }
+    assertTrue(ledger.totalWeight() > 0);
+  }
+}
