@@ -1,0 +1,407 @@
+package dev.pekkodsm;
+
+import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.coherence.LendLedger;
+import dev.pekkodsm.coherence.OwnedObject;
+import dev.pekkodsm.coherence.ReadCache;
+import dev.pekkodsm.internal.DsmNode;
+import dev.pekkodsm.internal.Protocol;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * A shared reference to one version of a distributed object: Rust's {@code &T} across a cluster.
+ *
+ * <p>While a reference is live, its object cannot be written, moved or dropped, so {@link #get()}
+ * always returns the version the reference names. On the object's home {@code get()} returns
+ * the live value; elsewhere the first {@code get()} copies the object's snapshot into this
+ * node's read cache with a one-sided read (no message to the owner), and every later one
+ * returns the cached copy. The returned value must not be modified.
+ *
+ * <p>References from {@link DBox#share()} may be sent to other nodes inside messages. Sending a
+ * reference moves it: the receiver holds it and releases it, and this instance is dead once the
+ * message is serialized. To send one and keep one, send {@link #copy()} (to several receivers,
+ * a copy each). Until the receiver releases it, the owner cannot write. References from {@link
+ * DBox#borrow()} are scoped to a block on this node and cannot be sent.
+ *
+ * <p>{@link #release()} (or {@link #close()}) gives the reference back; afterwards {@code get()}
+ * throws {@link StaleReferenceException}. Thread-safe.
+ *
+ * @param <T> the value's type
+ */
+public final class DRef<T> implements AutoCloseable {
+
+  enum Kind {
+    /** Lent by an object homed on this node: {@code get()} returns the live value. */
+    LENT_LOCAL,
+    /** Lent by an object homed elsewhere: read one-sided into the cache. */
+    LENT_REMOTE,
+    /** A scoped shared borrow of a box on this node. */
+    SCOPED
+  }
+
+  private static final int LIVE = 0;
+  private static final int RELEASED = 1;
+  private static final int REVOKED = 2;
+  private static final int SENT = 3;
+
+  private final DsmNode node;
+  private final Kind kind;
+  private final GlobalAddress address;
+  private final long locator;
+  private final int frameBytes;
+  private final OwnedObject local; // LENT_LOCAL
+  private final T localValue; // LENT_LOCAL and local SCOPED: stable while the reference lives
+  private final Runnable endScope; // SCOPED
+  private final long refId; // LENT_REMOTE
+  private final long fingerprint; // debug: the value's hash when first read
+  private volatile int state = LIVE;
+  private ReadCache.Entry entry; // LENT_REMOTE memo; racy reads are safe (final fields)
+  private long weight; // guarded by this
+  private String revokedBecause; // guarded by this
+  private long loadedFingerprint; // guarded by this; debug: hash of a remote value when read
+
+  private DRef(DsmNode node, Kind kind, GlobalAddress address, long locator, int frameBytes,
+      OwnedObject local, T localValue, ReadCache.Entry entry, Runnable endScope, long weight) {
+    this.node = node;
+    this.kind = kind;
+    this.address = address;
+    this.locator = locator;
+    this.frameBytes = frameBytes;
+    this.local = local;
+    this.localValue = localValue;
+    this.entry = entry;
+    this.endScope = endScope;
+    this.weight = weight;
+    this.refId = kind == Kind.LENT_REMOTE ? node.registerRef(new Slot()) : 0;
+    this.fingerprint = node.settings().detectSharedMutation && localValue != null
+        ? node.fingerprint(localValue)
+        : 0;
+  }
+
+  @SuppressWarnings("unchecked")
+  static <T> DRef<T> lentLocal(DsmNode node, OwnedObject obj, GlobalAddress address, long weight) {
+    return new DRef<>(node, Kind.LENT_LOCAL, address, 0, 0, obj, (T) obj.value(), null, null,
+        weight);
+  }
+
+  static <T> DRef<T> lentRemote(
+      DsmNode node, GlobalAddress address, long locator, int frameBytes, long weight) {
+    return new DRef<>(node, Kind.LENT_REMOTE, address, locator, frameBytes, null, null, null, null,
+        weight);
+  }
+
+  @SuppressWarnings("unchecked")
+  static <T> DRef<T> scoped(
+      DsmNode node, GlobalAddress address, ReadCache.Entry entry, T value, Runnable endScope) {
+    // A scoped borrow of a remote box reads its pinned cache entry; the box's borrow owns the pin.
+    return new DRef<>(node, Kind.SCOPED, address, 0, 0, null, entry == null ? value : null,
+        entry, endScope, 0);
+  }
+
+  static <T> DRef<T> revoked(DsmNode node, GlobalAddress address, String reason) {
+    DRef<T> ref = new DRef<>(node, Kind.LENT_REMOTE, address, 0, 0, null, null, null, null, 0);
+    ref.revoke(reason);
+    return ref;
+  }
+
+  /** The address of the version this reference names. */
+  public GlobalAddress address() {
+    return address;
+  }
+
+  /**
+   * The value. Cheap after the first call on a node: no message, no copy.
+   *
+   * @throws StaleReferenceException after {@link #release()}, or if the version is gone
+   * @throws ObjectLostException if the object's home left before this node read it
+   */
+  @SuppressWarnings("unchecked")
+  public T get() {
+    if (state != LIVE) {
+      throw stale();
+    }
+    T v = localValue;
+    if (v != null) {
+      return v;
+    }
+    ReadCache.Entry e = entry;
+    if (e != null) {
+      return (T) e.value();
+    }
+    return load();
+  }
+
+  /** {@link #get} as a stage, for use inside actors. */
+  public CompletionStage<T> getAsync() {
+    try {
+      return CompletableFuture.completedFuture(get());
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private synchronized T load() {
+    if (state != LIVE) {
+      throw stale();
+    }
+    if (entry == null) {
+      ReadCache.Entry e = node.pin(address, locator);
+      if (node.settings().detectSharedMutation) {
+        loadedFingerprint = node.fingerprint(e.value());
+      }
+      entry = e;
+    }
+    return (T) entry.value();
+  }
+
+  private StaleReferenceException stale() {
+    node.metrics().staleRejection();
+    String why;
+    synchronized (this) {
+      why = switch (state) {
+        case RELEASED -> "it was released";
+        case SENT -> "it was sent to another node in a message, which holds it now (send "
+            + "copy() to keep one)";
+        default -> "its home refused it (" + revokedBecause + ")";
+      };
+    }
+    return new StaleReferenceException(address,
+        "this DRef of object " + address.objectName() + " at color " + address.color()
+            + " can no longer be read: " + why + "; ask the owner for a new reference");
+  }
+
+  /**
+   * Another reference to the same version, released independently. Costs no message.
+   *
+   * @throws StaleReferenceException if this one is released
+   * @throws IllegalStateException for a scoped reference from {@link DBox#borrow()}
+   */
+  public DRef<T> copy() {
+    long half = split();
+    if (kind == Kind.LENT_LOCAL) {
+      return new DRef<>(node, Kind.LENT_LOCAL, address, 0, 0, local, localValue, null, null,
+          half);
+    }
+    DRef<T> twin = lentRemote(node, address, locator, frameBytes, half);
+    synchronized (this) {
+      ReadCache.Entry e = entry;
+      if (e != null) {
+        twin.entry = node.cache().pin(address);
+      }
+    }
+    return twin;
+  }
+
+  /**
+   * Splits off half this reference's weight for a copy; asks the home for more when little is
+   * left, so a reference can be passed on indefinitely.
+   */
+  long split() {
+    long half;
+    long remaining;
+    synchronized (this) {
+      if (state != LIVE) {
+        throw stale();
+      }
+      if (kind == Kind.SCOPED) {
+        throw new IllegalStateException("a DRef from borrow() is scoped to its block on this "
+            + "node; use DBox.share() for a reference that may be copied or sent");
+      }
+      if (weight < 2) {
+        throw new DsmException(address, "this reference has been copied too often to be split "
+            + "again before its home tops it up; retry shortly");
+      }
+      half = weight / 2;
+      weight -= half;
+      remaining = weight;
+    }
+    if (remaining < LendLedger.TOP_UP_BELOW) {
+      topUp();
+    }
+    return half;
+  }
+
+  private void topUp() {
+    if (kind == Kind.LENT_LOCAL) {
+      if (local.topUp(node.self(), LendLedger.INITIAL_WEIGHT, address.color())) {
+        new Slot().addWeight(LendLedger.INITIAL_WEIGHT);
+      }
+    } else {
+      long self = node.self().value();
+      node.tell(new Protocol.Adopt(address.node().value(), address.object(), address.color(),
+          self, self, 0, refId, false, true));
+    }
+  }
+
+  /**
+   * Hands this reference's whole lend to a message being serialized: the instance is dead
+   * afterwards, the receiver holds the lend.
+   *
+   * @return the weight that travels
+   */
+  long takeForSend() {
+    long w;
+    ReadCache.Entry e;
+    synchronized (this) {
+      if (state != LIVE) {
+        throw stale();
+      }
+      if (kind == Kind.SCOPED) {
+        throw new IllegalArgumentException("a DRef from borrow() is scoped to its block on this "
+            + "node and cannot be sent; send one from DBox.share()");
+      }
+      w = weight;
+      weight = 0;
+      state = SENT;
+      e = entry;
+      entry = null;
+    }
+    if (kind == Kind.LENT_REMOTE) {
+      node.unregisterRef(refId);
+      if (e != null) {
+        node.cache().unpin(e);
+      }
+    }
+    return w;
+  }
+
+  /** Undoes {@link #takeForSend()} when the message could not be serialized after all. */
+  void restoreAfterFailedSend(long w) {
+    synchronized (this) {
+      if (state != SENT) {
+        return;
+      }
+      state = LIVE;
+      weight = w;
+    }
+    if (kind == Kind.LENT_REMOTE) {
+      node.registerRef(refId, new Slot());
+    }
+  }
+
+  Kind kind() {
+    return kind;
+  }
+
+  long refId() {
+    return refId;
+  }
+
+  OwnedObject localObject() {
+    return local;
+  }
+
+  long locator() {
+    return locator;
+  }
+
+  int frameBytes() {
+    return frameBytes;
+  }
+
+  /**
+   * Gives the reference back to its owner. Idempotent.
+   *
+   * @throws SharedMutationException in debug mode, if the value was modified while shared
+   */
+  public void release() {
+    long w;
+    ReadCache.Entry e;
+    long before;
+    synchronized (this) {
+      if (state != LIVE) {
+        return;
+      }
+      state = RELEASED;
+      w = weight;
+      weight = 0;
+      e = entry;
+      before = localValue != null ? fingerprint : loadedFingerprint;
+    }
+    long after = before == 0 ? 0
+        : node.fingerprint(localValue != null ? localValue : e.value());
+    if (kind == Kind.LENT_REMOTE) {
+      node.unregisterRef(refId);
+      if (e != null) {
+        node.cache().unpin(e);
+      }
+    }
+    switch (kind) {
+      case LENT_LOCAL -> local.returnLend(node.self(), w, address.color());
+      case LENT_REMOTE -> giveBack(w);
+      case SCOPED -> endScope.run();
+    }
+    if (before != after) {
+      throw new SharedMutationException(address, "the value of " + address
+          + " changed while it was shared; mutate it only inside write() or borrowMut()");
+    }
+  }
+
+  private void giveBack(long w) {
+    if (w > 0) {
+      node.tell(new Protocol.Release(address.node().value(), address.object(), address.color(),
+          node.self().value(), w));
+    }
+  }
+
+  /** Same as {@link #release()}. */
+  @Override
+  public void close() {
+    release();
+  }
+
+  private void revoke(String reason) {
+    ReadCache.Entry e;
+    synchronized (this) {
+      if (state != LIVE) {
+        return;
+      }
+      state = REVOKED;
+      weight = 0;
+      revokedBecause = reason;
+      e = entry;
+    }
+    if (kind == Kind.LENT_REMOTE) {
+      node.unregisterRef(refId);
+      if (e != null) {
+        node.cache().unpin(e);
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    String s = switch (state) {
+      case LIVE -> "";
+      case RELEASED -> ", released";
+      case SENT -> ", sent";
+      default -> ", stale";
+    };
+    return "DRef(" + address + s + ")";
+  }
+
+  /** What the node may do to this reference on its home's behalf. */
+  private final class Slot implements DsmNode.RefSlot {
+    @Override
+    public void addWeight(long w) {
+      synchronized (DRef.this) {
+        if (state == LIVE) {
+          weight += w;
+          return;
+        }
+      }
+      if (kind == Kind.LENT_LOCAL) {
+        local.returnLend(node.self(), w, address.color());
+      } else {
+        giveBack(w);
+      }
+    }
+
+    @Override
+    public void revoke(String reason) {
+      DRef.this.revoke(reason);
+    }
+  }
+}

@@ -1,0 +1,106 @@
+package dev.pekkodsm;
+
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.internal.DsmNode;
+import dev.pekkodsm.internal.NodeRuntime;
+import java.util.Objects;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Extension;
+import org.apache.pekko.actor.typed.ExtensionId;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+
+/**
+ * The distributed shared memory of one node (one {@code ActorSystem} in a Pekko cluster).
+ *
+ * <pre>{@code
+ * Dsm dsm = Dsm.get(system);
+ * DBox<Account> box = dsm.alloc(new Account(100));
+ * DRef<Account> ref = box.share();           // send it to any node; get() there is one-sided
+ * box.write(a -> a.deposit(5));              // waits until every lent reference is released
+ * }</pre>
+ *
+ * <p>Start it on every node when the node starts ({@code Dsm.get(system)}, or list {@code
+ * "dev.pekkodsm.Dsm$Id"} in {@code pekko.actor.typed.extensions}): each node hosts the owners of
+ * the objects that live on it. Requires the cluster actor provider. Thread-safe.
+ */
+public final class Dsm implements Extension {
+
+  /** The extension id, for {@code pekko.actor.typed.extensions}. */
+  public static final class Id extends ExtensionId<Dsm> {
+    @Override
+    public Dsm createExtension(ActorSystem<?> system) {
+      return new Dsm(system);
+    }
+  }
+
+  private static final Id ID = new Id();
+
+  private final DsmNode node;
+  private final NodeRuntime runtime;
+
+  private Dsm(ActorSystem<?> system) {
+    HandleBridge bridge = new HandleBridge();
+    this.runtime = NodeRuntime.start(system, bridge,
+        Adapter.toClassic(system).settings().setup().get(DsmSetup.class)
+            .map(DsmSetup::registry)
+            .orElse(dev.pekkodsm.serialization.ClassRegistry.empty()));
+    this.node = runtime.node();
+    bridge.attach(node);
+  }
+
+  /** The DSM of a typed actor system, started on first use. */
+  public static Dsm get(ActorSystem<?> system) {
+    return ID.apply(system);
+  }
+
+  /** The DSM of a classic actor system, started on first use. */
+  public static Dsm get(org.apache.pekko.actor.ActorSystem system) {
+    return get(Adapter.toTyped(system));
+  }
+
+  /** This node. */
+  public NodeId self() {
+    return node.self();
+  }
+
+  /**
+   * Allocates an object homed on this node and returns its unique owner. The DSM takes
+   * ownership of {@code value}: keep no other reference to it, and change it only through the
+   * box. Sends no message and serializes nothing.
+   *
+   * @throws NullPointerException if value is null
+   * @throws IllegalArgumentException if the value's class (or a class it holds in a field of
+   *     exact type) is not registered with the DSM serializer
+   */
+  public <T> DBox<T> alloc(T value) {
+    Objects.requireNonNull(value, "a DSM value must not be null");
+    Class<?> missing = node.kryo().firstUnregisteredClass(value.getClass());
+    if (missing != null) {
+      throw new IllegalArgumentException("class " + missing.getName()
+          + (missing == value.getClass() ? "" : " (in " + value.getClass().getName() + ")")
+          + " is not registered with the DSM serializer; add it to "
+          + "pekko.dsm.serialization.classes { \"" + missing.getName() + "\" = <id> } on "
+          + "every node, or register it in a DsmSetup");
+    }
+    return DBox.local(node, node.allocate(value));
+  }
+
+  /** This node's counters now. */
+  public DsmCounters counters() {
+    return node.metrics().snapshot();
+  }
+
+  /**
+   * Completes when this node can serve its objects to others: its shard region has registered
+   * with the cluster's shard coordinator.
+   */
+  public CompletionStage<Void> ready() {
+    return runtime.ready();
+  }
+
+  /** The runtime, for the project's own tools (benchmarks, tests). Not a stable API. */
+  public DsmNode internalNode() {
+    return node;
+  }
+}

@@ -1,0 +1,56 @@
+package dev.pekkodsm;
+
+/**
+ * A snapshot of one node's DSM counters. Counts are cumulative since the node started; use
+ * {@link #minus(DsmCounters)} for the activity between two snapshots.
+ *
+ * @param localReads shared borrows of objects homed on this node (no message, no copy)
+ * @param localWrites mutable borrows of objects homed on this node, written in place
+ * @param cacheHits references whose first read was served from this node's read cache
+ * @param oneSidedReads snapshots read from another node's arena
+ * @param bytesRead bytes copied by one-sided reads
+ * @param movesIn objects moved to this node by a mutable borrow here
+ * @param movesOut objects that left this node for a writer elsewhere
+ * @param messagesSent DSM protocol messages this node put on the wire
+ * @param snapshotsPublished snapshots serialized into this node's arena
+ * @param lends shared references lent by objects homed here
+ * @param borrowConflicts borrows that gave up waiting for a conflicting holder
+ * @param staleRejections uses of released or outdated references that were refused
+ * @param liveObjects objects homed on this node now
+ * @param arenaSlots snapshots published in this node's arena now
+ */
+public record DsmCounters(
+    long localReads,
+    long localWrites,
+    long cacheHits,
+    long oneSidedReads,
+    long bytesRead,
+    long movesIn,
+    long movesOut,
+    long messagesSent,
+    long snapshotsPublished,
+    long lends,
+    long borrowConflicts,
+    long staleRejections,
+    long liveObjects,
+    long arenaSlots) {
+
+  /** The difference between this snapshot and an earlier one (gauges are taken as they are). */
+  public DsmCounters minus(DsmCounters earlier) {
+    return new DsmCounters(
+        localReads - earlier.localReads,
+        localWrites - earlier.localWrites,
+        cacheHits - earlier.cacheHits,
+        oneSidedReads - earlier.oneSidedReads,
+        bytesRead - earlier.bytesRead,
+        movesIn - earlier.movesIn,
+        movesOut - earlier.movesOut,
+        messagesSent - earlier.messagesSent,
+        snapshotsPublished - earlier.snapshotsPublished,
+        lends - earlier.lends,
+        borrowConflicts - earlier.borrowConflicts,
+        staleRejections - earlier.staleRejections,
+        liveObjects,
+        arenaSlots);
+  }
+}

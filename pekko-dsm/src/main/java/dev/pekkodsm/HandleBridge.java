@@ -1,0 +1,167 @@
+package dev.pekkodsm;
+
+import dev.pekkodsm.coherence.BorrowState.Attempt;
+import dev.pekkodsm.coherence.BorrowState.Kind;
+import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.coherence.LendLedger;
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.OwnedObject;
+import dev.pekkodsm.internal.DsmNode;
+import dev.pekkodsm.internal.HandleCodec;
+import dev.pekkodsm.internal.Protocol;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The handles' side of serialization: what a box or reference becomes on the wire, and what
+ * arriving on a node does. Serializers reach it through {@link HandleCodec}; the handles keep
+ * their constructors package-private.
+ *
+ * <p>Exports made inside an {@link #openScope() export scope} can be rolled back if the
+ * enclosing message fails to serialize after the handle was written, so a failed send never
+ * loses ownership or weight.
+ */
+final class HandleBridge implements HandleCodec {
+
+  private DsmNode node;
+  private final ThreadLocal<List<Runnable>> undo = new ThreadLocal<>();
+
+  void attach(DsmNode node) {
+    this.node = node;
+  }
+
+  @Override
+  public Scope openScope() {
+    List<Runnable> outer = undo.get();
+    List<Runnable> mine = new ArrayList<>(2);
+    undo.set(mine);
+    return new Scope() {
+      @Override
+      public void commit() {
+        undo.set(outer);
+      }
+
+      @Override
+      public void rollback() {
+        undo.set(outer);
+        for (int i = mine.size() - 1; i >= 0; i--) {
+          mine.get(i).run();
+        }
+      }
+    };
+  }
+
+  private void onRollback(Runnable action) {
+    List<Runnable> actions = undo.get();
+    if (actions != null) {
+      actions.add(action);
+    }
+  }
+
+  @Override
+  public BoxWire exportBox(DBox<?> box) {
+    DBox.Place p = box.place();
+    OwnedObject guard = p.guard();
+    if (guard.tryAcquire(Kind.SHARED, null, 0, null) != Attempt.GRANTED) {
+      throw new IllegalStateException("cannot send the DBox of " + p.address().objectName()
+          + " while it is mutably borrowed, being moved or dropped; send it after that ends");
+    }
+    try {
+      long self = node.self().value();
+      BoxWire wire;
+      if (p.local()) {
+        DsmNode.Snapshot snapshot = node.ensurePublished(guard);
+        GlobalAddress a = guard.address();
+        wire = new BoxWire(self, a.object(), a.color(), snapshot.locator(),
+            snapshot.frameBytes(), self);
+      } else {
+        GlobalAddress a = p.remote();
+        wire = new BoxWire(a.node().value(), a.object(), a.color(), p.locator(),
+            p.frameBytes(), self);
+      }
+      if (!box.kill(p, "it was sent to another node in a message, which owns it now")) {
+        throw new UseAfterMoveException(p.address(), "the DBox of " + p.address().objectName()
+            + " was moved while being sent");
+      }
+      if (p.local()) {
+        guard.boxHolder(null); // in transit until the receiver adopts it
+      }
+      onRollback(() -> {
+        box.revive(p);
+        if (p.local()) {
+          guard.boxHolder(node.self());
+        }
+      });
+      return wire;
+    } finally {
+      guard.endShared();
+    }
+  }
+
+  @Override
+  public DBox<?> importBox(BoxWire w) {
+    NodeId home = NodeId.of(w.home());
+    GlobalAddress address = new GlobalAddress(home, w.object(), w.color());
+    if (home.equals(node.self())) {
+      OwnedObject obj = node.object(w.object());
+      if (obj == null || obj.color() != w.color()) {
+        return DBox.dead(node, address, "its object no longer exists at its home");
+      }
+      obj.boxHolder(node.self());
+      return DBox.local(node, obj);
+    }
+    DBox<?> box = DBox.remote(node, address, w.locator(), w.frameBytes());
+    node.tell(new Protocol.Adopt(w.home(), w.object(), w.color(), w.from(),
+        node.self().value(), 0, 0, true, false));
+    return box;
+  }
+
+  @Override
+  public RefWire exportRef(DRef<?> ref) {
+    GlobalAddress a = ref.address();
+    // Taking the lend first: a dead reference fails here, and while the lend travels its
+    // weight is still outstanding, so the color cannot change under the publish below.
+    long weight = ref.takeForSend();
+    long locator;
+    int frameBytes;
+    try {
+      if (ref.kind() == DRef.Kind.LENT_LOCAL) {
+        DsmNode.Snapshot snapshot = node.ensurePublished(ref.localObject());
+        locator = snapshot.locator();
+        frameBytes = snapshot.frameBytes();
+      } else {
+        locator = ref.locator();
+        frameBytes = ref.frameBytes();
+      }
+    } catch (RuntimeException e) {
+      ref.restoreAfterFailedSend(weight);
+      throw e;
+    }
+    onRollback(() -> ref.restoreAfterFailedSend(weight));
+    return new RefWire(a.node().value(), a.object(), a.color(), locator, frameBytes, weight,
+        node.self().value());
+  }
+
+  @Override
+  public DRef<?> importRef(RefWire w) {
+    NodeId home = NodeId.of(w.home());
+    NodeId from = NodeId.of(w.from());
+    GlobalAddress address = new GlobalAddress(home, w.object(), w.color());
+    if (w.weight() <= 0) {
+      return DRef.revoked(node, address, "it arrived without weight");
+    }
+    if (home.equals(node.self())) {
+      OwnedObject obj = node.object(w.object());
+      if (obj == null || obj.adopt(from, node.self(), w.weight(), w.color(),
+          node.isDeparted(from)) != OwnedObject.Adoption.ACCEPTED) {
+        return DRef.revoked(node, address, "its version no longer exists at its home");
+      }
+      return DRef.lentLocal(node, obj, address, w.weight());
+    }
+    DRef<?> ref = DRef.lentRemote(node, address, w.locator(), w.frameBytes(), w.weight());
+    node.tell(new Protocol.Adopt(w.home(), w.object(), w.color(), w.from(),
+        node.self().value(), w.weight(), ref.refId(), false,
+        w.weight() < LendLedger.TOP_UP_BELOW));
+    return ref;
+  }
+}

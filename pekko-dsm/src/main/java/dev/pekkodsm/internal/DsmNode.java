@@ -1,0 +1,677 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.BorrowConflictException;
+import dev.pekkodsm.CorruptSnapshotException;
+import dev.pekkodsm.DsmException;
+import dev.pekkodsm.DsmTimeoutException;
+import dev.pekkodsm.ObjectLostException;
+import dev.pekkodsm.StaleReferenceException;
+import dev.pekkodsm.coherence.BorrowState;
+import dev.pekkodsm.coherence.BorrowTimeoutException;
+import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.OwnedObject;
+import dev.pekkodsm.coherence.ReadCache;
+import dev.pekkodsm.coherence.SystemTiming;
+import dev.pekkodsm.coherence.Tombstones;
+import dev.pekkodsm.memory.PeerReader;
+import dev.pekkodsm.memory.ReadBuffer;
+import dev.pekkodsm.memory.ReadStatus;
+import dev.pekkodsm.memory.ShmTransport;
+import dev.pekkodsm.memory.SnapshotArena;
+import dev.pekkodsm.serialization.SnapshotFormatException;
+import dev.pekkodsm.serialization.internal.KryoPool;
+import dev.pekkodsm.serialization.internal.Purpose;
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node of the DSM: the object table, the arena, the read cache, the peers, and the plumbing
+ * that the public handles and the owner entities share. One per {@code ActorSystem}.
+ *
+ * <p>Thread-safe. Objects are in the table, not in actors, so an owner entity can be passivated
+ * without losing anything.
+ */
+public final class DsmNode {
+
+  private static final Logger log = LoggerFactory.getLogger(DsmNode.class);
+
+  private final ActorSystem<?> system;
+  private final DsmSettings settings;
+  private final NodeId self;
+  private final KryoPool kryo;
+  private final SnapshotCodec codec;
+  private final SnapshotArena arena;
+  private final ShmTransport transport;
+  private final SystemTiming timing;
+  private final ReadCache cache;
+  private final Tombstones tombstones;
+  private final Metrics metrics;
+  private final PeerDirectory peers;
+  private final HandleCodec handles;
+  private final ConcurrentHashMap<Long, OwnedObject> table = new ConcurrentHashMap<>();
+  private final AtomicLong nextObjectId = new AtomicLong(1);
+  private final ConcurrentHashMap<Long, RefSlot> liveRefs = new ConcurrentHashMap<>();
+  private final AtomicLong nextRefId = new AtomicLong(1);
+  private final ConcurrentHashMap<NodeId, Set<CompletableFuture<?>>> inFlight =
+      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Long, dev.pekkodsm.coherence.Timing.Cancellable> moveSlots =
+      new ConcurrentHashMap<>();
+  private final ThreadLocal<ReadBuffer> readBuffers =
+      ThreadLocal.withInitial(() -> new ReadBuffer(4096));
+  private volatile ActorRef<Protocol.OwnerCommand> region;
+
+  /** What a reference registered for top-ups and revocations exposes to the node. */
+  public interface RefSlot {
+    /** The home granted more weight. */
+    void addWeight(long weight);
+
+    /** The home refused this reference: it is stale. */
+    void revoke(String reason);
+  }
+
+  DsmNode(ActorSystem<?> system, DsmSettings settings, NodeId self, HandleCodec handles) {
+    this.system = system;
+    this.settings = settings;
+    this.self = self;
+    this.handles = handles;
+    this.kryo = new KryoPool(settings.registry, settings.serialization,
+        k -> HandleKryoSerializers.register(k, this),
+        "add it to pekko.dsm.serialization.classes { \"<class name>\" = <id> } on every node, "
+            + "or register it in a DsmSetup");
+    this.codec = new SnapshotCodec(kryo);
+    this.timing = new SystemTiming("pekko-dsm-timer-" + self.hex());
+    this.cache = new ReadCache(settings.readCacheBytes);
+    this.tombstones = new Tombstones(settings.tombstoneEntries, settings.tombstoneTtl);
+    this.arena = SnapshotArena.create(settings.arena, self.value(), codec);
+    this.transport = new ShmTransport(codec, settings.arena.maxFrameBytes());
+    this.metrics = new Metrics(table::size, arena::liveSlots);
+    this.peers = new PeerDirectory(system, self, settings.registry.fingerprint(), transport,
+        settings.askTimeout);
+  }
+
+  void region(ActorRef<Protocol.OwnerCommand> region) {
+    this.region = region;
+  }
+
+  public NodeId self() {
+    return self;
+  }
+
+  public DsmSettings settings() {
+    return settings;
+  }
+
+  public Metrics metrics() {
+    return metrics;
+  }
+
+  public ReadCache cache() {
+    return cache;
+  }
+
+  public KryoPool kryo() {
+    return kryo;
+  }
+
+  public HandleCodec handles() {
+    return handles;
+  }
+
+  public SnapshotArena arena() {
+    return arena;
+  }
+
+  /** Where continuations of asynchronous operations run: the system's default dispatcher. */
+  public Executor executor() {
+    return system.executionContext();
+  }
+
+  public ActorSystem<?> system() {
+    return system;
+  }
+
+  PeerDirectory peers() {
+    return peers;
+  }
+
+  long borrowTimeoutNs() {
+    return settings.borrowTimeout.toNanos();
+  }
+
+  /** True if {@code node} has left the cluster. */
+  public boolean isDeparted(NodeId node) {
+    return peers.isDeparted(node);
+  }
+
+  // ---------------------------------------------------------------- the object table
+
+  /** A fresh object id; ids are never reused while this node lives. */
+  public long nextObjectId() {
+    return nextObjectId.getAndIncrement();
+  }
+
+  /** Registers a new object homed here, at color 0. */
+  public OwnedObject allocate(Object value) {
+    return allocate(nextObjectId(), value);
+  }
+
+  /** Registers a new object homed here under a pre-allocated id, at color 0. */
+  public OwnedObject allocate(long objectId, Object value) {
+    OwnedObject obj = new OwnedObject(self, objectId, 0, value, timing, arena::free);
+    table.put(objectId, obj);
+    return obj;
+  }
+
+  /**
+   * Registers an object that just moved here, already exclusively borrowed by the writer that
+   * moved it, so nothing can slip in before the write.
+   */
+  public OwnedObject allocateExclusive(long objectId, Object value) {
+    OwnedObject obj = new OwnedObject(self, objectId, 0, value, timing, arena::free);
+    obj.tryAcquire(BorrowState.Kind.EXCLUSIVE, null, 0, "the write that moved it here");
+    table.put(objectId, obj);
+    return obj;
+  }
+
+  /**
+   * A record that only orders the borrows made through one box whose object lives elsewhere:
+   * reads against a write through the same box.
+   */
+  public OwnedObject newGuard(GlobalAddress remote) {
+    return new OwnedObject(remote.node(), remote.object(), remote.color(), null, timing,
+        locator -> {});
+  }
+
+  /**
+   * A hash of a value's serialized form, for debug-mode detection of mutation during a shared
+   * borrow. Never 0.
+   */
+  public long fingerprint(Object value) {
+    byte[] bytes = kryo.toBytes(value, Purpose.MESSAGE);
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(bytes);
+    long h = (crc.getValue() << 32) ^ bytes.length ^ java.util.Arrays.hashCode(bytes);
+    return h == 0 ? 1 : h;
+  }
+
+  /** The object homed here with this id, or null. */
+  public OwnedObject object(long objectId) {
+    return table.get(objectId);
+  }
+
+  /** Objects homed here now. */
+  public int objectCount() {
+    return table.size();
+  }
+
+  /**
+   * Ends an object's life here (the caller holds its exclusive borrow, or it is lost) and leaves
+   * a tombstone so that late requests get a precise answer.
+   */
+  public void retire(OwnedObject obj, BorrowState.Phase phase, GlobalAddress movedTo) {
+    GlobalAddress last = obj.address();
+    obj.retire(phase);
+    table.remove(last.object(), obj);
+    tombstones.record(last.object(), new Tombstones.Tombstone(phase, last, movedTo));
+  }
+
+  /** What became of an object no longer in the table, or null if nothing is remembered. */
+  public Tombstones.Tombstone tombstone(long objectId) {
+    return tombstones.find(objectId);
+  }
+
+  /**
+   * Ends an exclusive borrow after a write. If the color ran out, the object is re-filed under a
+   * new id so that no cached copy can ever match its new address.
+   */
+  public void endWrite(OwnedObject obj) {
+    metrics.localWrites.increment();
+    if (obj.endExclusive(true)) {
+      long old = obj.objectId();
+      long fresh = nextObjectId();
+      table.put(fresh, obj);
+      table.remove(old, obj);
+      obj.rekey(fresh);
+    }
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /** A published snapshot. */
+  public record Snapshot(long locator, int frameBytes) {}
+
+  /**
+   * Makes sure the object's current color is published in the arena. The caller must hold a
+   * borrow (shared, lent or exclusive) so that the value and color do not change meanwhile.
+   */
+  public Snapshot ensurePublished(OwnedObject obj) {
+    long locator = obj.locator();
+    if (locator != 0) {
+      return new Snapshot(locator, obj.snapshotBytes());
+    }
+    GlobalAddress a = obj.address();
+    long[] published = new long[2];
+    codec.encode(obj.value(), self.value(), a.object(), a.color(), Purpose.SNAPSHOT,
+        (frame, length) -> {
+          published[0] = arena.publish(frame, length);
+          published[1] = length;
+          return null;
+        });
+    metrics.snapshotsPublished.increment();
+    long effective = obj.published(a.color(), published[0], (int) published[1]);
+    if (effective == 0) {
+      throw new IllegalStateException("object " + a + " changed while being published");
+    }
+    return new Snapshot(effective, obj.snapshotBytes());
+  }
+
+  /** Serializes a value for a move (its nested handles move with it). */
+  public byte[] encodeForMove(Object value) {
+    return kryo.toBytes(value, Purpose.MOVE);
+  }
+
+  /** Deserializes a moved value. */
+  public Object decodeMoved(byte[] bytes) {
+    return kryo.fromBytes(bytes, 0, bytes.length, Purpose.MOVE);
+  }
+
+  /**
+   * Pins the cached copy of {@code address}, reading it one-sided from its home if it is not
+   * cached. Never returns a copy of another color.
+   *
+   * @throws StaleReferenceException if the home no longer has that color
+   * @throws ObjectLostException if the home left the cluster
+   * @throws CorruptSnapshotException if the bytes failed their checks
+   */
+  public ReadCache.Entry pin(GlobalAddress address, long locator) {
+    ReadCache.Entry hit = cache.pin(address);
+    if (hit != null) {
+      metrics.cacheHits.increment();
+      return hit;
+    }
+    if (peers.isDeparted(address.node())) {
+      throw lost(address);
+    }
+    PeerReader reader = await(peers.reader(address.node()), settings.askTimeout, address,
+        "fetch the arena endpoint of " + address.node());
+    ReadBuffer buffer = readBuffers.get();
+    long deadline = System.nanoTime() + settings.askTimeout.toNanos();
+    ReadStatus status = reader.read(locator, address.object(), address.color(), buffer, deadline);
+    switch (status) {
+      case OK -> {
+        metrics.oneSidedReads.increment();
+        metrics.bytesRead.add(buffer.length());
+        Object value;
+        try {
+          value = kryo.fromBytes(buffer.bytes(), SnapshotCodec.HEADER_BYTES,
+              buffer.length() - SnapshotCodec.HEADER_BYTES, Purpose.SNAPSHOT);
+        } catch (SnapshotFormatException e) {
+          throw new CorruptSnapshotException(address,
+              "the snapshot of " + address + " passed its checksum but cannot be decoded ("
+                  + e.getMessage() + "); are the class registries of " + self + " and "
+                  + address.node() + " the same?", e);
+        }
+        return cache.install(address, value, buffer.length());
+      }
+      case FREED, STALE -> {
+        metrics.staleRejections.increment();
+        if (peers.isDeparted(address.node())) {
+          throw lost(address);
+        }
+        throw new StaleReferenceException(address,
+            "object " + address.objectName() + " no longer has color " + address.color()
+                + " at its home (it was written, moved or dropped); ask its owner for a new "
+                + "reference");
+      }
+      case UNAVAILABLE -> {
+        if (peers.isDeparted(address.node())) {
+          throw lost(address);
+        }
+        throw new DsmException(address, "cannot read the arena of " + address.node());
+      }
+      case CONTENDED -> throw new DsmTimeoutException(address,
+          "the snapshot slot of " + address + " stayed locked by a writer", null);
+      default -> throw new CorruptSnapshotException(address,
+          "the snapshot of " + address + " at its home failed its checks (" + status + ")",
+          null);
+    }
+  }
+
+  /**
+   * Serializes an object being handed over, once (its nested handles move with it). Small
+   * values travel in the reply; large ones wait in the arena for a one-sided read, because a
+   * message frame is bounded.
+   */
+  Protocol.Reply handOverValue(OwnedObject obj) {
+    GlobalAddress a = obj.address();
+    return codec.encode(obj.value(), self.value(), a.object(), a.color(), Purpose.MOVE,
+        (frame, length) -> {
+          int payload = length - SnapshotCodec.HEADER_BYTES;
+          if (payload <= settings.moveInlineBytes) {
+            byte[] bytes = new byte[payload];
+            System.arraycopy(frame, SnapshotCodec.HEADER_BYTES, bytes, 0, payload);
+            return new Protocol.HandedOver(bytes);
+          }
+          long locator = arena.publish(frame, length);
+          long keepNs = 2 * (settings.askTimeout.toNanos() + settings.borrowTimeout.toNanos());
+          moveSlots.put(locator, timing.schedule(keepNs, () -> collectMoveSlot(locator)));
+          return new Protocol.HandedOverAt(a.color(), locator, length);
+        });
+  }
+
+  /** Frees a slot left for a large move, once; unknown locators are ignored. */
+  void collectMoveSlot(long locator) {
+    var pending = moveSlots.remove(locator);
+    if (pending != null) {
+      pending.cancel();
+      arena.free(locator);
+    }
+  }
+
+  /**
+   * Copies a large moved value out of its old home's arena and tells the home to free the slot.
+   */
+  public Object fetchMoved(GlobalAddress from, Protocol.HandedOverAt at) {
+    PeerReader reader = await(peers.reader(from.node()), settings.askTimeout, from,
+        "fetch the arena endpoint of " + from.node());
+    ReadBuffer buffer = new ReadBuffer(at.frameBytes());
+    ReadStatus status = reader.read(at.locator(), from.object(), at.color(), buffer,
+        System.nanoTime() + settings.askTimeout.toNanos());
+    tell(new Protocol.Collected(from.node().value(), from.object(), at.locator()));
+    if (status != ReadStatus.OK) {
+      if (peers.isDeparted(from.node())) {
+        throw lost(from);
+      }
+      throw new CorruptSnapshotException(from,
+          "the moved value of " + from + " could not be read from its old home (" + status
+              + "); the object is lost", null);
+    }
+    metrics.oneSidedReads.increment();
+    metrics.bytesRead.add(buffer.length());
+    return kryo.fromBytes(buffer.bytes(), SnapshotCodec.HEADER_BYTES,
+        buffer.length() - SnapshotCodec.HEADER_BYTES, Purpose.MOVE);
+  }
+
+  // ---------------------------------------------------------------- messages to homes
+
+  /** Sends a one-way message to an object's owner entity. */
+  public void tell(Protocol.OwnerCommand message) {
+    region.tell(message);
+  }
+
+  /**
+   * Asks an object's owner entity; fails fast with {@link ObjectLostException} if the home
+   * leaves, with {@link DsmTimeoutException} after {@code timeout}.
+   */
+  public CompletableFuture<Protocol.Reply> ask(
+      GlobalAddress target,
+      Function<ActorRef<Protocol.Reply>, Protocol.OwnerCommand> request,
+      Duration timeout,
+      String what) {
+    NodeId home = target.node();
+    if (peers.isDeparted(home)) {
+      return CompletableFuture.failedFuture(lost(target));
+    }
+    CompletableFuture<Protocol.Reply> result = new CompletableFuture<>();
+    Set<CompletableFuture<?>> pending =
+        inFlight.computeIfAbsent(home, n -> ConcurrentHashMap.newKeySet());
+    pending.add(result);
+    AskPattern.<Protocol.OwnerCommand, Protocol.Reply>ask(region, request::apply, timeout,
+            system.scheduler())
+        .whenComplete((reply, failure) -> {
+          pending.remove(result);
+          if (failure == null) {
+            result.complete(reply);
+          } else if (peers.isDeparted(home)) {
+            result.completeExceptionally(lost(target));
+          } else if (failure instanceof TimeoutException
+              || failure.getCause() instanceof TimeoutException) {
+            result.completeExceptionally(new DsmTimeoutException(target,
+                "no answer from " + home + " within " + timeout.toMillis() + " ms to " + what
+                    + " " + target + "; the node may be unreachable. Nothing changed; retry "
+                    + "later", failure));
+          } else {
+            result.completeExceptionally(failure);
+          }
+        });
+    if (peers.isDeparted(home)) {
+      result.completeExceptionally(lost(target));
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------- references
+
+  /** Registers a reference of a remote object so the home can top it up or revoke it. */
+  public long registerRef(RefSlot slot) {
+    long id = nextRefId.getAndIncrement();
+    liveRefs.put(id, slot);
+    return id;
+  }
+
+  /** Registers a reference again under its old id (after a send that failed). */
+  public void registerRef(long refId, RefSlot slot) {
+    liveRefs.put(refId, slot);
+  }
+
+  public void unregisterRef(long refId) {
+    liveRefs.remove(refId);
+  }
+
+  /** Tells {@code holder} that its reference {@code refId} got more weight. */
+  void toppedUp(NodeId holder, long refId, long weight) {
+    if (holder.equals(self)) {
+      onToppedUp(refId, weight);
+    } else {
+      peers.address(holder).thenAccept(
+          address -> peers.nodeActor(address).tell(new Protocol.ToppedUp(refId, weight)));
+    }
+  }
+
+  /** Tells {@code holder} that its reference {@code refId} is stale. */
+  void revoke(NodeId holder, long refId, String reason) {
+    if (holder.equals(self)) {
+      onRevoked(refId, reason);
+    } else {
+      peers.address(holder).thenAccept(
+          address -> peers.nodeActor(address).tell(new Protocol.Revoked(refId, reason)));
+    }
+  }
+
+  void onToppedUp(long refId, long weight) {
+    RefSlot slot = liveRefs.get(refId);
+    if (slot != null) {
+      slot.addWeight(weight);
+    }
+  }
+
+  void onRevoked(long refId, String reason) {
+    RefSlot slot = liveRefs.remove(refId);
+    if (slot != null) {
+      slot.revoke(reason);
+    }
+  }
+
+  // ---------------------------------------------------------------- membership
+
+  void memberUp(NodeId node, org.apache.pekko.actor.Address address) {
+    peers.memberUp(node, address);
+  }
+
+  /**
+   * A node left for good: reclaim what it borrowed, drop what it owned, and fail at once every
+   * request waiting on it.
+   */
+  void memberRemoved(NodeId node) {
+    if (node.equals(self) || peers.isDeparted(node)) {
+      return;
+    }
+    peers.memberRemoved(node);
+    int reclaimed = 0;
+    int orphans = 0;
+    for (OwnedObject obj : table.values()) {
+      reclaimed += obj.reclaim(node);
+      if (node.equals(obj.boxHolder())) {
+        orphans++;
+        dropOrphan(obj, node);
+      }
+    }
+    Set<CompletableFuture<?>> pending = inFlight.remove(node);
+    int failed = 0;
+    if (pending != null) {
+      for (CompletableFuture<?> f : pending) {
+        failed += f.completeExceptionally(new ObjectLostException(null,
+            node + " left the cluster while a request to it was in flight")) ? 1 : 0;
+      }
+    }
+    log.info("{} left: reclaimed {} lent references, dropping {} objects it owned, failed {} "
+        + "requests", node, reclaimed, orphans, failed);
+  }
+
+  /** A box was adopted by a node that has already left: its object has no owner. */
+  void memberRemovedLate(NodeId departed, OwnedObject obj) {
+    obj.reclaim(departed);
+    dropOrphan(obj, departed);
+  }
+
+  private void dropOrphan(OwnedObject obj, NodeId departedOwner) {
+    // Lent references may still be out; the object goes when the last one comes back.
+    obj.acquire(BorrowState.Kind.EXCLUSIVE, null, 0, "the drop of an object whose owner left",
+            TimeUnit.MINUTES.toNanos(10))
+        .whenComplete((ok, failure) -> {
+          if (failure == null) {
+            retire(obj, BorrowState.Phase.DROPPED, null);
+          } else {
+            log.warn("object {} lost its owner with {} but could not be dropped: {}",
+                obj.address(), departedOwner, failure.toString());
+          }
+        });
+  }
+
+  // ---------------------------------------------------------------- errors and waiting
+
+  /** The exception for an object whose home left. */
+  public ObjectLostException lost(GlobalAddress address) {
+    return new ObjectLostException(address,
+        "object " + address.objectName() + " was lost: its home " + address.node()
+            + " left the cluster and no replica exists");
+  }
+
+  /** Turns a borrow that timed out into the public exception. */
+  public BorrowConflictException conflict(
+      GlobalAddress address, String operation, BorrowTimeoutException e) {
+    metrics.borrowConflicts.increment();
+    BorrowState.Holders h = e.holders();
+    return conflict(address, operation, h.readers(), h.writer(), h.lentRefs(), e.waitedNs());
+  }
+
+  /** Builds the public conflict exception from a holder description. */
+  public BorrowConflictException conflict(
+      GlobalAddress address,
+      String operation,
+      int readers,
+      String writer,
+      Map<NodeId, Integer> lent,
+      long waitedNs) {
+    StringBuilder m = new StringBuilder();
+    m.append(operation).append(" of object ").append(address.objectName())
+        .append(" waited ").append(TimeUnit.NANOSECONDS.toMillis(waitedNs))
+        .append(" ms (pekko.dsm.borrow-timeout) and is still blocked by ");
+    int lentCount = lent.values().stream().mapToInt(Integer::intValue).sum();
+    boolean any = false;
+    if (lentCount > 0) {
+      m.append(lentCount).append(" lent reference").append(lentCount == 1 ? "" : "s")
+          .append(" (").append(describe(lent)).append(")");
+      any = true;
+    }
+    if (readers > 0) {
+      m.append(any ? " and " : "").append(readers).append(" shared borrow")
+          .append(readers == 1 ? "" : "s").append(" in progress");
+      any = true;
+    }
+    if (writer != null) {
+      m.append(any ? " and " : "").append("a mutable borrow by ").append(writer);
+      any = true;
+    }
+    if (!any) {
+      m.append("requests queued ahead of it");
+    }
+    m.append("; release those references or end those borrows first");
+    return new BorrowConflictException(address, m.toString(), readers, lent);
+  }
+
+  private String describe(Map<NodeId, Integer> lent) {
+    StringBuilder s = new StringBuilder();
+    lent.forEach((node, count) -> {
+      if (s.length() > 0) {
+        s.append(", ");
+      }
+      s.append(count).append(" on ").append(node.equals(self) ? "this node" : node.toString());
+    });
+    return s.toString();
+  }
+
+  /** Lent references by holder as node ids, from the wire form. */
+  public static Map<NodeId, Integer> holders(Map<Long, Integer> wire) {
+    Map<NodeId, Integer> out = new HashMap<>();
+    wire.forEach((k, v) -> out.put(NodeId.of(k), v));
+    return out;
+  }
+
+  /**
+   * Waits for a future that the DSM guarantees to complete within its own deadline, with a
+   * margin, and rethrows its failure as is.
+   */
+  public <T> T await(CompletableFuture<T> future, Duration budget, GlobalAddress address,
+      String what) {
+    try {
+      return future.get(budget.toMillis() + settings.askTimeout.toMillis() + 1000,
+          TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | CompletionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      if (cause instanceof RuntimeException r) {
+        throw r;
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new DsmException(address, "failed to " + what + ": " + cause, cause);
+    } catch (TimeoutException e) {
+      throw new DsmTimeoutException(address, "gave up waiting to " + what, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DsmException(address, "interrupted while waiting to " + what, e);
+    }
+  }
+
+  /** Releases everything this node holds: timer, readers, arena files. */
+  void close() {
+    timing.close();
+    peers.close();
+    transport.close();
+    arena.close();
+  }
+
+  @Override
+  public String toString() {
+    return "DsmNode(" + self + ")";
+  }
+}

@@ -1,0 +1,378 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.Dsm;
+import dev.pekkodsm.memory.ArenaEndpoint;
+import dev.pekkodsm.serialization.internal.Purpose;
+import java.io.NotSerializableException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.SerializerWithStringManifest;
+
+/**
+ * The DSM's Pekko serializer: a compact hand-written format for the protocol messages (every
+ * length checked before it is used), and the DSM's Kryo for everything else bound to it, such as
+ * bare handles and user messages that carry handles.
+ *
+ * <p>Bind your own message classes to it with {@code pekko.actor.serialization-bindings {
+ * "com.example.MyMessage" = pekko-dsm }} and register them in {@code
+ * pekko.dsm.serialization.classes}.
+ */
+public final class DsmSerializer extends SerializerWithStringManifest {
+
+  /** The serializer id, fixed forever: changing it breaks rolling upgrades. */
+  public static final int IDENTIFIER = 4780;
+
+  private static final int MAX_STRING_BYTES = 64 * 1024;
+  private static final int MAX_MAP_ENTRIES = 4096;
+
+  private static final String HAND_OVER = "HO";
+  private static final String LEND = "LE";
+  private static final String DROP = "DR";
+  private static final String RELEASE = "RL";
+  private static final String ADOPT = "AD";
+  private static final String COLLECTED = "CO";
+  private static final String HANDED_OVER = "HD";
+  private static final String HANDED_OVER_AT = "HA";
+  private static final String LENT = "LT";
+  private static final String DROPPED = "DD";
+  private static final String REFUSED = "RF";
+  private static final String GET_ENDPOINT = "GE";
+  private static final String ENDPOINT_INFO = "EP";
+  private static final String TOPPED_UP = "TU";
+  private static final String REVOKED = "RV";
+  private static final String CARRIED = "CR";
+  private static final String KRYO = "K";
+
+  private final ExtendedActorSystem system;
+  private volatile DsmNode node;
+  private volatile ActorRefResolver resolver;
+
+  public DsmSerializer(ExtendedActorSystem system) {
+    this.system = system;
+  }
+
+  @Override
+  public int identifier() {
+    return IDENTIFIER;
+  }
+
+  private DsmNode node() {
+    DsmNode n = node;
+    if (n == null) {
+      n = Dsm.get(system).internalNode();
+      node = n;
+    }
+    return n;
+  }
+
+  private ActorRefResolver resolver() {
+    ActorRefResolver r = resolver;
+    if (r == null) {
+      r = ActorRefResolver.get(Adapter.toTyped(system));
+      resolver = r;
+    }
+    return r;
+  }
+
+  @Override
+  public String manifest(Object o) {
+    if (o instanceof Protocol.HandOver) {
+      return HAND_OVER;
+    } else if (o instanceof Protocol.Lend) {
+      return LEND;
+    } else if (o instanceof Protocol.Drop) {
+      return DROP;
+    } else if (o instanceof Protocol.Release) {
+      return RELEASE;
+    } else if (o instanceof Protocol.Adopt) {
+      return ADOPT;
+    } else if (o instanceof Protocol.Collected) {
+      return COLLECTED;
+    } else if (o instanceof Protocol.HandedOver) {
+      return HANDED_OVER;
+    } else if (o instanceof Protocol.HandedOverAt) {
+      return HANDED_OVER_AT;
+    } else if (o instanceof Protocol.Lent) {
+      return LENT;
+    } else if (o instanceof Protocol.Dropped) {
+      return DROPPED;
+    } else if (o instanceof Protocol.Refused) {
+      return REFUSED;
+    } else if (o instanceof Protocol.GetEndpoint) {
+      return GET_ENDPOINT;
+    } else if (o instanceof Protocol.EndpointInfo) {
+      return ENDPOINT_INFO;
+    } else if (o instanceof Protocol.ToppedUp) {
+      return TOPPED_UP;
+    } else if (o instanceof Protocol.Revoked) {
+      return REVOKED;
+    } else if (o instanceof Protocol.Carried) {
+      return CARRIED;
+    } else if (o instanceof Protocol.DsmMessage) {
+      throw new IllegalArgumentException("no wire format for " + o.getClass().getName());
+    }
+    return KRYO;
+  }
+
+  /** Kryo bytes of a value; handles exported on the way are restored if it fails. */
+  private byte[] kryoBytes(Object o) {
+    HandleCodec.Scope scope = node().handles().openScope();
+    try {
+      byte[] bytes = node().kryo().toBytes(o, Purpose.MESSAGE);
+      scope.commit();
+      return bytes;
+    } catch (RuntimeException e) {
+      scope.rollback();
+      throw e;
+    }
+  }
+
+  @Override
+  public byte[] toBinary(Object o) {
+    if (!(o instanceof Protocol.DsmMessage)) {
+      return kryoBytes(o);
+    }
+    Writer w = new Writer();
+    if (o instanceof Protocol.HandOver m) {
+      w.l(m.home()).l(m.object()).i(m.color()).l(m.requester()).l(m.newObject()).ref(m.replyTo());
+    } else if (o instanceof Protocol.Lend m) {
+      w.l(m.home()).l(m.object()).i(m.color()).l(m.holder()).ref(m.replyTo());
+    } else if (o instanceof Protocol.Drop m) {
+      w.l(m.home()).l(m.object()).i(m.color()).l(m.requester()).ref(m.replyTo());
+    } else if (o instanceof Protocol.Release m) {
+      w.l(m.home()).l(m.object()).i(m.color()).l(m.holder()).l(m.weight());
+    } else if (o instanceof Protocol.Adopt m) {
+      w.l(m.home()).l(m.object()).i(m.color()).l(m.from()).l(m.to()).l(m.weight()).l(m.refId())
+          .b(m.box()).b(m.topUp());
+    } else if (o instanceof Protocol.Collected m) {
+      w.l(m.home()).l(m.object()).l(m.locator());
+    } else if (o instanceof Protocol.HandedOver m) {
+      w.bytes(m.value());
+    } else if (o instanceof Protocol.HandedOverAt m) {
+      w.i(m.color()).l(m.locator()).i(m.frameBytes());
+    } else if (o instanceof Protocol.Lent m) {
+      w.i(m.color()).l(m.weight()).l(m.locator()).i(m.frameBytes());
+    } else if (o instanceof Protocol.Dropped) {
+      // no fields
+    } else if (o instanceof Protocol.Refused m) {
+      w.i(m.reason().ordinal()).s(m.detail()).l(m.movedToNode()).l(m.movedToObject())
+          .i(m.readers()).i(m.lent().size());
+      m.lent().forEach((k, v) -> w.l(k).i(v));
+    } else if (o instanceof Protocol.GetEndpoint m) {
+      w.ref(m.replyTo());
+    } else if (o instanceof Protocol.EndpointInfo m) {
+      ArenaEndpoint a = m.arena();
+      w.l(m.node()).l(m.registryFingerprint()).l(a.node()).s(a.directory()).l(a.tokenHi())
+          .l(a.tokenLo()).i(a.segmentBytes()).i(a.maxSegments());
+    } else if (o instanceof Protocol.ToppedUp m) {
+      w.l(m.refId()).l(m.weight());
+    } else if (o instanceof Protocol.Revoked m) {
+      w.l(m.refId()).s(m.reason());
+    } else if (o instanceof Protocol.Carried m) {
+      w.l(m.id()).bytes(kryoBytes(m.payload()));
+    } else {
+      throw new IllegalArgumentException("no wire format for " + o.getClass().getName());
+    }
+    node().metrics().messageSent();
+    return w.toBytes();
+  }
+
+  @Override
+  public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
+    if (KRYO.equals(manifest)) {
+      return node().kryo().fromBytes(bytes, 0, bytes.length, Purpose.MESSAGE);
+    }
+    Reader r = new Reader(bytes);
+    Object message = switch (manifest) {
+      case HAND_OVER -> new Protocol.HandOver(r.l(), r.l(), r.i(), r.l(), r.l(),
+          r.<Protocol.Reply>ref());
+      case LEND -> new Protocol.Lend(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
+      case DROP -> new Protocol.Drop(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
+      case RELEASE -> new Protocol.Release(r.l(), r.l(), r.i(), r.l(), r.positive());
+      case ADOPT -> new Protocol.Adopt(r.l(), r.l(), r.i(), r.l(), r.l(), r.nonNegative(), r.l(),
+          r.b(), r.b());
+      case COLLECTED -> new Protocol.Collected(r.l(), r.l(), r.l());
+      case HANDED_OVER -> new Protocol.HandedOver(r.bytes());
+      case HANDED_OVER_AT -> new Protocol.HandedOverAt(r.i(), r.l(), r.i());
+      case LENT -> new Protocol.Lent(r.i(), r.positive(), r.l(), r.i());
+      case DROPPED -> new Protocol.Dropped();
+      case REFUSED -> refused(r);
+      case GET_ENDPOINT -> new Protocol.GetEndpoint(r.<Protocol.EndpointInfo>ref());
+      case ENDPOINT_INFO -> {
+        long nodeId = r.l();
+        long fingerprint = r.l();
+        yield new Protocol.EndpointInfo(nodeId,
+            new ArenaEndpoint(r.l(), r.s(), r.l(), r.l(), r.i(), r.i()), fingerprint);
+      }
+      case TOPPED_UP -> new Protocol.ToppedUp(r.l(), r.positive());
+      case REVOKED -> new Protocol.Revoked(r.l(), r.s());
+      case CARRIED -> {
+        long id = r.l();
+        byte[] payload = r.bytes();
+        yield new Protocol.Carried(id,
+            node().kryo().fromBytes(payload, 0, payload.length, Purpose.MESSAGE));
+      }
+      default -> throw new NotSerializableException(
+          "unknown pekko-dsm manifest [" + manifest + "]");
+    };
+    r.end(manifest);
+    return message;
+  }
+
+  private static Protocol.Refused refused(Reader r) {
+    int ordinal = r.i();
+    Protocol.Reason[] reasons = Protocol.Reason.values();
+    if (ordinal < 0 || ordinal >= reasons.length) {
+      throw new IllegalArgumentException("malformed pekko-dsm message: reason " + ordinal);
+    }
+    String detail = r.s();
+    long movedToNode = r.l();
+    long movedToObject = r.l();
+    int readers = r.i();
+    int entries = r.i();
+    if (entries < 0 || entries > MAX_MAP_ENTRIES) {
+      throw new IllegalArgumentException("malformed pekko-dsm message: " + entries + " holders");
+    }
+    Map<Long, Integer> lent = new HashMap<>();
+    for (int k = 0; k < entries; k++) {
+      lent.put(r.l(), r.i());
+    }
+    return new Protocol.Refused(reasons[ordinal], detail, movedToNode, movedToObject, readers,
+        Map.copyOf(lent));
+  }
+
+  private final class Writer {
+    private byte[] buf = new byte[64];
+    private int pos;
+
+    private ByteBuffer room(int n) {
+      if (pos + n > buf.length) {
+        buf = Arrays.copyOf(buf, Math.max(buf.length * 2, pos + n));
+      }
+      ByteBuffer b = ByteBuffer.wrap(buf, pos, n).order(ByteOrder.LITTLE_ENDIAN);
+      pos += n;
+      return b;
+    }
+
+    Writer l(long v) {
+      room(8).putLong(v);
+      return this;
+    }
+
+    Writer i(int v) {
+      room(4).putInt(v);
+      return this;
+    }
+
+    Writer b(boolean v) {
+      room(1).put((byte) (v ? 1 : 0));
+      return this;
+    }
+
+    Writer bytes(byte[] v) {
+      i(v.length);
+      room(v.length).put(v);
+      return this;
+    }
+
+    Writer s(String v) {
+      byte[] utf8 = v.getBytes(StandardCharsets.UTF_8);
+      if (utf8.length > MAX_STRING_BYTES) {
+        utf8 = Arrays.copyOf(utf8, MAX_STRING_BYTES);
+      }
+      return bytes(utf8);
+    }
+
+    Writer ref(ActorRef<?> ref) {
+      return s(resolver().toSerializationFormat(ref));
+    }
+
+    byte[] toBytes() {
+      return Arrays.copyOf(buf, pos);
+    }
+  }
+
+  private final class Reader {
+    private final ByteBuffer b;
+
+    Reader(byte[] bytes) {
+      this.b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private void need(int n) {
+      if (n < 0 || b.remaining() < n) {
+        throw new IllegalArgumentException(
+            "malformed pekko-dsm message: needs " + n + " more bytes, has " + b.remaining());
+      }
+    }
+
+    long l() {
+      need(8);
+      return b.getLong();
+    }
+
+    long positive() {
+      long v = l();
+      if (v <= 0) {
+        throw new IllegalArgumentException("malformed pekko-dsm message: weight " + v);
+      }
+      return v;
+    }
+
+    long nonNegative() {
+      long v = l();
+      if (v < 0) {
+        throw new IllegalArgumentException("malformed pekko-dsm message: weight " + v);
+      }
+      return v;
+    }
+
+    int i() {
+      need(4);
+      return b.getInt();
+    }
+
+    boolean b() {
+      need(1);
+      return b.get() != 0;
+    }
+
+    byte[] bytes() {
+      int n = i();
+      need(n);
+      byte[] out = new byte[n];
+      b.get(out);
+      return out;
+    }
+
+    String s() {
+      int n = i();
+      if (n > MAX_STRING_BYTES) {
+        throw new IllegalArgumentException("malformed pekko-dsm message: string of " + n);
+      }
+      need(n);
+      byte[] out = new byte[n];
+      b.get(out);
+      return new String(out, StandardCharsets.UTF_8);
+    }
+
+    <T> ActorRef<T> ref() {
+      return resolver().resolveActorRef(s());
+    }
+
+    void end(String manifest) {
+      if (b.hasRemaining()) {
+        throw new IllegalArgumentException("malformed pekko-dsm message [" + manifest + "]: "
+            + b.remaining() + " trailing bytes");
+      }
+    }
+  }
+}

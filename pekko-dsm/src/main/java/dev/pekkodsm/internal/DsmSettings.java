@@ -1,0 +1,141 @@
+package dev.pekkodsm.internal;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigValue;
+import dev.pekkodsm.memory.ArenaSettings;
+import dev.pekkodsm.serialization.ClassRegistry;
+import dev.pekkodsm.serialization.SerializationSettings;
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The {@code pekko.dsm} configuration, read and validated once per node. Every error names the
+ * key and the value.
+ */
+public final class DsmSettings {
+
+  /** The one-sided read transports this build can use. */
+  public enum Transport {
+    AUTO,
+    SHM
+  }
+
+  public final Duration askTimeout;
+  public final Duration borrowTimeout;
+  public final Transport transport;
+  public final ArenaSettings arena;
+  public final long readCacheBytes;
+  public final SerializationSettings serialization;
+  public final ClassRegistry registry;
+  public final long tombstoneEntries;
+  public final Duration tombstoneTtl;
+  public final Duration passivateAfter;
+  public final int moveInlineBytes;
+  public final boolean detectSharedMutation;
+
+  private DsmSettings(Config root, ClassRegistry extra, ClassLoader loader) {
+    Config c = root.getConfig("pekko.dsm");
+    this.askTimeout = positive(c, "ask-timeout");
+    this.borrowTimeout = positive(c, "borrow-timeout");
+    String t = c.getString("transport").toUpperCase(Locale.ROOT);
+    try {
+      this.transport = Transport.valueOf(t);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException.BadValue(c.origin(), "pekko.dsm.transport",
+          "transport=" + c.getString("transport") + " is not one of auto, shm");
+    }
+    Config s = c.getConfig("serialization");
+    long maxSnapshot = s.getBytes("max-snapshot-size");
+    if (maxSnapshot > SerializationSettings.MAX_SNAPSHOT_BYTES_LIMIT) {
+      throw new ConfigException.BadValue(s.origin(), "pekko.dsm.serialization.max-snapshot-size",
+          "max-snapshot-size=" + maxSnapshot + " exceeds "
+              + SerializationSettings.MAX_SNAPSHOT_BYTES_LIMIT);
+    }
+    this.serialization = new SerializationSettings(
+        (int) maxSnapshot, s.getInt("max-depth"), s.getBoolean("references"),
+        s.getInt("pool-size"));
+    this.registry = registry(s.getConfig("classes"), extra, loader);
+
+    Config a = c.getConfig("arena");
+    String dir = a.getString("directory");
+    Path directory = dir.isEmpty() ? defaultArenaDirectory() : Path.of(dir);
+    long segment = a.getBytes("segment-size");
+    if (segment > Integer.MAX_VALUE) {
+      throw new ConfigException.BadValue(a.origin(), "pekko.dsm.arena.segment-size",
+          "segment-size=" + segment + " exceeds 1 GiB");
+    }
+    try {
+      this.arena = new ArenaSettings(directory, (int) segment, a.getInt("max-segments"),
+          serialization.maxSnapshotBytes() + SnapshotCodec.HEADER_BYTES,
+          a.getBoolean("clean-stale"));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException.BadValue(a.origin(), "pekko.dsm.arena", e.getMessage());
+    }
+    this.readCacheBytes = c.getBytes("read-cache.max-unpinned-size");
+    this.tombstoneEntries = c.getLong("tombstones.max-entries");
+    this.tombstoneTtl = positive(c, "tombstones.ttl");
+    this.passivateAfter = positive(c, "entity.passivate-after");
+    long inline = c.getBytes("move.inline-limit");
+    if (inline < 0 || inline > 8 * 1024 * 1024) {
+      throw new ConfigException.BadValue(c.origin(), "pekko.dsm.move.inline-limit",
+          "inline-limit=" + inline + " must be in [0, 8 MiB]");
+    }
+    this.moveInlineBytes = (int) inline;
+    this.detectSharedMutation = c.getBoolean("debug.detect-shared-mutation");
+  }
+
+  /**
+   * Reads the settings from a system's configuration, with user classes from configuration and
+   * from a {@code DsmSetup}.
+   */
+  public static DsmSettings from(Config root, ClassRegistry extra, ClassLoader loader) {
+    return new DsmSettings(root, extra, loader);
+  }
+
+  private static Duration positive(Config c, String key) {
+    Duration d = c.getDuration(key);
+    if (d.isNegative() || d.isZero()) {
+      throw new ConfigException.BadValue(c.origin(), "pekko.dsm." + key,
+          key + "=" + d + " must be positive");
+    }
+    return d;
+  }
+
+  private static ClassRegistry registry(Config classes, ClassRegistry extra, ClassLoader loader) {
+    ClassRegistry.Builder b = ClassRegistry.builder().registerAll(extra);
+    for (Map.Entry<String, ConfigValue> e : classes.root().entrySet()) {
+      String name = e.getKey();
+      Object raw = e.getValue().unwrapped();
+      if (!(raw instanceof Number n)) {
+        throw new ConfigException.BadValue(e.getValue().origin(),
+            "pekko.dsm.serialization.classes", "\"" + name + "\" = " + raw + " must be an id");
+      }
+      Class<?> type;
+      try {
+        type = Class.forName(name, false, loader);
+      } catch (ClassNotFoundException ex) {
+        throw new ConfigException.BadValue(e.getValue().origin(),
+            "pekko.dsm.serialization.classes", "class " + name + " not found", ex);
+      }
+      try {
+        b.register(type, n.intValue());
+      } catch (IllegalArgumentException ex) {
+        throw new ConfigException.BadValue(e.getValue().origin(),
+            "pekko.dsm.serialization.classes", ex.getMessage(), ex);
+      }
+    }
+    return b.build();
+  }
+
+  private static Path defaultArenaDirectory() {
+    Path shm = Path.of("/dev/shm");
+    return Files.isDirectory(shm) && Files.isWritable(shm)
+        ? shm
+        : Path.of(System.getProperty("java.io.tmpdir"));
+  }
+}

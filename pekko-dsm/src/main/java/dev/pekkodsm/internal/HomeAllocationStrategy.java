@@ -1,0 +1,70 @@
+package dev.pekkodsm.internal;
+
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.ActorRef;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.ShardCoordinator;
+import org.apache.pekko.dispatch.Futures;
+import scala.collection.immutable.IndexedSeq;
+import scala.concurrent.Future;
+
+/**
+ * Places the shard of node N on node N and never moves it. The shard id is the node's id in hex
+ * (see {@link OwnerEntity#shardId}); objects change nodes by being re-homed under a new address,
+ * not by shard rebalancing, which is far too slow for a mutable borrow.
+ *
+ * <p>When node N has left the cluster, its shard goes to the region that asked, which answers
+ * every request for N's objects with "lost" at once.
+ */
+final class HomeAllocationStrategy extends ShardCoordinator.AbstractShardAllocationStrategy {
+
+  private final Cluster cluster;
+
+  HomeAllocationStrategy(Cluster cluster) {
+    this.cluster = cluster;
+  }
+
+  @Override
+  public Future<ActorRef> allocateShard(
+      ActorRef requester, String shardId, Map<ActorRef, IndexedSeq<String>> allocations) {
+    long uid;
+    try {
+      uid = Long.parseUnsignedLong(shardId, 16);
+    } catch (NumberFormatException e) {
+      return Futures.successful(requester);
+    }
+    Address home = null;
+    for (Member m : cluster.state().getMembers()) {
+      if (m.uniqueAddress().longUid() == uid && m.status() != MemberStatus.removed()) {
+        home = m.address();
+        break;
+      }
+    }
+    if (home == null) {
+      return Futures.successful(requester);
+    }
+    for (ActorRef region : allocations.keySet()) {
+      Address address = region.path().address();
+      if (!address.hasGlobalScope()) {
+        address = cluster.selfAddress();
+      }
+      if (address.equals(home)) {
+        return Futures.successful(region);
+      }
+    }
+    // The home node is a member but its region has not registered yet; the requesting region
+    // retries after pekko.cluster.sharding.retry-interval.
+    return Futures.failed(new IllegalStateException(
+        "the shard region of node " + shardId + " at " + home + " has not registered yet"));
+  }
+
+  @Override
+  public Future<Set<String>> rebalance(
+      Map<ActorRef, IndexedSeq<String>> allocations, Set<String> rebalanceInProgress) {
+    return Futures.successful(Set.of());
+  }
+}

@@ -1,0 +1,67 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.DsmCounters;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+
+/** One node's counters. Thread-safe; increments are contention-free adders. */
+public final class Metrics {
+  final LongAdder localReads = new LongAdder();
+  final LongAdder localWrites = new LongAdder();
+  final LongAdder cacheHits = new LongAdder();
+  final LongAdder oneSidedReads = new LongAdder();
+  final LongAdder bytesRead = new LongAdder();
+  final LongAdder movesIn = new LongAdder();
+  final LongAdder movesOut = new LongAdder();
+  final LongAdder messagesSent = new LongAdder();
+  final LongAdder snapshotsPublished = new LongAdder();
+  final LongAdder lends = new LongAdder();
+  final LongAdder borrowConflicts = new LongAdder();
+  final LongAdder staleRejections = new LongAdder();
+  private final LongSupplier liveObjects;
+  private final LongSupplier arenaSlots;
+
+  Metrics(LongSupplier liveObjects, LongSupplier arenaSlots) {
+    this.liveObjects = liveObjects;
+    this.arenaSlots = arenaSlots;
+  }
+
+  /** Counts one protocol message put on the wire (called by the serializer). */
+  public void messageSent() {
+    messagesSent.increment();
+  }
+
+  public void localRead() {
+    localReads.increment();
+  }
+
+  public void moveIn() {
+    movesIn.increment();
+  }
+
+  public void lend() {
+    lends.increment();
+  }
+
+  public void staleRejection() {
+    staleRejections.increment();
+  }
+
+  public DsmCounters snapshot() {
+    return new DsmCounters(
+        localReads.sum(),
+        localWrites.sum(),
+        cacheHits.sum(),
+        oneSidedReads.sum(),
+        bytesRead.sum(),
+        movesIn.sum(),
+        movesOut.sum(),
+        messagesSent.sum(),
+        snapshotsPublished.sum(),
+        lends.sum(),
+        borrowConflicts.sum(),
+        staleRejections.sum(),
+        liveObjects.getAsLong(),
+        arenaSlots.getAsLong());
+  }
+}

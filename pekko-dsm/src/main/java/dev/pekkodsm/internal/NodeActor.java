@@ -1,0 +1,63 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.coherence.NodeId;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
+
+/**
+ * A node's DSM actor, at {@code /system/pekko-dsm}: answers endpoint queries, receives top-ups and
+ * revocations of references held here, and turns membership events into the node's reactions
+ * (fetching endpoints, reclaiming what a departed node held).
+ */
+final class NodeActor {
+
+  /** A membership event, adapted. */
+  private record MemberChanged(ClusterEvent.MemberEvent event) implements Protocol.NodeCommand {}
+
+  private NodeActor() {}
+
+  static Behavior<Protocol.NodeCommand> create(DsmNode node) {
+    return Behaviors.setup(ctx -> {
+      ActorRef<ClusterEvent.MemberEvent> adapter =
+          ctx.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new);
+      Cluster.get(ctx.getSystem()).subscriptions()
+          .tell(Subscribe.create(adapter, ClusterEvent.MemberEvent.class));
+      return Behaviors.receive(Protocol.NodeCommand.class)
+          .onMessage(Protocol.GetEndpoint.class, m -> {
+            m.replyTo().tell(new Protocol.EndpointInfo(node.self().value(),
+                node.arena().endpoint(), node.settings().registry.fingerprint()));
+            return Behaviors.same();
+          })
+          .onMessage(Protocol.ToppedUp.class, m -> {
+            node.onToppedUp(m.refId(), m.weight());
+            return Behaviors.same();
+          })
+          .onMessage(Protocol.Revoked.class, m -> {
+            node.onRevoked(m.refId(), m.reason());
+            return Behaviors.same();
+          })
+          .onMessage(MemberChanged.class, m -> {
+            onMemberEvent(node, m.event());
+            return Behaviors.same();
+          })
+          .build();
+    });
+  }
+
+  private static void onMemberEvent(DsmNode node, ClusterEvent.MemberEvent event) {
+    Member member = event.member();
+    NodeId id = NodeId.of(member.uniqueAddress().longUid());
+    if (event instanceof ClusterEvent.MemberRemoved) {
+      node.memberRemoved(id);
+    } else if (event instanceof ClusterEvent.MemberJoined
+        || event instanceof ClusterEvent.MemberWeaklyUp
+        || event instanceof ClusterEvent.MemberUp) {
+      node.memberUp(id, member.address());
+    }
+  }
+}

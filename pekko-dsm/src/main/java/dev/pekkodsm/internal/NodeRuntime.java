@@ -1,0 +1,121 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.serialization.ClassRegistry;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingSettings;
+import org.apache.pekko.cluster.sharding.typed.ShardingMessageExtractor;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.pattern.Patterns;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts a node's DSM: settings, runtime, the node actor, and the owner entities' shard region
+ * with its one-shard-per-node allocation. Stops it with the actor system.
+ */
+public final class NodeRuntime {
+
+  private static final Logger log = LoggerFactory.getLogger(NodeRuntime.class);
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+
+  private final DsmNode node;
+  private final CompletableFuture<Void> ready = new CompletableFuture<>();
+
+  private NodeRuntime(DsmNode node) {
+    this.node = node;
+  }
+
+  /** Starts the DSM of {@code system}. */
+  public static NodeRuntime start(ActorSystem<?> system, HandleCodec handles, ClassRegistry extra) {
+    org.apache.pekko.actor.ActorSystem classic = Adapter.toClassic(system);
+    Cluster cluster = Cluster.get(classic);
+    NodeId self = NodeId.of(cluster.selfUniqueAddress().longUid());
+    DsmSettings settings =
+        DsmSettings.from(system.settings().config(), extra, system.dynamicAccess().classLoader());
+    DsmNode node = new DsmNode(system, settings, self, handles);
+    NodeRuntime runtime = new NodeRuntime(node);
+    classic.registerOnTermination(node::close);
+
+    system.systemActorOf(NodeActor.create(node), PeerDirectory.NODE_ACTOR_NAME, Props.empty());
+    ActorRef<Protocol.OwnerCommand> region = ClusterSharding.get(system).init(
+        Entity.of(OwnerEntity.TYPE_KEY, ctx -> OwnerEntity.create(node))
+            .withMessageExtractor(new Extractor())
+            .withAllocationStrategy(new HomeAllocationStrategy(cluster))
+            .withSettings(ClusterShardingSettings.create(system).withPassivationStrategy(
+                ClusterShardingSettings.create(system).passivationStrategySettings()
+                    .withIdleEntityPassivation(settings.passivateAfter))));
+    node.region(region);
+    log.info("pekko-dsm {} started: arena {}, transport {}", self, node.arena().folder(),
+        settings.transport);
+    runtime.awaitRegistration(classic, Adapter.toClassic(region), cluster,
+        System.nanoTime() + READY_TIMEOUT.toNanos());
+    return runtime;
+  }
+
+  public DsmNode node() {
+    return node;
+  }
+
+  /** Completes once the coordinator knows this node's region. */
+  public CompletionStage<Void> ready() {
+    return ready;
+  }
+
+  private void awaitRegistration(org.apache.pekko.actor.ActorSystem classic,
+      org.apache.pekko.actor.ActorRef region, Cluster cluster, long deadlineNs) {
+    Patterns.ask(region, ShardRegion.getCurrentRegionsInstance(), Duration.ofSeconds(3))
+        .whenComplete((reply, failure) -> {
+          if (reply instanceof ShardRegion.CurrentRegions current) {
+            Address self = cluster.selfAddress();
+            if (current.getRegions().contains(self)) {
+              ready.complete(null);
+              return;
+            }
+          }
+          if (System.nanoTime() - deadlineNs > 0) {
+            ready.completeExceptionally(new IllegalStateException(
+                "the DSM shard region of " + node.self() + " did not register with the shard "
+                    + "coordinator within " + READY_TIMEOUT.toSeconds() + " s; is the node a "
+                    + "cluster member?"));
+            return;
+          }
+          if (classic.whenTerminated().isCompleted()) {
+            ready.completeExceptionally(new IllegalStateException("the actor system stopped"));
+            return;
+          }
+          classic.scheduler().scheduleOnce(Duration.ofMillis(100),
+              () -> awaitRegistration(classic, region, cluster, deadlineNs),
+              classic.dispatcher());
+        });
+  }
+
+  /** Entity and shard ids straight from the messages: no envelope on the wire. */
+  private static final class Extractor
+      extends ShardingMessageExtractor<Protocol.OwnerCommand, Protocol.OwnerCommand> {
+    @Override
+    public String entityId(Protocol.OwnerCommand message) {
+      return OwnerEntity.entityId(message.home(), message.object());
+    }
+
+    @Override
+    public String shardId(String entityId) {
+      return OwnerEntity.shardId(entityId);
+    }
+
+    @Override
+    public Protocol.OwnerCommand unwrapMessage(Protocol.OwnerCommand message) {
+      return message;
+    }
+  }
+}

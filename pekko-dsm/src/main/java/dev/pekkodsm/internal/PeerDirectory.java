@@ -1,0 +1,181 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.memory.OneSidedTransport;
+import dev.pekkodsm.memory.PeerReader;
+import dev.pekkodsm.memory.TransportUnavailableException;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What this node knows of the others: which are members, which have left, where their DSM actor
+ * is, and a reader for each one's arena.
+ *
+ * <p>Endpoints are fetched from each member's DSM actor when the member comes up (and on demand
+ * if a read needs one first). A member whose class registry differs from ours is refused: its
+ * snapshots would be misread.
+ *
+ * <p>Thread-safe.
+ */
+final class PeerDirectory {
+
+  static final String NODE_ACTOR_NAME = "pekko-dsm";
+  private static final Logger log = LoggerFactory.getLogger(PeerDirectory.class);
+
+  private final ActorSystem<?> system;
+  private final NodeId self;
+  private final long registryFingerprint;
+  private final OneSidedTransport transport;
+  private final Duration askTimeout;
+  private final ConcurrentHashMap<NodeId, Address> members = new ConcurrentHashMap<>();
+  private final Set<NodeId> departed = ConcurrentHashMap.newKeySet();
+  private final ConcurrentHashMap<NodeId, CompletableFuture<Address>> awaitedMembers =
+      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<NodeId, CompletableFuture<PeerReader>> readers =
+      new ConcurrentHashMap<>();
+
+  PeerDirectory(
+      ActorSystem<?> system,
+      NodeId self,
+      long registryFingerprint,
+      OneSidedTransport transport,
+      Duration askTimeout) {
+    this.system = system;
+    this.self = self;
+    this.registryFingerprint = registryFingerprint;
+    this.transport = transport;
+    this.askTimeout = askTimeout;
+  }
+
+  /** A member joined or came up. */
+  void memberUp(NodeId node, Address address) {
+    if (departed.contains(node)) {
+      return;
+    }
+    members.put(node, address);
+    CompletableFuture<Address> waiting = awaitedMembers.remove(node);
+    if (waiting != null) {
+      waiting.complete(address);
+    }
+    if (!node.equals(self)) {
+      reader(node); // fetch the endpoint early so the first read does not wait for it
+    }
+  }
+
+  /** A member was removed from the cluster: it will never come back. */
+  void memberRemoved(NodeId node) {
+    departed.add(node);
+    members.remove(node);
+    CompletableFuture<Address> waiting = awaitedMembers.remove(node);
+    if (waiting != null) {
+      waiting.completeExceptionally(new IllegalStateException(node + " has left the cluster"));
+    }
+    CompletableFuture<PeerReader> reader = readers.remove(node);
+    if (reader != null) {
+      reader.thenAccept(PeerReader::close);
+    }
+  }
+
+  /** True once {@code node} has been removed from the cluster. */
+  boolean isDeparted(NodeId node) {
+    return departed.contains(node);
+  }
+
+  /** True while {@code node} is a member. */
+  boolean isMember(NodeId node) {
+    return members.containsKey(node);
+  }
+
+  /** The member's address, waiting up to the ask timeout for it to be seen. */
+  CompletableFuture<Address> address(NodeId node) {
+    Address known = members.get(node);
+    if (known != null) {
+      return CompletableFuture.completedFuture(known);
+    }
+    if (departed.contains(node)) {
+      return CompletableFuture.failedFuture(
+          new IllegalStateException(node + " has left the cluster"));
+    }
+    CompletableFuture<Address> waiting =
+        awaitedMembers.computeIfAbsent(node, n -> new CompletableFuture<>());
+    // Membership may have changed between the two looks above.
+    Address now = members.get(node);
+    if (now != null) {
+      waiting.complete(now);
+    }
+    return waiting.orTimeout(askTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** The DSM actor of a member. */
+  ActorRef<Protocol.NodeCommand> nodeActor(Address address) {
+    return ActorRefResolver.get(system)
+        .resolveActorRef(address.toString() + "/system/" + NODE_ACTOR_NAME);
+  }
+
+  /**
+   * The reader of {@code node}'s arena; completes when its endpoint has been fetched and mapped,
+   * or fails with the reason it cannot be.
+   */
+  CompletableFuture<PeerReader> reader(NodeId node) {
+    CompletableFuture<PeerReader> existing = readers.get(node);
+    if (existing != null && !existing.isCompletedExceptionally()) {
+      return existing;
+    }
+    CompletableFuture<PeerReader> fresh = new CompletableFuture<>();
+    CompletableFuture<PeerReader> raced = existing == null
+        ? readers.putIfAbsent(node, fresh)
+        : (readers.replace(node, existing, fresh) ? null : readers.get(node));
+    if (raced != null) {
+      return raced;
+    }
+    address(node)
+        .thenCompose(address -> AskPattern.<Protocol.NodeCommand, Protocol.EndpointInfo>ask(
+            nodeActor(address), Protocol.GetEndpoint::new, askTimeout, system.scheduler()))
+        .whenComplete((info, failure) -> {
+          if (failure != null) {
+            fresh.completeExceptionally(new IllegalStateException(
+                "cannot fetch the arena endpoint of " + node + ": " + failure, failure));
+            return;
+          }
+          if (info.registryFingerprint() != registryFingerprint) {
+            String message = node + " has a different class registry (fingerprint "
+                + Long.toHexString(info.registryFingerprint()) + ", ours "
+                + Long.toHexString(registryFingerprint)
+                + "): every node must register the same classes under the same ids in "
+                + "pekko.dsm.serialization.classes";
+            log.error(message);
+            fresh.completeExceptionally(new IllegalStateException(message));
+            return;
+          }
+          try {
+            PeerReader reader = transport.open(info.arena());
+            log.debug("reading {} over {}", node, transport.name());
+            if (!fresh.complete(reader) || departed.contains(node)) {
+              reader.close();
+            }
+          } catch (TransportUnavailableException e) {
+            String message = "no one-sided transport reaches " + node + " (tried "
+                + transport.name() + "): " + e.getMessage();
+            log.warn(message);
+            fresh.completeExceptionally(new IllegalStateException(message, e));
+          }
+        });
+    return fresh;
+  }
+
+  /** Drops every reader. */
+  void close() {
+    readers.values().forEach(f -> f.thenAccept(PeerReader::close));
+    readers.clear();
+  }
+}

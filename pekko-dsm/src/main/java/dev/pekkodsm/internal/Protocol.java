@@ -1,0 +1,145 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.memory.ArenaEndpoint;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * The messages the DSM's nodes exchange. Node ids are raw longs on the wire. All of them are
+ * serialized by {@link DsmSerializer}.
+ *
+ * <p>A move is exactly two of these on the wire: {@link HandOver} from the writer's node to the
+ * object's home, {@link HandedOver} back.
+ */
+public final class Protocol {
+
+  private Protocol() {}
+
+  /** Every DSM protocol message; bound to {@link DsmSerializer} in {@code reference.conf}. */
+  public interface DsmMessage {}
+
+  /** A request to the owner entity of one object. */
+  public interface OwnerCommand extends DsmMessage {
+    /** The object's home node. */
+    long home();
+
+    /** The object's id within its home. */
+    long object();
+  }
+
+  /** An owner entity's answer to a request with a {@code replyTo}. */
+  public interface Reply extends DsmMessage {}
+
+  /** A message to a node's DSM actor. */
+  public interface NodeCommand extends DsmMessage {}
+
+  /**
+   * The writer on {@code requester} wants the object moved to it, where it will live as {@code
+   * newObject}. Granted when no reference is lent and no borrow is active at the home.
+   */
+  public record HandOver(
+      long home, long object, int color, long requester, long newObject, ActorRef<Reply> replyTo)
+      implements OwnerCommand {}
+
+  /** The owner on {@code holder} (not the home) lends a shared reference. */
+  public record Lend(long home, long object, int color, long holder, ActorRef<Reply> replyTo)
+      implements OwnerCommand {}
+
+  /** The owner on {@code requester} (not the home) drops the object. */
+  public record Drop(long home, long object, int color, long requester, ActorRef<Reply> replyTo)
+      implements OwnerCommand {}
+
+  /** A reference of {@code weight} lent at {@code color} is given back by {@code holder}. */
+  public record Release(long home, long object, int color, long holder, long weight)
+      implements OwnerCommand {}
+
+  /**
+   * A handle sent from node {@code from} arrived on node {@code to}. For a reference, its weight
+   * is now held by {@code to}; {@code topUp} asks for more weight for it. For a box, {@code to}
+   * now owns the object. {@code refId} names the reference on {@code to}, for the answer.
+   */
+  public record Adopt(
+      long home,
+      long object,
+      int color,
+      long from,
+      long to,
+      long weight,
+      long refId,
+      boolean box,
+      boolean topUp)
+      implements OwnerCommand {}
+
+  /** The writer has copied a large moved value out of the home's arena: free its slot. */
+  public record Collected(long home, long object, long locator) implements OwnerCommand {}
+
+  /** The moved object's value, serialized for the move. */
+  public record HandedOver(byte[] value) implements Reply {}
+
+  /**
+   * The moved object's value was too large for a message: it waits in the home's arena at
+   * {@code locator} for a one-sided read, after which the writer sends {@link Collected}.
+   */
+  public record HandedOverAt(int color, long locator, int frameBytes) implements Reply {}
+
+  /** A lent reference: its weight and where its snapshot is. */
+  public record Lent(int color, long weight, long locator, int frameBytes) implements Reply {}
+
+  /** The object was dropped at its home. */
+  public record Dropped() implements Reply {}
+
+  /** Why a request was refused. */
+  public enum Reason {
+    /** The object moved to another node ({@code movedToNode}, {@code movedToObject}). */
+    MOVED,
+    /** The object was dropped. */
+    DROPPED,
+    /** The object's home left the cluster. */
+    LOST,
+    /** Borrows or references did not end within the borrow timeout. */
+    CONFLICT,
+    /** The request named a color the object no longer has. */
+    STALE,
+    /** The home never had such an object (or forgot its tombstone). */
+    UNKNOWN,
+    /** The home failed to serve the request (a serialization error, a full arena). */
+    FAILED
+  }
+
+  /**
+   * A refused request. For {@link Reason#CONFLICT}, {@code readers} and {@code lent} say who held
+   * the object.
+   */
+  public record Refused(
+      Reason reason,
+      String detail,
+      long movedToNode,
+      long movedToObject,
+      int readers,
+      Map<Long, Integer> lent)
+      implements Reply {
+
+    public static Refused of(Reason reason, String detail) {
+      return new Refused(reason, detail, 0, 0, 0, Map.of());
+    }
+  }
+
+  /**
+   * An arbitrary value carried to another node in a message (its handles travel as handles),
+   * used by {@code LocalCluster.send} and the tour.
+   */
+  public record Carried(long id, Object payload) implements DsmMessage {}
+
+  /** Asks a node for the endpoint of its arena. */
+  public record GetEndpoint(ActorRef<EndpointInfo> replyTo) implements NodeCommand {}
+
+  /** A node's arena endpoint and the fingerprint of its class registry. */
+  public record EndpointInfo(long node, ArenaEndpoint arena, long registryFingerprint)
+      implements DsmMessage {}
+
+  /** More weight for reference {@code refId}, granted by its home. */
+  public record ToppedUp(long refId, long weight) implements NodeCommand {}
+
+  /** The home refused to adopt reference {@code refId}: it is stale. */
+  public record Revoked(long refId, String reason) implements NodeCommand {}
+}
