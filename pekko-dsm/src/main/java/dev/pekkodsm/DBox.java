@@ -406,13 +406,14 @@ public final class DBox<T> implements AutoCloseable {
         return CompletableFuture.completedFuture(new Access(p, p.guard(), kind, null));
       }
       if (kind == Kind.SHARED) {
-        try {
-          return CompletableFuture.completedFuture(
-              new Access(p, p.guard(), kind, node.pin(p.remote(), p.locator())));
-        } catch (RuntimeException e) {
-          p.guard().endShared();
-          return CompletableFuture.failedFuture(lostOr(p, e));
-        }
+        return node.pinAsync(p.remote(), p.locator()).handle((entry, failure) -> {
+          if (failure != null) {
+            p.guard().endShared();
+            Throwable cause = unwrap(failure);
+            throw cause instanceof RuntimeException r ? lostOr(p, r) : new CompletionException(cause);
+          }
+          return new Access(p, p.guard(), kind, entry);
+        });
       }
       return moveHere(p).thenApply(obj -> new Access(p, obj, Kind.EXCLUSIVE, null));
     });
@@ -466,35 +467,34 @@ public final class DBox<T> implements AutoCloseable {
             replyTo -> new Protocol.HandOver(from.node().value(), from.object(), from.color(),
                 self, newId, replyTo),
             node.settings().borrowTimeout.plus(node.settings().askTimeout), "hand over")
-        .handle((reply, failure) -> {
-          if (failure != null) {
-            p.guard().endExclusive(false);
-            throw failure instanceof CompletionException c ? c : new CompletionException(failure);
+        .thenCompose(reply -> {
+          if (reply instanceof Protocol.HandedOver h) {
+            return CompletableFuture.supplyAsync(() -> node.decodeMoved(h.value()), Runnable::run);
           }
-          Object value;
-          try {
-            if (reply instanceof Protocol.HandedOver h) {
-              value = node.decodeMoved(h.value());
-            } else if (reply instanceof Protocol.HandedOverAt at) {
-              value = node.fetchMoved(from, at);
-            } else {
-              p.guard().endExclusive(false);
-              throw refusal(p, (Protocol.Refused) reply, "write");
-            }
-          } catch (RuntimeException e) {
-            if (e instanceof DsmException && !(e instanceof CorruptSnapshotException)) {
-              throw e;
-            }
+          if (reply instanceof Protocol.HandedOverAt at) {
+            return node.fetchMoved(from, at);
+          }
+          throw refusal(p, (Protocol.Refused) reply, "write");
+        })
+        .handle((value, failure) -> {
+          if (failure == null) {
+            OwnedObject obj = node.allocateExclusive(newId, value);
+            node.metrics().moveIn();
+            moved(new Place(obj, true, null, 0, 0));
+            p.guard().retire(Phase.MOVED);
+            return obj;
+          }
+          Throwable cause = unwrap(failure);
+          if (cause instanceof CorruptSnapshotException
+              || cause instanceof com.esotericsoftware.kryo.KryoException
+              || cause instanceof dev.pekkodsm.serialization.SnapshotFormatException) {
             // The home has already given the object up: it is gone.
-            kill(p, "the object was lost while moving here: " + e.getMessage());
+            kill(p, "the object was lost while moving here: " + cause.getMessage());
             p.guard().retire(Phase.LOST);
-            throw e;
+          } else {
+            p.guard().endExclusive(false);
           }
-          OwnedObject obj = node.allocateExclusive(newId, value);
-          node.metrics().moveIn();
-          moved(new Place(obj, true, null, 0, 0));
-          p.guard().retire(Phase.MOVED);
-          return obj;
+          throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
         });
   }
 

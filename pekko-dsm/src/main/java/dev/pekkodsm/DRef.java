@@ -132,13 +132,36 @@ public final class DRef<T> implements AutoCloseable {
     return load();
   }
 
-  /** {@link #get} as a stage, for use inside actors. */
+  /**
+   * {@link #get} as a stage, for use inside actors: completes at once when the value is at hand,
+   * and never blocks the caller while a peer's arena endpoint is fetched.
+   */
+  @SuppressWarnings("unchecked")
   public CompletionStage<T> getAsync() {
-    try {
-      return CompletableFuture.completedFuture(get());
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
+    if (kind != Kind.LENT_REMOTE || entry != null || state != LIVE) {
+      try {
+        return CompletableFuture.completedFuture(get());
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
     }
+    return node.pinAsync(address, locator).thenApply(e -> {
+      boolean keep;
+      synchronized (this) {
+        keep = state == LIVE && entry == null;
+        if (keep) {
+          if (node.settings().detectSharedMutation) {
+            loadedFingerprint = node.fingerprint(e.value());
+          }
+          entry = e;
+        }
+      }
+      if (!keep) {
+        node.cache().unpin(e);
+        return get();
+      }
+      return (T) e.value();
+    });
   }
 
   @SuppressWarnings("unchecked")

@@ -41,7 +41,7 @@ public final class LendLedger {
   }
 
   private void prune(NodeId holder, Account a) {
-    if (a.weight == 0 && a.refs <= 0) {
+    if (a.weight == 0) {
       accounts.remove(holder);
     }
   }
@@ -63,9 +63,9 @@ public final class LendLedger {
   }
 
   /**
-   * Records that a reference of {@code weight} split off a reference held by {@code from} now
-   * lives on {@code to}. If {@code from} has departed, its balance was already reclaimed, so the
-   * weight is counted afresh.
+   * Records that a reference of {@code weight} sent by {@code from} now lives on {@code to}. If
+   * {@code from} has departed, its balance was already reclaimed, so the weight is counted
+   * afresh.
    */
   public void adopt(NodeId from, NodeId to, long weight, boolean fromDeparted) {
     requirePositive(weight);
@@ -74,6 +74,7 @@ public final class LendLedger {
     } else {
       Account source = account(from);
       source.weight -= weight;
+      source.refs--;
       prune(from, source);
     }
     Account target = account(to);
@@ -103,7 +104,7 @@ public final class LendLedger {
     }
     accounts.remove(holder);
     total -= a.weight;
-    return Math.max(0, a.refs);
+    return a.weight > 0 ? Math.max(1, a.refs) : Math.max(0, a.refs);
   }
 
   /** True if no weight is outstanding: the owner may write, move or drop. */
@@ -116,12 +117,15 @@ public final class LendLedger {
     return total;
   }
 
-  /** The references the owner believes each holder has, for diagnostics. */
+  /**
+   * The references each holder has, as far as the owner knows, for diagnostics. Copies made on
+   * a node without a message are not known; a holder with weight counts at least once.
+   */
   public Map<NodeId, Integer> refsByHolder() {
     Map<NodeId, Integer> out = new TreeMap<>();
     accounts.forEach((holder, a) -> {
-      if (a.refs > 0) {
-        out.put(holder, a.refs);
+      if (a.weight > 0 || a.refs > 0) {
+        out.put(holder, Math.max(1, a.refs));
       }
     });
     return out;

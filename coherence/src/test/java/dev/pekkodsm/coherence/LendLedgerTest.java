@@ -30,7 +30,8 @@ class LendLedgerTest {
   @Test
   void shouldFollowAReferenceSplitAcrossNodes() {
     ledger.grant(A, W);
-    // A sends half of its weight to B, B sends half of that to C.
+    // A copies its reference and sends the copy (half the weight) to B; B copies and sends a
+    // quarter on to C. Copies are not reported, sends are.
     ledger.adopt(A, B, W / 2, false);
     ledger.adopt(B, C, W / 4, false);
     assertEquals(Map.of(A, 1, B, 1, C, 1), ledger.refsByHolder());
@@ -72,6 +73,16 @@ class LendLedgerTest {
     ledger.adopt(A, B, W / 2, true);
     assertFalse(ledger.isEmpty(), "B's reference protects the object again");
     ledger.release(B, W / 2);
+    assertTrue(ledger.isEmpty());
+  }
+
+  @Test
+  void shouldMoveTheReferenceCountWithASentReference() {
+    ledger.grant(A, W);
+    ledger.adopt(A, B, W, false); // A sent its only reference to B
+    assertEquals(Map.of(B, 1), ledger.refsByHolder());
+    ledger.release(B, W);
+    assertEquals(Map.of(), ledger.refsByHolder());
     assertTrue(ledger.isEmpty());
   }
 

@@ -295,23 +295,53 @@ public final class DsmNode {
 
   /**
    * Pins the cached copy of {@code address}, reading it one-sided from its home if it is not
-   * cached. Never returns a copy of another color.
+   * cached. Never returns a copy of another color. Blocks only the first time a peer is read,
+   * while its arena endpoint is fetched.
    *
    * @throws StaleReferenceException if the home no longer has that color
    * @throws ObjectLostException if the home left the cluster
    * @throws CorruptSnapshotException if the bytes failed their checks
    */
   public ReadCache.Entry pin(GlobalAddress address, long locator) {
+    return await(pinAsync(address, locator), settings.askTimeout, address, "read " + address);
+  }
+
+  /** {@link #pin} without blocking: completes at once unless the peer's endpoint is unknown. */
+  public CompletableFuture<ReadCache.Entry> pinAsync(GlobalAddress address, long locator) {
     ReadCache.Entry hit = cache.pin(address);
     if (hit != null) {
       metrics.cacheHits.increment();
-      return hit;
+      return CompletableFuture.completedFuture(hit);
     }
     if (peers.isDeparted(address.node())) {
-      throw lost(address);
+      return CompletableFuture.failedFuture(lost(address));
     }
-    PeerReader reader = await(peers.reader(address.node()), settings.askTimeout, address,
-        "fetch the arena endpoint of " + address.node());
+    CompletableFuture<PeerReader> reader = peers.reader(address.node());
+    if (reader.isDone() && !reader.isCompletedExceptionally()) {
+      try {
+        return CompletableFuture.completedFuture(readInto(reader.join(), address, locator));
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
+    return reader.handle((r, failure) -> {
+      if (failure != null) {
+        throw peers.isDeparted(address.node()) ? lost(address)
+            : new DsmException(address, "cannot read " + address + ": " + rootMessage(failure),
+                failure);
+      }
+      return readInto(r, address, locator);
+    });
+  }
+
+  private static String rootMessage(Throwable t) {
+    while (t.getCause() != null && t instanceof CompletionException) {
+      t = t.getCause();
+    }
+    return t.getMessage();
+  }
+
+  private ReadCache.Entry readInto(PeerReader reader, GlobalAddress address, long locator) {
     ReadBuffer buffer = readBuffers.get();
     long deadline = System.nanoTime() + settings.askTimeout.toNanos();
     ReadStatus status = reader.read(locator, address.object(), address.color(), buffer, deadline);
@@ -387,27 +417,31 @@ public final class DsmNode {
   }
 
   /**
-   * Copies a large moved value out of its old home's arena and tells the home to free the slot.
+   * Copies a large moved value out of its old home's arena, then tells the home to free the
+   * slot.
    */
-  public Object fetchMoved(GlobalAddress from, Protocol.HandedOverAt at) {
-    PeerReader reader = await(peers.reader(from.node()), settings.askTimeout, from,
-        "fetch the arena endpoint of " + from.node());
-    ReadBuffer buffer = new ReadBuffer(at.frameBytes());
-    ReadStatus status = reader.read(at.locator(), from.object(), at.color(), buffer,
-        System.nanoTime() + settings.askTimeout.toNanos());
-    tell(new Protocol.Collected(from.node().value(), from.object(), at.locator()));
-    if (status != ReadStatus.OK) {
-      if (peers.isDeparted(from.node())) {
-        throw lost(from);
+  public CompletableFuture<Object> fetchMoved(GlobalAddress from, Protocol.HandedOverAt at) {
+    return peers.reader(from.node()).handle((reader, failure) -> {
+      ReadStatus status = ReadStatus.UNAVAILABLE;
+      ReadBuffer buffer = new ReadBuffer(at.frameBytes());
+      if (failure == null) {
+        status = reader.read(at.locator(), from.object(), at.color(), buffer,
+            System.nanoTime() + settings.askTimeout.toNanos());
       }
-      throw new CorruptSnapshotException(from,
-          "the moved value of " + from + " could not be read from its old home (" + status
-              + "); the object is lost", null);
-    }
-    metrics.oneSidedReads.increment();
-    metrics.bytesRead.add(buffer.length());
-    return kryo.fromBytes(buffer.bytes(), SnapshotCodec.HEADER_BYTES,
-        buffer.length() - SnapshotCodec.HEADER_BYTES, Purpose.MOVE);
+      tell(new Protocol.Collected(from.node().value(), from.object(), at.locator()));
+      if (status != ReadStatus.OK) {
+        if (peers.isDeparted(from.node())) {
+          throw lost(from);
+        }
+        throw new CorruptSnapshotException(from,
+            "the moved value of " + from + " could not be read from its old home (" + status
+                + "); the object is lost", failure);
+      }
+      metrics.oneSidedReads.increment();
+      metrics.bytesRead.add(buffer.length());
+      return kryo.fromBytes(buffer.bytes(), SnapshotCodec.HEADER_BYTES,
+          buffer.length() - SnapshotCodec.HEADER_BYTES, Purpose.MOVE);
+    });
   }
 
   // ---------------------------------------------------------------- messages to homes
@@ -512,8 +546,8 @@ public final class DsmNode {
 
   // ---------------------------------------------------------------- membership
 
-  void memberUp(NodeId node, org.apache.pekko.actor.Address address) {
-    peers.memberUp(node, address);
+  void memberUp(NodeId node, org.apache.pekko.actor.Address address, boolean up) {
+    peers.memberUp(node, address, up);
   }
 
   /**

@@ -8,21 +8,76 @@ import dev.pekkodsm.DBox;
 import dev.pekkodsm.DRef;
 import dev.pekkodsm.serialization.internal.DsmKryo;
 import dev.pekkodsm.serialization.internal.Purpose;
+import org.apache.pekko.actor.ExtendedActorSystem;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.Serialization;
 
 /**
  * Kryo serializers for the handle types (ids 90 and 91), so handles can travel inside messages
- * serialized with the DSM's Kryo and inside values that move with a mutable borrow.
+ * serialized with the DSM's Kryo and inside values that move with a mutable borrow; and for
+ * Pekko actor refs (92 typed, 93 classic), so user messages with a {@code replyTo} can use it.
  */
 final class HandleKryoSerializers {
 
   static final int BOX_ID = 90;
   static final int REF_ID = 91;
+  static final int TYPED_ACTOR_REF_ID = 92;
+  static final int CLASSIC_ACTOR_REF_ID = 93;
 
   private HandleKryoSerializers() {}
 
   static void register(Kryo kryo, DsmNode node) {
     kryo.register(DBox.class, new BoxSerializer(node), BOX_ID);
     kryo.register(DRef.class, new RefSerializer(node), REF_ID);
+    DsmKryo dsmKryo = (DsmKryo) kryo;
+    dsmKryo.registerHierarchy(org.apache.pekko.actor.typed.ActorRef.class,
+        new TypedActorRefSerializer(node.system()), TYPED_ACTOR_REF_ID);
+    dsmKryo.registerHierarchy(org.apache.pekko.actor.ActorRef.class,
+        new ClassicActorRefSerializer(node.system()), CLASSIC_ACTOR_REF_ID);
+  }
+
+  /** Typed actor refs, as their serialization format (a path with the system's address). */
+  @SuppressWarnings({"rawtypes", "unchecked"})
+  private static final class TypedActorRefSerializer
+      extends Serializer<org.apache.pekko.actor.typed.ActorRef> {
+    private final org.apache.pekko.actor.typed.ActorSystem<?> system;
+
+    TypedActorRefSerializer(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+      this.system = system;
+    }
+
+    @Override
+    public void write(Kryo kryo, Output out, org.apache.pekko.actor.typed.ActorRef ref) {
+      out.writeString(ActorRefResolver.get(system).toSerializationFormat(ref));
+    }
+
+    @Override
+    public org.apache.pekko.actor.typed.ActorRef read(
+        Kryo kryo, Input in, Class<? extends org.apache.pekko.actor.typed.ActorRef> type) {
+      return ActorRefResolver.get(system).resolveActorRef(in.readString());
+    }
+  }
+
+  /** Classic actor refs, as their serialized path. */
+  private static final class ClassicActorRefSerializer
+      extends Serializer<org.apache.pekko.actor.ActorRef> {
+    private final ExtendedActorSystem system;
+
+    ClassicActorRefSerializer(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+      this.system = (ExtendedActorSystem) Adapter.toClassic(system);
+    }
+
+    @Override
+    public void write(Kryo kryo, Output out, org.apache.pekko.actor.ActorRef ref) {
+      out.writeString(Serialization.serializedActorPath(ref));
+    }
+
+    @Override
+    public org.apache.pekko.actor.ActorRef read(
+        Kryo kryo, Input in, Class<? extends org.apache.pekko.actor.ActorRef> type) {
+      return system.provider().resolveActorRef(in.readString());
+    }
   }
 
   private static void refuseInSnapshot(Kryo kryo, String type) {

@@ -55,9 +55,10 @@ final class NodeActor {
     if (event instanceof ClusterEvent.MemberRemoved) {
       node.memberRemoved(id);
     } else if (event instanceof ClusterEvent.MemberJoined
-        || event instanceof ClusterEvent.MemberWeaklyUp
-        || event instanceof ClusterEvent.MemberUp) {
-      node.memberUp(id, member.address());
+        || event instanceof ClusterEvent.MemberWeaklyUp) {
+      node.memberUp(id, member.address(), false);
+    } else if (event instanceof ClusterEvent.MemberUp) {
+      node.memberUp(id, member.address(), true);
     }
   }
 }

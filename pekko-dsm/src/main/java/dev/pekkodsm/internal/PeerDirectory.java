@@ -30,6 +30,7 @@ import org.slf4j.LoggerFactory;
 final class PeerDirectory {
 
   static final String NODE_ACTOR_NAME = "pekko-dsm";
+  private static final Duration ATTEMPT = Duration.ofMillis(500);
   private static final Logger log = LoggerFactory.getLogger(PeerDirectory.class);
 
   private final ActorSystem<?> system;
@@ -57,8 +58,8 @@ final class PeerDirectory {
     this.askTimeout = askTimeout;
   }
 
-  /** A member joined or came up. */
-  void memberUp(NodeId node, Address address) {
+  /** A member joined ({@code up} false) or came up. */
+  void memberUp(NodeId node, Address address, boolean up) {
     if (departed.contains(node)) {
       return;
     }
@@ -67,7 +68,7 @@ final class PeerDirectory {
     if (waiting != null) {
       waiting.complete(address);
     }
-    if (!node.equals(self)) {
+    if (!node.equals(self) && up) {
       reader(node); // fetch the endpoint early so the first read does not wait for it
     }
   }
@@ -138,9 +139,9 @@ final class PeerDirectory {
     if (raced != null) {
       return raced;
     }
+    long deadlineNs = System.nanoTime() + askTimeout.toNanos();
     address(node)
-        .thenCompose(address -> AskPattern.<Protocol.NodeCommand, Protocol.EndpointInfo>ask(
-            nodeActor(address), Protocol.GetEndpoint::new, askTimeout, system.scheduler()))
+        .thenCompose(address -> fetchEndpoint(address, deadlineNs))
         .whenComplete((info, failure) -> {
           if (failure != null) {
             fresh.completeExceptionally(new IllegalStateException(
@@ -171,6 +172,28 @@ final class PeerDirectory {
           }
         });
     return fresh;
+  }
+
+  /**
+   * Asks a member's DSM actor for its endpoint, in short attempts until the deadline: a member
+   * can be Up before its DSM has started, and a question asked too early is simply lost.
+   */
+  private CompletableFuture<Protocol.EndpointInfo> fetchEndpoint(Address address, long deadlineNs) {
+    long leftNs = deadlineNs - System.nanoTime();
+    Duration attempt = Duration.ofNanos(Math.max(1, Math.min(leftNs, ATTEMPT.toNanos())));
+    return AskPattern.<Protocol.NodeCommand, Protocol.EndpointInfo>ask(nodeActor(address),
+            Protocol.GetEndpoint::new, attempt, system.scheduler())
+        .toCompletableFuture()
+        .handle((info, failure) -> {
+          if (failure == null) {
+            return CompletableFuture.completedFuture(info);
+          }
+          if (System.nanoTime() - deadlineNs >= 0) {
+            return CompletableFuture.<Protocol.EndpointInfo>failedFuture(failure);
+          }
+          return fetchEndpoint(address, deadlineNs);
+        })
+        .thenCompose(f -> f);
   }
 
   /** Drops every reader. */

@@ -170,7 +170,6 @@ public final class LocalCluster implements AutoCloseable {
               "pekko.remote.artery.transport = tcp",
               "pekko.remote.artery.canonical.hostname = \"127.0.0.1\"",
               "pekko.remote.artery.canonical.port = 0",
-              "pekko.cluster.min-nr-of-members = " + nodes,
               "pekko.cluster.jmx.enabled = off",
               "pekko.cluster.log-info = off",
               "pekko.cluster.gossip-interval = 200ms",
