@@ -119,6 +119,7 @@ public final class LocalCluster implements AutoCloseable {
     private final ClassRegistry.Builder registry = ClassRegistry.builder();
     private String name;
     private Duration timeout = Duration.ofSeconds(60);
+    private final java.util.Map<Integer, Config> perNode = new java.util.HashMap<>();
 
     private Builder(int nodes) {
       if (nodes < 1) {
@@ -135,6 +136,15 @@ public final class LocalCluster implements AutoCloseable {
     /** Extra configuration for every node; later calls take precedence. */
     public Builder config(Config extra) {
       this.config = extra.withFallback(config);
+      return this;
+    }
+
+    /** Extra configuration for node {@code index} only, on top of {@link #config}. */
+    public Builder nodeConfig(int index, String hocon) {
+      if (index < 0 || index >= nodes) {
+        throw new IllegalArgumentException("node " + index + " of " + nodes);
+      }
+      perNode.merge(index, ConfigFactory.parseString(hocon), (old, neu) -> neu.withFallback(old));
       return this;
     }
 
@@ -197,7 +207,9 @@ public final class LocalCluster implements AutoCloseable {
       long deadline = System.nanoTime() + timeout.toNanos();
       try {
         for (int i = 0; i < nodes; i++) {
-          ActorSystemSetup setup = ActorSystemSetup.create(BootstrapSetup.create(nodeConfig))
+          Config own = perNode.getOrDefault(i, ConfigFactory.empty()).withFallback(nodeConfig)
+              .resolve();
+          ActorSystemSetup setup = ActorSystemSetup.create(BootstrapSetup.create(own))
               .and(DsmSetup.create(classes));
           systems.add(ActorSystem.create(Behaviors.empty(), systemName, setup));
         }
