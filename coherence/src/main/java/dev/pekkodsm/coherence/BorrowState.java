@@ -12,7 +12,8 @@ import java.util.Map;
  * <p>At any moment an object is either shared (any number of local shared borrows and lent
  * references) or exclusively borrowed (one writer, or an owner moving or dropping it), never
  * both. Requests that cannot be granted wait in one FIFO queue, each with a deadline; a release
- * grants the waiters at the head that have become compatible.
+ * grants the waiters at the head that have become compatible. Local shared borrows may pass a
+ * writer that waits for lent references (see {@link #tryAcquire}).
  *
  * <p>Plain Java, no clocks or threads of its own: time comes in as {@code nowNs} arguments and
  * decisions come out as return values, so every sequence can be replayed in a unit test. Not
@@ -146,7 +147,10 @@ public final class BorrowState {
   }
 
   /**
-   * Grants {@code kind} now if it is compatible and nobody is queued ahead.
+   * Grants {@code kind} now if it is compatible and nobody is queued ahead. One exception to the
+   * queue order: while references are lent, a local shared borrow does not wait behind a queued
+   * writer, which cannot proceed before those references come back anyway; once they are back,
+   * new shared borrows queue, so the writer is not starved.
    *
    * @param holder for {@link Kind#LEND}, who gets the reference
    * @param weight for {@link Kind#LEND}, its weight
@@ -156,7 +160,8 @@ public final class BorrowState {
     if (phase != Phase.ACTIVE) {
       return Attempt.GONE;
     }
-    if (!queue.isEmpty() || !compatible(kind)) {
+    boolean mayPass = queue.isEmpty() || (kind == Kind.SHARED && !lends.isEmpty());
+    if (!mayPass || !compatible(kind)) {
       return Attempt.MUST_WAIT;
     }
     take(kind, holder, weight, who);
