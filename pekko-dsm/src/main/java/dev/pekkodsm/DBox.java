@@ -11,6 +11,7 @@ import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.ReadCache;
 import dev.pekkodsm.internal.DsmNode;
 import dev.pekkodsm.internal.Protocol;
+import org.apache.pekko.actor.typed.ActorRef;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -175,7 +176,7 @@ public final class DBox<T> implements AutoCloseable {
 
   /** {@link #borrow} without blocking. */
   public CompletionStage<DRef<T>> borrowAsync() {
-    return accessAsync(Kind.SHARED, "borrow").thenApply(this::scoped);
+    return node.handOff(accessAsync(Kind.SHARED, "borrow").thenApply(this::scoped));
   }
 
   /**
@@ -188,7 +189,7 @@ public final class DBox<T> implements AutoCloseable {
 
   /** {@link #borrowMut} without blocking. */
   public CompletionStage<DMut<T>> borrowMutAsync() {
-    return accessAsync(Kind.EXCLUSIVE, "borrowMut").thenApply(DMut::new);
+    return node.handOff(accessAsync(Kind.EXCLUSIVE, "borrowMut").thenApply(DMut::new));
   }
 
   /**
@@ -197,12 +198,12 @@ public final class DBox<T> implements AutoCloseable {
    * released.
    */
   public DRef<T> share() {
-    return node.await(shareFuture(), node.settings().borrowTimeout, addressOrNull(), "share");
+    return node.await(shareFuture(), addressOrNull(), "share", DRef::release);
   }
 
   /** {@link #share} without blocking. */
   public CompletionStage<DRef<T>> shareAsync() {
-    return shareFuture();
+    return node.handOff(shareFuture());
   }
 
   /**
@@ -210,13 +211,13 @@ public final class DBox<T> implements AutoCloseable {
    * moves. Like a Rust move, it waits until no reference lent by this box is out.
    */
   public DBox<T> transfer() {
-    return node.await(transferFuture(), node.settings().borrowTimeout, addressOrNull(),
-        "transfer");
+    return node.await(transferFuture(), addressOrNull(), "transfer",
+        successor -> successor.returnOwnershipTo(this));
   }
 
   /** {@link #transfer} without blocking. */
   public CompletionStage<DBox<T>> transferAsync() {
-    return transferFuture();
+    return node.handOff(transferFuture());
   }
 
   /**
@@ -224,12 +225,12 @@ public final class DBox<T> implements AutoCloseable {
    * home has left the cluster succeeds (there is nothing left to free).
    */
   public void drop() {
-    node.await(dropFuture(), node.settings().borrowTimeout, addressOrNull(), "drop");
+    node.await(dropFuture(), addressOrNull(), "drop");
   }
 
   /** {@link #drop} without blocking. */
   public CompletionStage<Void> dropAsync() {
-    return dropFuture();
+    return node.handOff(dropFuture());
   }
 
   /** Drops the object, unless this handle is already dead (moved or dropped), then nothing. */
@@ -283,6 +284,20 @@ public final class DBox<T> implements AutoCloseable {
     death = reason;
     place = null;
     return true;
+  }
+
+  /**
+   * Gives ownership back to the box this one was transferred from, when the caller of {@code
+   * transfer()} gave up before receiving this box: nobody else can hold it.
+   */
+  void returnOwnershipTo(DBox<T> predecessor) {
+    Place p;
+    synchronized (this) {
+      p = place;
+    }
+    if (p != null && kill(p, "the transfer() that created it was abandoned")) {
+      predecessor.revive(p);
+    }
   }
 
   /** Brings back a handle killed by a serialization that failed afterwards. */
@@ -351,7 +366,7 @@ public final class DBox<T> implements AutoCloseable {
         if (wrote) {
           node.endWrite(target);
         } else {
-          target.endExclusive(false);
+          target.endExclusive();
         }
         return;
       }
@@ -380,8 +395,7 @@ public final class DBox<T> implements AutoCloseable {
       }
       release(p, kind);
     }
-    return node.await(accessAsync(kind, operation), node.settings().borrowTimeout,
-        p.address(), operation);
+    return node.await(accessAsync(kind, operation), p.address(), operation, a -> a.end(false));
   }
 
   private CompletableFuture<Access> accessAsync(Kind kind, String operation) {
@@ -445,7 +459,7 @@ public final class DBox<T> implements AutoCloseable {
     if (kind == Kind.SHARED) {
       p.guard().endShared();
     } else {
-      p.guard().endExclusive(false);
+      p.guard().endExclusive();
     }
   }
 
@@ -463,10 +477,16 @@ public final class DBox<T> implements AutoCloseable {
     GlobalAddress from = p.remote();
     long newId = node.nextObjectId();
     long self = node.self().value();
-    return node.ask(from,
-            replyTo -> new Protocol.HandOver(from.node().value(), from.object(), from.color(),
-                self, newId, replyTo),
+    java.util.function.Function<ActorRef<Protocol.Reply>, Protocol.OwnerCommand> request =
+        replyTo -> new Protocol.HandOver(from.node().value(), from.object(), from.color(), self,
+            newId, replyTo);
+    // If the answer is late, ask once more with the same new id: the home keeps its answer for
+    // a while, so the retry cannot hand the object over twice, nor lose it.
+    return node.ask(from, request,
             node.settings().borrowTimeout.plus(node.settings().askTimeout), "hand over")
+        .exceptionallyCompose(failure -> unwrap(failure) instanceof DsmTimeoutException
+            ? node.ask(from, request, node.settings().askTimeout, "hand over (again)")
+            : CompletableFuture.failedFuture(failure))
         .thenCompose(reply -> {
           if (reply instanceof Protocol.HandedOver h) {
             return CompletableFuture.supplyAsync(() -> node.decodeMoved(h.value()), Runnable::run);
@@ -492,7 +512,7 @@ public final class DBox<T> implements AutoCloseable {
             kill(p, "the object was lost while moving here: " + cause.getMessage());
             p.guard().retire(Phase.LOST);
           } else {
-            p.guard().endExclusive(false);
+            p.guard().endExclusive();
           }
           throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
         });
@@ -545,7 +565,7 @@ public final class DBox<T> implements AutoCloseable {
         return CompletableFuture.failedFuture(e);
       }
     }
-    return access.thenApplyAsync(guarded, node.executor());
+    return node.handOff(access.thenApplyAsync(guarded, node.executor()));
   }
 
   private DRef<T> scoped(Access a) {
@@ -599,17 +619,28 @@ public final class DBox<T> implements AutoCloseable {
       }
       GlobalAddress a = p.remote();
       long self = node.self().value();
-      return node.ask(a,
-              replyTo -> new Protocol.Lend(a.node().value(), a.object(), a.color(), self, replyTo),
-              node.settings().borrowTimeout.plus(node.settings().askTimeout), "lend")
+      long requestId = node.nextRequestId();
+      java.util.function.Function<ActorRef<Protocol.Reply>, Protocol.OwnerCommand> request =
+          replyTo -> new Protocol.Lend(a.node().value(), a.object(), a.color(), self, requestId,
+              replyTo);
+      return node.ask(a, request, node.settings().borrowTimeout.plus(node.settings().askTimeout),
+              "lend")
+          .exceptionallyCompose(failure -> unwrap(failure) instanceof DsmTimeoutException
+              ? node.ask(a, request, node.settings().askTimeout, "lend (again)")
+              : CompletableFuture.failedFuture(failure))
           .handle((reply, failure) -> {
             p.guard().endShared();
             if (failure != null) {
+              if (unwrap(failure) instanceof DsmTimeoutException) {
+                // Whatever the home granted meanwhile is given back.
+                node.tell(new Protocol.CancelLend(a.node().value(), a.object(), self,
+                    requestId));
+              }
               throw failure instanceof CompletionException c ? c : new CompletionException(failure);
             }
             if (reply instanceof Protocol.Lent l) {
               return DRef.<T>lentRemote(node, a.withColor(l.color()), l.locator(),
-                  l.frameBytes(), l.weight());
+                  l.frameBytes(), l.weight(), null);
             }
             throw refusal(p, (Protocol.Refused) reply, "share");
           });
@@ -629,10 +660,10 @@ public final class DBox<T> implements AutoCloseable {
       }
       DBox<T> successor = new DBox<>(node, p);
       if (!kill(p, "ownership was moved by transfer(); use the DBox that transfer() returned")) {
-        p.guard().endExclusive(false);
+        p.guard().endExclusive();
         return transferFuture();
       }
-      p.guard().endExclusive(false);
+      p.guard().endExclusive();
       return CompletableFuture.completedFuture(successor);
     });
   }
@@ -650,14 +681,14 @@ public final class DBox<T> implements AutoCloseable {
       }
       if (p.local()) {
         if (!kill(p, "it was dropped")) {
-          p.guard().endExclusive(false);
+          p.guard().endExclusive();
           return dropFuture();
         }
         node.retire(p.guard(), Phase.DROPPED, null);
         return CompletableFuture.completedFuture(null);
       }
       if (!current(p)) {
-        p.guard().endExclusive(false);
+        p.guard().endExclusive();
         return dropFuture();
       }
       GlobalAddress a = p.remote();
@@ -675,7 +706,7 @@ public final class DBox<T> implements AutoCloseable {
               p.guard().retire(Phase.DROPPED);
               return null;
             }
-            p.guard().endExclusive(false);
+            p.guard().endExclusive();
             if (cause != null) {
               throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
             }

@@ -2,6 +2,7 @@ package dev.pekkodsm;
 
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.LendLedger;
+import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.ReadCache;
 import dev.pekkodsm.internal.DsmNode;
@@ -44,6 +45,8 @@ public final class DRef<T> implements AutoCloseable {
   private static final int RELEASED = 1;
   private static final int REVOKED = 2;
   private static final int SENT = 3;
+  /** Sent by a node that then left: must be confirmed by the home before it is read again. */
+  private static final int SUSPECT = 4;
 
   private final DsmNode node;
   private final Kind kind;
@@ -55,6 +58,7 @@ public final class DRef<T> implements AutoCloseable {
   private final Runnable endScope; // SCOPED
   private final long refId; // LENT_REMOTE
   private final long fingerprint; // debug: the value's hash when first read
+  private final NodeId sender; // LENT_REMOTE: the node it came from, or null if lent directly
   private volatile int state = LIVE;
   private ReadCache.Entry entry; // LENT_REMOTE memo; racy reads are safe (final fields)
   private long weight; // guarded by this
@@ -62,8 +66,10 @@ public final class DRef<T> implements AutoCloseable {
   private long loadedFingerprint; // guarded by this; debug: hash of a remote value when read
 
   private DRef(DsmNode node, Kind kind, GlobalAddress address, long locator, int frameBytes,
-      OwnedObject local, T localValue, ReadCache.Entry entry, Runnable endScope, long weight) {
+      OwnedObject local, T localValue, ReadCache.Entry entry, Runnable endScope, long weight,
+      NodeId sender) {
     this.node = node;
+    this.sender = sender;
     this.kind = kind;
     this.address = address;
     this.locator = locator;
@@ -82,13 +88,13 @@ public final class DRef<T> implements AutoCloseable {
   @SuppressWarnings("unchecked")
   static <T> DRef<T> lentLocal(DsmNode node, OwnedObject obj, GlobalAddress address, long weight) {
     return new DRef<>(node, Kind.LENT_LOCAL, address, 0, 0, obj, (T) obj.value(), null, null,
-        weight);
+        weight, null);
   }
 
-  static <T> DRef<T> lentRemote(
-      DsmNode node, GlobalAddress address, long locator, int frameBytes, long weight) {
+  static <T> DRef<T> lentRemote(DsmNode node, GlobalAddress address, long locator,
+      int frameBytes, long weight, NodeId sender) {
     return new DRef<>(node, Kind.LENT_REMOTE, address, locator, frameBytes, null, null, null, null,
-        weight);
+        weight, sender);
   }
 
   @SuppressWarnings("unchecked")
@@ -96,11 +102,12 @@ public final class DRef<T> implements AutoCloseable {
       DsmNode node, GlobalAddress address, ReadCache.Entry entry, T value, Runnable endScope) {
     // A scoped borrow of a remote box reads its pinned cache entry; the box's borrow owns the pin.
     return new DRef<>(node, Kind.SCOPED, address, 0, 0, null, entry == null ? value : null,
-        entry, endScope, 0);
+        entry, endScope, 0, null);
   }
 
   static <T> DRef<T> revoked(DsmNode node, GlobalAddress address, String reason) {
-    DRef<T> ref = new DRef<>(node, Kind.LENT_REMOTE, address, 0, 0, null, null, null, null, 0);
+    DRef<T> ref = new DRef<>(node, Kind.LENT_REMOTE, address, 0, 0, null, null, null, null, 0,
+        null);
     ref.revoke(reason);
     return ref;
   }
@@ -119,6 +126,10 @@ public final class DRef<T> implements AutoCloseable {
   @SuppressWarnings("unchecked")
   public T get() {
     if (state != LIVE) {
+      if (state == SUSPECT) {
+        node.await(confirm(), address, "confirm a reference whose sender left");
+        return get();
+      }
       throw stale();
     }
     T v = localValue;
@@ -138,6 +149,9 @@ public final class DRef<T> implements AutoCloseable {
    */
   @SuppressWarnings("unchecked")
   public CompletionStage<T> getAsync() {
+    if (state == SUSPECT) {
+      return node.handOff(confirm().thenCompose(ok -> getAsync().toCompletableFuture()));
+    }
     if (kind != Kind.LENT_REMOTE || entry != null || state != LIVE) {
       try {
         return CompletableFuture.completedFuture(get());
@@ -145,7 +159,7 @@ public final class DRef<T> implements AutoCloseable {
         return CompletableFuture.failedFuture(e);
       }
     }
-    return node.pinAsync(address, locator).thenApply(e -> {
+    return node.handOff(node.pinAsync(address, locator).thenApply(e -> {
       boolean keep;
       synchronized (this) {
         keep = state == LIVE && entry == null;
@@ -161,7 +175,44 @@ public final class DRef<T> implements AutoCloseable {
         return get();
       }
       return (T) e.value();
-    });
+    }));
+  }
+
+  /**
+   * The node that sent this reference has left, so the home may have reclaimed it with that
+   * node's others before learning it arrived here: it must be confirmed before it is read again.
+   * Not when the sender was the home itself: with the home gone, no newer version can exist.
+   */
+  void senderLeft(NodeId departed) {
+    synchronized (this) {
+      if (state == LIVE && departed.equals(sender) && !departed.equals(address.node())) {
+        state = SUSPECT;
+      }
+    }
+  }
+
+  /**
+   * Asks the home whether this reference is counted (its sender left, so the home may have
+   * reclaimed it before learning it arrived here): back to live if so, revoked if not.
+   */
+  private CompletableFuture<Void> confirm() {
+    long self = node.self().value();
+    return node.ask(address,
+            replyTo -> new Protocol.Confirm(address.node().value(), address.object(),
+                address.color(), self, replyTo),
+            node.settings().askTimeout, "confirm a reference to")
+        .thenAccept(reply -> {
+          if (reply instanceof Protocol.Confirmed c && c.ok()) {
+            synchronized (this) {
+              if (state == SUSPECT) {
+                state = LIVE;
+              }
+            }
+          } else {
+            String why = reply instanceof Protocol.Confirmed c ? c.reason() : String.valueOf(reply);
+            revoke("its sender left the cluster and the home no longer counts it: " + why);
+          }
+        });
   }
 
   @SuppressWarnings("unchecked")
@@ -205,9 +256,12 @@ public final class DRef<T> implements AutoCloseable {
     long half = split();
     if (kind == Kind.LENT_LOCAL) {
       return new DRef<>(node, Kind.LENT_LOCAL, address, 0, 0, local, localValue, null, null,
-          half);
+          half, null);
     }
-    DRef<T> twin = lentRemote(node, address, locator, frameBytes, half);
+    DRef<T> twin = lentRemote(node, address, locator, frameBytes, half, sender);
+    if (state == SUSPECT) {
+      twin.senderLeft(sender);
+    }
     synchronized (this) {
       ReadCache.Entry e = entry;
       if (e != null) {
@@ -225,7 +279,7 @@ public final class DRef<T> implements AutoCloseable {
     long half;
     long remaining;
     synchronized (this) {
-      if (state != LIVE) {
+      if (state != LIVE && state != SUSPECT) {
         throw stale();
       }
       if (kind == Kind.SCOPED) {
@@ -268,7 +322,7 @@ public final class DRef<T> implements AutoCloseable {
     long w;
     ReadCache.Entry e;
     synchronized (this) {
-      if (state != LIVE) {
+      if (state != LIVE && state != SUSPECT) {
         throw stale();
       }
       if (kind == Kind.SCOPED) {
@@ -334,7 +388,7 @@ public final class DRef<T> implements AutoCloseable {
     ReadCache.Entry e;
     long before;
     synchronized (this) {
-      if (state != LIVE) {
+      if (state != LIVE && state != SUSPECT) {
         return;
       }
       state = RELEASED;
@@ -378,7 +432,7 @@ public final class DRef<T> implements AutoCloseable {
   private void revoke(String reason) {
     ReadCache.Entry e;
     synchronized (this) {
-      if (state != LIVE) {
+      if (state != LIVE && state != SUSPECT) {
         return;
       }
       state = REVOKED;
@@ -425,6 +479,11 @@ public final class DRef<T> implements AutoCloseable {
     @Override
     public void revoke(String reason) {
       DRef.this.revoke(reason);
+    }
+
+    @Override
+    public void senderLeft(NodeId departed) {
+      DRef.this.senderLeft(departed);
     }
   }
 }

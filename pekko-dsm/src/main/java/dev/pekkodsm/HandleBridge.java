@@ -17,9 +17,10 @@ import java.util.List;
  * arriving on a node does. Serializers reach it through {@link HandleCodec}; the handles keep
  * their constructors package-private.
  *
- * <p>Exports made inside an {@link #openScope() export scope} can be rolled back if the
- * enclosing message fails to serialize after the handle was written, so a failed send never
- * loses ownership or weight.
+ * <p>Exports and imports made inside a {@link #openScope() scope} are rolled back if the
+ * enclosing message fails to serialize (or to deserialize) after the handle was handled: a
+ * failed send never loses ownership or weight, and a message that cannot be read gives back
+ * what it carried.
  */
 final class HandleBridge implements HandleCodec {
 
@@ -62,9 +63,14 @@ final class HandleBridge implements HandleCodec {
   public BoxWire exportBox(DBox<?> box) {
     DBox.Place p = box.place();
     OwnedObject guard = p.guard();
-    if (guard.tryAcquire(Kind.SHARED, null, 0, null) != Attempt.GRANTED) {
+    // At the home the object's own record sees every borrow, so a shared hold suffices: a
+    // writer on the receiving node waits for local readers there. A box whose object lives
+    // elsewhere orders its borrows only here, so it may not leave while any is active.
+    Kind hold = p.local() ? Kind.SHARED : Kind.EXCLUSIVE;
+    if (guard.tryAcquire(hold, null, 0, null) != Attempt.GRANTED) {
       throw new IllegalStateException("cannot send the DBox of " + p.address().objectName()
-          + " while it is mutably borrowed, being moved or dropped; send it after that ends");
+          + " while it is borrowed through this box (a read, a scoped borrow, a write, a move "
+          + "or a drop in progress); send it after that ends");
     }
     try {
       long self = node.self().value();
@@ -94,7 +100,11 @@ final class HandleBridge implements HandleCodec {
       });
       return wire;
     } finally {
-      guard.endShared();
+      if (hold == Kind.SHARED) {
+        guard.endShared();
+      } else {
+        guard.endExclusive();
+      }
     }
   }
 
@@ -108,11 +118,15 @@ final class HandleBridge implements HandleCodec {
         return DBox.dead(node, address, "its object no longer exists at its home");
       }
       obj.boxHolder(node.self());
-      return DBox.local(node, obj);
+      DBox<?> box = DBox.local(node, obj);
+      onRollback(box::dropAsync);
+      return box;
     }
     DBox<?> box = DBox.remote(node, address, w.locator(), w.frameBytes());
     node.tell(new Protocol.Adopt(w.home(), w.object(), w.color(), w.from(),
         node.self().value(), 0, 0, true, false));
+    // If the rest of the message cannot be read, nobody else can own this object any more.
+    onRollback(box::dropAsync);
     return box;
   }
 
@@ -153,15 +167,21 @@ final class HandleBridge implements HandleCodec {
     if (home.equals(node.self())) {
       OwnedObject obj = node.object(w.object());
       if (obj == null || obj.adopt(from, node.self(), w.weight(), w.color(),
-          node.isDeparted(from)) != OwnedObject.Adoption.ACCEPTED) {
+          node::isDeparted) != OwnedObject.Adoption.ACCEPTED) {
         return DRef.revoked(node, address, "its version no longer exists at its home");
       }
-      return DRef.lentLocal(node, obj, address, w.weight());
+      DRef<?> ref = DRef.lentLocal(node, obj, address, w.weight());
+      onRollback(ref::release);
+      return ref;
     }
-    DRef<?> ref = DRef.lentRemote(node, address, w.locator(), w.frameBytes(), w.weight());
+    DRef<?> ref = DRef.lentRemote(node, address, w.locator(), w.frameBytes(), w.weight(), from);
+    if (node.isDeparted(from)) {
+      ref.senderLeft(from); // its weight may have been reclaimed already: confirm before reading
+    }
     node.tell(new Protocol.Adopt(w.home(), w.object(), w.color(), w.from(),
         node.self().value(), w.weight(), ref.refId(), false,
         w.weight() < LendLedger.TOP_UP_BELOW));
+    onRollback(ref::release);
     return ref;
   }
 }

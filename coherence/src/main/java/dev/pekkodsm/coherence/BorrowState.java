@@ -142,7 +142,7 @@ public final class BorrowState {
     switch (kind) {
       case SHARED -> readers++;
       case LEND -> lends.grant(holder, weight);
-      case EXCLUSIVE -> writer = who;
+      case EXCLUSIVE -> writer = who != null ? who : "an exclusive borrow";
     }
   }
 

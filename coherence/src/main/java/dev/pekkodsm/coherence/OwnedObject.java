@@ -7,6 +7,8 @@ import dev.pekkodsm.coherence.BorrowState.Waiter;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongConsumer;
+import java.util.function.LongSupplier;
+import java.util.function.Predicate;
 
 /**
  * One object at its home: its value, its {@link BorrowState}, and the locator of its published
@@ -171,44 +173,44 @@ public final class OwnedObject {
     complete(granted);
   }
 
-  /**
-   * Ends the exclusive borrow. After a write ({@code recolor}), the color advances and the old
-   * snapshot is freed: no address can reach it any more.
-   *
-   * @return true if the color ran out and the caller must {@link #rekey} the object
-   */
-  public boolean endExclusive(boolean recolor) {
+  /** Ends an exclusive borrow that did not write: the color stays. */
+  public void endExclusive() {
     List<Waiter> granted;
-    long toFree = 0;
-    boolean wrapped;
     synchronized (this) {
-      wrapped = state.endExclusive(recolor);
-      if (recolor && locator != 0) {
-        toFree = locator;
-        locator = 0;
-        snapshotBytes = 0;
+      state.endExclusive(false);
+      granted = state.grantWaiting();
+    }
+    complete(granted);
+  }
+
+  /**
+   * Ends the exclusive borrow of a write: the color advances and the old snapshot is freed, so
+   * no address can reach it any more. If the color has run out, the object takes a new id from
+   * {@code newIds} and color 0, in the same critical section, so nothing can be granted at the
+   * exhausted address in between.
+   *
+   * @return the object's previous id if it was re-keyed (the caller re-files it), else -1
+   */
+  public long endWrite(LongSupplier newIds) {
+    List<Waiter> granted;
+    long toFree;
+    long previous = -1;
+    synchronized (this) {
+      if (state.endExclusive(true)) {
+        previous = objectId;
+        objectId = newIds.getAsLong();
+        state.resetColor(0);
       }
-      granted = wrapped ? List.of() : state.grantWaiting();
+      toFree = locator;
+      locator = 0;
+      snapshotBytes = 0;
+      granted = state.grantWaiting();
     }
     if (toFree != 0) {
       freeSlot.accept(toFree);
     }
     complete(granted);
-    return wrapped;
-  }
-
-  /**
-   * Gives an object whose color ran out a new id and color 0: a new address that no cached copy
-   * can match. Called by the owner of the node's object table, which re-files the object.
-   */
-  public void rekey(long newObjectId) {
-    List<Waiter> granted;
-    synchronized (this) {
-      objectId = newObjectId;
-      state.resetColor(0);
-      granted = state.grantWaiting();
-    }
-    complete(granted);
+    return previous;
   }
 
   /** A holder returns a lent reference of {@code color}; ignored for an older color. */
@@ -236,15 +238,26 @@ public final class OwnedObject {
   /**
    * Attributes a reference sent from {@code from} to {@code to} to its new node.
    *
-   * @param fromDeparted true if {@code from} has left the cluster (its balance was reclaimed)
+   * @param departed tells whether a node has left the cluster; asked under this object's lock,
+   *     so an adoption and the reclaim of the sender's balance are never interleaved (the node
+   *     must be marked departed before its balances are reclaimed)
    */
   public synchronized Adoption adopt(
-      NodeId from, NodeId to, long weight, int color, boolean fromDeparted) {
+      NodeId from, NodeId to, long weight, int color, Predicate<NodeId> departed) {
     if (state.phase() != Phase.ACTIVE || state.color() != color) {
       return Adoption.STALE;
     }
-    state.lends().adopt(from, to, weight, fromDeparted);
+    state.lends().adopt(from, to, weight, departed.test(from));
     return Adoption.ACCEPTED;
+  }
+
+  /**
+   * True if {@code holder} holds weight lent at {@code color}: its references to that version
+   * are counted here and protect it.
+   */
+  public synchronized boolean confirms(NodeId holder, int color) {
+    return state.phase() == Phase.ACTIVE && state.color() == color
+        && state.lends().holds(holder);
   }
 
   /**

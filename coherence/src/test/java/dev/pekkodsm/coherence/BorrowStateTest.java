@@ -148,6 +148,14 @@ class BorrowStateTest {
   }
 
   @Test
+  void shouldHoldAnExclusiveBorrowGrantedWithoutADescription() {
+    assertEquals(GRANTED, s.tryAcquire(EXCLUSIVE, null, 0, null));
+    assertTrue(s.hasWriter());
+    assertEquals(MUST_WAIT, s.tryAcquire(SHARED, null, 0, null));
+    s.endExclusive(false);
+  }
+
+  @Test
   void shouldRejectUnbalancedReleases() {
     assertThrows(IllegalStateException.class, s::endShared);
     assertThrows(IllegalStateException.class, () -> s.endExclusive(true));

@@ -73,7 +73,7 @@ class OwnedObjectTest {
   @Test
   void shouldIgnoreAReturnForAnOlderColor() {
     obj.tryAcquire(EXCLUSIVE, null, 0, "w");
-    obj.endExclusive(true);
+    obj.endWrite(() -> 1000);
     obj.tryAcquire(LEND, B, W, null);
     obj.returnLend(B, W, 0); // a late release of a reference to color 0
     assertEquals(W, obj.lentWeight());
@@ -87,7 +87,7 @@ class OwnedObjectTest {
     assertEquals(0x1000L, obj.published(0, 0x2000L, 64), "one snapshot per color");
     assertEquals(List.of(0x2000L), freed);
     obj.tryAcquire(EXCLUSIVE, null, 0, "w");
-    obj.endExclusive(true);
+    obj.endWrite(() -> 1000);
     assertEquals(List.of(0x2000L, 0x1000L), freed);
     assertEquals(0, obj.locator());
     assertEquals(0, obj.published(0, 0x3000L, 64), "a snapshot of an old color is refused");
@@ -99,7 +99,7 @@ class OwnedObjectTest {
   void shouldKeepTheSnapshotWhenTheExclusiveBorrowWasOnlyACheck() {
     obj.published(0, 0x1000L, 64);
     obj.tryAcquire(EXCLUSIVE, null, 0, "transfer check");
-    obj.endExclusive(false);
+    obj.endExclusive();
     assertEquals(0x1000L, obj.locator());
     assertTrue(freed.isEmpty());
   }
@@ -121,7 +121,7 @@ class OwnedObjectTest {
   @Test
   void shouldReleaseAWaitingWriterWhenTheHoldingNodeDeparts() {
     obj.tryAcquire(LEND, B, W, null);
-    obj.adopt(B, C, W / 2, 0, false);
+    obj.adopt(B, C, W / 2, 0, n -> false);
     CompletableFuture<Void> write = obj.acquire(EXCLUSIVE, null, 0, "w", SECOND);
     assertEquals(1, obj.reclaim(B));
     assertFalse(write.isDone(), "C still holds its half");
@@ -132,12 +132,12 @@ class OwnedObjectTest {
   @Test
   void shouldReportAnAdoptionOfAnOlderColorAsStale() {
     obj.tryAcquire(LEND, B, W, null);
-    assertEquals(Adoption.ACCEPTED, obj.adopt(B, C, W / 2, 0, false));
+    assertEquals(Adoption.ACCEPTED, obj.adopt(B, C, W / 2, 0, n -> false));
     obj.reclaim(B);
     obj.reclaim(C);
     obj.tryAcquire(EXCLUSIVE, null, 0, "w");
-    obj.endExclusive(true);
-    assertEquals(Adoption.STALE, obj.adopt(B, C, W / 4, 0, true));
+    obj.endWrite(() -> 1000);
+    assertEquals(Adoption.STALE, obj.adopt(B, C, W / 4, 0, n -> true));
     assertEquals(0, obj.lentWeight());
   }
 
@@ -147,21 +147,34 @@ class OwnedObjectTest {
     var r1 = obj.acquire(SHARED, null, 0, null, SECOND);
     var r2 = obj.acquire(SHARED, null, 0, null, SECOND);
     var l = obj.acquire(LEND, B, W, null, SECOND);
-    obj.endExclusive(true);
+    obj.endWrite(() -> 1000);
     assertTrue(r1.isDone() && r2.isDone() && l.isDone());
     assertEquals(2, obj.holders().readers());
     assertEquals(Map.of(B, 1), obj.holders().lentRefs());
   }
 
   @Test
-  void shouldRekeyWhenTheColorRunsOut() {
+  void shouldRekeyWhenTheColorRunsOutBeforeGrantingAnything() {
     OwnedObject old = new OwnedObject(HOME, 1, Integer.MAX_VALUE, "v", timing, freed::add);
     old.tryAcquire(EXCLUSIVE, null, 0, "w");
     var reader = old.acquire(SHARED, null, 0, null, SECOND);
-    assertTrue(old.endExclusive(true));
-    assertFalse(reader.isDone(), "nothing is granted until the object has a new address");
-    old.rekey(99);
+    GlobalAddress[] seenByReader = new GlobalAddress[1];
+    reader.thenRun(() -> seenByReader[0] = old.address());
+    assertEquals(1, old.endWrite(() -> 99));
     assertTrue(reader.isDone());
-    assertEquals(new GlobalAddress(HOME, 99, 0), old.address());
+    assertEquals(new GlobalAddress(HOME, 99, 0), seenByReader[0],
+        "the first borrow after the write already sees the new address");
+    old.endShared();
+    old.tryAcquire(EXCLUSIVE, null, 0, "w");
+    assertEquals(-1, old.endWrite(() -> 100));
+    assertEquals(new GlobalAddress(HOME, 99, 1), old.address());
+  }
+
+  @Test
+  void shouldConfirmOnlyAHolderOfTheCurrentColor() {
+    obj.tryAcquire(LEND, B, W, null);
+    assertTrue(obj.confirms(B, 0));
+    assertFalse(obj.confirms(C, 0));
+    assertFalse(obj.confirms(B, 1));
   }
 }

@@ -84,7 +84,7 @@ public final class ShmTransport implements OneSidedTransport {
         return ReadStatus.UNAVAILABLE;
       }
       return SlotReads.read(segment, peer.segmentBytes(), SlotLayout.offset(locator), codec,
-          peer.node(), object, color, maxFrameBytes, out);
+          peer.node(), object, color, maxFrameBytes, out, deadlineNs);
     }
 
     /** Maps and validates one segment; null (with {@link #failure} set) if it cannot. */

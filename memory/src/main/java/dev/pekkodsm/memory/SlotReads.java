@@ -35,6 +35,8 @@ public final class SlotReads {
    *
    * @param segmentBytes the valid size of the segment
    * @param maxFrameBytes the largest frame the caller accepts
+   * @param deadlineNs when to stop retrying a slot that stays locked ({@link System#nanoTime()});
+   *     never later than 20 ms from now
    * @return {@link ReadStatus#OK} with the frame in {@code out}, or why not
    */
   public static ReadStatus read(
@@ -46,7 +48,8 @@ public final class SlotReads {
       long object,
       int color,
       int maxFrameBytes,
-      ReadBuffer out) {
+      ReadBuffer out,
+      long deadlineNs) {
     if (offset < FIRST_SLOT_OFFSET
         || offset % SLOT_ALIGNMENT != 0
         || offset + SLOT_HEADER_BYTES + SnapshotCodec.HEADER_BYTES > segmentBytes) {
@@ -93,8 +96,9 @@ public final class SlotReads {
       } else {
         long now = System.nanoTime();
         if (giveUpNs == 0) {
-          giveUpNs = now + RETRY_BUDGET_NS;
-        } else if (now - giveUpNs > 0) {
+          giveUpNs = deadlineNs - now < RETRY_BUDGET_NS ? deadlineNs : now + RETRY_BUDGET_NS;
+        }
+        if (now - giveUpNs >= 0) {
           return ReadStatus.CONTENDED;
         }
         LockSupport.parkNanos(1_000);

@@ -199,7 +199,7 @@ public final class SnapshotArena implements AutoCloseable {
       segment = segments[index];
     }
     return SlotReads.read(segment, settings.segmentBytes(), SlotLayout.offset(locator), codec,
-        node, object, color, settings.maxFrameBytes(), out);
+        node, object, color, settings.maxFrameBytes(), out, System.nanoTime() + 20_000_000L);
   }
 
   /** Slots currently published. */

@@ -136,6 +136,10 @@ class ShmTransportTest {
       long start = System.nanoTime();
       assertEquals(ReadStatus.CONTENDED, reader.read(locator, 3, 0, out, never()));
       assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(1));
+      start = System.nanoTime();
+      assertEquals(ReadStatus.CONTENDED,
+          reader.read(locator, 3, 0, out, System.nanoTime() + 2_000_000L));
+      assertTrue(System.nanoTime() - start < 15_000_000L, "the caller's deadline is kept");
     }
   }
 

@@ -35,6 +35,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -70,8 +71,12 @@ public final class DsmNode {
   private final AtomicLong nextObjectId = new AtomicLong(1);
   private final ConcurrentHashMap<Long, RefSlot> liveRefs = new ConcurrentHashMap<>();
   private final AtomicLong nextRefId = new AtomicLong(1);
-  private final ConcurrentHashMap<NodeId, Set<CompletableFuture<?>>> inFlight =
+  private final ConcurrentHashMap<NodeId, Map<CompletableFuture<?>, GlobalAddress>> inFlight =
       new ConcurrentHashMap<>();
+  private final AtomicLong nextRequestId = new AtomicLong(1);
+  private final com.github.benmanes.caffeine.cache.Cache<Long, RetainedHandOver> handOvers;
+  private final com.github.benmanes.caffeine.cache.Cache<LendKey, Protocol.Lent> lendsGranted;
+  private final com.github.benmanes.caffeine.cache.Cache<LendKey, Boolean> lendsCancelled;
   private final ConcurrentHashMap<Long, dev.pekkodsm.coherence.Timing.Cancellable> moveSlots =
       new ConcurrentHashMap<>();
   private final ThreadLocal<ReadBuffer> readBuffers =
@@ -85,6 +90,12 @@ public final class DsmNode {
 
     /** The home refused this reference: it is stale. */
     void revoke(String reason);
+
+    /**
+     * A node left the cluster. If it sent this reference, the home may have reclaimed the
+     * reference with the sender's others before learning it arrived here.
+     */
+    void senderLeft(NodeId departed);
   }
 
   DsmNode(ActorSystem<?> system, DsmSettings settings, NodeId self, HandleCodec handles) {
@@ -103,6 +114,18 @@ public final class DsmNode {
     this.arena = SnapshotArena.create(settings.arena, self.value(), codec);
     this.transport = new ShmTransport(codec, settings.arena.maxFrameBytes());
     this.metrics = new Metrics(table::size, arena::liveSlots);
+    Duration keep = settings.askTimeout.plus(settings.borrowTimeout).multipliedBy(3);
+    this.handOvers = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+        .maximumWeight(64L * 1024 * 1024)
+        .weigher((Long k, RetainedHandOver v) -> v.reply() instanceof Protocol.HandedOver h
+            ? h.value().length + 64 : 64)
+        .expireAfterWrite(keep)
+        .executor(Runnable::run)
+        .build();
+    this.lendsGranted = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+        .maximumSize(100_000).expireAfterWrite(keep).executor(Runnable::run).build();
+    this.lendsCancelled = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+        .maximumSize(100_000).expireAfterWrite(keep).executor(Runnable::run).build();
     this.peers = new PeerDirectory(system, self, settings.registry.fingerprint(), transport,
         settings.askTimeout);
   }
@@ -163,6 +186,49 @@ public final class DsmNode {
 
   // ---------------------------------------------------------------- the object table
 
+  /** A fresh id for a request that may be retried; unique while this node lives. */
+  public long nextRequestId() {
+    return nextRequestId.getAndIncrement();
+  }
+
+  /** A hand-over's answer, kept briefly so that a writer who missed it can ask again. */
+  record RetainedHandOver(long requester, long newObject, Protocol.Reply reply) {}
+
+  /** A lend request, by the node that made it and its request id. */
+  record LendKey(long holder, long requestId) {}
+
+  void retainHandOver(long object, long requester, long newObject, Protocol.Reply reply) {
+    handOvers.put(object, new RetainedHandOver(requester, newObject, reply));
+  }
+
+  /** The answer of an object's hand-over to exactly this writer and new id, or null. */
+  Protocol.Reply retainedHandOver(long object, long requester, long newObject) {
+    RetainedHandOver r = handOvers.getIfPresent(object);
+    return r != null && r.requester() == requester && r.newObject() == newObject
+        ? r.reply() : null;
+  }
+
+  /** Remembers a granted lend so a retried request gets the same lend, not a second one. */
+  void lendGranted(LendKey key, Protocol.Lent lent) {
+    lendsGranted.put(key, lent);
+  }
+
+  Protocol.Lent lendAlreadyGranted(LendKey key) {
+    return lendsGranted.getIfPresent(key);
+  }
+
+  /** The requester gave up on a lend: return it if granted, refuse it if granted later. */
+  Protocol.Lent cancelLend(LendKey key) {
+    lendsCancelled.put(key, Boolean.TRUE);
+    Protocol.Lent granted = lendsGranted.getIfPresent(key);
+    lendsGranted.invalidate(key);
+    return granted;
+  }
+
+  boolean lendCancelled(LendKey key) {
+    return lendsCancelled.getIfPresent(key) != null;
+  }
+
   /** A fresh object id; ids are never reused while this node lives. */
   public long nextObjectId() {
     return nextObjectId.getAndIncrement();
@@ -205,7 +271,7 @@ public final class DsmNode {
    * borrow. Never 0.
    */
   public long fingerprint(Object value) {
-    byte[] bytes = kryo.toBytes(value, Purpose.MESSAGE);
+    byte[] bytes = kryo.toBytes(value, Purpose.FINGERPRINT);
     java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
     crc.update(bytes);
     long h = (crc.getValue() << 32) ^ bytes.length ^ java.util.Arrays.hashCode(bytes);
@@ -244,12 +310,10 @@ public final class DsmNode {
    */
   public void endWrite(OwnedObject obj) {
     metrics.localWrites.increment();
-    if (obj.endExclusive(true)) {
-      long old = obj.objectId();
-      long fresh = nextObjectId();
-      table.put(fresh, obj);
-      table.remove(old, obj);
-      obj.rekey(fresh);
+    long previous = obj.endWrite(this::nextObjectId);
+    if (previous >= 0) {
+      table.put(obj.objectId(), obj);
+      table.remove(previous, obj);
     }
   }
 
@@ -303,7 +367,7 @@ public final class DsmNode {
    * @throws CorruptSnapshotException if the bytes failed their checks
    */
   public ReadCache.Entry pin(GlobalAddress address, long locator) {
-    return await(pinAsync(address, locator), settings.askTimeout, address, "read " + address);
+    return await(pinAsync(address, locator), address, "read " + address, cache::unpin);
   }
 
   /** {@link #pin} without blocking: completes at once unless the peer's endpoint is unknown. */
@@ -446,6 +510,23 @@ public final class DsmNode {
 
   // ---------------------------------------------------------------- messages to homes
 
+  /**
+   * A plain future completed on the thread that completes {@code stage}. Futures from Pekko's
+   * Java ask run even non-async callbacks on the common pool, which on a machine with one or two
+   * processors means a new thread per reply; everything derived from them inherits that.
+   */
+  public static <T> CompletableFuture<T> plain(java.util.concurrent.CompletionStage<T> stage) {
+    CompletableFuture<T> out = new CompletableFuture<>();
+    stage.whenCompleteAsync((value, failure) -> {
+      if (failure != null) {
+        out.completeExceptionally(failure);
+      } else {
+        out.complete(value);
+      }
+    }, Runnable::run);
+    return out;
+  }
+
   /** Sends a one-way message to an object's owner entity. */
   public void tell(Protocol.OwnerCommand message) {
     region.tell(message);
@@ -465,11 +546,11 @@ public final class DsmNode {
       return CompletableFuture.failedFuture(lost(target));
     }
     CompletableFuture<Protocol.Reply> result = new CompletableFuture<>();
-    Set<CompletableFuture<?>> pending =
-        inFlight.computeIfAbsent(home, n -> ConcurrentHashMap.newKeySet());
-    pending.add(result);
-    AskPattern.<Protocol.OwnerCommand, Protocol.Reply>ask(region, request::apply, timeout,
-            system.scheduler())
+    Map<CompletableFuture<?>, GlobalAddress> pending =
+        inFlight.computeIfAbsent(home, n -> new ConcurrentHashMap<>());
+    pending.put(result, target);
+    plain(AskPattern.<Protocol.OwnerCommand, Protocol.Reply>ask(region, request::apply, timeout,
+            system.scheduler()))
         .whenComplete((reply, failure) -> {
           pending.remove(result);
           if (failure == null) {
@@ -480,8 +561,7 @@ public final class DsmNode {
               || failure.getCause() instanceof TimeoutException) {
             result.completeExceptionally(new DsmTimeoutException(target,
                 "no answer from " + home + " within " + timeout.toMillis() + " ms to " + what
-                    + " " + target + "; the node may be unreachable. Nothing changed; retry "
-                    + "later", failure));
+                    + " " + target + "; the node may be unreachable", failure));
           } else {
             result.completeExceptionally(failure);
           }
@@ -510,13 +590,14 @@ public final class DsmNode {
     liveRefs.remove(refId);
   }
 
-  /** Tells {@code holder} that its reference {@code refId} got more weight. */
-  void toppedUp(NodeId holder, long refId, long weight) {
+  /** Tells {@code holder} that its reference {@code refId} to {@code address} got more weight. */
+  void toppedUp(NodeId holder, long refId, GlobalAddress address, long weight) {
+    Protocol.ToppedUp message = new Protocol.ToppedUp(refId, address.node().value(),
+        address.object(), address.color(), weight);
     if (holder.equals(self)) {
-      onToppedUp(refId, weight);
+      onToppedUp(message);
     } else {
-      peers.address(holder).thenAccept(
-          address -> peers.nodeActor(address).tell(new Protocol.ToppedUp(refId, weight)));
+      peers.address(holder).thenAccept(address2 -> peers.nodeActor(address2).tell(message));
     }
   }
 
@@ -530,10 +611,16 @@ public final class DsmNode {
     }
   }
 
-  void onToppedUp(long refId, long weight) {
-    RefSlot slot = liveRefs.get(refId);
+  /**
+   * More weight for a reference held here. If the reference was released or sent on meanwhile,
+   * the weight goes straight back to the home, or the owner could never write again.
+   */
+  void onToppedUp(Protocol.ToppedUp m) {
+    RefSlot slot = liveRefs.get(m.refId());
     if (slot != null) {
-      slot.addWeight(weight);
+      slot.addWeight(m.weight());
+    } else {
+      tell(new Protocol.Release(m.home(), m.object(), m.color(), self.value(), m.weight()));
     }
   }
 
@@ -559,6 +646,7 @@ public final class DsmNode {
       return;
     }
     peers.memberRemoved(node);
+    liveRefs.values().forEach(slot -> slot.senderLeft(node));
     int reclaimed = 0;
     int orphans = 0;
     for (OwnedObject obj : table.values()) {
@@ -568,12 +656,11 @@ public final class DsmNode {
         dropOrphan(obj, node);
       }
     }
-    Set<CompletableFuture<?>> pending = inFlight.remove(node);
+    Map<CompletableFuture<?>, GlobalAddress> pending = inFlight.remove(node);
     int failed = 0;
     if (pending != null) {
-      for (CompletableFuture<?> f : pending) {
-        failed += f.completeExceptionally(new ObjectLostException(null,
-            node + " left the cluster while a request to it was in flight")) ? 1 : 0;
+      for (Map.Entry<CompletableFuture<?>, GlobalAddress> e : pending.entrySet()) {
+        failed += e.getKey().completeExceptionally(lost(e.getValue())) ? 1 : 0;
       }
     }
     log.info("{} left: reclaimed {} lent references, dropping {} objects it owned, failed {} "
@@ -671,14 +758,24 @@ public final class DsmNode {
   }
 
   /**
-   * Waits for a future that the DSM guarantees to complete within its own deadline, with a
-   * margin, and rethrows its failure as is.
+   * How long a blocking call waits for its future: more than the sum of the deadlines inside it
+   * (a local borrow wait, a borrow wait at the home, a request, a retry, an endpoint fetch).
    */
-  public <T> T await(CompletableFuture<T> future, Duration budget, GlobalAddress address,
-      String what) {
+  public Duration blockingBudget() {
+    return settings.borrowTimeout.multipliedBy(2).plus(settings.askTimeout.multipliedBy(3))
+        .plusSeconds(1);
+  }
+
+  /**
+   * Waits for a future that the DSM guarantees to complete within its own deadlines, and
+   * rethrows its failure as is. If the caller gives up first (interrupted, or past the budget),
+   * {@code onAbandon} undoes whatever the future still grants later, so that nothing is left
+   * held by nobody.
+   */
+  public <T> T await(CompletableFuture<T> future, GlobalAddress address, String what,
+      Consumer<? super T> onAbandon) {
     try {
-      return future.get(budget.toMillis() + settings.askTimeout.toMillis() + 1000,
-          TimeUnit.MILLISECONDS);
+      return future.get(blockingBudget().toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException | CompletionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       if (cause instanceof RuntimeException r) {
@@ -689,11 +786,30 @@ public final class DsmNode {
       }
       throw new DsmException(address, "failed to " + what + ": " + cause, cause);
     } catch (TimeoutException e) {
-      throw new DsmTimeoutException(address, "gave up waiting to " + what, e);
+      future.thenAccept(onAbandon);
+      throw new DsmTimeoutException(address, "gave up waiting to " + what + " after "
+          + blockingBudget().toMillis() + " ms", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      future.thenAccept(onAbandon);
       throw new DsmException(address, "interrupted while waiting to " + what, e);
     }
+  }
+
+  /** {@link #await} for results that need no undoing. */
+  public <T> T await(CompletableFuture<T> future, GlobalAddress address, String what) {
+    return await(future, address, what, ignored -> {});
+  }
+
+  /**
+   * The stage handed to a user: if it is not complete yet, its continuations will run on the
+   * system's dispatcher, never on the node's timer thread or on an actor's.
+   */
+  public <T> CompletableFuture<T> handOff(CompletableFuture<T> future) {
+    if (future.isDone()) {
+      return future;
+    }
+    return future.whenCompleteAsync((v, e) -> {}, executor());
   }
 
   /** Releases everything this node holds: timer, readers, arena files. */

@@ -49,6 +49,9 @@ public final class DsmSerializer extends SerializerWithStringManifest {
   private static final String TOPPED_UP = "TU";
   private static final String REVOKED = "RV";
   private static final String CARRIED = "CR";
+  private static final String CANCEL_LEND = "CL";
+  private static final String CONFIRM = "CF";
+  private static final String CONFIRMED = "CD";
   private static final String KRYO = "K";
 
   private final ExtendedActorSystem system;
@@ -116,6 +119,12 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       return REVOKED;
     } else if (o instanceof Protocol.Carried) {
       return CARRIED;
+    } else if (o instanceof Protocol.CancelLend) {
+      return CANCEL_LEND;
+    } else if (o instanceof Protocol.Confirm) {
+      return CONFIRM;
+    } else if (o instanceof Protocol.Confirmed) {
+      return CONFIRMED;
     } else if (o instanceof Protocol.DsmMessage) {
       throw new IllegalArgumentException("no wire format for " + o.getClass().getName());
     }
@@ -144,7 +153,13 @@ public final class DsmSerializer extends SerializerWithStringManifest {
     if (o instanceof Protocol.HandOver m) {
       w.l(m.home()).l(m.object()).i(m.color()).l(m.requester()).l(m.newObject()).ref(m.replyTo());
     } else if (o instanceof Protocol.Lend m) {
+      w.l(m.home()).l(m.object()).i(m.color()).l(m.holder()).l(m.requestId()).ref(m.replyTo());
+    } else if (o instanceof Protocol.Confirm m) {
       w.l(m.home()).l(m.object()).i(m.color()).l(m.holder()).ref(m.replyTo());
+    } else if (o instanceof Protocol.Confirmed m) {
+      w.b(m.ok()).s(m.reason());
+    } else if (o instanceof Protocol.CancelLend m) {
+      w.l(m.home()).l(m.object()).l(m.holder()).l(m.requestId());
     } else if (o instanceof Protocol.Drop m) {
       w.l(m.home()).l(m.object()).i(m.color()).l(m.requester()).ref(m.replyTo());
     } else if (o instanceof Protocol.Release m) {
@@ -173,7 +188,7 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       w.l(m.node()).l(m.registryFingerprint()).l(a.node()).s(a.directory()).l(a.tokenHi())
           .l(a.tokenLo()).i(a.segmentBytes()).i(a.maxSegments());
     } else if (o instanceof Protocol.ToppedUp m) {
-      w.l(m.refId()).l(m.weight());
+      w.l(m.refId()).l(m.home()).l(m.object()).i(m.color()).l(m.weight());
     } else if (o instanceof Protocol.Revoked m) {
       w.l(m.refId()).s(m.reason());
     } else if (o instanceof Protocol.Carried m) {
@@ -185,16 +200,33 @@ public final class DsmSerializer extends SerializerWithStringManifest {
     return w.toBytes();
   }
 
+  /** Kryo value from bytes; handles read before a failure are given back. */
+  private Object kryoValue(byte[] bytes) {
+    HandleCodec.Scope scope = node().handles().openScope();
+    try {
+      Object value = node().kryo().fromBytes(bytes, 0, bytes.length, Purpose.MESSAGE);
+      scope.commit();
+      return value;
+    } catch (RuntimeException e) {
+      scope.rollback();
+      throw e;
+    }
+  }
+
   @Override
   public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
     if (KRYO.equals(manifest)) {
-      return node().kryo().fromBytes(bytes, 0, bytes.length, Purpose.MESSAGE);
+      return kryoValue(bytes);
     }
     Reader r = new Reader(bytes);
     Object message = switch (manifest) {
       case HAND_OVER -> new Protocol.HandOver(r.l(), r.l(), r.i(), r.l(), r.l(),
           r.<Protocol.Reply>ref());
-      case LEND -> new Protocol.Lend(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
+      case LEND -> new Protocol.Lend(r.l(), r.l(), r.i(), r.l(), r.l(),
+          r.<Protocol.Reply>ref());
+      case CANCEL_LEND -> new Protocol.CancelLend(r.l(), r.l(), r.l(), r.l());
+      case CONFIRM -> new Protocol.Confirm(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
+      case CONFIRMED -> new Protocol.Confirmed(r.b(), r.s());
       case DROP -> new Protocol.Drop(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
       case RELEASE -> new Protocol.Release(r.l(), r.l(), r.i(), r.l(), r.positive());
       case ADOPT -> new Protocol.Adopt(r.l(), r.l(), r.i(), r.l(), r.l(), r.nonNegative(), r.l(),
@@ -212,13 +244,12 @@ public final class DsmSerializer extends SerializerWithStringManifest {
         yield new Protocol.EndpointInfo(nodeId,
             new ArenaEndpoint(r.l(), r.s(), r.l(), r.l(), r.i(), r.i()), fingerprint);
       }
-      case TOPPED_UP -> new Protocol.ToppedUp(r.l(), r.positive());
+      case TOPPED_UP -> new Protocol.ToppedUp(r.l(), r.l(), r.l(), r.i(), r.positive());
       case REVOKED -> new Protocol.Revoked(r.l(), r.s());
       case CARRIED -> {
         long id = r.l();
         byte[] payload = r.bytes();
-        yield new Protocol.Carried(id,
-            node().kryo().fromBytes(payload, 0, payload.length, Purpose.MESSAGE));
+        yield new Protocol.Carried(id, kryoValue(payload));
       }
       default -> throw new NotSerializableException(
           "unknown pekko-dsm manifest [" + manifest + "]");

@@ -20,16 +20,22 @@ public interface HandleCodec {
   record RefWire(
       long home, long object, int color, long locator, int frameBytes, long weight, long from) {}
 
-  /** Exports made until the scope ends; rolled back if the enclosing message cannot be sent. */
+  /**
+   * Handles written or read until the scope ends; rolled back if the enclosing message cannot be
+   * serialized or deserialized.
+   */
   interface Scope {
     /** The message was serialized: the exports stand. */
     void commit();
 
-    /** The message failed: every box exported in the scope lives again, every split is undone. */
+    /**
+     * The message failed: every box written lives again and every reference written is restored;
+     * every reference read is released and every box read is dropped (nobody else owns it).
+     */
     void rollback();
   }
 
-  /** Starts tracking exports on this thread. */
+  /** Starts tracking handles on this thread. */
   Scope openScope();
 
   BoxWire exportBox(DBox<?> box);

@@ -80,6 +80,11 @@ final class HandleKryoSerializers {
     }
   }
 
+  /** For debug fingerprints: a handle is described, never exported. */
+  private static boolean describeOnly(Kryo kryo) {
+    return kryo instanceof DsmKryo k && k.purpose() == Purpose.FINGERPRINT;
+  }
+
   private static void refuseInSnapshot(Kryo kryo, String type) {
     if (kryo instanceof DsmKryo k && k.purpose() == Purpose.SNAPSHOT) {
       throw new IllegalArgumentException(
@@ -99,6 +104,10 @@ final class HandleKryoSerializers {
 
     @Override
     public void write(Kryo kryo, Output out, DBox box) {
+      if (describeOnly(kryo)) {
+        out.writeString(box.toString());
+        return;
+      }
       refuseInSnapshot(kryo, "DBox");
       HandleCodec.BoxWire w = node.handles().exportBox(box);
       out.writeLong(w.home());
@@ -128,6 +137,10 @@ final class HandleKryoSerializers {
 
     @Override
     public void write(Kryo kryo, Output out, DRef ref) {
+      if (describeOnly(kryo)) {
+        out.writeString(ref.toString());
+        return;
+      }
       refuseInSnapshot(kryo, "DRef");
       HandleCodec.RefWire w = node.handles().exportRef(ref);
       out.writeLong(w.home());

@@ -34,7 +34,7 @@ final class NodeActor {
             return Behaviors.same();
           })
           .onMessage(Protocol.ToppedUp.class, m -> {
-            node.onToppedUp(m.refId(), m.weight());
+            node.onToppedUp(m);
             return Behaviors.same();
           })
           .onMessage(Protocol.Revoked.class, m -> {

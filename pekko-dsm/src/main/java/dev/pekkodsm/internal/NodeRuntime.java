@@ -49,7 +49,7 @@ public final class NodeRuntime {
 
     system.systemActorOf(NodeActor.create(node), PeerDirectory.NODE_ACTOR_NAME, Props.empty());
     ActorRef<Protocol.OwnerCommand> region = ClusterSharding.get(system).init(
-        Entity.of(OwnerEntity.TYPE_KEY, ctx -> OwnerEntity.create(node))
+        Entity.of(OwnerEntity.TYPE_KEY, ctx -> OwnerEntity.create(node, ctx))
             .withMessageExtractor(new Extractor())
             .withAllocationStrategy(new HomeAllocationStrategy(cluster))
             .withSettings(ClusterShardingSettings.create(system).withPassivationStrategy(
@@ -74,7 +74,8 @@ public final class NodeRuntime {
 
   private void awaitRegistration(org.apache.pekko.actor.ActorSystem classic,
       org.apache.pekko.actor.ActorRef region, Cluster cluster, long deadlineNs) {
-    Patterns.ask(region, ShardRegion.getCurrentRegionsInstance(), Duration.ofSeconds(3))
+    DsmNode.plain(Patterns.ask(region, ShardRegion.getCurrentRegionsInstance(),
+            Duration.ofSeconds(3)))
         .whenComplete((reply, failure) -> {
           if (reply instanceof ShardRegion.CurrentRegions current) {
             Address self = cluster.selfAddress();

@@ -24,6 +24,8 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityContext;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,31 +46,27 @@ final class OwnerEntity {
 
   private static final Logger log = LoggerFactory.getLogger(OwnerEntity.class);
 
-  /** Sent to itself once the object has left: the entity has nothing more to do. */
-  private enum Retired implements OwnerCommand {
-    INSTANCE;
-
-    @Override
-    public long home() {
-      return 0;
-    }
-
-    @Override
-    public long object() {
-      return 0;
-    }
-  }
-
   private final DsmNode node;
   private final ActorRef<OwnerCommand> self;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
 
-  private OwnerEntity(DsmNode node, ActorContext<OwnerCommand> context) {
+  private OwnerEntity(DsmNode node, ActorContext<OwnerCommand> context,
+      ActorRef<ClusterSharding.ShardCommand> shard) {
     this.node = node;
     this.self = context.getSelf();
+    this.shard = shard;
   }
 
-  static Behavior<OwnerCommand> create(DsmNode node) {
-    return Behaviors.setup(ctx -> new OwnerEntity(node, ctx).behavior());
+  static Behavior<OwnerCommand> create(DsmNode node, EntityContext<OwnerCommand> entity) {
+    return Behaviors.setup(ctx -> new OwnerEntity(node, ctx, entity.getShard()).behavior());
+  }
+
+  /**
+   * The object has left: ask the shard to stop this entity. Requests already in the mailbox are
+   * answered first, and later ones go to a fresh entity, which answers from the tombstone.
+   */
+  private void passivate() {
+    shard.tell(new ClusterSharding.Passivate<>(self));
   }
 
   /** The entity id of an object: its home and id in hex. */
@@ -84,28 +82,55 @@ final class OwnerEntity {
 
   private Behavior<OwnerCommand> behavior() {
     return Behaviors.receive(OwnerCommand.class)
-        .onMessageEquals(Retired.INSTANCE, Behaviors::stopped)
         .onAnyMessage(this::onCommand)
         .build();
   }
 
   private Behavior<OwnerCommand> onCommand(OwnerCommand command) {
+    try {
+      handle(command);
+    } catch (RuntimeException e) {
+      // A malformed or unexpected request must not stop the entity: its mailbox may hold
+      // releases and requests of well-behaved nodes.
+      log.warn("owner of {} could not handle {}: {}", entityId(command.home(), command.object()),
+          command.getClass().getSimpleName(), e.toString());
+    }
+    return Behaviors.same();
+  }
+
+  private void handle(OwnerCommand command) {
     NodeId home = NodeId.of(command.home());
     if (command instanceof Collected c) {
       node.collectMoveSlot(c.locator());
-      return Behaviors.same();
+      return;
+    }
+    if (command instanceof Protocol.CancelLend c) {
+      Protocol.Lent granted = node.cancelLend(new DsmNode.LendKey(c.holder(), c.requestId()));
+      OwnedObject obj = node.object(c.object());
+      if (granted != null && obj != null) {
+        obj.returnLend(NodeId.of(c.holder()), granted.weight(), granted.color());
+      }
+      return;
     }
     if (!home.equals(node.self())) {
       // This shard was re-allocated here because its node left the cluster.
       answerGone(command, Refused.of(Reason.LOST,
           "object " + entityId(command.home(), command.object()) + " was lost with its home "
               + home));
-      return Behaviors.same();
+      return;
     }
     OwnedObject obj = node.object(command.object());
     if (obj == null) {
-      answerGone(command, goneReason(command.object()));
-      return Behaviors.same();
+      Protocol.Reply again = command instanceof HandOver h
+          ? node.retainedHandOver(h.object(), h.requester(), h.newObject())
+          : null;
+      if (again != null) {
+        // The writer missed our answer and asked again: the same answer, once more.
+        ((HandOver) command).replyTo().tell(again);
+      } else {
+        answerGone(command, goneReason(command.object()));
+      }
+      return;
     }
     if (command instanceof HandOver h) {
       handOver(obj, h);
@@ -117,10 +142,14 @@ final class OwnerEntity {
       obj.returnLend(NodeId.of(r.holder()), r.weight(), r.color());
     } else if (command instanceof Adopt a) {
       adopt(obj, a);
+    } else if (command instanceof Protocol.Confirm c) {
+      boolean ok = obj.confirms(NodeId.of(c.holder()), c.color());
+      c.replyTo().tell(new Protocol.Confirmed(ok, ok ? "" : "object "
+          + obj.address().objectName() + " changed since the reference was lent at color "
+          + c.color()));
     } else {
       log.warn("unexpected owner command {}", command);
     }
-    return Behaviors.same();
   }
 
   private Refused goneReason(long object) {
@@ -146,6 +175,8 @@ final class OwnerEntity {
       replyTo = l.replyTo();
     } else if (command instanceof Drop d) {
       replyTo = d.replyTo();
+    } else if (command instanceof Protocol.Confirm c) {
+      c.replyTo().tell(new Protocol.Confirmed(false, refused.detail()));
     } else if (command instanceof Adopt a && !a.box()) {
       node.revoke(NodeId.of(a.to()), a.refId(), refused.detail());
     }
@@ -188,7 +219,7 @@ final class OwnerEntity {
           try {
             reply = node.handOverValue(obj);
           } catch (RuntimeException e) {
-            obj.endExclusive(false);
+            obj.endExclusive();
             log.warn("hand-over of {} to {} failed: {}", address, requester, e.toString());
             h.replyTo().tell(Refused.of(Reason.FAILED,
                 "the home could not serialize " + address + ": " + e.getMessage()));
@@ -196,14 +227,21 @@ final class OwnerEntity {
           }
           node.retire(obj, BorrowState.Phase.MOVED,
               new GlobalAddress(requester, h.newObject(), 0));
+          node.retainHandOver(address.object(), h.requester(), h.newObject(), reply);
           node.metrics().movesOut.increment();
           h.replyTo().tell(reply);
-          self.tell(Retired.INSTANCE);
+          passivate();
         });
   }
 
   private void lend(OwnedObject obj, Lend l) {
     GlobalAddress address = obj.address();
+    DsmNode.LendKey key = new DsmNode.LendKey(l.holder(), l.requestId());
+    Protocol.Lent already = node.lendAlreadyGranted(key);
+    if (already != null) {
+      l.replyTo().tell(already); // a retry: the same lend, not a second one
+      return;
+    }
     if (address.color() != l.color()) {
       l.replyTo().tell(Refused.of(Reason.STALE, "lend of " + address.objectName()
           + " asked for color " + l.color() + ", it has " + address.color()));
@@ -217,6 +255,10 @@ final class OwnerEntity {
             l.replyTo().tell(refusal(address, failure));
             return;
           }
+          if (node.lendCancelled(key)) {
+            obj.returnLend(holder, weight, address.color()); // the holder has given up
+            return;
+          }
           DsmNode.Snapshot snapshot;
           try {
             snapshot = node.ensurePublished(obj);
@@ -227,8 +269,10 @@ final class OwnerEntity {
             return;
           }
           node.metrics().lends.increment();
-          l.replyTo().tell(new Protocol.Lent(address.color(), weight, snapshot.locator(),
-              snapshot.frameBytes()));
+          Protocol.Lent lent = new Protocol.Lent(address.color(), weight, snapshot.locator(),
+              snapshot.frameBytes());
+          node.lendGranted(key, lent);
+          l.replyTo().tell(lent);
         });
   }
 
@@ -243,7 +287,7 @@ final class OwnerEntity {
           }
           node.retire(obj, BorrowState.Phase.DROPPED, null);
           d.replyTo().tell(new Protocol.Dropped());
-          self.tell(Retired.INSTANCE);
+          passivate();
         });
   }
 
@@ -259,15 +303,18 @@ final class OwnerEntity {
       }
       return;
     }
-    OwnedObject.Adoption result =
-        obj.adopt(from, to, a.weight(), a.color(), node.isDeparted(from));
-    if (result == OwnedObject.Adoption.STALE) {
-      node.revoke(to, a.refId(), "object " + entityId(a.home(), a.object())
-          + " changed after the node that sent this reference left the cluster");
-      return;
+    if (a.weight() > 0) {
+      OwnedObject.Adoption result =
+          obj.adopt(from, to, a.weight(), a.color(), node::isDeparted);
+      if (result == OwnedObject.Adoption.STALE) {
+        node.revoke(to, a.refId(), "object " + entityId(a.home(), a.object())
+            + " changed after the node that sent this reference left the cluster");
+        return;
+      }
     }
     if (a.topUp() && obj.topUp(to, LendLedger.INITIAL_WEIGHT, a.color())) {
-      node.toppedUp(to, a.refId(), LendLedger.INITIAL_WEIGHT);
+      node.toppedUp(to, a.refId(), obj.address().withColor(a.color()),
+          LendLedger.INITIAL_WEIGHT);
     }
     if (node.isDeparted(to)) {
       obj.reclaim(to);

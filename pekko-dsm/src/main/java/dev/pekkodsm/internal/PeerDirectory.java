@@ -114,7 +114,8 @@ final class PeerDirectory {
     if (now != null) {
       waiting.complete(now);
     }
-    return waiting.orTimeout(askTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    // Each caller gets its own deadline; the shared future is not bound by any of them.
+    return waiting.copy().orTimeout(askTimeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** The DSM actor of a member. */
@@ -164,7 +165,7 @@ final class PeerDirectory {
             if (!fresh.complete(reader) || departed.contains(node)) {
               reader.close();
             }
-          } catch (TransportUnavailableException e) {
+          } catch (TransportUnavailableException | RuntimeException e) {
             String message = "no one-sided transport reaches " + node + " (tried "
                 + transport.name() + "): " + e.getMessage();
             log.warn(message);
@@ -181,9 +182,8 @@ final class PeerDirectory {
   private CompletableFuture<Protocol.EndpointInfo> fetchEndpoint(Address address, long deadlineNs) {
     long leftNs = deadlineNs - System.nanoTime();
     Duration attempt = Duration.ofNanos(Math.max(1, Math.min(leftNs, ATTEMPT.toNanos())));
-    return AskPattern.<Protocol.NodeCommand, Protocol.EndpointInfo>ask(nodeActor(address),
-            Protocol.GetEndpoint::new, attempt, system.scheduler())
-        .toCompletableFuture()
+    return DsmNode.plain(AskPattern.<Protocol.NodeCommand, Protocol.EndpointInfo>ask(
+            nodeActor(address), Protocol.GetEndpoint::new, attempt, system.scheduler()))
         .handle((info, failure) -> {
           if (failure == null) {
             return CompletableFuture.completedFuture(info);

@@ -41,8 +41,26 @@ public final class Protocol {
       long home, long object, int color, long requester, long newObject, ActorRef<Reply> replyTo)
       implements OwnerCommand {}
 
-  /** The owner on {@code holder} (not the home) lends a shared reference. */
-  public record Lend(long home, long object, int color, long holder, ActorRef<Reply> replyTo)
+  /**
+   * The owner on {@code holder} (not the home) lends a shared reference. A retry carries the
+   * same {@code requestId} and gets the same lend.
+   */
+  public record Lend(
+      long home, long object, int color, long holder, long requestId, ActorRef<Reply> replyTo)
+      implements OwnerCommand {}
+
+  /**
+   * Is the reference {@code holder} holds to {@code (object, color)} counted here? Asked when
+   * the node that sent it left before the adoption could be known to have arrived.
+   */
+  public record Confirm(long home, long object, int color, long holder, ActorRef<Reply> replyTo)
+      implements OwnerCommand {}
+
+  /** The answer to {@link Confirm}: {@code ok} if the reference protects its version. */
+  public record Confirmed(boolean ok, String reason) implements Reply {}
+
+  /** The holder gave up waiting for lend {@code requestId}: return it if it was granted. */
+  public record CancelLend(long home, long object, long holder, long requestId)
       implements OwnerCommand {}
 
   /** The owner on {@code requester} (not the home) drops the object. */
@@ -137,8 +155,9 @@ public final class Protocol {
   public record EndpointInfo(long node, ArenaEndpoint arena, long registryFingerprint)
       implements DsmMessage {}
 
-  /** More weight for reference {@code refId}, granted by its home. */
-  public record ToppedUp(long refId, long weight) implements NodeCommand {}
+  /** More weight for reference {@code refId} to {@code (home, object, color)}. */
+  public record ToppedUp(long refId, long home, long object, int color, long weight)
+      implements NodeCommand {}
 
   /** The home refused to adopt reference {@code refId}: it is stale. */
   public record Revoked(long refId, String reason) implements NodeCommand {}

@@ -94,10 +94,15 @@ public final class BoundedSerializers {
     }
   }
 
-  /** {@code Object[]} and other reference arrays. */
+  /** {@code Object[]} and other reference arrays (the default for user-registered ones too). */
   public static final class ObjectArraySerializer extends DefaultArraySerializers.ObjectArraySerializer {
     public ObjectArraySerializer(Kryo kryo) {
       super(kryo, Object[].class);
+    }
+
+    @SuppressWarnings("rawtypes")
+    public ObjectArraySerializer(Kryo kryo, Class type) {
+      super(kryo, type);
     }
 
     @Override

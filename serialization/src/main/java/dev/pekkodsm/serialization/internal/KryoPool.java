@@ -87,6 +87,7 @@ public final class KryoPool {
     // User-registered collection and map classes get the bounded serializers too.
     kryo.addDefaultSerializer(Collection.class, BoundedSerializers.CollectionSerializer.class);
     kryo.addDefaultSerializer(Map.class, BoundedSerializers.MapSerializer.class);
+    kryo.addDefaultSerializer(Object[].class, BoundedSerializers.ObjectArraySerializer.class);
     Builtins.registerAll(kryo);
     for (Map.Entry<Integer, Class<?>> e : registry.userClasses().entrySet()) {
       kryo.register(e.getValue(), e.getKey());

@@ -11,5 +11,10 @@ public enum Purpose {
   /** A read-only snapshot published for one-sided reads. */
   SNAPSHOT,
   /** The value handed over when an object moves to its writer's node. */
-  MOVE
+  MOVE,
+  /**
+   * A hash of a value for debug checks: handles inside are described, never exported, and the
+   * bytes are never read back.
+   */
+  FINGERPRINT
 }

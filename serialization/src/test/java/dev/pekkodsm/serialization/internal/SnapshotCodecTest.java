@@ -305,6 +305,21 @@ class SnapshotCodecTest {
   }
 
   @Test
+  void shouldBoundTheLengthOfUserRegisteredArrays() {
+    var registry = ClassRegistry.builder().registerAll(REGISTRY).register(Point[].class, 130)
+        .build();
+    var codec = codec(registry, 1 << 20);
+    Point[] points = {new Point(1, 2), null, new Point(3, 4)};
+    byte[] frame = codec.encode(points, NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
+    assertArrayEquals(points,
+        (Point[]) codec.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
+    byte[] hostile = forge(kryoPrefix(true, 130, Integer.MAX_VALUE - 1));
+    var e = assertThrows(SnapshotFormatException.class,
+        () -> codec.decode(hostile, 0, hostile.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
+    assertTrue(e.getMessage().contains("bytes left in the input"), e.getMessage());
+  }
+
+  @Test
   void shouldRejectTrailingBytesAfterTheValue() {
     byte[] good = codec.encode(5, NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
     byte[] payload = Arrays.copyOfRange(good, SnapshotCodec.HEADER_BYTES, good.length);
