@@ -5,9 +5,9 @@ import dev.pekkodsm.coherence.NodeId;
 import java.util.Map;
 
 /**
- * A mutable borrow, transfer or drop waited {@code pekko.dsm.borrow-timeout} for shared
- * references or borrows to end, and they did not. The holders are named; release those
- * references (or end those borrows) first.
+ * A mutable borrow, transfer or drop waited {@code pekko.dsm.borrow-timeout} for shared references
+ * or borrows to end, and they did not. The holders are named; release those references (or end
+ * those borrows) first.
  */
 public final class BorrowConflictException extends DsmException {
   private static final long serialVersionUID = 1L;

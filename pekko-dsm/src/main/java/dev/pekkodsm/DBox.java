@@ -11,34 +11,34 @@ import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.ReadCache;
 import dev.pekkodsm.internal.DsmNode;
 import dev.pekkodsm.internal.Protocol;
-import org.apache.pekko.actor.typed.ActorRef;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
+import org.apache.pekko.actor.typed.ActorRef;
 
 /**
  * The unique owner of a distributed object: Rust's {@code Box<T>} across a cluster.
  *
- * <p>Reads ({@link #read}, {@link #borrow}) are shared borrows: many at once, on any node. On
- * the object's home they touch the live value; elsewhere they read a cached copy fetched by a
- * one-sided read. Writes ({@link #write}, {@link #replace}, {@link #borrowMut}) are exclusive:
- * if the object lives on another node it is first moved here, under a new address. A write
- * waits for every lent {@link DRef} to be released (up to {@code pekko.dsm.borrow-timeout}),
- * then fails with {@link BorrowConflictException}.
+ * <p>Reads ({@link #read}, {@link #borrow}) are shared borrows: many at once, on any node. On the
+ * object's home they touch the live value; elsewhere they read a cached copy fetched by a one-sided
+ * read. Writes ({@link #write}, {@link #replace}, {@link #borrowMut}) are exclusive: if the object
+ * lives on another node it is first moved here, under a new address. A write waits for every lent
+ * {@link DRef} to be released (up to {@code pekko.dsm.borrow-timeout}), then fails with {@link
+ * BorrowConflictException}.
  *
  * <p>Ownership moves with {@link #transfer()} or by sending the box to another node inside a
  * message; either way this handle dies, and using it afterwards throws {@link
  * UseAfterMoveException}. {@link #drop()} (or {@link #close()}) frees the object.
  *
  * <p>Thread-safe: concurrent borrows through one box follow the same rules as borrows through
- * different boxes. Blocking methods run the function on the calling thread; their {@code
- * ...Async} twins never block and are the ones to use inside actors. Values must not be null.
+ * different boxes. Blocking methods run the function on the calling thread; their {@code ...Async}
+ * twins never block and are the ones to use inside actors. Values must not be null.
  *
- * @param <T> the value's type; it must be registered with the DSM serializer if it ever leaves
- *     its node
+ * @param <T> the value's type; it must be registered with the DSM serializer if it ever leaves its
+ *     node
  */
 public final class DBox<T> implements AutoCloseable {
 
@@ -48,9 +48,9 @@ public final class DBox<T> implements AutoCloseable {
   private GlobalAddress deathAddress; // guarded by this
 
   /**
-   * Where the object is. For an object homed here the guard is its record in the node's table;
-   * for an object homed elsewhere it is a private record that only orders this box's own
-   * borrows, and the object is read from its home's arena.
+   * Where the object is. For an object homed here the guard is its record in the node's table; for
+   * an object homed elsewhere it is a private record that only orders this box's own borrows, and
+   * the object is read from its home's arena.
    */
   record Place(
       OwnedObject guard, boolean local, GlobalAddress remote, long locator, int frameBytes) {
@@ -84,8 +84,8 @@ public final class DBox<T> implements AutoCloseable {
 
   /**
    * The object's current address. Its node is where the object lives now ({@code
-   * box.address().node().equals(dsm.self())} means "homed here"); it changes when a write moves
-   * the object here, and its color changes with every write.
+   * box.address().node().equals(dsm.self())} means "homed here"); it changes when a write moves the
+   * object here, and its color changes with every write.
    *
    * @throws UseAfterMoveException if this handle is dead
    */
@@ -99,8 +99,8 @@ public final class DBox<T> implements AutoCloseable {
   }
 
   /**
-   * Runs {@code fn} under a shared borrow of the value and returns its result. {@code fn} must
-   * not modify the value.
+   * Runs {@code fn} under a shared borrow of the value and returns its result. {@code fn} must not
+   * modify the value.
    *
    * @throws UseAfterMoveException if this handle is dead
    * @throws BorrowConflictException if a mutable borrow did not end within the borrow timeout
@@ -123,12 +123,12 @@ public final class DBox<T> implements AutoCloseable {
   }
 
   /**
-   * Runs {@code fn} under a mutable borrow of the value (moving the object here first if it
-   * lives elsewhere) and returns its result. When {@code fn} returns, the object's color
-   * advances: copies of the old version can no longer be reached.
+   * Runs {@code fn} under a mutable borrow of the value (moving the object here first if it lives
+   * elsewhere) and returns its result. When {@code fn} returns, the object's color advances: copies
+   * of the old version can no longer be reached.
    *
-   * @throws BorrowConflictException if lent references or borrows did not end within the
-   *     borrow timeout
+   * @throws BorrowConflictException if lent references or borrows did not end within the borrow
+   *     timeout
    */
   public <R> R write(Function<? super T, ? extends R> fn) {
     Objects.requireNonNull(fn, "fn");
@@ -160,10 +160,13 @@ public final class DBox<T> implements AutoCloseable {
   /** {@link #replace} without blocking. */
   public CompletionStage<Void> replaceAsync(UnaryOperator<T> fn) {
     Objects.requireNonNull(fn, "fn");
-    return run(accessAsync(Kind.EXCLUSIVE, "replace"), a -> {
-      a.set(fn.apply(a.value()));
-      return null;
-    }, true);
+    return run(
+        accessAsync(Kind.EXCLUSIVE, "replace"),
+        a -> {
+          a.set(fn.apply(a.value()));
+          return null;
+        },
+        true);
   }
 
   /**
@@ -180,8 +183,8 @@ public final class DBox<T> implements AutoCloseable {
   }
 
   /**
-   * A mutable borrow scoped to a try-with-resources block. The object moves here first if it
-   * lives elsewhere; closing the guard ends the borrow and advances the color.
+   * A mutable borrow scoped to a try-with-resources block. The object moves here first if it lives
+   * elsewhere; closing the guard ends the borrow and advances the color.
    */
   public DMut<T> borrowMut() {
     return new DMut<>(access(Kind.EXCLUSIVE, "borrowMut"));
@@ -211,7 +214,10 @@ public final class DBox<T> implements AutoCloseable {
    * moves. Like a Rust move, it waits until no reference lent by this box is out.
    */
   public DBox<T> transfer() {
-    return node.await(transferFuture(), addressOrNull(), "transfer",
+    return node.await(
+        transferFuture(),
+        addressOrNull(),
+        "transfer",
         successor -> successor.returnOwnershipTo(this));
   }
 
@@ -221,8 +227,8 @@ public final class DBox<T> implements AutoCloseable {
   }
 
   /**
-   * Frees the object at its home. Waits until no reference is lent; dropping an object whose
-   * home has left the cluster succeeds (there is nothing left to free).
+   * Frees the object at its home. Waits until no reference is lent; dropping an object whose home
+   * has left the cluster succeeds (there is nothing left to free).
    */
   public void drop() {
     node.await(dropFuture(), addressOrNull(), "drop");
@@ -258,7 +264,8 @@ public final class DBox<T> implements AutoCloseable {
   Place place() {
     synchronized (this) {
       if (death != null) {
-        throw new UseAfterMoveException(deathAddress,
+        throw new UseAfterMoveException(
+            deathAddress,
             "this DBox of object " + deathAddress.objectName() + " is dead: " + death);
       }
       return place;
@@ -331,9 +338,10 @@ public final class DBox<T> implements AutoCloseable {
       this.target = target;
       this.kind = kind;
       this.entry = entry;
-      this.fingerprint = kind == Kind.SHARED && node.settings().detectSharedMutation
-          ? node.fingerprint(rawValue())
-          : 0;
+      this.fingerprint =
+          kind == Kind.SHARED && node.settings().detectSharedMutation
+              ? node.fingerprint(rawValue())
+              : 0;
     }
 
     private Object rawValue() {
@@ -376,8 +384,11 @@ public final class DBox<T> implements AutoCloseable {
       }
       place.guard().endShared();
       if (fingerprint != after) {
-        throw new SharedMutationException(place.address(),
-            "the value of " + place.address() + " changed during a shared borrow; mutate it "
+        throw new SharedMutationException(
+            place.address(),
+            "the value of "
+                + place.address()
+                + " changed during a shared borrow; mutate it "
                 + "only inside write() or borrowMut()");
       }
     }
@@ -405,32 +416,38 @@ public final class DBox<T> implements AutoCloseable {
     } catch (UseAfterMoveException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return grab(p, kind, operation).thenCompose(granted -> {
-      if (!granted) {
-        return accessAsync(kind, operation);
-      }
-      if (!current(p)) {
-        release(p, kind);
-        return accessAsync(kind, operation);
-      }
-      if (p.local()) {
-        if (kind == Kind.SHARED) {
-          node.metrics().localRead();
-        }
-        return CompletableFuture.completedFuture(new Access(p, p.guard(), kind, null));
-      }
-      if (kind == Kind.SHARED) {
-        return node.pinAsync(p.remote(), p.locator()).handle((entry, failure) -> {
-          if (failure != null) {
-            p.guard().endShared();
-            Throwable cause = unwrap(failure);
-            throw cause instanceof RuntimeException r ? lostOr(p, r) : new CompletionException(cause);
-          }
-          return new Access(p, p.guard(), kind, entry);
-        });
-      }
-      return moveHere(p).thenApply(obj -> new Access(p, obj, Kind.EXCLUSIVE, null));
-    });
+    return grab(p, kind, operation)
+        .thenCompose(
+            granted -> {
+              if (!granted) {
+                return accessAsync(kind, operation);
+              }
+              if (!current(p)) {
+                release(p, kind);
+                return accessAsync(kind, operation);
+              }
+              if (p.local()) {
+                if (kind == Kind.SHARED) {
+                  node.metrics().localRead();
+                }
+                return CompletableFuture.completedFuture(new Access(p, p.guard(), kind, null));
+              }
+              if (kind == Kind.SHARED) {
+                return node.pinAsync(p.remote(), p.locator())
+                    .handle(
+                        (entry, failure) -> {
+                          if (failure != null) {
+                            p.guard().endShared();
+                            Throwable cause = unwrap(failure);
+                            throw cause instanceof RuntimeException r
+                                ? lostOr(p, r)
+                                : new CompletionException(cause);
+                          }
+                          return new Access(p, p.guard(), kind, entry);
+                        });
+              }
+              return moveHere(p).thenApply(obj -> new Access(p, obj, Kind.EXCLUSIVE, null));
+            });
   }
 
   /** Acquires the guard; completes false if the place changed meanwhile (retry). */
@@ -439,20 +456,22 @@ public final class DBox<T> implements AutoCloseable {
     if (guard.tryAcquire(kind, null, 0, who()) == Attempt.GRANTED) {
       return CompletableFuture.completedFuture(true);
     }
-    return guard.acquire(kind, null, 0, who(), node.settings().borrowTimeout.toNanos())
-        .handle((ok, failure) -> {
-          if (failure == null) {
-            return true;
-          }
-          Throwable cause = unwrap(failure);
-          if (cause instanceof ObjectRetiredException) {
-            return false; // moved or dropped through this box meanwhile: look again
-          }
-          if (cause instanceof BorrowTimeoutException t) {
-            throw node.conflict(p.address(), operation, t);
-          }
-          throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
-        });
+    return guard
+        .acquire(kind, null, 0, who(), node.settings().borrowTimeout.toNanos())
+        .handle(
+            (ok, failure) -> {
+              if (failure == null) {
+                return true;
+              }
+              Throwable cause = unwrap(failure);
+              if (cause instanceof ObjectRetiredException) {
+                return false; // moved or dropped through this box meanwhile: look again
+              }
+              if (cause instanceof BorrowTimeoutException t) {
+                throw node.conflict(p.address(), operation, t);
+              }
+              throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
+            });
   }
 
   private void release(Place p, Kind kind) {
@@ -468,73 +487,88 @@ public final class DBox<T> implements AutoCloseable {
   }
 
   /**
-   * Moves a remote object here under a new id: one request to its home, one reply with the
-   * value. The caller holds the private guard exclusively; on success the guard is retired and
-   * this box points at the new local record (held exclusively for the caller), on failure the
-   * guard is released.
+   * Moves a remote object here under a new id: one request to its home, one reply with the value.
+   * The caller holds the private guard exclusively; on success the guard is retired and this box
+   * points at the new local record (held exclusively for the caller), on failure the guard is
+   * released.
    */
   private CompletableFuture<OwnedObject> moveHere(Place p) {
     GlobalAddress from = p.remote();
     long newId = node.nextObjectId();
     long self = node.self().value();
     java.util.function.Function<ActorRef<Protocol.Reply>, Protocol.OwnerCommand> request =
-        replyTo -> new Protocol.HandOver(from.node().value(), from.object(), from.color(), self,
-            newId, replyTo);
+        replyTo ->
+            new Protocol.HandOver(
+                from.node().value(), from.object(), from.color(), self, newId, replyTo);
     // If the answer is late, ask once more with the same new id: the home keeps its answer for
     // a while, so the retry cannot hand the object over twice, nor lose it.
-    return node.ask(from, request,
-            node.settings().borrowTimeout.plus(node.settings().askTimeout), "hand over")
-        .exceptionallyCompose(failure -> unwrap(failure) instanceof DsmTimeoutException
-            ? node.ask(from, request, node.settings().askTimeout, "hand over (again)")
-            : CompletableFuture.failedFuture(failure))
-        .thenCompose(reply -> {
-          if (reply instanceof Protocol.HandedOver h) {
-            return CompletableFuture.supplyAsync(() -> node.decodeMoved(h.value()), Runnable::run);
-          }
-          if (reply instanceof Protocol.HandedOverAt at) {
-            return node.fetchMoved(from, at);
-          }
-          throw refusal(p, (Protocol.Refused) reply, "write");
-        })
-        .handle((value, failure) -> {
-          if (failure == null) {
-            OwnedObject obj = node.allocateExclusive(newId, value);
-            node.metrics().moveIn();
-            moved(new Place(obj, true, null, 0, 0));
-            p.guard().retire(Phase.MOVED);
-            return obj;
-          }
-          Throwable cause = unwrap(failure);
-          if (cause instanceof CorruptSnapshotException
-              || cause instanceof com.esotericsoftware.kryo.KryoException
-              || cause instanceof dev.pekkodsm.serialization.SnapshotFormatException) {
-            // The home has already given the object up: it is gone.
-            kill(p, "the object was lost while moving here: " + cause.getMessage());
-            p.guard().retire(Phase.LOST);
-          } else {
-            p.guard().endExclusive();
-          }
-          throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
-        });
+    return node.ask(
+            from,
+            request,
+            node.settings().borrowTimeout.plus(node.settings().askTimeout),
+            "hand over")
+        .exceptionallyCompose(
+            failure ->
+                unwrap(failure) instanceof DsmTimeoutException
+                    ? node.ask(from, request, node.settings().askTimeout, "hand over (again)")
+                    : CompletableFuture.failedFuture(failure))
+        .thenCompose(
+            reply -> {
+              if (reply instanceof Protocol.HandedOver h) {
+                return CompletableFuture.supplyAsync(
+                    () -> node.decodeMoved(h.value()), Runnable::run);
+              }
+              if (reply instanceof Protocol.HandedOverAt at) {
+                return node.fetchMoved(from, at);
+              }
+              throw refusal(p, (Protocol.Refused) reply, "write");
+            })
+        .handle(
+            (value, failure) -> {
+              if (failure == null) {
+                OwnedObject obj = node.allocateExclusive(newId, value);
+                node.metrics().moveIn();
+                moved(new Place(obj, true, null, 0, 0));
+                p.guard().retire(Phase.MOVED);
+                return obj;
+              }
+              Throwable cause = unwrap(failure);
+              if (cause instanceof CorruptSnapshotException
+                  || cause instanceof com.esotericsoftware.kryo.KryoException
+                  || cause instanceof dev.pekkodsm.serialization.SnapshotFormatException) {
+                // The home has already given the object up: it is gone.
+                kill(p, "the object was lost while moving here: " + cause.getMessage());
+                p.guard().retire(Phase.LOST);
+              } else {
+                p.guard().endExclusive();
+              }
+              throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
+            });
   }
 
   /** Turns a home's refusal into the public exception, killing this handle if it is stale. */
   RuntimeException refusal(Place p, Protocol.Refused r, String operation) {
     GlobalAddress a = p.address();
     return switch (r.reason()) {
-      case CONFLICT -> node.conflict(a, operation, r.readers(), null, DsmNode.holders(r.lent()),
-          node.settings().borrowTimeout.toNanos());
+      case CONFLICT ->
+          node.conflict(
+              a,
+              operation,
+              r.readers(),
+              null,
+              DsmNode.holders(r.lent()),
+              node.settings().borrowTimeout.toNanos());
       case LOST -> {
         kill(p, "its home left the cluster");
         yield node.lost(a);
       }
       case MOVED, DROPPED, UNKNOWN, STALE -> {
         kill(p, "its home no longer has it (" + r.detail() + ")");
-        yield new UseAfterMoveException(a, "object " + a.objectName()
-            + " is no longer owned by this DBox: " + r.detail());
+        yield new UseAfterMoveException(
+            a, "object " + a.objectName() + " is no longer owned by this DBox: " + r.detail());
       }
-      case FAILED -> new DsmException(a, operation + " of " + a + " failed at its home: "
-          + r.detail());
+      case FAILED ->
+          new DsmException(a, operation + " of " + a + " failed at its home: " + r.detail());
     };
   }
 
@@ -542,22 +576,24 @@ public final class DBox<T> implements AutoCloseable {
     if (e instanceof StaleReferenceException) {
       // A box's object cannot change behind its back; a vanished snapshot means it is gone.
       kill(p, "its home no longer has it");
-      return node.isDeparted(p.remote().node()) ? node.lost(p.remote())
-          : new ObjectLostException(p.remote(), "object " + p.remote().objectName()
-              + " no longer exists at its home");
+      return node.isDeparted(p.remote().node())
+          ? node.lost(p.remote())
+          : new ObjectLostException(
+              p.remote(), "object " + p.remote().objectName() + " no longer exists at its home");
     }
     return e;
   }
 
   private <R> CompletionStage<R> run(
       CompletableFuture<Access> access, Function<Access, R> body, boolean wrote) {
-    Function<Access, R> guarded = a -> {
-      try {
-        return body.apply(a);
-      } finally {
-        a.end(wrote);
-      }
-    };
+    Function<Access, R> guarded =
+        a -> {
+          try {
+            return body.apply(a);
+          } finally {
+            a.end(wrote);
+          }
+        };
     if (access.isDone() && !access.isCompletedExceptionally()) {
       try {
         return CompletableFuture.completedFuture(guarded.apply(access.join()));
@@ -587,64 +623,83 @@ public final class DBox<T> implements AutoCloseable {
       CompletableFuture<Void> lent =
           obj.tryAcquire(Kind.LEND, node.self(), weight, null) == Attempt.GRANTED
               ? CompletableFuture.completedFuture(null)
-              : obj.acquire(Kind.LEND, node.self(), weight, null,
-                  node.settings().borrowTimeout.toNanos());
-      return lent.handle((ok, failure) -> failure).thenCompose(failure -> {
-        if (failure != null) {
-          Throwable cause = unwrap(failure);
-          if (cause instanceof ObjectRetiredException) {
-            return shareFuture();
-          }
-          if (cause instanceof BorrowTimeoutException t) {
-            return CompletableFuture.failedFuture(node.conflict(p.address(), "share", t));
-          }
-          return CompletableFuture.failedFuture(cause);
-        }
-        GlobalAddress a = obj.address();
-        if (!current(p)) {
-          obj.returnLend(node.self(), weight, a.color());
-          return shareFuture();
-        }
-        node.metrics().lend();
-        return CompletableFuture.completedFuture(DRef.<T>lentLocal(node, obj, a, weight));
-      });
+              : obj.acquire(
+                  Kind.LEND, node.self(), weight, null, node.settings().borrowTimeout.toNanos());
+      return lent.handle((ok, failure) -> failure)
+          .thenCompose(
+              failure -> {
+                if (failure != null) {
+                  Throwable cause = unwrap(failure);
+                  if (cause instanceof ObjectRetiredException) {
+                    return shareFuture();
+                  }
+                  if (cause instanceof BorrowTimeoutException t) {
+                    return CompletableFuture.failedFuture(node.conflict(p.address(), "share", t));
+                  }
+                  return CompletableFuture.failedFuture(cause);
+                }
+                GlobalAddress a = obj.address();
+                if (!current(p)) {
+                  obj.returnLend(node.self(), weight, a.color());
+                  return shareFuture();
+                }
+                node.metrics().lend();
+                return CompletableFuture.completedFuture(DRef.<T>lentLocal(node, obj, a, weight));
+              });
     }
-    return grab(p, Kind.SHARED, "share").thenCompose(granted -> {
-      if (!granted) {
-        return shareFuture();
-      }
-      if (!current(p)) {
-        p.guard().endShared();
-        return shareFuture();
-      }
-      GlobalAddress a = p.remote();
-      long self = node.self().value();
-      long requestId = node.nextRequestId();
-      java.util.function.Function<ActorRef<Protocol.Reply>, Protocol.OwnerCommand> request =
-          replyTo -> new Protocol.Lend(a.node().value(), a.object(), a.color(), self, requestId,
-              replyTo);
-      return node.ask(a, request, node.settings().borrowTimeout.plus(node.settings().askTimeout),
-              "lend")
-          .exceptionallyCompose(failure -> unwrap(failure) instanceof DsmTimeoutException
-              ? node.ask(a, request, node.settings().askTimeout, "lend (again)")
-              : CompletableFuture.failedFuture(failure))
-          .handle((reply, failure) -> {
-            p.guard().endShared();
-            if (failure != null) {
-              if (unwrap(failure) instanceof DsmTimeoutException) {
-                // Whatever the home granted meanwhile is given back.
-                node.tell(new Protocol.CancelLend(a.node().value(), a.object(), self,
-                    requestId));
+    return grab(p, Kind.SHARED, "share")
+        .thenCompose(
+            granted -> {
+              if (!granted) {
+                return shareFuture();
               }
-              throw failure instanceof CompletionException c ? c : new CompletionException(failure);
-            }
-            if (reply instanceof Protocol.Lent l) {
-              return DRef.<T>lentRemote(node, a.withColor(l.color()), l.locator(),
-                  l.frameBytes(), l.weight(), null);
-            }
-            throw refusal(p, (Protocol.Refused) reply, "share");
-          });
-    });
+              if (!current(p)) {
+                p.guard().endShared();
+                return shareFuture();
+              }
+              GlobalAddress a = p.remote();
+              long self = node.self().value();
+              long requestId = node.nextRequestId();
+              java.util.function.Function<ActorRef<Protocol.Reply>, Protocol.OwnerCommand> request =
+                  replyTo ->
+                      new Protocol.Lend(
+                          a.node().value(), a.object(), a.color(), self, requestId, replyTo);
+              return node.ask(
+                      a,
+                      request,
+                      node.settings().borrowTimeout.plus(node.settings().askTimeout),
+                      "lend")
+                  .exceptionallyCompose(
+                      failure ->
+                          unwrap(failure) instanceof DsmTimeoutException
+                              ? node.ask(a, request, node.settings().askTimeout, "lend (again)")
+                              : CompletableFuture.failedFuture(failure))
+                  .handle(
+                      (reply, failure) -> {
+                        p.guard().endShared();
+                        if (failure != null) {
+                          if (unwrap(failure) instanceof DsmTimeoutException) {
+                            // Whatever the home granted meanwhile is given back.
+                            node.tell(
+                                new Protocol.CancelLend(
+                                    a.node().value(), a.object(), self, requestId));
+                          }
+                          throw failure instanceof CompletionException c
+                              ? c
+                              : new CompletionException(failure);
+                        }
+                        if (reply instanceof Protocol.Lent l) {
+                          return DRef.<T>lentRemote(
+                              node,
+                              a.withColor(l.color()),
+                              l.locator(),
+                              l.frameBytes(),
+                              l.weight(),
+                              null);
+                        }
+                        throw refusal(p, (Protocol.Refused) reply, "share");
+                      });
+            });
   }
 
   private CompletableFuture<DBox<T>> transferFuture() {
@@ -654,18 +709,21 @@ public final class DBox<T> implements AutoCloseable {
     } catch (UseAfterMoveException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return grab(p, Kind.EXCLUSIVE, "transfer").thenCompose(granted -> {
-      if (!granted) {
-        return transferFuture();
-      }
-      DBox<T> successor = new DBox<>(node, p);
-      if (!kill(p, "ownership was moved by transfer(); use the DBox that transfer() returned")) {
-        p.guard().endExclusive();
-        return transferFuture();
-      }
-      p.guard().endExclusive();
-      return CompletableFuture.completedFuture(successor);
-    });
+    return grab(p, Kind.EXCLUSIVE, "transfer")
+        .thenCompose(
+            granted -> {
+              if (!granted) {
+                return transferFuture();
+              }
+              DBox<T> successor = new DBox<>(node, p);
+              if (!kill(
+                  p, "ownership was moved by transfer(); use the DBox that transfer() returned")) {
+                p.guard().endExclusive();
+                return transferFuture();
+              }
+              p.guard().endExclusive();
+              return CompletableFuture.completedFuture(successor);
+            });
   }
 
   private CompletableFuture<Void> dropFuture() {
@@ -675,44 +733,53 @@ public final class DBox<T> implements AutoCloseable {
     } catch (UseAfterMoveException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return grab(p, Kind.EXCLUSIVE, "drop").thenCompose(granted -> {
-      if (!granted) {
-        return dropFuture();
-      }
-      if (p.local()) {
-        if (!kill(p, "it was dropped")) {
-          p.guard().endExclusive();
-          return dropFuture();
-        }
-        node.retire(p.guard(), Phase.DROPPED, null);
-        return CompletableFuture.completedFuture(null);
-      }
-      if (!current(p)) {
-        p.guard().endExclusive();
-        return dropFuture();
-      }
-      GlobalAddress a = p.remote();
-      long self = node.self().value();
-      return node.ask(a,
-              replyTo -> new Protocol.Drop(a.node().value(), a.object(), a.color(), self, replyTo),
-              node.settings().borrowTimeout.plus(node.settings().askTimeout), "drop")
-          .handle((reply, failure) -> {
-            Throwable cause = failure == null ? null : unwrap(failure);
-            if (reply instanceof Protocol.Dropped || cause instanceof ObjectLostException
-                || (reply instanceof Protocol.Refused r
-                    && (r.reason() == Protocol.Reason.LOST
-                        || r.reason() == Protocol.Reason.DROPPED))) {
-              kill(p, "it was dropped");
-              p.guard().retire(Phase.DROPPED);
-              return null;
-            }
-            p.guard().endExclusive();
-            if (cause != null) {
-              throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
-            }
-            throw refusal(p, (Protocol.Refused) reply, "drop");
-          });
-    });
+    return grab(p, Kind.EXCLUSIVE, "drop")
+        .thenCompose(
+            granted -> {
+              if (!granted) {
+                return dropFuture();
+              }
+              if (p.local()) {
+                if (!kill(p, "it was dropped")) {
+                  p.guard().endExclusive();
+                  return dropFuture();
+                }
+                node.retire(p.guard(), Phase.DROPPED, null);
+                return CompletableFuture.completedFuture(null);
+              }
+              if (!current(p)) {
+                p.guard().endExclusive();
+                return dropFuture();
+              }
+              GlobalAddress a = p.remote();
+              long self = node.self().value();
+              return node.ask(
+                      a,
+                      replyTo ->
+                          new Protocol.Drop(a.node().value(), a.object(), a.color(), self, replyTo),
+                      node.settings().borrowTimeout.plus(node.settings().askTimeout),
+                      "drop")
+                  .handle(
+                      (reply, failure) -> {
+                        Throwable cause = failure == null ? null : unwrap(failure);
+                        if (reply instanceof Protocol.Dropped
+                            || cause instanceof ObjectLostException
+                            || (reply instanceof Protocol.Refused r
+                                && (r.reason() == Protocol.Reason.LOST
+                                    || r.reason() == Protocol.Reason.DROPPED))) {
+                          kill(p, "it was dropped");
+                          p.guard().retire(Phase.DROPPED);
+                          return null;
+                        }
+                        p.guard().endExclusive();
+                        if (cause != null) {
+                          throw cause instanceof RuntimeException r
+                              ? r
+                              : new CompletionException(cause);
+                        }
+                        throw refusal(p, (Protocol.Refused) reply, "drop");
+                      });
+            });
   }
 
   static Throwable unwrap(Throwable t) {

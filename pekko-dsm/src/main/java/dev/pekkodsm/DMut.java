@@ -4,8 +4,8 @@ import dev.pekkodsm.coherence.GlobalAddress;
 
 /**
  * A mutable borrow of a {@link DBox}'s value, for a try-with-resources block. The object lives on
- * this node for the borrow's duration; {@link #close()} ends the borrow and advances the
- * object's color. Not for use by several threads at once.
+ * this node for the borrow's duration; {@link #close()} ends the borrow and advances the object's
+ * color. Not for use by several threads at once.
  *
  * @param <T> the value's type
  */

@@ -14,15 +14,15 @@ import java.util.concurrent.CompletionStage;
  * A shared reference to one version of a distributed object: Rust's {@code &T} across a cluster.
  *
  * <p>While a reference is live, its object cannot be written, moved or dropped, so {@link #get()}
- * always returns the version the reference names. On the object's home {@code get()} returns
- * the live value; elsewhere the first {@code get()} copies the object's snapshot into this
- * node's read cache with a one-sided read (no message to the owner), and every later one
- * returns the cached copy. The returned value must not be modified.
+ * always returns the version the reference names. On the object's home {@code get()} returns the
+ * live value; elsewhere the first {@code get()} copies the object's snapshot into this node's read
+ * cache with a one-sided read (no message to the owner), and every later one returns the cached
+ * copy. The returned value must not be modified.
  *
  * <p>References from {@link DBox#share()} may be sent to other nodes inside messages. Sending a
  * reference moves it: the receiver holds it and releases it, and this instance is dead once the
- * message is serialized. To send one and keep one, send {@link #copy()} (to several receivers,
- * a copy each). Until the receiver releases it, the owner cannot write. References from {@link
+ * message is serialized. To send one and keep one, send {@link #copy()} (to several receivers, a
+ * copy each). Until the receiver releases it, the owner cannot write. References from {@link
  * DBox#borrow()} are scoped to a block on this node and cannot be sent.
  *
  * <p>{@link #release()} (or {@link #close()}) gives the reference back; afterwards {@code get()}
@@ -45,6 +45,7 @@ public final class DRef<T> implements AutoCloseable {
   private static final int RELEASED = 1;
   private static final int REVOKED = 2;
   private static final int SENT = 3;
+
   /** Sent by a node that then left: must be confirmed by the home before it is read again. */
   private static final int SUSPECT = 4;
 
@@ -65,8 +66,17 @@ public final class DRef<T> implements AutoCloseable {
   private String revokedBecause; // guarded by this
   private long loadedFingerprint; // guarded by this; debug: hash of a remote value when read
 
-  private DRef(DsmNode node, Kind kind, GlobalAddress address, long locator, int frameBytes,
-      OwnedObject local, T localValue, ReadCache.Entry entry, Runnable endScope, long weight,
+  private DRef(
+      DsmNode node,
+      Kind kind,
+      GlobalAddress address,
+      long locator,
+      int frameBytes,
+      OwnedObject local,
+      T localValue,
+      ReadCache.Entry entry,
+      Runnable endScope,
+      long weight,
       NodeId sender) {
     this.node = node;
     this.sender = sender;
@@ -80,34 +90,60 @@ public final class DRef<T> implements AutoCloseable {
     this.endScope = endScope;
     this.weight = weight;
     this.refId = kind == Kind.LENT_REMOTE ? node.registerRef(new Slot()) : 0;
-    this.fingerprint = node.settings().detectSharedMutation && localValue != null
-        ? node.fingerprint(localValue)
-        : 0;
+    this.fingerprint =
+        node.settings().detectSharedMutation && localValue != null
+            ? node.fingerprint(localValue)
+            : 0;
   }
 
   @SuppressWarnings("unchecked")
   static <T> DRef<T> lentLocal(DsmNode node, OwnedObject obj, GlobalAddress address, long weight) {
-    return new DRef<>(node, Kind.LENT_LOCAL, address, 0, 0, obj, (T) obj.value(), null, null,
-        weight, null);
+    return new DRef<>(
+        node, Kind.LENT_LOCAL, address, 0, 0, obj, (T) obj.value(), null, null, weight, null);
   }
 
-  static <T> DRef<T> lentRemote(DsmNode node, GlobalAddress address, long locator,
-      int frameBytes, long weight, NodeId sender) {
-    return new DRef<>(node, Kind.LENT_REMOTE, address, locator, frameBytes, null, null, null, null,
-        weight, sender);
+  static <T> DRef<T> lentRemote(
+      DsmNode node,
+      GlobalAddress address,
+      long locator,
+      int frameBytes,
+      long weight,
+      NodeId sender) {
+    return new DRef<>(
+        node,
+        Kind.LENT_REMOTE,
+        address,
+        locator,
+        frameBytes,
+        null,
+        null,
+        null,
+        null,
+        weight,
+        sender);
   }
 
   @SuppressWarnings("unchecked")
   static <T> DRef<T> scoped(
       DsmNode node, GlobalAddress address, ReadCache.Entry entry, T value, Runnable endScope) {
     // A scoped borrow of a remote box reads its pinned cache entry; the box's borrow owns the pin.
-    return new DRef<>(node, Kind.SCOPED, address, 0, 0, null, entry == null ? value : null,
-        entry, endScope, 0, null);
+    return new DRef<>(
+        node,
+        Kind.SCOPED,
+        address,
+        0,
+        0,
+        null,
+        entry == null ? value : null,
+        entry,
+        endScope,
+        0,
+        null);
   }
 
   static <T> DRef<T> revoked(DsmNode node, GlobalAddress address, String reason) {
-    DRef<T> ref = new DRef<>(node, Kind.LENT_REMOTE, address, 0, 0, null, null, null, null, 0,
-        null);
+    DRef<T> ref =
+        new DRef<>(node, Kind.LENT_REMOTE, address, 0, 0, null, null, null, null, 0, null);
     ref.revoke(reason);
     return ref;
   }
@@ -159,29 +195,32 @@ public final class DRef<T> implements AutoCloseable {
         return CompletableFuture.failedFuture(e);
       }
     }
-    return node.handOff(node.pinAsync(address, locator).thenApply(e -> {
-      boolean keep;
-      synchronized (this) {
-        keep = state == LIVE && entry == null;
-        if (keep) {
-          if (node.settings().detectSharedMutation) {
-            loadedFingerprint = node.fingerprint(e.value());
-          }
-          entry = e;
-        }
-      }
-      if (!keep) {
-        node.cache().unpin(e);
-        return get();
-      }
-      return (T) e.value();
-    }));
+    return node.handOff(
+        node.pinAsync(address, locator)
+            .thenApply(
+                e -> {
+                  boolean keep;
+                  synchronized (this) {
+                    keep = state == LIVE && entry == null;
+                    if (keep) {
+                      if (node.settings().detectSharedMutation) {
+                        loadedFingerprint = node.fingerprint(e.value());
+                      }
+                      entry = e;
+                    }
+                  }
+                  if (!keep) {
+                    node.cache().unpin(e);
+                    return get();
+                  }
+                  return (T) e.value();
+                }));
   }
 
   /**
-   * The node that sent this reference has left, so the home may have reclaimed it with that
-   * node's others before learning it arrived here: it must be confirmed before it is read again.
-   * Not when the sender was the home itself: with the home gone, no newer version can exist.
+   * The node that sent this reference has left, so the home may have reclaimed it with that node's
+   * others before learning it arrived here: it must be confirmed before it is read again. Not when
+   * the sender was the home itself: with the home gone, no newer version can exist.
    */
   void senderLeft(NodeId departed) {
     synchronized (this) {
@@ -197,22 +236,27 @@ public final class DRef<T> implements AutoCloseable {
    */
   private CompletableFuture<Void> confirm() {
     long self = node.self().value();
-    return node.ask(address,
-            replyTo -> new Protocol.Confirm(address.node().value(), address.object(),
-                address.color(), self, replyTo),
-            node.settings().askTimeout, "confirm a reference to")
-        .thenAccept(reply -> {
-          if (reply instanceof Protocol.Confirmed c && c.ok()) {
-            synchronized (this) {
-              if (state == SUSPECT) {
-                state = LIVE;
+    return node.ask(
+            address,
+            replyTo ->
+                new Protocol.Confirm(
+                    address.node().value(), address.object(), address.color(), self, replyTo),
+            node.settings().askTimeout,
+            "confirm a reference to")
+        .thenAccept(
+            reply -> {
+              if (reply instanceof Protocol.Confirmed c && c.ok()) {
+                synchronized (this) {
+                  if (state == SUSPECT) {
+                    state = LIVE;
+                  }
+                }
+              } else {
+                String why =
+                    reply instanceof Protocol.Confirmed c ? c.reason() : String.valueOf(reply);
+                revoke("its sender left the cluster and the home no longer counts it: " + why);
               }
-            }
-          } else {
-            String why = reply instanceof Protocol.Confirmed c ? c.reason() : String.valueOf(reply);
-            revoke("its sender left the cluster and the home no longer counts it: " + why);
-          }
-        });
+            });
   }
 
   @SuppressWarnings("unchecked")
@@ -234,16 +278,24 @@ public final class DRef<T> implements AutoCloseable {
     node.metrics().staleRejection();
     String why;
     synchronized (this) {
-      why = switch (state) {
-        case RELEASED -> "it was released";
-        case SENT -> "it was sent to another node in a message, which holds it now (send "
-            + "copy() to keep one)";
-        default -> "its home refused it (" + revokedBecause + ")";
-      };
+      why =
+          switch (state) {
+            case RELEASED -> "it was released";
+            case SENT ->
+                "it was sent to another node in a message, which holds it now (send "
+                    + "copy() to keep one)";
+            default -> "its home refused it (" + revokedBecause + ")";
+          };
     }
-    return new StaleReferenceException(address,
-        "this DRef of object " + address.objectName() + " at color " + address.color()
-            + " can no longer be read: " + why + "; ask the owner for a new reference");
+    return new StaleReferenceException(
+        address,
+        "this DRef of object "
+            + address.objectName()
+            + " at color "
+            + address.color()
+            + " can no longer be read: "
+            + why
+            + "; ask the owner for a new reference");
   }
 
   /**
@@ -255,8 +307,8 @@ public final class DRef<T> implements AutoCloseable {
   public DRef<T> copy() {
     long half = split();
     if (kind == Kind.LENT_LOCAL) {
-      return new DRef<>(node, Kind.LENT_LOCAL, address, 0, 0, local, localValue, null, null,
-          half, null);
+      return new DRef<>(
+          node, Kind.LENT_LOCAL, address, 0, 0, local, localValue, null, null, half, null);
     }
     DRef<T> twin = lentRemote(node, address, locator, frameBytes, half, sender);
     if (state == SUSPECT) {
@@ -272,8 +324,8 @@ public final class DRef<T> implements AutoCloseable {
   }
 
   /**
-   * Splits off half this reference's weight for a copy; asks the home for more when little is
-   * left, so a reference can be passed on indefinitely.
+   * Splits off half this reference's weight for a copy; asks the home for more when little is left,
+   * so a reference can be passed on indefinitely.
    */
   long split() {
     long half;
@@ -283,12 +335,15 @@ public final class DRef<T> implements AutoCloseable {
         throw stale();
       }
       if (kind == Kind.SCOPED) {
-        throw new IllegalStateException("a DRef from borrow() is scoped to its block on this "
-            + "node; use DBox.share() for a reference that may be copied or sent");
+        throw new IllegalStateException(
+            "a DRef from borrow() is scoped to its block on this "
+                + "node; use DBox.share() for a reference that may be copied or sent");
       }
       if (weight < 2) {
-        throw new DsmException(address, "this reference has been copied too often to be split "
-            + "again before its home tops it up; retry shortly");
+        throw new DsmException(
+            address,
+            "this reference has been copied too often to be split "
+                + "again before its home tops it up; retry shortly");
       }
       half = weight / 2;
       weight -= half;
@@ -307,8 +362,17 @@ public final class DRef<T> implements AutoCloseable {
       }
     } else {
       long self = node.self().value();
-      node.tell(new Protocol.Adopt(address.node().value(), address.object(), address.color(),
-          self, self, 0, refId, false, true));
+      node.tell(
+          new Protocol.Adopt(
+              address.node().value(),
+              address.object(),
+              address.color(),
+              self,
+              self,
+              0,
+              refId,
+              false,
+              true));
     }
   }
 
@@ -326,8 +390,9 @@ public final class DRef<T> implements AutoCloseable {
         throw stale();
       }
       if (kind == Kind.SCOPED) {
-        throw new IllegalArgumentException("a DRef from borrow() is scoped to its block on this "
-            + "node and cannot be sent; send one from DBox.share()");
+        throw new IllegalArgumentException(
+            "a DRef from borrow() is scoped to its block on this "
+                + "node and cannot be sent; send one from DBox.share()");
       }
       w = weight;
       weight = 0;
@@ -397,8 +462,7 @@ public final class DRef<T> implements AutoCloseable {
       e = entry;
       before = localValue != null ? fingerprint : loadedFingerprint;
     }
-    long after = before == 0 ? 0
-        : node.fingerprint(localValue != null ? localValue : e.value());
+    long after = before == 0 ? 0 : node.fingerprint(localValue != null ? localValue : e.value());
     if (kind == Kind.LENT_REMOTE) {
       node.unregisterRef(refId);
       if (e != null) {
@@ -411,15 +475,19 @@ public final class DRef<T> implements AutoCloseable {
       case SCOPED -> endScope.run();
     }
     if (before != after) {
-      throw new SharedMutationException(address, "the value of " + address
-          + " changed while it was shared; mutate it only inside write() or borrowMut()");
+      throw new SharedMutationException(
+          address,
+          "the value of "
+              + address
+              + " changed while it was shared; mutate it only inside write() or borrowMut()");
     }
   }
 
   private void giveBack(long w) {
     if (w > 0) {
-      node.tell(new Protocol.Release(address.node().value(), address.object(), address.color(),
-          node.self().value(), w));
+      node.tell(
+          new Protocol.Release(
+              address.node().value(), address.object(), address.color(), node.self().value(), w));
     }
   }
 
@@ -450,12 +518,13 @@ public final class DRef<T> implements AutoCloseable {
 
   @Override
   public String toString() {
-    String s = switch (state) {
-      case LIVE -> "";
-      case RELEASED -> ", released";
-      case SENT -> ", sent";
-      default -> ", stale";
-    };
+    String s =
+        switch (state) {
+          case LIVE -> "";
+          case RELEASED -> ", released";
+          case SENT -> ", sent";
+          default -> ", stale";
+        };
     return "DRef(" + address + s + ")";
   }
 

@@ -41,10 +41,16 @@ public final class Dsm implements Extension {
 
   private Dsm(ActorSystem<?> system) {
     HandleBridge bridge = new HandleBridge();
-    this.runtime = NodeRuntime.start(system, bridge,
-        Adapter.toClassic(system).settings().setup().get(DsmSetup.class)
-            .map(DsmSetup::registry)
-            .orElse(dev.pekkodsm.serialization.ClassRegistry.empty()));
+    this.runtime =
+        NodeRuntime.start(
+            system,
+            bridge,
+            Adapter.toClassic(system)
+                .settings()
+                .setup()
+                .get(DsmSetup.class)
+                .map(DsmSetup::registry)
+                .orElse(dev.pekkodsm.serialization.ClassRegistry.empty()));
     this.node = runtime.node();
     bridge.attach(node);
   }
@@ -65,23 +71,27 @@ public final class Dsm implements Extension {
   }
 
   /**
-   * Allocates an object homed on this node and returns its unique owner. The DSM takes
-   * ownership of {@code value}: keep no other reference to it, and change it only through the
-   * box. Sends no message and serializes nothing.
+   * Allocates an object homed on this node and returns its unique owner. The DSM takes ownership of
+   * {@code value}: keep no other reference to it, and change it only through the box. Sends no
+   * message and serializes nothing.
    *
    * @throws NullPointerException if value is null
-   * @throws IllegalArgumentException if the value's class (or a class it holds in a field of
-   *     exact type) is not registered with the DSM serializer
+   * @throws IllegalArgumentException if the value's class (or a class it holds in a field of exact
+   *     type) is not registered with the DSM serializer
    */
   public <T> DBox<T> alloc(T value) {
     Objects.requireNonNull(value, "a DSM value must not be null");
     Class<?> missing = node.kryo().firstUnregisteredClass(value.getClass());
     if (missing != null) {
-      throw new IllegalArgumentException("class " + missing.getName()
-          + (missing == value.getClass() ? "" : " (in " + value.getClass().getName() + ")")
-          + " is not registered with the DSM serializer; add it to "
-          + "pekko.dsm.serialization.classes { \"" + missing.getName() + "\" = <id> } on "
-          + "every node, or register it in a DsmSetup");
+      throw new IllegalArgumentException(
+          "class "
+              + missing.getName()
+              + (missing == value.getClass() ? "" : " (in " + value.getClass().getName() + ")")
+              + " is not registered with the DSM serializer; add it to "
+              + "pekko.dsm.serialization.classes { \""
+              + missing.getName()
+              + "\" = <id> } on "
+              + "every node, or register it in a DsmSetup");
     }
     return DBox.local(node, node.allocate(value));
   }
@@ -92,8 +102,8 @@ public final class Dsm implements Extension {
   }
 
   /**
-   * Completes when this node can serve its objects to others: its shard region has registered
-   * with the cluster's shard coordinator.
+   * Completes when this node can serve its objects to others: its shard region has registered with
+   * the cluster's shard coordinator.
    */
   public CompletionStage<Void> ready() {
     return runtime.ready();

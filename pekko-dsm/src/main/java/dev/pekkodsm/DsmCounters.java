@@ -1,8 +1,8 @@
 package dev.pekkodsm;
 
 /**
- * A snapshot of one node's DSM counters. Counts are cumulative since the node started; use
- * {@link #minus(DsmCounters)} for the activity between two snapshots.
+ * A snapshot of one node's DSM counters. Counts are cumulative since the node started; use {@link
+ * #minus(DsmCounters)} for the activity between two snapshots.
  *
  * @param localReads shared borrows of objects homed on this node (no message, no copy)
  * @param localWrites mutable borrows of objects homed on this node, written in place

@@ -3,8 +3,8 @@ package dev.pekkodsm;
 import dev.pekkodsm.coherence.GlobalAddress;
 
 /**
- * The base of every error the DSM reports. Subtypes name what a caller can act on; the message
- * says which object, what happened, and what to do.
+ * The base of every error the DSM reports. Subtypes name what a caller can act on; the message says
+ * which object, what happened, and what to do.
  */
 public class DsmException extends RuntimeException {
   private static final long serialVersionUID = 1L;

@@ -7,8 +7,8 @@ import org.apache.pekko.actor.setup.Setup;
 /**
  * Programmatic DSM configuration for an {@code ActorSystem}, passed in its {@code
  * ActorSystemSetup}: user classes registered in code rather than in {@code
- * pekko.dsm.serialization.classes}. Both sources are merged; every node must end up with the
- * same registrations.
+ * pekko.dsm.serialization.classes}. Both sources are merged; every node must end up with the same
+ * registrations.
  *
  * <pre>{@code
  * var setup = ActorSystemSetup.create(BootstrapSetup.create(config),

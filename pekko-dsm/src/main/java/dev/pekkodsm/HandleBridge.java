@@ -14,13 +14,12 @@ import java.util.List;
 
 /**
  * The handles' side of serialization: what a box or reference becomes on the wire, and what
- * arriving on a node does. Serializers reach it through {@link HandleCodec}; the handles keep
- * their constructors package-private.
+ * arriving on a node does. Serializers reach it through {@link HandleCodec}; the handles keep their
+ * constructors package-private.
  *
- * <p>Exports and imports made inside a {@link #openScope() scope} are rolled back if the
- * enclosing message fails to serialize (or to deserialize) after the handle was handled: a
- * failed send never loses ownership or weight, and a message that cannot be read gives back
- * what it carried.
+ * <p>Exports and imports made inside a {@link #openScope() scope} are rolled back if the enclosing
+ * message fails to serialize (or to deserialize) after the handle was handled: a failed send never
+ * loses ownership or weight, and a message that cannot be read gives back what it carried.
  */
 final class HandleBridge implements HandleCodec {
 
@@ -68,9 +67,11 @@ final class HandleBridge implements HandleCodec {
     // elsewhere orders its borrows only here, so it may not leave while any is active.
     Kind hold = p.local() ? Kind.SHARED : Kind.EXCLUSIVE;
     if (guard.tryAcquire(hold, null, 0, null) != Attempt.GRANTED) {
-      throw new IllegalStateException("cannot send the DBox of " + p.address().objectName()
-          + " while it is borrowed through this box (a read, a scoped borrow, a write, a move "
-          + "or a drop in progress); send it after that ends");
+      throw new IllegalStateException(
+          "cannot send the DBox of "
+              + p.address().objectName()
+              + " while it is borrowed through this box (a read, a scoped borrow, a write, a move "
+              + "or a drop in progress); send it after that ends");
     }
     try {
       long self = node.self().value();
@@ -78,26 +79,28 @@ final class HandleBridge implements HandleCodec {
       if (p.local()) {
         DsmNode.Snapshot snapshot = node.ensurePublished(guard);
         GlobalAddress a = guard.address();
-        wire = new BoxWire(self, a.object(), a.color(), snapshot.locator(),
-            snapshot.frameBytes(), self);
+        wire =
+            new BoxWire(
+                self, a.object(), a.color(), snapshot.locator(), snapshot.frameBytes(), self);
       } else {
         GlobalAddress a = p.remote();
-        wire = new BoxWire(a.node().value(), a.object(), a.color(), p.locator(),
-            p.frameBytes(), self);
+        wire =
+            new BoxWire(a.node().value(), a.object(), a.color(), p.locator(), p.frameBytes(), self);
       }
       if (!box.kill(p, "it was sent to another node in a message, which owns it now")) {
-        throw new UseAfterMoveException(p.address(), "the DBox of " + p.address().objectName()
-            + " was moved while being sent");
+        throw new UseAfterMoveException(
+            p.address(), "the DBox of " + p.address().objectName() + " was moved while being sent");
       }
       if (p.local()) {
         guard.boxHolder(null); // in transit until the receiver adopts it
       }
-      onRollback(() -> {
-        box.revive(p);
-        if (p.local()) {
-          guard.boxHolder(node.self());
-        }
-      });
+      onRollback(
+          () -> {
+            box.revive(p);
+            if (p.local()) {
+              guard.boxHolder(node.self());
+            }
+          });
       return wire;
     } finally {
       if (hold == Kind.SHARED) {
@@ -123,8 +126,9 @@ final class HandleBridge implements HandleCodec {
       return box;
     }
     DBox<?> box = DBox.remote(node, address, w.locator(), w.frameBytes());
-    node.tell(new Protocol.Adopt(w.home(), w.object(), w.color(), w.from(),
-        node.self().value(), 0, 0, true, false));
+    node.tell(
+        new Protocol.Adopt(
+            w.home(), w.object(), w.color(), w.from(), node.self().value(), 0, 0, true, false));
     // If the rest of the message cannot be read, nobody else can own this object any more.
     onRollback(box::dropAsync);
     return box;
@@ -152,8 +156,8 @@ final class HandleBridge implements HandleCodec {
       throw e;
     }
     onRollback(() -> ref.restoreAfterFailedSend(weight));
-    return new RefWire(a.node().value(), a.object(), a.color(), locator, frameBytes, weight,
-        node.self().value());
+    return new RefWire(
+        a.node().value(), a.object(), a.color(), locator, frameBytes, weight, node.self().value());
   }
 
   @Override
@@ -166,8 +170,9 @@ final class HandleBridge implements HandleCodec {
     }
     if (home.equals(node.self())) {
       OwnedObject obj = node.object(w.object());
-      if (obj == null || obj.adopt(from, node.self(), w.weight(), w.color(),
-          node::isDeparted) != OwnedObject.Adoption.ACCEPTED) {
+      if (obj == null
+          || obj.adopt(from, node.self(), w.weight(), w.color(), node::isDeparted)
+              != OwnedObject.Adoption.ACCEPTED) {
         return DRef.revoked(node, address, "its version no longer exists at its home");
       }
       DRef<?> ref = DRef.lentLocal(node, obj, address, w.weight());
@@ -178,9 +183,17 @@ final class HandleBridge implements HandleCodec {
     if (node.isDeparted(from)) {
       ref.senderLeft(from); // its weight may have been reclaimed already: confirm before reading
     }
-    node.tell(new Protocol.Adopt(w.home(), w.object(), w.color(), w.from(),
-        node.self().value(), w.weight(), ref.refId(), false,
-        w.weight() < LendLedger.TOP_UP_BELOW));
+    node.tell(
+        new Protocol.Adopt(
+            w.home(),
+            w.object(),
+            w.color(),
+            w.from(),
+            node.self().value(),
+            w.weight(),
+            ref.refId(),
+            false,
+            w.weight() < LendLedger.TOP_UP_BELOW));
     onRollback(ref::release);
     return ref;
   }

@@ -7,13 +7,13 @@ import com.typesafe.config.ConfigFactory;
 import dev.pekkodsm.Fixtures.Account;
 import dev.pekkodsm.serialization.ClassRegistry;
 import java.time.Duration;
+import org.apache.pekko.actor.BootstrapSetup;
+import org.apache.pekko.actor.setup.ActorSystemSetup;
+import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
-import org.apache.pekko.actor.setup.ActorSystemSetup;
-import org.apache.pekko.actor.BootstrapSetup;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -31,15 +31,19 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class ActorUsageTest {
 
   @JUnit5TestKit
-  public ActorTestKit testKit = new JUnit5TestKitBuilder()
-      .withName("actor-usage")
-      .withCustomConfig(ConfigFactory.parseString(String.join("\n",
-              "pekko.actor.provider = cluster",
-              "pekko.remote.artery.canonical.hostname = \"127.0.0.1\"",
-              "pekko.remote.artery.canonical.port = 0",
-              "pekko.dsm.serialization.classes { \"dev.pekkodsm.Fixtures$Account\" = 100 }"))
-          .withFallback(ConfigFactory.load()))
-      .build();
+  public ActorTestKit testKit =
+      new JUnit5TestKitBuilder()
+          .withName("actor-usage")
+          .withCustomConfig(
+              ConfigFactory.parseString(
+                      String.join(
+                          "\n",
+                          "pekko.actor.provider = cluster",
+                          "pekko.remote.artery.canonical.hostname = \"127.0.0.1\"",
+                          "pekko.remote.artery.canonical.port = 0",
+                          "pekko.dsm.serialization.classes { \"dev.pekkodsm.Fixtures$Account\" = 100 }"))
+                  .withFallback(ConfigFactory.load()))
+          .build();
 
   /** A teller that owns an account in the DSM and serves deposits and balance queries. */
   interface Command {}
@@ -51,24 +55,36 @@ class ActorUsageTest {
   record Done(long value, ActorRef<Long> replyTo, Throwable failure) implements Command {}
 
   static Behavior<Command> teller(DBox<Account> box) {
-    return Behaviors.setup(ctx -> Behaviors.receive(Command.class)
-        .onMessage(Deposit.class, m -> {
-          ctx.pipeToSelf(box.writeAsync(a -> a.balance() + m.amount())
-                  .thenCompose(v -> box.replaceAsync(a -> new Account(a.owner(), v))
-                      .thenApply(ignored -> v)),
-              (v, failure) -> new Done(v == null ? -1 : v, m.replyTo(), failure));
-          return Behaviors.same();
-        })
-        .onMessage(Balance.class, m -> {
-          ctx.pipeToSelf(box.readAsync(Account::balance),
-              (v, failure) -> new Done(v == null ? -1 : v, m.replyTo(), failure));
-          return Behaviors.same();
-        })
-        .onMessage(Done.class, m -> {
-          m.replyTo().tell(m.failure() == null ? m.value() : -1L);
-          return Behaviors.same();
-        })
-        .build());
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.receive(Command.class)
+                .onMessage(
+                    Deposit.class,
+                    m -> {
+                      ctx.pipeToSelf(
+                          box.writeAsync(a -> a.balance() + m.amount())
+                              .thenCompose(
+                                  v ->
+                                      box.replaceAsync(a -> new Account(a.owner(), v))
+                                          .thenApply(ignored -> v)),
+                          (v, failure) -> new Done(v == null ? -1 : v, m.replyTo(), failure));
+                      return Behaviors.same();
+                    })
+                .onMessage(
+                    Balance.class,
+                    m -> {
+                      ctx.pipeToSelf(
+                          box.readAsync(Account::balance),
+                          (v, failure) -> new Done(v == null ? -1 : v, m.replyTo(), failure));
+                      return Behaviors.same();
+                    })
+                .onMessage(
+                    Done.class,
+                    m -> {
+                      m.replyTo().tell(m.failure() == null ? m.value() : -1L);
+                      return Behaviors.same();
+                    })
+                .build());
   }
 
   @BeforeEach
@@ -103,10 +119,13 @@ class ActorUsageTest {
 
   @Test
   void shouldStartFromASetupWithClassesRegisteredInCode() {
-    var setup = ActorSystemSetup.create(BootstrapSetup.create(testKit.system().settings().config()))
-        .and(DsmSetup.create(ClassRegistry.builder().register(Fixtures.Counter.class, 101).build()));
-    var other = org.apache.pekko.actor.typed.ActorSystem.create(Behaviors.empty(), "with-setup",
-        setup);
+    var setup =
+        ActorSystemSetup.create(BootstrapSetup.create(testKit.system().settings().config()))
+            .and(
+                DsmSetup.create(
+                    ClassRegistry.builder().register(Fixtures.Counter.class, 101).build()));
+    var other =
+        org.apache.pekko.actor.typed.ActorSystem.create(Behaviors.empty(), "with-setup", setup);
     try {
       Cluster.get(other).manager().tell(Join.create(Cluster.get(other).selfMember().address()));
       Dsm dsm = Dsm.get(other);

@@ -29,8 +29,9 @@ class BorrowRulesTest {
   static final long BORROW_TIMEOUT_MS = 1000;
 
   @RegisterExtension
-  static final LocalClusterExtension cluster = LocalClusterExtension.withNodes(3,
-      b -> Fixtures.registered(b).config("pekko.dsm.borrow-timeout = 1s"));
+  static final LocalClusterExtension cluster =
+      LocalClusterExtension.withNodes(
+          3, b -> Fixtures.registered(b).config("pekko.dsm.borrow-timeout = 1s"));
 
   /** Every operation of a box, blocking and asynchronous. */
   static List<Consumer<DBox<Account>>> everyOperation() {
@@ -106,11 +107,11 @@ class BorrowRulesTest {
     var e = assertThrows(UseAfterMoveException.class, () -> serializer.toBinary(box));
     assertTrue(e.getMessage().contains("sent to another node"), e.getMessage());
     // The first copy is good: node 1 owns the object now.
-    var serializer1 = (SerializerWithStringManifest) SerializationExtension
-        .get(cluster.system(1).classicSystem()).findSerializerFor(box);
+    var serializer1 =
+        (SerializerWithStringManifest)
+            SerializationExtension.get(cluster.system(1).classicSystem()).findSerializerFor(box);
     @SuppressWarnings("unchecked")
-    DBox<Account> there = (DBox<Account>) serializer1.fromBinary(once,
-        serializer.manifest(box));
+    DBox<Account> there = (DBox<Account>) serializer1.fromBinary(once, serializer.manifest(box));
     assertEquals(new Account("a", 1), there.read(a -> a));
     there.drop();
   }
@@ -119,11 +120,11 @@ class BorrowRulesTest {
   void shouldKeepTheBoxWhenTheMessageCarryingItCannotBeSerialized() throws Exception {
     DBox<Account> box = cluster.dsm(0).alloc(new Account("a", 1));
     var serialization = SerializationExtension.get(cluster.system(0).classicSystem());
-    var serializer = (SerializerWithStringManifest) serialization.findSerializerFor(
-        new dev.pekkodsm.internal.Protocol.Carried(1, box));
+    var serializer =
+        (SerializerWithStringManifest)
+            serialization.findSerializerFor(new dev.pekkodsm.internal.Protocol.Carried(1, box));
     final class NotRegistered {}
-    var failing = new dev.pekkodsm.internal.Protocol.Carried(1,
-        List.of(box, new NotRegistered()));
+    var failing = new dev.pekkodsm.internal.Protocol.Carried(1, List.of(box, new NotRegistered()));
     assertThrows(IllegalArgumentException.class, () -> serializer.toBinary(failing));
     assertEquals(new Account("a", 1), box.read(a -> a), "ownership was not lost");
     box.drop();
@@ -135,12 +136,14 @@ class BorrowRulesTest {
     DRef<Account> onB = cluster.cluster().send(0, 1, box.share());
     DRef<Account> onC1 = cluster.cluster().send(0, 2, box.share());
     DRef<Account> onC2 = cluster.cluster().send(0, 2, box.share());
-    eventually("the receivers' adoptions reach the home", 10,
+    eventually(
+        "the receivers' adoptions reach the home",
+        10,
         () -> box.address() != null && holders(box).size() == 2);
 
     long start = System.nanoTime();
-    var e = assertThrows(BorrowConflictException.class,
-        () -> box.replace(a -> new Account("a", 2)));
+    var e =
+        assertThrows(BorrowConflictException.class, () -> box.replace(a -> new Account("a", 2)));
     long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
     assertTrue(waitedMs >= BORROW_TIMEOUT_MS - 50, "waited only " + waitedMs + " ms");
     assertEquals(3, e.lentCount());
@@ -156,14 +159,17 @@ class BorrowRulesTest {
     onB.release();
     onC1.release();
     onC2.release();
-    eventually("the write goes through once every reference is back", 10, () -> {
-      try {
-        box.replace(a -> new Account("a", 2));
-        return true;
-      } catch (BorrowConflictException stillBlocked) {
-        return false;
-      }
-    });
+    eventually(
+        "the write goes through once every reference is back",
+        10,
+        () -> {
+          try {
+            box.replace(a -> new Account("a", 2));
+            return true;
+          } catch (BorrowConflictException stillBlocked) {
+            return false;
+          }
+        });
     box.drop();
   }
 
@@ -175,8 +181,8 @@ class BorrowRulesTest {
   void shouldLetAWaitingWriterThroughWhenTheReferenceComesBackInTime() throws Exception {
     DBox<Account> box = cluster.dsm(0).alloc(new Account("a", 1));
     DRef<Account> onB = cluster.cluster().send(0, 1, box.share());
-    CompletableFuture<Void> write = box.replaceAsync(a -> new Account("a", 2))
-        .toCompletableFuture();
+    CompletableFuture<Void> write =
+        box.replaceAsync(a -> new Account("a", 2)).toCompletableFuture();
     Thread.sleep(300);
     assertTrue(!write.isDone(), "the write waits for the reference");
     onB.release();
@@ -196,9 +202,10 @@ class BorrowRulesTest {
     for (DRef<Account> ref : List.of(local, remote)) {
       var e = assertThrows(StaleReferenceException.class, ref::get);
       assertTrue(e.getMessage().contains("released"), e.getMessage());
-      assertInstanceOf(StaleReferenceException.class,
-          assertThrows(CompletionException.class, () -> ref.getAsync().toCompletableFuture()
-              .join()).getCause());
+      assertInstanceOf(
+          StaleReferenceException.class,
+          assertThrows(CompletionException.class, () -> ref.getAsync().toCompletableFuture().join())
+              .getCause());
       ref.release(); // releasing twice is harmless
     }
     box.drop();
@@ -207,8 +214,9 @@ class BorrowRulesTest {
   @Test
   void shouldRefuseToSendADeadOrScopedReference() {
     DBox<Account> box = cluster.dsm(0).alloc(new Account("a", 1));
-    var serializer = (SerializerWithStringManifest) SerializationExtension
-        .get(cluster.system(0).classicSystem()).findSerializerFor(box);
+    var serializer =
+        (SerializerWithStringManifest)
+            SerializationExtension.get(cluster.system(0).classicSystem()).findSerializerFor(box);
     DRef<Account> released = box.share();
     released.release();
     assertThrows(StaleReferenceException.class, () -> serializer.toBinary(released));
@@ -224,36 +232,44 @@ class BorrowRulesTest {
   void shouldNeverServeAVersionThatIsNoLongerCurrent() throws Exception {
     DBox<Account> box = cluster.dsm(0).alloc(new Account("a", 1));
     DRef<Account> ref = box.share();
-    var serializer = (SerializerWithStringManifest) SerializationExtension
-        .get(cluster.system(0).classicSystem()).findSerializerFor(ref);
+    var serializer =
+        (SerializerWithStringManifest)
+            SerializationExtension.get(cluster.system(0).classicSystem()).findSerializerFor(ref);
     String manifest = serializer.manifest(ref);
     byte[] wire = serializer.toBinary(ref);
-    var serializer2 = (SerializerWithStringManifest) SerializationExtension
-        .get(cluster.system(2).classicSystem()).findSerializerFor(ref);
+    var serializer2 =
+        (SerializerWithStringManifest)
+            SerializationExtension.get(cluster.system(2).classicSystem()).findSerializerFor(ref);
     @SuppressWarnings("unchecked")
     DRef<Account> first = (DRef<Account>) serializer2.fromBinary(wire, manifest);
     first.release();
-    eventually("the write goes through", 10, () -> {
-      try {
-        box.replace(a -> new Account("a", 2));
-        return true;
-      } catch (BorrowConflictException stillBlocked) {
-        return false;
-      }
-    });
+    eventually(
+        "the write goes through",
+        10,
+        () -> {
+          try {
+            box.replace(a -> new Account("a", 2));
+            return true;
+          } catch (BorrowConflictException stillBlocked) {
+            return false;
+          }
+        });
     // The same bytes again, as a replayed message would bring them: color 0 is gone.
     @SuppressWarnings("unchecked")
     DRef<Account> replayed = (DRef<Account>) serializer2.fromBinary(wire, manifest);
     var e = assertThrows(StaleReferenceException.class, replayed::get);
     assertTrue(e.getMessage().contains(String.valueOf(ref.address().color())), e.getMessage());
-    eventually("the home revokes the replayed reference", 10, () -> {
-      try {
-        replayed.get();
-        return false;
-      } catch (StaleReferenceException revoked) {
-        return revoked.getMessage().contains("refused");
-      }
-    });
+    eventually(
+        "the home revokes the replayed reference",
+        10,
+        () -> {
+          try {
+            replayed.get();
+            return false;
+          } catch (StaleReferenceException revoked) {
+            return revoked.getMessage().contains("refused");
+          }
+        });
     assertEquals(2, box.read(Account::balance));
     box.drop();
   }
@@ -261,13 +277,15 @@ class BorrowRulesTest {
   @Test
   void shouldRefuseAnUnregisteredClassAtAllocNamingItAndHowToRegister() {
     final class Unregistered {}
-    var e = assertThrows(IllegalArgumentException.class,
-        () -> cluster.dsm(0).alloc(new Unregistered()));
+    var e =
+        assertThrows(
+            IllegalArgumentException.class, () -> cluster.dsm(0).alloc(new Unregistered()));
     assertTrue(e.getMessage().contains(Unregistered.class.getName()), e.getMessage());
     assertTrue(e.getMessage().contains("pekko.dsm.serialization.classes"), e.getMessage());
 
     record Holder(Account account, Unregistered inner) {}
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> cluster.dsm(0).alloc(new Holder(new Account("a", 1), new Unregistered())));
     assertThrows(NullPointerException.class, () -> cluster.dsm(0).alloc(null));
   }
@@ -289,8 +307,7 @@ class BorrowRulesTest {
   @Test
   void shouldTimeOutAReadInsideAWriteOfTheSameBoxInsteadOfDeadlocking() {
     DBox<Account> box = cluster.dsm(0).alloc(new Account("a", 1));
-    var e = assertThrows(BorrowConflictException.class,
-        () -> box.write(a -> box.read(b -> b)));
+    var e = assertThrows(BorrowConflictException.class, () -> box.write(a -> box.read(b -> b)));
     assertTrue(e.getMessage().contains("mutable borrow"), e.getMessage());
     assertEquals(new Account("a", 1), box.read(a -> a), "the box is usable afterwards");
     box.drop();
@@ -305,22 +322,25 @@ class BorrowRulesTest {
     List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
     for (int t = 0; t < threads; t++) {
       final boolean writer = t % 2 == 0;
-      Thread w = new Thread(() -> {
-        try {
-          for (int i = 0; i < rounds; i++) {
-            if (writer) {
-              box.write(c -> {
-                c.bump();
-                return null;
+      Thread w =
+          new Thread(
+              () -> {
+                try {
+                  for (int i = 0; i < rounds; i++) {
+                    if (writer) {
+                      box.write(
+                          c -> {
+                            c.bump();
+                            return null;
+                          });
+                    } else {
+                      assertTrue(box.read(Counter::consistent));
+                    }
+                  }
+                } catch (Throwable e) {
+                  failures.add(e);
+                }
               });
-            } else {
-              assertTrue(box.read(Counter::consistent));
-            }
-          }
-        } catch (Throwable e) {
-          failures.add(e);
-        }
-      });
       workers.add(w);
       w.start();
     }

@@ -24,9 +24,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Readers on other nodes and a writer, concurrently, with a checker: every read through a lent
- * reference must return exactly the version that was current when it was lent (never an older
- * one) and never a torn value (cells from two versions); reads on the owner's node meanwhile
- * must never see a torn value either. Bounded in time.
+ * reference must return exactly the version that was current when it was lent (never an older one)
+ * and never a torn value (cells from two versions); reads on the owner's node meanwhile must never
+ * see a torn value either. Bounded in time.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ConcurrencyStressTest {
@@ -34,8 +34,9 @@ class ConcurrencyStressTest {
   static final Duration PHASE = Duration.ofSeconds(4);
 
   @RegisterExtension
-  static final LocalClusterExtension cluster = LocalClusterExtension.withNodes(3,
-      b -> Fixtures.registered(b).config("pekko.dsm.borrow-timeout = 10s"));
+  static final LocalClusterExtension cluster =
+      LocalClusterExtension.withNodes(
+          3, b -> Fixtures.registered(b).config("pekko.dsm.borrow-timeout = 10s"));
 
   @Test
   void shouldNeverObserveATornOrStaleValue() throws Exception {
@@ -44,10 +45,11 @@ class ConcurrencyStressTest {
 
     // Move the object to node 1 (its first write there moves it) and do it all again from there.
     DBox<Counter> onB = cluster.cluster().send(0, 1, box);
-    onB.write(c -> {
-      c.bump();
-      return null;
-    });
+    onB.write(
+        c -> {
+          c.bump();
+          return null;
+        });
     assertEquals(cluster.nodeId(1), onB.address().node());
     long roundsAway = phase(onB, 1, new int[] {0, 2});
 
@@ -60,26 +62,29 @@ class ConcurrencyStressTest {
   private long phase(DBox<Counter> box, int writer, int[] readerNodes) throws Exception {
     List<ActorRef<ReadThis>> readers = new ArrayList<>();
     for (int node : readerNodes) {
-      readers.add(Fixtures.spawnReader(cluster.cluster(), node, writer,
-          "reader-" + node + "-" + System.nanoTime()));
+      readers.add(
+          Fixtures.spawnReader(
+              cluster.cluster(), node, writer, "reader-" + node + "-" + System.nanoTime()));
     }
     AtomicBoolean stop = new AtomicBoolean();
     AtomicReference<Throwable> localFailure = new AtomicReference<>();
     AtomicLong localReads = new AtomicLong();
     List<Thread> localReaders = new ArrayList<>();
     for (int t = 0; t < 2; t++) {
-      Thread r = new Thread(() -> {
-        try {
-          while (!stop.get()) {
-            if (!box.read(Counter::consistent)) {
-              throw new AssertionError("a local read saw a torn value");
-            }
-            localReads.incrementAndGet();
-          }
-        } catch (Throwable e) {
-          localFailure.compareAndSet(null, e);
-        }
-      });
+      Thread r =
+          new Thread(
+              () -> {
+                try {
+                  while (!stop.get()) {
+                    if (!box.read(Counter::consistent)) {
+                      throw new AssertionError("a local read saw a torn value");
+                    }
+                    localReads.incrementAndGet();
+                  }
+                } catch (Throwable e) {
+                  localFailure.compareAndSet(null, e);
+                }
+              });
       r.start();
       localReaders.add(r);
     }
@@ -92,23 +97,28 @@ class ConcurrencyStressTest {
         List<CompletableFuture<ReadResult>> replies = new ArrayList<>();
         for (ActorRef<ReadThis> reader : readers) {
           DRef<Counter> ref = box.share();
-          replies.add(AskPattern.<ReadThis, ReadResult>ask(reader,
-                  replyTo -> new ReadThis(ref, version, replyTo), Duration.ofSeconds(20),
-                  cluster.system(writer).scheduler())
-              .toCompletableFuture());
+          replies.add(
+              AskPattern.<ReadThis, ReadResult>ask(
+                      reader,
+                      replyTo -> new ReadThis(ref, version, replyTo),
+                      Duration.ofSeconds(20),
+                      cluster.system(writer).scheduler())
+                  .toCompletableFuture());
         }
         // Write at once: the write must wait until every reader has released its reference.
-        box.write(c -> {
-          c.bump();
-          return null;
-        });
+        box.write(
+            c -> {
+              c.bump();
+              return null;
+            });
         for (CompletableFuture<ReadResult> reply : replies) {
           ReadResult seen = reply.get(20, TimeUnit.SECONDS);
           assertNull(seen.error(), seen.error());
           assertTrue(seen.consistent(), "a remote read saw a torn value in round " + rounds);
-          assertEquals(version, seen.version(),
-              "a remote read saw version " + seen.version() + " of a reference lent at "
-                  + version);
+          assertEquals(
+              version,
+              seen.version(),
+              "a remote read saw version " + seen.version() + " of a reference lent at " + version);
         }
         rounds++;
       }

@@ -35,8 +35,8 @@ class ConfExamplesTest {
 
   @Test
   void shouldReadTheDefaultsFromReferenceConf() {
-    DsmSettings s = DsmSettings.from(ConfigFactory.load(), ClassRegistry.empty(),
-        getClass().getClassLoader());
+    DsmSettings s =
+        DsmSettings.from(ConfigFactory.load(), ClassRegistry.empty(), getClass().getClassLoader());
     assertEquals(Duration.ofSeconds(5), s.borrowTimeout);
     assertEquals(DsmSettings.Transport.AUTO, s.transport);
   }
@@ -44,17 +44,21 @@ class ConfExamplesTest {
   @Test
   void shouldRejectBadSettingsNamingTheKeyAndValue() {
     ClassLoader cl = getClass().getClassLoader();
-    for (String bad : Arrays.asList(
-        "pekko.dsm.borrow-timeout = 0s",
-        "pekko.dsm.transport = carrier-pigeon",
-        "pekko.dsm.serialization.max-snapshot-size = 4GiB",
-        "pekko.dsm.arena.segment-size = 1MiB",
-        "pekko.dsm.serialization.classes { \"no.such.Clazz\" = 100 }",
-        "pekko.dsm.serialization.classes { \"java.lang.Thread\" = 7 }",
-        "pekko.dsm.serialization.classes { \"java.lang.Thread\" = nope }",
-        "pekko.dsm.move.inline-limit = 100MiB")) {
-      var e = assertThrows(ConfigException.class, () -> DsmSettings.from(load(bad),
-          ClassRegistry.empty(), cl), bad);
+    for (String bad :
+        Arrays.asList(
+            "pekko.dsm.borrow-timeout = 0s",
+            "pekko.dsm.transport = carrier-pigeon",
+            "pekko.dsm.serialization.max-snapshot-size = 4GiB",
+            "pekko.dsm.arena.segment-size = 1MiB",
+            "pekko.dsm.serialization.classes { \"no.such.Clazz\" = 100 }",
+            "pekko.dsm.serialization.classes { \"java.lang.Thread\" = 7 }",
+            "pekko.dsm.serialization.classes { \"java.lang.Thread\" = nope }",
+            "pekko.dsm.move.inline-limit = 100MiB")) {
+      var e =
+          assertThrows(
+              ConfigException.class,
+              () -> DsmSettings.from(load(bad), ClassRegistry.empty(), cl),
+              bad);
       assertTrue(e.getMessage().contains("pekko.dsm"), bad + " -> " + e.getMessage());
     }
   }

@@ -23,9 +23,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class FailureTest {
 
   @RegisterExtension
-  final LocalClusterExtension cluster = LocalClusterExtension.withNodes(3,
-      b -> Fixtures.registered(b).config("pekko.dsm.borrow-timeout = 30s\n"
-          + "pekko.dsm.ask-timeout = 30s"));
+  final LocalClusterExtension cluster =
+      LocalClusterExtension.withNodes(
+          3,
+          b ->
+              Fixtures.registered(b)
+                  .config("pekko.dsm.borrow-timeout = 30s\n" + "pekko.dsm.ask-timeout = 30s"));
 
   @Test
   void shouldReclaimTheReferencesOfACrashedNodeSoTheOwnerCanWrite() throws Exception {
@@ -98,8 +101,9 @@ class FailureTest {
     // The request goes to whichever node now hosts node 2's shard, which answers at once.
     var e = assertThrows(ObjectLostException.class, () -> onA.replace(a -> a));
     assertTrue(e.getMessage().contains("lost"), e.getMessage());
-    CompletionException async = assertThrows(CompletionException.class,
-        () -> onA.readAsync(a -> a).toCompletableFuture().join());
+    CompletionException async =
+        assertThrows(
+            CompletionException.class, () -> onA.readAsync(a -> a).toCompletableFuture().join());
     assertInstanceOf(DsmException.class, async.getCause());
   }
 
@@ -110,10 +114,14 @@ class FailureTest {
     long object = box.address().object();
     DBox<Account> onB = cluster.cluster().send(0, 1, box);
     assertEquals(1, onB.read(Account::balance));
-    eventually("node 1's adoption of the box reaches the home", 10, () -> cluster.nodeId(1)
-        .equals(cluster.dsm(0).internalNode().object(object).boxHolder()));
+    eventually(
+        "node 1's adoption of the box reaches the home",
+        10,
+        () -> cluster.nodeId(1).equals(cluster.dsm(0).internalNode().object(object).boxHolder()));
     cluster.cluster().crash(1);
-    eventually("the orphan is dropped at its home", 30,
+    eventually(
+        "the orphan is dropped at its home",
+        30,
         () -> cluster.dsm(0).counters().liveObjects() == before - 1);
   }
 

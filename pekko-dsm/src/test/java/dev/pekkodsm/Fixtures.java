@@ -20,8 +20,8 @@ final class Fixtures {
   record Account(String owner, long balance) {}
 
   /**
-   * A mutable value whose elements must always be equal: a reader that sees two different
-   * elements saw a torn write.
+   * A mutable value whose elements must always be equal: a reader that sees two different elements
+   * saw a torn write.
    */
   static final class Counter {
     long[] cells;
@@ -58,32 +58,37 @@ final class Fixtures {
         .register(Counter.class, 101)
         .register(ReadThis.class, 102)
         .register(ReadResult.class, 103)
-        .config("pekko.actor.serialization-bindings {\n"
-            + "  \"dev.pekkodsm.Fixtures$ReadThis\" = pekko-dsm\n"
-            + "  \"dev.pekkodsm.Fixtures$ReadResult\" = pekko-dsm\n"
-            + "}");
+        .config(
+            "pekko.actor.serialization-bindings {\n"
+                + "  \"dev.pekkodsm.Fixtures$ReadThis\" = pekko-dsm\n"
+                + "  \"dev.pekkodsm.Fixtures$ReadResult\" = pekko-dsm\n"
+                + "}");
   }
 
   /** A reader: reads the reference it is sent, checks it, releases it, replies. */
   static Behavior<ReadThis> reader() {
     return Behaviors.receive(ReadThis.class)
-        .onMessage(ReadThis.class, m -> {
-          ReadResult result;
-          try {
-            Counter c = m.ref().get();
-            result = new ReadResult(c.version(), c.consistent(), null);
-          } catch (RuntimeException e) {
-            result = new ReadResult(-1, false, e.toString());
-          } finally {
-            m.ref().release();
-          }
-          m.replyTo().tell(result);
-          return Behaviors.same();
-        })
+        .onMessage(
+            ReadThis.class,
+            m -> {
+              ReadResult result;
+              try {
+                Counter c = m.ref().get();
+                result = new ReadResult(c.version(), c.consistent(), null);
+              } catch (RuntimeException e) {
+                result = new ReadResult(-1, false, e.toString());
+              } finally {
+                m.ref().release();
+              }
+              m.replyTo().tell(result);
+              return Behaviors.same();
+            })
         .build();
   }
 
-  /** Spawns a reader on node {@code on} and returns a reference to it usable from node {@code from}. */
+  /**
+   * Spawns a reader on node {@code on} and returns a reference to it usable from node {@code from}.
+   */
   static ActorRef<ReadThis> spawnReader(LocalCluster cluster, int on, int from, String name) {
     ActorRef<ReadThis> local = cluster.system(on).systemActorOf(reader(), name, Props.empty());
     String path = ActorRefResolver.get(cluster.system(on)).toSerializationFormat(local);

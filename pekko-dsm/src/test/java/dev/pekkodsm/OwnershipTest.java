@@ -17,11 +17,11 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
 import org.apache.pekko.cluster.sharding.typed.GetShardRegionState;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
-import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -31,8 +31,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class OwnershipTest {
 
   @RegisterExtension
-  static final LocalClusterExtension cluster = LocalClusterExtension.withNodes(3,
-      b -> Fixtures.registered(b).config("pekko.dsm.borrow-timeout = 1s"));
+  static final LocalClusterExtension cluster =
+      LocalClusterExtension.withNodes(
+          3, b -> Fixtures.registered(b).config("pekko.dsm.borrow-timeout = 1s"));
 
   static long messagesOnTheWire() {
     long sum = 0;
@@ -43,8 +44,8 @@ class OwnershipTest {
   }
 
   /**
-   * The count of DSM messages once none has been sent for a while: handles that arrive send
-   * their adoption asynchronously, and a count taken too early would include it.
+   * The count of DSM messages once none has been sent for a while: handles that arrive send their
+   * adoption asynchronously, and a count taken too early would include it.
    */
   static long settledMessages() {
     long last = messagesOnTheWire();
@@ -183,7 +184,9 @@ class OwnershipTest {
     onB.write(b -> b[0] = 1);
     big[0] = 1;
     assertArrayEquals(big, onB.read(b -> b.clone()));
-    eventually("the slot of the large move is freed at the old home", 10,
+    eventually(
+        "the slot of the large move is freed at the old home",
+        10,
         () -> cluster.dsm(0).counters().arenaSlots() < slotsA);
     onB.drop();
   }
@@ -198,7 +201,8 @@ class OwnershipTest {
     long locator = home.object(at.object()).locator();
     assertNotEquals(0, locator);
     var buffer = new dev.pekkodsm.memory.ReadBuffer(64);
-    assertEquals(dev.pekkodsm.memory.ReadStatus.OK,
+    assertEquals(
+        dev.pekkodsm.memory.ReadStatus.OK,
         home.arena().read(locator, at.object(), at.color(), buffer));
     String entityId = Long.toHexString(at.node().value()) + ":" + Long.toHexString(at.object());
     DRef<Account> ref = onB.share(); // a lend requested from the home starts its owner entity
@@ -206,8 +210,10 @@ class OwnershipTest {
     eventually("the owner entity runs", 10, () -> entities(0).contains(entityId));
 
     onB.drop();
-    assertEquals(dev.pekkodsm.memory.ReadStatus.FREED,
-        home.arena().read(locator, at.object(), at.color(), buffer), "the slot is freed");
+    assertEquals(
+        dev.pekkodsm.memory.ReadStatus.FREED,
+        home.arena().read(locator, at.object(), at.color(), buffer),
+        "the slot is freed");
     assertEquals(objects - 1, home.objectCount());
     eventually("the owner entity stops", 10, () -> !entities(0).contains(entityId));
     assertThrows(UseAfterMoveException.class, () -> onB.read(a -> a));
@@ -216,13 +222,16 @@ class OwnershipTest {
 
   private static Set<String> entities(int node) {
     var sharding = ClusterSharding.get(cluster.system(node));
-    var key = EntityTypeKey.create(dev.pekkodsm.internal.Protocol.OwnerCommand.class,
-        "pekko-dsm-owner");
-    ShardRegion.CurrentShardRegionState state = AskPattern.<ClusterShardingQuery,
-        ShardRegion.CurrentShardRegionState>ask(sharding.shardState(),
-            replyTo -> new GetShardRegionState(key, replyTo), java.time.Duration.ofSeconds(3),
-            cluster.system(node).scheduler())
-        .toCompletableFuture().join();
+    var key =
+        EntityTypeKey.create(dev.pekkodsm.internal.Protocol.OwnerCommand.class, "pekko-dsm-owner");
+    ShardRegion.CurrentShardRegionState state =
+        AskPattern.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
+                sharding.shardState(),
+                replyTo -> new GetShardRegionState(key, replyTo),
+                java.time.Duration.ofSeconds(3),
+                cluster.system(node).scheduler())
+            .toCompletableFuture()
+            .join();
     Set<String> ids = new java.util.HashSet<>();
     state.getShards().forEach(s -> ids.addAll(s.getEntityIds()));
     return ids;
@@ -248,20 +257,24 @@ class OwnershipTest {
     DRef<Account> onC = cluster.cluster().send(1, 2, ref);
     assertThrows(StaleReferenceException.class, ref::get, "a sent reference is the receiver's");
     assertEquals(new Account("gus", 2), onC.get());
-    var conflict = assertThrows(BorrowConflictException.class,
-        () -> onB.replace(a -> new Account("gus", 3)));
+    var conflict =
+        assertThrows(BorrowConflictException.class, () -> onB.replace(a -> new Account("gus", 3)));
     assertEquals(1, conflict.lentCount());
-    assertTrue(conflict.lentReferences().containsKey(cluster.nodeId(2)),
+    assertTrue(
+        conflict.lentReferences().containsKey(cluster.nodeId(2)),
         "the holder is named: " + conflict.getMessage());
     onC.release();
-    eventually("the write goes through once the reference is back", 10, () -> {
-      try {
-        onB.replace(a -> new Account("gus", 3));
-        return true;
-      } catch (BorrowConflictException stillBlocked) {
-        return false;
-      }
-    });
+    eventually(
+        "the write goes through once the reference is back",
+        10,
+        () -> {
+          try {
+            onB.replace(a -> new Account("gus", 3));
+            return true;
+          } catch (BorrowConflictException stillBlocked) {
+            return false;
+          }
+        });
     assertEquals(3, onB.read(Account::balance));
     onB.drop();
   }

@@ -28,8 +28,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class RegressionTest {
 
   @RegisterExtension
-  static final LocalClusterExtension cluster = LocalClusterExtension.withNodes(3,
-      b -> Fixtures.registered(b).config("pekko.dsm.borrow-timeout = 1s"));
+  static final LocalClusterExtension cluster =
+      LocalClusterExtension.withNodes(
+          3, b -> Fixtures.registered(b).config("pekko.dsm.borrow-timeout = 1s"));
 
   static boolean writes(DBox<Account> box) {
     try {
@@ -41,9 +42,10 @@ class RegressionTest {
   }
 
   static SerializerWithStringManifest serializer(int node) {
-    return (SerializerWithStringManifest) SerializationExtension
-        .get(cluster.system(node).classicSystem())
-        .serializerByIdentity().apply(dev.pekkodsm.internal.DsmSerializer.IDENTIFIER);
+    return (SerializerWithStringManifest)
+        SerializationExtension.get(cluster.system(node).classicSystem())
+            .serializerByIdentity()
+            .apply(dev.pekkodsm.internal.DsmSerializer.IDENTIFIER);
   }
 
   @Test
@@ -99,26 +101,31 @@ class RegressionTest {
     DBox<Account> box = cluster.dsm(0).alloc(new Account("d", 1));
     DRef<Account> ref = box.share();
     AtomicReference<Throwable> seen = new AtomicReference<>();
-    Thread writer = new Thread(() -> {
-      try {
-        box.replace(a -> new Account("d", 2));
-      } catch (Throwable e) {
-        seen.set(e);
-      }
-    });
+    Thread writer =
+        new Thread(
+            () -> {
+              try {
+                box.replace(a -> new Account("d", 2));
+              } catch (Throwable e) {
+                seen.set(e);
+              }
+            });
     writer.start();
     Thread.sleep(200);
     writer.interrupt();
     writer.join();
     assertInstanceOf(DsmException.class, seen.get());
     ref.release(); // the abandoned write is granted now, and must be undone at once
-    eventually("the box is usable again", 5, () -> {
-      try {
-        return box.read(Account::balance) == 1;
-      } catch (BorrowConflictException stillHeld) {
-        return false;
-      }
-    });
+    eventually(
+        "the box is usable again",
+        5,
+        () -> {
+          try {
+            return box.read(Account::balance) == 1;
+          } catch (BorrowConflictException stillHeld) {
+            return false;
+          }
+        });
     assertTrue(writes(box));
     box.drop();
   }
@@ -127,25 +134,30 @@ class RegressionTest {
   void shouldGiveOwnershipBackWhenATransferIsAbandoned() throws Exception {
     DBox<Account> box = cluster.dsm(0).alloc(new Account("e", 1));
     DRef<Account> ref = box.share();
-    Thread mover = new Thread(() -> {
-      try {
-        box.transfer();
-      } catch (RuntimeException expected) {
-        // interrupted
-      }
-    });
+    Thread mover =
+        new Thread(
+            () -> {
+              try {
+                box.transfer();
+              } catch (RuntimeException expected) {
+                // interrupted
+              }
+            });
     mover.start();
     Thread.sleep(200);
     mover.interrupt();
     mover.join();
     ref.release();
-    eventually("the abandoned transfer gives the box back", 5, () -> {
-      try {
-        return box.read(Account::balance) == 1;
-      } catch (UseAfterMoveException | BorrowConflictException notYet) {
-        return false;
-      }
-    });
+    eventually(
+        "the abandoned transfer gives the box back",
+        5,
+        () -> {
+          try {
+            return box.read(Account::balance) == 1;
+          } catch (UseAfterMoveException | BorrowConflictException notYet) {
+            return false;
+          }
+        });
     box.drop();
   }
 
@@ -154,8 +166,8 @@ class RegressionTest {
     DBox<Account> box = cluster.dsm(0).alloc(new Account("f", 1));
     DRef<Account> ref = box.share();
     CompletableFuture<String> thread = new CompletableFuture<>();
-    box.writeAsync(a -> a).whenComplete((v, e) -> thread.complete(Thread.currentThread()
-        .getName()));
+    box.writeAsync(a -> a)
+        .whenComplete((v, e) -> thread.complete(Thread.currentThread().getName()));
     String name = thread.get(10, TimeUnit.SECONDS); // fails on the timer, after 1 s
     assertFalse(name.contains("pekko-dsm-timer"), "continuation ran on " + name);
     ref.release();
@@ -172,8 +184,13 @@ class RegressionTest {
     for (int i = 0; i < 100; i++) {
       DRef<Account> ref = at.share();
       ref.release();
-      at = cluster.cluster().send(at.address().node().equals(cluster.nodeId(1)) ? 1 : 2,
-          at.address().node().equals(cluster.nodeId(1)) ? 2 : 1, at);
+      at =
+          cluster
+              .cluster()
+              .send(
+                  at.address().node().equals(cluster.nodeId(1)) ? 1 : 2,
+                  at.address().node().equals(cluster.nodeId(1)) ? 2 : 1,
+                  at);
       at.replace(a -> new Account(a.owner(), a.balance() + 1));
     }
     long started = threads.getTotalStartedThreadCount() - before;
@@ -188,11 +205,23 @@ class RegressionTest {
     DBox<Account> onB = cluster.cluster().send(0, 1, box);
     var address = onB.address();
     onB.drop();
-    Protocol.Reply reply = cluster.dsm(1).internalNode().ask(address,
-            replyTo -> new Protocol.Lend(address.node().value(), address.object(),
-                address.color(), cluster.nodeId(1).value(), 1, replyTo),
-            Duration.ofSeconds(5), "lend")
-        .get(10, TimeUnit.SECONDS);
+    Protocol.Reply reply =
+        cluster
+            .dsm(1)
+            .internalNode()
+            .ask(
+                address,
+                replyTo ->
+                    new Protocol.Lend(
+                        address.node().value(),
+                        address.object(),
+                        address.color(),
+                        cluster.nodeId(1).value(),
+                        1,
+                        replyTo),
+                Duration.ofSeconds(5),
+                "lend")
+            .get(10, TimeUnit.SECONDS);
     assertEquals(Protocol.Reason.DROPPED, ((Protocol.Refused) reply).reason());
   }
 
@@ -203,21 +232,39 @@ class RegressionTest {
     var address = onB.address();
     var node1 = cluster.dsm(1).internalNode();
     long newId = node1.nextObjectId();
-    java.util.function.Function<org.apache.pekko.actor.typed.ActorRef<Protocol.Reply>,
-        Protocol.OwnerCommand> handOver = replyTo -> new Protocol.HandOver(
-            address.node().value(), address.object(), address.color(),
-            cluster.nodeId(1).value(), newId, replyTo);
-    Protocol.Reply first = node1.ask(address, handOver, Duration.ofSeconds(5), "hand over")
-        .get(10, TimeUnit.SECONDS);
-    Protocol.Reply again = node1.ask(address, handOver, Duration.ofSeconds(5), "hand over")
-        .get(10, TimeUnit.SECONDS);
-    assertTrue(Arrays.equals(((Protocol.HandedOver) first).value(),
-        ((Protocol.HandedOver) again).value()), "a retry gets the same value");
-    Protocol.Reply other = node1.ask(address,
-            replyTo -> new Protocol.HandOver(address.node().value(), address.object(),
-                address.color(), cluster.nodeId(2).value(), newId + 1000, replyTo),
-            Duration.ofSeconds(5), "hand over")
-        .get(10, TimeUnit.SECONDS);
+    java.util.function.Function<
+            org.apache.pekko.actor.typed.ActorRef<Protocol.Reply>, Protocol.OwnerCommand>
+        handOver =
+            replyTo ->
+                new Protocol.HandOver(
+                    address.node().value(),
+                    address.object(),
+                    address.color(),
+                    cluster.nodeId(1).value(),
+                    newId,
+                    replyTo);
+    Protocol.Reply first =
+        node1.ask(address, handOver, Duration.ofSeconds(5), "hand over").get(10, TimeUnit.SECONDS);
+    Protocol.Reply again =
+        node1.ask(address, handOver, Duration.ofSeconds(5), "hand over").get(10, TimeUnit.SECONDS);
+    assertTrue(
+        Arrays.equals(((Protocol.HandedOver) first).value(), ((Protocol.HandedOver) again).value()),
+        "a retry gets the same value");
+    Protocol.Reply other =
+        node1
+            .ask(
+                address,
+                replyTo ->
+                    new Protocol.HandOver(
+                        address.node().value(),
+                        address.object(),
+                        address.color(),
+                        cluster.nodeId(2).value(),
+                        newId + 1000,
+                        replyTo),
+                Duration.ofSeconds(5),
+                "hand over")
+            .get(10, TimeUnit.SECONDS);
     assertEquals(Protocol.Reason.MOVED, ((Protocol.Refused) other).reason());
   }
 
@@ -228,23 +275,31 @@ class RegressionTest {
     var address = onB.address();
     var node1 = cluster.dsm(1).internalNode();
     long holder = cluster.nodeId(1).value();
-    java.util.function.Function<org.apache.pekko.actor.typed.ActorRef<Protocol.Reply>,
-        Protocol.OwnerCommand> lend = replyTo -> new Protocol.Lend(address.node().value(),
-            address.object(), address.color(), holder, 77, replyTo);
-    Protocol.Lent first = (Protocol.Lent) node1.ask(address, lend, Duration.ofSeconds(5), "lend")
-        .get(10, TimeUnit.SECONDS);
-    Protocol.Lent again = (Protocol.Lent) node1.ask(address, lend, Duration.ofSeconds(5), "lend")
-        .get(10, TimeUnit.SECONDS);
+    java.util.function.Function<
+            org.apache.pekko.actor.typed.ActorRef<Protocol.Reply>, Protocol.OwnerCommand>
+        lend =
+            replyTo ->
+                new Protocol.Lend(
+                    address.node().value(), address.object(), address.color(), holder, 77, replyTo);
+    Protocol.Lent first =
+        (Protocol.Lent)
+            node1.ask(address, lend, Duration.ofSeconds(5), "lend").get(10, TimeUnit.SECONDS);
+    Protocol.Lent again =
+        (Protocol.Lent)
+            node1.ask(address, lend, Duration.ofSeconds(5), "lend").get(10, TimeUnit.SECONDS);
     assertEquals(first, again);
     node1.tell(new Protocol.CancelLend(address.node().value(), address.object(), holder, 77));
-    eventually("the cancelled lend is returned, once", 10, () -> {
-      try {
-        onB.replace(a -> new Account("i", 2));
-        return true;
-      } catch (BorrowConflictException stillLent) {
-        return false;
-      }
-    });
+    eventually(
+        "the cancelled lend is returned, once",
+        10,
+        () -> {
+          try {
+            onB.replace(a -> new Account("i", 2));
+            return true;
+          } catch (BorrowConflictException stillLent) {
+            return false;
+          }
+        });
     onB.drop();
   }
 
@@ -254,10 +309,10 @@ class RegressionTest {
     List<Object> payload = new ArrayList<>(List.of(box.share(), "x".repeat(200)));
     byte[] bytes = serializer(0).toBinary(payload);
     byte[] cut = Arrays.copyOf(bytes, bytes.length - 20); // the reference is whole, the rest not
-    assertThrows(RuntimeException.class,
+    assertThrows(
+        RuntimeException.class,
         () -> serializer(1).fromBinary(cut, serializer(0).manifest(payload)));
-    eventually("the reference read from the broken message is given back", 10,
-        () -> writes(box));
+    eventually("the reference read from the broken message is given back", 10, () -> writes(box));
     box.drop();
   }
 
@@ -265,36 +320,47 @@ class RegressionTest {
   void shouldNotServeACachedVersionThroughAReferenceFromANodeThatLeft() throws Exception {
     // Node 2 is crashed at the end of this test; it runs last among these by needing a fresh
     // cluster of its own.
-    try (var own = dev.pekkodsm.testkit.LocalCluster.withNodes(3)
-        .register(Account.class, 100).config("pekko.dsm.borrow-timeout = 20s").start()) {
+    try (var own =
+        dev.pekkodsm.testkit.LocalCluster.withNodes(3)
+            .register(Account.class, 100)
+            .config("pekko.dsm.borrow-timeout = 20s")
+            .start()) {
       DBox<Account> box = own.dsm(0).alloc(new Account("k", 1));
       DRef<Account> cachedOnC = own.send(0, 1, box.share());
       assertEquals(1, cachedOnC.get().balance()); // node 1 caches version 0
       DRef<Account> onB = own.send(0, 2, box.share());
       var home = own.dsm(0).internalNode().object(box.address().object());
-      eventually("node 2's adoption reaches the home", 10,
+      eventually(
+          "node 2's adoption reaches the home",
+          10,
           () -> home.holders().lentRefs().containsKey(own.nodeId(2)));
-      var ser = (SerializerWithStringManifest) SerializationExtension
-          .get(own.system(2).classicSystem()).findSerializerFor(onB);
+      var ser =
+          (SerializerWithStringManifest)
+              SerializationExtension.get(own.system(2).classicSystem()).findSerializerFor(onB);
       byte[] inFlight = ser.toBinary(onB); // node 2 sends it on; the message is slow
       cachedOnC.release();
       own.crash(2);
       own.awaitRemoved(2);
       box.replace(a -> new Account("k", 2)); // node 2's share was reclaimed: the write goes on
-      var ser1 = (SerializerWithStringManifest) SerializationExtension
-          .get(own.system(1).classicSystem()).findSerializerFor(onB);
+      var ser1 =
+          (SerializerWithStringManifest)
+              SerializationExtension.get(own.system(1).classicSystem()).findSerializerFor(onB);
       @SuppressWarnings("unchecked")
       DRef<Account> late = (DRef<Account>) ser1.fromBinary(inFlight, ser.manifest(onB));
-      assertThrows(StaleReferenceException.class, late::get,
+      assertThrows(
+          StaleReferenceException.class,
+          late::get,
           "version 0 is still in node 1's cache, but it is no longer current");
     }
   }
 
   @Test
   void shouldNotExportHandlesInsideAValueWhenHashingItInDebugMode() {
-    try (var debug = dev.pekkodsm.testkit.LocalCluster.withNodes(2)
-        .register(Account.class, 100)
-        .config("pekko.dsm.debug.detect-shared-mutation = on").start()) {
+    try (var debug =
+        dev.pekkodsm.testkit.LocalCluster.withNodes(2)
+            .register(Account.class, 100)
+            .config("pekko.dsm.debug.detect-shared-mutation = on")
+            .start()) {
       DBox<Account> inner = debug.dsm(0).alloc(new Account("l", 1));
       DBox<ArrayList<Object>> outer = debug.dsm(0).alloc(new ArrayList<>(List.of(inner)));
       assertEquals(1, (int) outer.<Integer>read(l -> l.size()));

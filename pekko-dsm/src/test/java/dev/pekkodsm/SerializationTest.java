@@ -41,24 +41,37 @@ class SerializationTest {
   record KryoCarry(DBox<Account> box, DRef<Account> ref, ActorRef<Long> replyTo) {}
 
   @RegisterExtension
-  static final LocalClusterExtension cluster = LocalClusterExtension.withNodes(2,
-      b -> Fixtures.registered(b)
-          .register(KryoCarry.class, 120)
-          .config("pekko.actor.serialization-bindings {\n"
-              + "  \"dev.pekkodsm.SerializationTest$JsonMessage\" = jackson-json\n"
-              + "  \"dev.pekkodsm.SerializationTest$KryoCarry\" = pekko-dsm\n"
-              + "}\n"
-              + "pekko.dsm.borrow-timeout = 1s"));
+  static final LocalClusterExtension cluster =
+      LocalClusterExtension.withNodes(
+          2,
+          b ->
+              Fixtures.registered(b)
+                  .register(KryoCarry.class, 120)
+                  .config(
+                      "pekko.actor.serialization-bindings {\n"
+                          + "  \"dev.pekkodsm.SerializationTest$JsonMessage\" = jackson-json\n"
+                          + "  \"dev.pekkodsm.SerializationTest$KryoCarry\" = pekko-dsm\n"
+                          + "}\n"
+                          + "pekko.dsm.borrow-timeout = 1s"));
 
   /** Spawns an inbox on node {@code on}; returns its address as seen from node {@code from}. */
   static <T> ActorRef<T> inbox(int on, int from, Class<T> type, CompletableFuture<T> arrival) {
-    ActorRef<T> local = cluster.system(on).systemActorOf(Behaviors.receive(type)
-        .onMessage(type, m -> {
-          arrival.complete(m);
-          return Behaviors.same();
-        }).build(), "inbox-" + System.nanoTime(), Props.empty());
-    return ActorRefResolver.get(cluster.system(from)).resolveActorRef(
-        ActorRefResolver.get(cluster.system(on)).toSerializationFormat(local));
+    ActorRef<T> local =
+        cluster
+            .system(on)
+            .systemActorOf(
+                Behaviors.receive(type)
+                    .onMessage(
+                        type,
+                        m -> {
+                          arrival.complete(m);
+                          return Behaviors.same();
+                        })
+                    .build(),
+                "inbox-" + System.nanoTime(),
+                Props.empty());
+    return ActorRefResolver.get(cluster.system(from))
+        .resolveActorRef(ActorRefResolver.get(cluster.system(on)).toSerializationFormat(local));
   }
 
   @Test
@@ -66,28 +79,32 @@ class SerializationTest {
     DBox<Account> box = cluster.dsm(0).alloc(new Account("jay", 4));
     DBox<Account> other = cluster.dsm(0).alloc(new Account("kim", 9));
     CompletableFuture<JsonMessage> arrival = new CompletableFuture<>();
-    inbox(1, 0, JsonMessage.class, arrival)
-        .tell(new JsonCarry("hello", box, other.share()));
+    inbox(1, 0, JsonMessage.class, arrival).tell(new JsonCarry("hello", box, other.share()));
     JsonCarry got = (JsonCarry) await(arrival, 20);
 
     assertEquals("hello", got.note());
     assertEquals(new Account("kim", 9), got.ref().get());
     assertEquals(4, got.box().read(Account::balance));
     assertThrows(UseAfterMoveException.class, () -> box.read(a -> a));
-    assertThrows(BorrowConflictException.class, () -> other.replace(a -> a),
+    assertThrows(
+        BorrowConflictException.class,
+        () -> other.replace(a -> a),
         "the reference on node 1 blocks the owner");
     got.ref().release();
     got.box().replace(a -> new Account("jay", 5));
     assertEquals(cluster.nodeId(1), got.box().address().node());
     got.box().drop();
-    Fixtures.eventually("the owner can write again", 10, () -> {
-      try {
-        other.replace(a -> new Account("kim", 10));
-        return true;
-      } catch (BorrowConflictException e) {
-        return false;
-      }
-    });
+    Fixtures.eventually(
+        "the owner can write again",
+        10,
+        () -> {
+          try {
+            other.replace(a -> new Account("kim", 10));
+            return true;
+          } catch (BorrowConflictException e) {
+            return false;
+          }
+        });
     other.drop();
   }
 
@@ -95,32 +112,51 @@ class SerializationTest {
   void shouldCarryHandlesAndReplyAddressesInKryoMessages() throws Exception {
     DBox<Account> box = cluster.dsm(0).alloc(new Account("lee", 7));
     DBox<Account> watched = cluster.dsm(0).alloc(new Account("max", 8));
-    ActorRef<KryoCarry> worker = cluster.system(1).systemActorOf(
-        Behaviors.receive(KryoCarry.class).onMessage(KryoCarry.class, m -> {
-          long sum = m.box().read(Account::balance) + m.ref().get().balance();
-          m.ref().release();
-          m.box().replace(a -> new Account(a.owner(), sum));
-          m.replyTo().tell(sum);
-          return Behaviors.same();
-        }).build(), "kryo-worker", Props.empty());
-    ActorRef<KryoCarry> remote = ActorRefResolver.get(cluster.system(0)).resolveActorRef(
-        ActorRefResolver.get(cluster.system(1)).toSerializationFormat(worker));
+    ActorRef<KryoCarry> worker =
+        cluster
+            .system(1)
+            .systemActorOf(
+                Behaviors.receive(KryoCarry.class)
+                    .onMessage(
+                        KryoCarry.class,
+                        m -> {
+                          long sum = m.box().read(Account::balance) + m.ref().get().balance();
+                          m.ref().release();
+                          m.box().replace(a -> new Account(a.owner(), sum));
+                          m.replyTo().tell(sum);
+                          return Behaviors.same();
+                        })
+                    .build(),
+                "kryo-worker",
+                Props.empty());
+    ActorRef<KryoCarry> remote =
+        ActorRefResolver.get(cluster.system(0))
+            .resolveActorRef(ActorRefResolver.get(cluster.system(1)).toSerializationFormat(worker));
     DRef<Account> ref = watched.share();
-    long sum = AskPattern.<KryoCarry, Long>ask(remote, replyTo -> new KryoCarry(box, ref, replyTo),
-            Duration.ofSeconds(20), cluster.system(0).scheduler())
-        .toCompletableFuture().get(20, TimeUnit.SECONDS);
+    long sum =
+        AskPattern.<KryoCarry, Long>ask(
+                remote,
+                replyTo -> new KryoCarry(box, ref, replyTo),
+                Duration.ofSeconds(20),
+                cluster.system(0).scheduler())
+            .toCompletableFuture()
+            .get(20, TimeUnit.SECONDS);
     assertEquals(15, sum);
     watched.drop(); // the worker released the reference
   }
 
   @Test
   void shouldRejectGarbageForEveryManifestWithoutSurprises() {
-    var serializer = (SerializerWithStringManifest) SerializationExtension
-        .get(cluster.system(0).classicSystem())
-        .serializerByIdentity().apply(dev.pekkodsm.internal.DsmSerializer.IDENTIFIER);
+    var serializer =
+        (SerializerWithStringManifest)
+            SerializationExtension.get(cluster.system(0).classicSystem())
+                .serializerByIdentity()
+                .apply(dev.pekkodsm.internal.DsmSerializer.IDENTIFIER);
     Random random = new Random(11);
-    List<String> manifests = List.of("HO", "LE", "DR", "RL", "AD", "CO", "HD", "HA", "LT", "DD",
-        "RF", "GE", "EP", "TU", "RV", "CR", "K");
+    List<String> manifests =
+        List.of(
+            "HO", "LE", "DR", "RL", "AD", "CO", "HD", "HA", "LT", "DD", "RF", "GE", "EP", "TU",
+            "RV", "CR", "K");
     int accepted = 0;
     for (String manifest : manifests) {
       for (int round = 0; round < 300; round++) {
@@ -129,7 +165,8 @@ class SerializationTest {
         try {
           serializer.fromBinary(garbage, manifest);
           accepted++;
-        } catch (IllegalArgumentException | SnapshotFormatException
+        } catch (IllegalArgumentException
+            | SnapshotFormatException
             | NotSerializableException expected) {
           // refused, as it should be
         } catch (Exception e) {
@@ -143,11 +180,13 @@ class SerializationTest {
 
   @Test
   void shouldRefuseToReadFromANodeWithAnotherClassRegistry() {
-    try (LocalCluster mismatched = LocalCluster.withNodes(2)
-        .register(Account.class, 100)
-        .nodeConfig(1, "pekko.dsm.serialization.classes {"
-            + " \"dev.pekkodsm.Fixtures$Counter\" = 101 }")
-        .start()) {
+    try (LocalCluster mismatched =
+        LocalCluster.withNodes(2)
+            .register(Account.class, 100)
+            .nodeConfig(
+                1,
+                "pekko.dsm.serialization.classes {" + " \"dev.pekkodsm.Fixtures$Counter\" = 101 }")
+            .start()) {
       DBox<Account> box = mismatched.dsm(0).alloc(new Account("ned", 1));
       DRef<Account> there = mismatched.send(0, 1, box.share());
       var e = assertThrows(DsmException.class, there::get);
@@ -158,20 +197,27 @@ class SerializationTest {
 
   @Test
   void shouldDetectAMutatedSharedValueInDebugMode() {
-    try (LocalCluster debug = LocalCluster.withNodes(2)
-        .register(Fixtures.Counter.class, 101)
-        .config("pekko.dsm.debug.detect-shared-mutation = on")
-        .start()) {
+    try (LocalCluster debug =
+        LocalCluster.withNodes(2)
+            .register(Fixtures.Counter.class, 101)
+            .config("pekko.dsm.debug.detect-shared-mutation = on")
+            .start()) {
       DBox<Fixtures.Counter> box = debug.dsm(0).alloc(new Fixtures.Counter(4));
-      var local = assertThrows(SharedMutationException.class, () -> box.read(c -> {
-        c.cells[0] = 99;
-        return null;
-      }));
+      var local =
+          assertThrows(
+              SharedMutationException.class,
+              () ->
+                  box.read(
+                      c -> {
+                        c.cells[0] = 99;
+                        return null;
+                      }));
       assertTrue(local.getMessage().contains("write()"), local.getMessage());
-      box.write(c -> {
-        c.cells[0] = 0;
-        return null;
-      });
+      box.write(
+          c -> {
+            c.cells[0] = 0;
+            return null;
+          });
       DRef<Fixtures.Counter> there = debug.send(0, 1, box.share());
       there.get().cells[1] = 42;
       assertThrows(SharedMutationException.class, there::release);

@@ -23,17 +23,16 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The cost of a shared read once the value is cached: {@link DRef#get()} on a node that is not
- * the object's home, after its first {@code get()} copied the snapshot into that node's read
- * cache.
+ * The cost of a shared read once the value is cached: {@link DRef#get()} on a node that is not the
+ * object's home, after its first {@code get()} copied the snapshot into that node's read cache.
  *
  * <p>Why: the design's promise is that, after one one-sided read, shared data is read at local
- * memory speed with no message and no copy (DESIGN.md section 8: "within 2x of a plain local
- * {@code ConcurrentHashMap.get} of the same value"). The three benchmarks, measured in one run:
+ * memory speed with no message and no copy (DESIGN.md section 8: "within 2x of a plain local {@code
+ * ConcurrentHashMap.get} of the same value"). The three benchmarks, measured in one run:
  *
  * <ul>
- *   <li>{@link #chmGet()}: the baseline, {@code ConcurrentHashMap.get} of the same value from a
- *       map of {@value #MAP_ENTRIES} entries (what an application would otherwise use as a local
+ *   <li>{@link #chmGet()}: the baseline, {@code ConcurrentHashMap.get} of the same value from a map
+ *       of {@value #MAP_ENTRIES} entries (what an application would otherwise use as a local
  *       cache);
  *   <li>{@link #cachedGetRemote()}: {@code get()} on node 1 of a reference to an object homed on
  *       node 0, sent there with {@link LocalCluster#send} and already read once;
@@ -43,13 +42,15 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>Setup starts a two-node {@link LocalCluster} (two actor systems in this JVM, Artery TCP on
  * loopback, the shm transport between them) and checks that the first remote {@code get()} was a
- * one-sided read and later ones are not; teardown checks that node 1 neither read nor sent
- * anything while it was measured.
+ * one-sided read and later ones are not; teardown checks that node 1 neither read nor sent anything
+ * while it was measured.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgs = {"-Xms2g", "-Xmx2g", "-XX:+UseParallelGC"})
+@Fork(
+    value = 1,
+    jvmArgs = {"-Xms2g", "-Xmx2g", "-XX:+UseParallelGC"})
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class CachedReadBenchmark {
@@ -78,10 +79,15 @@ public class CachedReadBenchmark {
     Payload first = remoteRef.get();
     Payload second = remoteRef.get();
     DsmCounters read = cluster.dsm(1).counters().minus(fresh);
-    if (read.oneSidedReads() != 1 || first != second
+    if (read.oneSidedReads() != 1
+        || first != second
         || !Arrays.equals(first.bytes(), value.bytes())) {
-      throw new IllegalStateException("expected one one-sided read, then cache hits; got "
-          + read + " (same instance: " + (first == second) + ")");
+      throw new IllegalStateException(
+          "expected one one-sided read, then cache hits; got "
+              + read
+              + " (same instance: "
+              + (first == second)
+              + ")");
     }
     if (homeRef.get() != value) {
       throw new IllegalStateException("the home reference does not return the live value");
@@ -91,11 +97,16 @@ public class CachedReadBenchmark {
     // wait until the home has it, so no message of the setup is counted as the measurement's.
     NodeId reader = cluster.nodeId(1);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!cluster.dsm(0).internalNode().object(box.address().object()).holders().lentRefs()
+    while (!cluster
+        .dsm(0)
+        .internalNode()
+        .object(box.address().object())
+        .holders()
+        .lentRefs()
         .containsKey(reader)) {
       if (System.nanoTime() - deadline > 0) {
-        throw new IllegalStateException("the home did not learn within 10 s that node 1 holds "
-            + remoteRef);
+        throw new IllegalStateException(
+            "the home did not learn within 10 s that node 1 holds " + remoteRef);
       }
       LockSupport.parkNanos(100_000);
     }
@@ -115,9 +126,12 @@ public class CachedReadBenchmark {
     try {
       DsmCounters during = cluster.dsm(1).counters().minus(remoteBefore);
       if (during.oneSidedReads() != 0 || during.messagesSent() != 0) {
-        System.out.println("WARNING: node 1 did " + during.oneSidedReads()
-            + " one-sided reads and sent " + during.messagesSent()
-            + " messages during the measurement; cached reads should do neither");
+        System.out.println(
+            "WARNING: node 1 did "
+                + during.oneSidedReads()
+                + " one-sided reads and sent "
+                + during.messagesSent()
+                + " messages during the measurement; cached reads should do neither");
       }
       remoteRef.release();
       homeRef.release();

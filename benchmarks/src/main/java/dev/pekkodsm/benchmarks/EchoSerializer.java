@@ -11,8 +11,8 @@ import org.apache.pekko.serialization.SerializerWithStringManifest;
 
 /**
  * Serializes {@link EchoEntity}'s messages: a length-prefixed string for an actor reference or a
- * node address, a length-prefixed byte array for the payload. Every length is checked before
- * use. Instantiated by Pekko through {@code pekko.actor.serializers}; thread-safe.
+ * node address, a length-prefixed byte array for the payload. Every length is checked before use.
+ * Instantiated by Pekko through {@code pekko.actor.serializers}; thread-safe.
  */
 final class EchoSerializer extends SerializerWithStringManifest {
 
@@ -55,8 +55,10 @@ final class EchoSerializer extends SerializerWithStringManifest {
     if (o instanceof EchoEntity.Pong p) {
       byte[] node = utf8(p.node());
       return ByteBuffer.allocate(8 + node.length + p.payload().length)
-          .putInt(node.length).put(node)
-          .putInt(p.payload().length).put(p.payload())
+          .putInt(node.length)
+          .put(node)
+          .putInt(p.payload().length)
+          .put(p.payload())
           .array();
     }
     throw new IllegalArgumentException("no echo wire format for " + o.getClass().getName());
@@ -66,15 +68,16 @@ final class EchoSerializer extends SerializerWithStringManifest {
   public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
     ByteBuffer in = ByteBuffer.wrap(bytes);
     try {
-      Object message = switch (manifest) {
-        case PING -> new EchoEntity.Ping(resolver.resolveActorRef(string(in)));
-        case PONG -> new EchoEntity.Pong(string(in), array(in, MAX_PAYLOAD_BYTES));
-        default -> throw new NotSerializableException(
-            "unknown echo manifest [" + manifest + "]");
-      };
+      Object message =
+          switch (manifest) {
+            case PING -> new EchoEntity.Ping(resolver.resolveActorRef(string(in)));
+            case PONG -> new EchoEntity.Pong(string(in), array(in, MAX_PAYLOAD_BYTES));
+            default ->
+                throw new NotSerializableException("unknown echo manifest [" + manifest + "]");
+          };
       if (in.hasRemaining()) {
-        throw new IllegalArgumentException("malformed echo message " + manifest + ": "
-            + in.remaining() + " trailing bytes");
+        throw new IllegalArgumentException(
+            "malformed echo message " + manifest + ": " + in.remaining() + " trailing bytes");
       }
       return message;
     } catch (BufferUnderflowException e) {
@@ -89,8 +92,14 @@ final class EchoSerializer extends SerializerWithStringManifest {
   private static byte[] array(ByteBuffer in, int max) {
     int length = in.getInt();
     if (length < 0 || length > max || length > in.remaining()) {
-      throw new IllegalArgumentException("malformed echo message: length " + length
-          + " outside [0, min(" + max + ", " + in.remaining() + ")]");
+      throw new IllegalArgumentException(
+          "malformed echo message: length "
+              + length
+              + " outside [0, min("
+              + max
+              + ", "
+              + in.remaining()
+              + ")]");
     }
     byte[] out = new byte[length];
     in.get(out);

@@ -29,25 +29,25 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * A mutable borrow that moves a 1 KiB object to the writer's node, against a plain Cluster
- * Sharding {@code ask} round trip to an entity on the other node; and the number of messages a
- * move puts on the wire.
+ * A mutable borrow that moves a 1 KiB object to the writer's node, against a plain Cluster Sharding
+ * {@code ask} round trip to an entity on the other node; and the number of messages a move puts on
+ * the wire.
  *
- * <p>Why: a move is the DSM's only remote round trip on the write path (DESIGN.md section 2:
- * "one request, one reply carrying the bytes"), so it should cost about what one sharding
- * {@code ask} to another node costs, and put exactly two messages on the wire (section 8).
- * Sampled ({@link Mode#SampleTime}), so the table has p50, p99 and p99.9 as well as the mean.
+ * <p>Why: a move is the DSM's only remote round trip on the write path (DESIGN.md section 2: "one
+ * request, one reply carrying the bytes"), so it should cost about what one sharding {@code ask} to
+ * another node costs, and put exactly two messages on the wire (section 8). Sampled ({@link
+ * Mode#SampleTime}), so the table has p50, p99 and p99.9 as well as the mean.
  *
- * <p><b>One measured operation is exactly one move.</b> A {@code DBox} only moves its object
- * when its holder writes and the object lives elsewhere; after the write the object is local to
- * the holder, so writing again would be a local write. So before every invocation, untimed
+ * <p><b>One measured operation is exactly one move.</b> A {@code DBox} only moves its object when
+ * its holder writes and the object lives elsewhere; after the write the object is local to the
+ * holder, so writing again would be a local write. So before every invocation, untimed
  * ({@code @Setup(Level.Invocation)}), the box is sent to the other node with {@link
  * LocalCluster#send}: its object stays homed where it is, the receiver now owns it remotely. The
  * setup then waits until the home has recorded the new owner (the receiver's {@code Adopt} has
- * arrived), so nothing of the hand-off is still in flight (see {@link BoxPingPong}). The
- * measured {@link #move} is then one {@code write()} on the receiver: a {@code HandOver} request
- * to the home, a {@code HandedOver} reply with the 1 KiB value, installing it under a new
- * address, and the (trivial) write. The object ping-pongs between node 0 and node 1.
+ * arrived), so nothing of the hand-off is still in flight (see {@link BoxPingPong}). The measured
+ * {@link #move} is then one {@code write()} on the receiver: a {@code HandOver} request to the
+ * home, a {@code HandedOver} reply with the 1 KiB value, installing it under a new address, and the
+ * (trivial) write. The object ping-pongs between node 0 and node 1.
  *
  * <p>The baselines:
  *
@@ -56,29 +56,31 @@ import org.openjdk.jmh.annotations.Warmup;
  *       lives on node 1 and from node 1 to one on node 0, each answered with 1 KiB (see {@link
  *       EchoEntity});
  *   <li>{@link #shardingAskAfterHandOff}: the control for the move's harness. Before every
- *       invocation it does, untimed, everything {@link #move}'s cycle does (the previous move,
- *       the hand-off, waiting for the home), then measures one echo ask from the box's holder to
- *       the home's node, the same direction as the move. If a move costs more than this, the
- *       difference is the DSM's; if {@code shardingAsk} costs less than this, the difference is
- *       what back-to-back asks gain from threads and connections kept hot.
+ *       invocation it does, untimed, everything {@link #move}'s cycle does (the previous move, the
+ *       hand-off, waiting for the home), then measures one echo ask from the box's holder to the
+ *       home's node, the same direction as the move. If a move costs more than this, the difference
+ *       is the DSM's; if {@code shardingAsk} costs less than this, the difference is what
+ *       back-to-back asks gain from threads and connections kept hot.
  * </ul>
  *
- * <p><b>Messages per move</b> are counted, not timed: around every measured move (warmup
- * included) {@link Mover} reads {@link DsmCounters#messagesSent()} of both nodes, and at the end
- * of the trial it prints the total divided by the number of moves, with the split between the
- * writers' and the homes' nodes. It must print 2.000. This is cleaner than {@code @AuxCounters},
- * which JMH guarantees only in throughput and average-time modes, resets every iteration, and
- * whose counters would have to exclude the untimed hand-off messages anyway.
+ * <p><b>Messages per move</b> are counted, not timed: around every measured move (warmup included)
+ * {@link Mover} reads {@link DsmCounters#messagesSent()} of both nodes, and at the end of the trial
+ * it prints the total divided by the number of moves, with the split between the writers' and the
+ * homes' nodes. It must print 2.000. This is cleaner than {@code @AuxCounters}, which JMH
+ * guarantees only in throughput and average-time modes, resets every iteration, and whose counters
+ * would have to exclude the untimed hand-off messages anyway.
  *
  * <p><b>Warmup is longer than elsewhere</b> (8 x 2 s): the untimed hand-off dominates each cycle,
- * so only about a thousand moves run per iteration, and the move's path (Pekko, sharding, the
- * DSM) needs several thousand before it is compiled. With 3 warmup iterations the move's p90 was
- * still 3.3 ms in the measurement; with 8 it is stable (below 1 ms on the machine it was tuned
- * on). The baselines get the same warmup.
+ * so only about a thousand moves run per iteration, and the move's path (Pekko, sharding, the DSM)
+ * needs several thousand before it is compiled. With 3 warmup iterations the move's p90 was still
+ * 3.3 ms in the measurement; with 8 it is stable (below 1 ms on the machine it was tuned on). The
+ * baselines get the same warmup.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Fork(value = 1, jvmArgs = {"-Xms2g", "-Xmx2g", "-XX:+UseParallelGC"})
+@Fork(
+    value = 1,
+    jvmArgs = {"-Xms2g", "-Xmx2g", "-XX:+UseParallelGC"})
 @Warmup(iterations = 8, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class MoveBenchmark {
@@ -92,6 +94,7 @@ public class MoveBenchmark {
   @State(Scope.Benchmark)
   public static class Nodes {
     LocalCluster cluster;
+
     /** {@code echoElsewhere.get(i)}: an echo entity asked from node i that lives on node 1 - i. */
     final List<EntityRef<EchoEntity.Command>> echoElsewhere = new ArrayList<>(2);
 
@@ -124,8 +127,14 @@ public class MoveBenchmark {
           LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
         }
       }
-      throw new IllegalStateException("no echo entity asked from node " + from + " landed on node "
-          + on + " after " + MAX_ENTITY_PROBES + " entity ids");
+      throw new IllegalStateException(
+          "no echo entity asked from node "
+              + from
+              + " landed on node "
+              + on
+              + " after "
+              + MAX_ENTITY_PROBES
+              + " entity ids");
     }
 
     /** Stops the cluster. */
@@ -147,8 +156,7 @@ public class MoveBenchmark {
     /** Allocates the object on node 0, owned there. */
     BoxPingPong(LocalCluster cluster) {
       this.cluster = cluster;
-      Payload value = Payload.withSerializedSize(
-          cluster.dsm(0).internalNode().kryo(), VALUE_BYTES);
+      Payload value = Payload.withSerializedSize(cluster.dsm(0).internalNode().kryo(), VALUE_BYTES);
       this.box = cluster.dsm(0).alloc(value);
       this.holder = 0;
     }
@@ -164,8 +172,8 @@ public class MoveBenchmark {
     }
 
     /**
-     * Sends the box to the other node (whose object must be homed on this one) and waits until
-     * the home has recorded the new owner, so nothing of the hand-off is in flight on return.
+     * Sends the box to the other node (whose object must be homed on this one) and waits until the
+     * home has recorded the new owner, so nothing of the hand-off is in flight on return.
      */
     void handToOtherNode() {
       int to = 1 - holder;
@@ -174,15 +182,20 @@ public class MoveBenchmark {
       GlobalAddress a = box.address();
       int home = cluster.indexOf(a.node());
       if (home != 1 - to || box.isLocal()) {
-        throw new IllegalStateException("expected the box on node " + to
-            + " to own an object homed on node " + (1 - to) + ", got " + box);
+        throw new IllegalStateException(
+            "expected the box on node "
+                + to
+                + " to own an object homed on node "
+                + (1 - to)
+                + ", got "
+                + box);
       }
       NodeId owner = cluster.nodeId(to);
       long deadline = System.nanoTime() + SETTLE_TIMEOUT_NS;
       while (!owner.equals(holderAtHome(home, a))) {
         if (System.nanoTime() - deadline > 0) {
-          throw new IllegalStateException("node " + home + " did not learn within 10 s that "
-              + "node " + to + " owns " + a);
+          throw new IllegalStateException(
+              "node " + home + " did not learn within 10 s that " + "node " + to + " owns " + a);
         }
         LockSupport.parkNanos(20_000);
       }
@@ -244,8 +257,8 @@ public class MoveBenchmark {
       }
       moves++;
       if (!pingPong.box().isLocal()) {
-        throw new IllegalStateException("the write did not move the object here: "
-            + pingPong.box());
+        throw new IllegalStateException(
+            "the write did not move the object here: " + pingPong.box());
       }
     }
 
@@ -254,20 +267,30 @@ public class MoveBenchmark {
     public void report() {
       long messages = sentByWriters + sentByHomes;
       double perMove = moves == 0 ? Double.NaN : (double) messages / moves;
-      String verdict = messages == 2 * moves && sentByWriters == moves ? "as designed"
-          : "UNEXPECTED: a move must be exactly one request and one reply";
-      System.out.printf("%nMESSAGES PER MOVE: %.3f (%s)%n"
+      String verdict =
+          messages == 2 * moves && sentByWriters == moves
+              ? "as designed"
+              : "UNEXPECTED: a move must be exactly one request and one reply";
+      System.out.printf(
+          "%nMESSAGES PER MOVE: %.3f (%s)%n"
               + "  %d messages over %d moves: writers' nodes sent %d, homes sent %d%n"
               + "  moves counted by the writers' nodes: %d; arena slots live: node 0 %d, "
               + "node 1 %d%n",
-          perMove, verdict, messages, moves, sentByWriters, sentByHomes, movesIn,
-          cluster.dsm(0).counters().arenaSlots(), cluster.dsm(1).counters().arenaSlots());
+          perMove,
+          verdict,
+          messages,
+          moves,
+          sentByWriters,
+          sentByHomes,
+          movesIn,
+          cluster.dsm(0).counters().arenaSlots(),
+          cluster.dsm(1).counters().arenaSlots());
     }
   }
 
   /**
-   * The control's state: before each invocation, untimed, the previous invocation's move (a
-   * write by the holder) and the next hand-off, exactly the work of {@link Mover}'s cycle.
+   * The control's state: before each invocation, untimed, the previous invocation's move (a write
+   * by the holder) and the next hand-off, exactly the work of {@link Mover}'s cycle.
    */
   @State(Scope.Thread)
   public static class Idler {
@@ -316,8 +339,8 @@ public class MoveBenchmark {
   }
 
   /**
-   * Control: one sharding ask from the box's holder to an entity on the other node, after the
-   * same untimed work that precedes each {@link #move}.
+   * Control: one sharding ask from the box's holder to an entity on the other node, after the same
+   * untimed work that precedes each {@link #move}.
    */
   @Benchmark
   public EchoEntity.Pong shardingAskAfterHandOff(Nodes nodes, Idler idler) {
@@ -325,8 +348,6 @@ public class MoveBenchmark {
   }
 
   private static EchoEntity.Pong ask(EntityRef<EchoEntity.Command> ref) {
-    return ref.<EchoEntity.Pong>ask(EchoEntity.Ping::new, ASK_TIMEOUT)
-        .toCompletableFuture()
-        .join();
+    return ref.<EchoEntity.Pong>ask(EchoEntity.Ping::new, ASK_TIMEOUT).toCompletableFuture().join();
   }
 }

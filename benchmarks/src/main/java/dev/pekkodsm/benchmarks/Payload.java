@@ -5,8 +5,8 @@ import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.Purpose;
 
 /**
- * The value the benchmarks store: a record holding a byte array, registered with the DSM
- * serializer as a user class would be. Its serialized size is what the benchmarks vary.
+ * The value the benchmarks store: a record holding a byte array, registered with the DSM serializer
+ * as a user class would be. Its serialized size is what the benchmarks vary.
  *
  * <p>The array is mutable; benchmarks change it only under a mutable borrow.
  *
@@ -32,8 +32,8 @@ record Payload(byte[] bytes) {
   }
 
   /**
-   * A payload whose Kryo form (class id, reference marker, length prefix and bytes, as written
-   * for a snapshot by {@code kryo}) is exactly {@code serializedBytes} long.
+   * A payload whose Kryo form (class id, reference marker, length prefix and bytes, as written for
+   * a snapshot by {@code kryo}) is exactly {@code serializedBytes} long.
    *
    * @throws IllegalArgumentException if no array length gives exactly that size
    */

@@ -41,31 +41,33 @@ import org.openjdk.jmh.annotations.Warmup;
  * The cost of an uncached shared read over shm: what the first {@code DRef.get()} of an object
  * homed on another node of the same host pays, without the read cache in front.
  *
- * <p>Why: DESIGN.md section 8 targets "uncached shared read over shm of a 1 KiB object: under
- * 5 µs including deserialization". The benchmark is built directly on the memory and
- * serialization modules, so it measures the read path and nothing else (no actor, no cache, no
- * peer lookup): a home arena in a fresh folder under {@code /dev/shm} holding one published
- * snapshot of a {@link Payload}, and a reader with its own Kryo pool and {@link ShmTransport}
- * that mapped the arena through its endpoint, as a peer node does.
+ * <p>Why: DESIGN.md section 8 targets "uncached shared read over shm of a 1 KiB object: under 5 µs
+ * including deserialization". The benchmark is built directly on the memory and serialization
+ * modules, so it measures the read path and nothing else (no actor, no cache, no peer lookup): a
+ * home arena in a fresh folder under {@code /dev/shm} holding one published snapshot of a {@link
+ * Payload}, and a reader with its own Kryo pool and {@link ShmTransport} that mapped the arena
+ * through its endpoint, as a peer node does.
  *
  * <ul>
  *   <li>{@link #uncachedRead()}: the whole path, as in {@code DsmNode.pin} on a cache miss: the
  *       seqlock copy of the slot ({@link PeerReader#read}), the checks (magic, length, CRC32C,
  *       address and color), then Kryo decoding into a new object;
- *   <li>{@link #rawCopy()}: only the memory copy of the same number of bytes (the frame) from
- *       the mapped segment into a byte array;
+ *   <li>{@link #rawCopy()}: only the memory copy of the same number of bytes (the frame) from the
+ *       mapped segment into a byte array;
  *   <li>{@link #verifyOnly()}: only the frame checks, on a byte array (dominated by CRC32C);
  *   <li>{@link #decodeOnly()}: only the Kryo decoding of the payload from a byte array.
  * </ul>
  *
  * <p>{@code uncachedRead} is roughly the sum of the three parts plus the seqlock reads, so the
- * parts say where the time goes. {@link #payloadBytes} is the Kryo payload's size; a frame adds
- * a {@value SnapshotCodec#HEADER_BYTES}-byte header.
+ * parts say where the time goes. {@link #payloadBytes} is the Kryo payload's size; a frame adds a
+ * {@value SnapshotCodec#HEADER_BYTES}-byte header.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 1, jvmArgs = {"-Xms2g", "-Xmx2g", "-XX:+UseParallelGC"})
+@Fork(
+    value = 1,
+    jvmArgs = {"-Xms2g", "-Xmx2g", "-XX:+UseParallelGC"})
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class ShmReadBenchmark {
@@ -97,25 +99,24 @@ public class ShmReadBenchmark {
   private byte[] frame;
 
   /**
-   * Publishes one snapshot in a fresh arena and opens a reader on it, with a separate Kryo pool,
-   * as a peer node would; checks that a read returns the published value.
+   * Publishes one snapshot in a fresh arena and opens a reader on it, with a separate Kryo pool, as
+   * a peer node would; checks that a read returns the published value.
    */
   @Setup(Level.Trial)
   public void start() throws IOException, TransportUnavailableException {
     Path shm = Path.of("/dev/shm");
-    directory = Files.createTempDirectory(
-        Files.isDirectory(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir")),
-        "pekko-dsm-bench-");
+    directory =
+        Files.createTempDirectory(
+            Files.isDirectory(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir")),
+            "pekko-dsm-bench-");
     ClassRegistry registry = Payload.registry();
 
     KryoPool homeKryo = new KryoPool(registry, SerializationSettings.DEFAULTS, k -> {}, HINT);
     SnapshotCodec homeCodec = new SnapshotCodec(homeKryo);
-    ArenaSettings settings =
-        new ArenaSettings(directory, SEGMENT_BYTES, 1, MAX_FRAME_BYTES, false);
+    ArenaSettings settings = new ArenaSettings(directory, SEGMENT_BYTES, 1, MAX_FRAME_BYTES, false);
     arena = SnapshotArena.create(settings, HOME_NODE, homeCodec);
     Payload value = Payload.withSerializedSize(homeKryo, payloadBytes);
-    locator = homeCodec.encode(value, HOME_NODE, OBJECT, COLOR, Purpose.SNAPSHOT,
-        arena::publish);
+    locator = homeCodec.encode(value, HOME_NODE, OBJECT, COLOR, Purpose.SNAPSHOT, arena::publish);
 
     readerKryo = new KryoPool(registry, SerializationSettings.DEFAULTS, k -> {}, HINT);
     readerCodec = new SnapshotCodec(readerKryo);
@@ -130,14 +131,18 @@ public class ShmReadBenchmark {
     frame = buffer.toByteArray();
     frameBytes = frame.length;
     if (frameBytes != SnapshotCodec.HEADER_BYTES + payloadBytes) {
-      throw new IllegalStateException("frame of " + frameBytes + " bytes, expected "
-          + (SnapshotCodec.HEADER_BYTES + payloadBytes));
+      throw new IllegalStateException(
+          "frame of "
+              + frameBytes
+              + " bytes, expected "
+              + (SnapshotCodec.HEADER_BYTES + payloadBytes));
     }
 
     // The raw-copy baseline maps the same segment file itself, read-only like the transport.
-    try (FileChannel channel = FileChannel.open(
-        SnapshotArena.segmentPath(arena.folder(), SlotLayout.segment(locator)),
-        StandardOpenOption.READ)) {
+    try (FileChannel channel =
+        FileChannel.open(
+            SnapshotArena.segmentPath(arena.folder(), SlotLayout.segment(locator)),
+            StandardOpenOption.READ)) {
       segment = channel.map(FileChannel.MapMode.READ_ONLY, 0, SEGMENT_BYTES);
       segment.order(ByteOrder.LITTLE_ENDIAN);
     }
@@ -165,8 +170,11 @@ public class ShmReadBenchmark {
     if (status != ReadStatus.OK) {
       throw new IllegalStateException("read of the published snapshot returned " + status);
     }
-    return readerKryo.fromBytes(buffer.bytes(), SnapshotCodec.HEADER_BYTES,
-        buffer.length() - SnapshotCodec.HEADER_BYTES, Purpose.SNAPSHOT);
+    return readerKryo.fromBytes(
+        buffer.bytes(),
+        SnapshotCodec.HEADER_BYTES,
+        buffer.length() - SnapshotCodec.HEADER_BYTES,
+        Purpose.SNAPSHOT);
   }
 
   /** Baseline: the plain copy of the frame's bytes out of the mapped segment. */
@@ -185,7 +193,6 @@ public class ShmReadBenchmark {
   /** Part: Kryo decoding of the payload from a byte array. */
   @Benchmark
   public Object decodeOnly() {
-    return readerKryo.fromBytes(frame, SnapshotCodec.HEADER_BYTES, payloadBytes,
-        Purpose.SNAPSHOT);
+    return readerKryo.fromBytes(frame, SnapshotCodec.HEADER_BYTES, payloadBytes, Purpose.SNAPSHOT);
   }
 }

@@ -2,15 +2,15 @@
  * JMH microbenchmarks of the DSM's primitives, one class per primitive (DESIGN.md section 8).
  *
  * <ul>
- *   <li>{@link dev.pekkodsm.benchmarks.CachedReadBenchmark}: a cached {@code DRef.get()} on a
- *       node that is not the object's home, against {@code ConcurrentHashMap.get} and a read on
- *       the home. Target: within 2x of the map.
- *   <li>{@link dev.pekkodsm.benchmarks.ShmReadBenchmark}: an uncached one-sided read over shm
- *       plus deserialization, split into its parts (memory copy, checks, decoding). Target: a
- *       1 KiB object under 5 µs.
- *   <li>{@link dev.pekkodsm.benchmarks.MoveBenchmark}: a mutable borrow that moves a 1 KiB
- *       object between two nodes, against a Cluster Sharding {@code ask} to an entity on the
- *       other node; and the number of messages a move puts on the wire. Target: two.
+ *   <li>{@link dev.pekkodsm.benchmarks.CachedReadBenchmark}: a cached {@code DRef.get()} on a node
+ *       that is not the object's home, against {@code ConcurrentHashMap.get} and a read on the
+ *       home. Target: within 2x of the map.
+ *   <li>{@link dev.pekkodsm.benchmarks.ShmReadBenchmark}: an uncached one-sided read over shm plus
+ *       deserialization, split into its parts (memory copy, checks, decoding). Target: a 1 KiB
+ *       object under 5 µs.
+ *   <li>{@link dev.pekkodsm.benchmarks.MoveBenchmark}: a mutable borrow that moves a 1 KiB object
+ *       between two nodes, against a Cluster Sharding {@code ask} to an entity on the other node;
+ *       and the number of messages a move puts on the wire. Target: two.
  * </ul>
  *
  * <p>Run them from the uber-jar, never from the build:
@@ -22,7 +22,7 @@
  * </pre>
  *
  * <p>Benchmark and {@code @State} classes are public and not final because JMH requires it: its
- * generated harness lives in a sub-package and subclasses each state class to pad it against
- * false sharing. Everything else here is package-private and final.
+ * generated harness lives in a sub-package and subclasses each state class to pad it against false
+ * sharing. Everything else here is package-private and final.
  */
 package dev.pekkodsm.benchmarks;

@@ -10,10 +10,10 @@ import java.util.Map;
  * The ownership and borrow state of one object: Rust's rules as a run-time state machine.
  *
  * <p>At any moment an object is either shared (any number of local shared borrows and lent
- * references) or exclusively borrowed (one writer, or an owner moving or dropping it), never
- * both. Requests that cannot be granted wait in one FIFO queue, each with a deadline; a release
- * grants the waiters at the head that have become compatible. Local shared borrows may pass a
- * writer that waits for lent references (see {@link #tryAcquire}).
+ * references) or exclusively borrowed (one writer, or an owner moving or dropping it), never both.
+ * Requests that cannot be granted wait in one FIFO queue, each with a deadline; a release grants
+ * the waiters at the head that have become compatible. Local shared borrows may pass a writer that
+ * waits for lent references (see {@link #tryAcquire}).
  *
  * <p>Plain Java, no clocks or threads of its own: time comes in as {@code nowNs} arguments and
  * decisions come out as return values, so every sequence can be replayed in a unit test. Not
@@ -149,8 +149,8 @@ public final class BorrowState {
   /**
    * Grants {@code kind} now if it is compatible and nobody is queued ahead. One exception to the
    * queue order: while references are lent, a local shared borrow does not wait behind a queued
-   * writer, which cannot proceed before those references come back anyway; once they are back,
-   * new shared borrows queue, so the writer is not starved.
+   * writer, which cannot proceed before those references come back anyway; once they are back, new
+   * shared borrows queue, so the writer is not starved.
    *
    * @param holder for {@link Kind#LEND}, who gets the reference
    * @param weight for {@link Kind#LEND}, its weight
@@ -190,8 +190,8 @@ public final class BorrowState {
   /**
    * Ends the exclusive borrow.
    *
-   * @param recolor true after a write: the color advances so that every copy of the old version
-   *     is unreachable
+   * @param recolor true after a write: the color advances so that every copy of the old version is
+   *     unreachable
    * @return true if the color has run out and the object must be re-addressed (a new object id,
    *     color 0) before it is lent again
    */

@@ -1,8 +1,8 @@
 package dev.pekkodsm.coherence;
 
 /**
- * A queued request was not granted before its deadline. Carries who held the object, so the
- * API layer can say exactly what blocked.
+ * A queued request was not granted before its deadline. Carries who held the object, so the API
+ * layer can say exactly what blocked.
  */
 public final class BorrowTimeoutException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -12,8 +12,11 @@ public final class BorrowTimeoutException extends RuntimeException {
   private final long waitedNs;
 
   public BorrowTimeoutException(BorrowState.Kind kind, BorrowState.Holders holders, long waitedNs) {
-    super(kind + " borrow not granted within " + waitedNs / 1_000_000 + " ms; holders: "
-        + holders, null, false, false);
+    super(
+        kind + " borrow not granted within " + waitedNs / 1_000_000 + " ms; holders: " + holders,
+        null,
+        false,
+        false);
     this.kind = kind;
     this.holders = holders;
     this.waitedNs = waitedNs;

@@ -5,10 +5,10 @@ import java.util.Objects;
 /**
  * Where an object lives and which version of it is meant: {@code (node, object, color)}.
  *
- * <p>The node is the object's home; the object id is unique within that node for the node's
- * whole life; the color counts the object's completed local writes. A cached copy is keyed by
- * the full address, and no owner ever hands out an address again once it is written, moved or
- * dropped, so a stale copy is never reached and never needs invalidating.
+ * <p>The node is the object's home; the object id is unique within that node for the node's whole
+ * life; the color counts the object's completed local writes. A cached copy is keyed by the full
+ * address, and no owner ever hands out an address again once it is written, moved or dropped, so a
+ * stale copy is never reached and never needs invalidating.
  *
  * @param node the home node
  * @param object the object id within the home node

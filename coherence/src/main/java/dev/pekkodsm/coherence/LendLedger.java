@@ -8,14 +8,14 @@ import java.util.TreeMap;
 /**
  * The owner's account of shared references it has lent, by weighted reference counting.
  *
- * <p>A lend starts with {@link #INITIAL_WEIGHT}. A holder that copies a reference to another
- * node splits its weight without telling the owner; the receiver later reports the move with
- * {@link #adopt}, so the owner can attribute weight to nodes and reclaim a departed node's share.
- * The owner may write only when the total outstanding weight is zero, which no message ordering
- * can fake: every unit of weight was granted here and comes back here exactly once.
+ * <p>A lend starts with {@link #INITIAL_WEIGHT}. A holder that copies a reference to another node
+ * splits its weight without telling the owner; the receiver later reports the move with {@link
+ * #adopt}, so the owner can attribute weight to nodes and reclaim a departed node's share. The
+ * owner may write only when the total outstanding weight is zero, which no message ordering can
+ * fake: every unit of weight was granted here and comes back here exactly once.
  *
- * <p>Per-holder balances may dip below zero while an adoption is in flight; only the total
- * decides. Not thread-safe: owned by the object's {@link BorrowState}.
+ * <p>Per-holder balances may dip below zero while an adoption is in flight; only the total decides.
+ * Not thread-safe: owned by the object's {@link BorrowState}.
  */
 public final class LendLedger {
 
@@ -64,8 +64,7 @@ public final class LendLedger {
 
   /**
    * Records that a reference of {@code weight} sent by {@code from} now lives on {@code to}. If
-   * {@code from} has departed, its balance was already reclaimed, so the weight is counted
-   * afresh.
+   * {@code from} has departed, its balance was already reclaimed, so the weight is counted afresh.
    */
   public void adopt(NodeId from, NodeId to, long weight, boolean fromDeparted) {
     requirePositive(weight);
@@ -118,16 +117,17 @@ public final class LendLedger {
   }
 
   /**
-   * The references each holder has, as far as the owner knows, for diagnostics. Copies made on
-   * a node without a message are not known; a holder with weight counts at least once.
+   * The references each holder has, as far as the owner knows, for diagnostics. Copies made on a
+   * node without a message are not known; a holder with weight counts at least once.
    */
   public Map<NodeId, Integer> refsByHolder() {
     Map<NodeId, Integer> out = new TreeMap<>();
-    accounts.forEach((holder, a) -> {
-      if (a.weight > 0 || a.refs > 0) {
-        out.put(holder, Math.max(1, a.refs));
-      }
-    });
+    accounts.forEach(
+        (holder, a) -> {
+          if (a.weight > 0 || a.refs > 0) {
+            out.put(holder, Math.max(1, a.refs));
+          }
+        });
     return out;
   }
 

@@ -1,8 +1,8 @@
 package dev.pekkodsm.coherence;
 
 /**
- * A node of the DSM: one {@code ActorSystem} incarnation. The value is the cluster member's
- * unique id, so a restarted node is a new node and never reuses its predecessor's addresses.
+ * A node of the DSM: one {@code ActorSystem} incarnation. The value is the cluster member's unique
+ * id, so a restarted node is a new node and never reuses its predecessor's addresses.
  *
  * <p>Immutable value; compare with {@link #equals(Object)}.
  */

@@ -12,14 +12,14 @@ import java.util.function.Predicate;
 
 /**
  * One object at its home: its value, its {@link BorrowState}, and the locator of its published
- * snapshot. This is what the node's object table holds, so the object survives its owner
- * entity being passivated.
+ * snapshot. This is what the node's object table holds, so the object survives its owner entity
+ * being passivated.
  *
- * <p>Thread-safe: every state change happens under this object's monitor, which is held only
- * for a few field updates. Futures of waiting requests are completed after the monitor is
- * released, so no continuation ever runs under it. The value is guarded by the borrow protocol
- * itself: it is read only under a shared borrow and replaced only under the exclusive one, and
- * the monitor hand-offs in between order those accesses.
+ * <p>Thread-safe: every state change happens under this object's monitor, which is held only for a
+ * few field updates. Futures of waiting requests are completed after the monitor is released, so no
+ * continuation ever runs under it. The value is guarded by the borrow protocol itself: it is read
+ * only under a shared borrow and replaced only under the exclusive one, and the monitor hand-offs
+ * in between order those accesses.
  */
 public final class OwnedObject {
 
@@ -141,8 +141,8 @@ public final class OwnedObject {
 
   /**
    * Grants a request now or when it becomes compatible, failing it with {@link
-   * BorrowTimeoutException} at the deadline or {@link ObjectRetiredException} if the object
-   * leaves first.
+   * BorrowTimeoutException} at the deadline or {@link ObjectRetiredException} if the object leaves
+   * first.
    */
   public CompletableFuture<Void> acquire(
       Kind kind, NodeId holder, long weight, String who, long timeoutNs) {
@@ -184,10 +184,10 @@ public final class OwnedObject {
   }
 
   /**
-   * Ends the exclusive borrow of a write: the color advances and the old snapshot is freed, so
-   * no address can reach it any more. If the color has run out, the object takes a new id from
-   * {@code newIds} and color 0, in the same critical section, so nothing can be granted at the
-   * exhausted address in between.
+   * Ends the exclusive borrow of a write: the color advances and the old snapshot is freed, so no
+   * address can reach it any more. If the color has run out, the object takes a new id from {@code
+   * newIds} and color 0, in the same critical section, so nothing can be granted at the exhausted
+   * address in between.
    *
    * @return the object's previous id if it was re-keyed (the caller re-files it), else -1
    */
@@ -238,9 +238,9 @@ public final class OwnedObject {
   /**
    * Attributes a reference sent from {@code from} to {@code to} to its new node.
    *
-   * @param departed tells whether a node has left the cluster; asked under this object's lock,
-   *     so an adoption and the reclaim of the sender's balance are never interleaved (the node
-   *     must be marked departed before its balances are reclaimed)
+   * @param departed tells whether a node has left the cluster; asked under this object's lock, so
+   *     an adoption and the reclaim of the sender's balance are never interleaved (the node must be
+   *     marked departed before its balances are reclaimed)
    */
   public synchronized Adoption adopt(
       NodeId from, NodeId to, long weight, int color, Predicate<NodeId> departed) {
@@ -252,17 +252,15 @@ public final class OwnedObject {
   }
 
   /**
-   * True if {@code holder} holds weight lent at {@code color}: its references to that version
-   * are counted here and protect it.
+   * True if {@code holder} holds weight lent at {@code color}: its references to that version are
+   * counted here and protect it.
    */
   public synchronized boolean confirms(NodeId holder, int color) {
-    return state.phase() == Phase.ACTIVE && state.color() == color
-        && state.lends().holds(holder);
+    return state.phase() == Phase.ACTIVE && state.color() == color && state.lends().holds(holder);
   }
 
   /**
-   * Forgets the references lent to a node that left the cluster, letting a waiting writer
-   * proceed.
+   * Forgets the references lent to a node that left the cluster, letting a waiting writer proceed.
    *
    * @return how many references were reclaimed
    */
@@ -338,8 +336,8 @@ public final class OwnedObject {
   }
 
   private ObjectRetiredException retired(Phase phase) {
-    return new ObjectRetiredException(phase,
-        "object " + home.hex() + ":" + Long.toHexString(objectId) + " is " + phase);
+    return new ObjectRetiredException(
+        phase, "object " + home.hex() + ":" + Long.toHexString(objectId) + " is " + phase);
   }
 
   private static final class Pending {

@@ -10,9 +10,9 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>An entry is <em>pinned</em> while a live reference on this node uses it, and pinned entries
  * are never evicted. Unpinned entries stay in a Caffeine cache bounded by bytes, so that a later
- * reference to the same colored address (no write in between) is served without a read. Entries
- * are never invalidated: an address whose object was written is simply never asked for again,
- * and its entry ages out.
+ * reference to the same colored address (no write in between) is served without a read. Entries are
+ * never invalidated: an address whose object was written is simply never asked for again, and its
+ * entry ages out.
  *
  * <p>Thread-safe.
  */
@@ -49,33 +49,42 @@ public final class ReadCache {
   private final LongAdder hits = new LongAdder();
   private final LongAdder misses = new LongAdder();
 
-  /** @param maxUnpinnedBytes how many bytes of unpinned copies to keep */
+  /**
+   * @param maxUnpinnedBytes how many bytes of unpinned copies to keep
+   */
   public ReadCache(long maxUnpinnedBytes) {
-    this.unpinned = Caffeine.newBuilder()
-        .maximumWeight(maxUnpinnedBytes)
-        .weigher((GlobalAddress k, Entry e) -> Math.max(1, e.sizeBytes))
-        .executor(Runnable::run)
-        .build();
+    this.unpinned =
+        Caffeine.newBuilder()
+            .maximumWeight(maxUnpinnedBytes)
+            .weigher((GlobalAddress k, Entry e) -> Math.max(1, e.sizeBytes))
+            .executor(Runnable::run)
+            .build();
   }
 
   /**
-   * Pins and returns the entry for {@code address}, or returns null on a miss (then read the
-   * object and {@link #install} it).
+   * Pins and returns the entry for {@code address}, or returns null on a miss (then read the object
+   * and {@link #install} it).
    */
   public Entry pin(GlobalAddress address) {
-    Entry e = pinned.computeIfPresent(address, (k, v) -> {
-      v.pins++;
-      return v;
-    });
+    Entry e =
+        pinned.computeIfPresent(
+            address,
+            (k, v) -> {
+              v.pins++;
+              return v;
+            });
     if (e == null) {
       Entry cold = unpinned.asMap().remove(address);
       if (cold != null) {
         // Another thread may have installed this address meanwhile; keep whichever is mapped.
-        e = pinned.compute(address, (k, current) -> {
-          Entry x = current != null ? current : cold;
-          x.pins++;
-          return x;
-        });
+        e =
+            pinned.compute(
+                address,
+                (k, current) -> {
+                  Entry x = current != null ? current : cold;
+                  x.pins++;
+                  return x;
+                });
       }
     }
     if (e != null) {
@@ -92,25 +101,29 @@ public final class ReadCache {
    */
   public Entry install(GlobalAddress address, Object value, int sizeBytes) {
     Entry fresh = new Entry(address, value, sizeBytes);
-    return pinned.compute(address, (k, current) -> {
-      Entry e = current != null ? current : fresh;
-      e.pins++;
-      return e;
-    });
+    return pinned.compute(
+        address,
+        (k, current) -> {
+          Entry e = current != null ? current : fresh;
+          e.pins++;
+          return e;
+        });
   }
 
   /** Releases one pin; the last one moves the entry to the evictable part. */
   public void unpin(Entry entry) {
-    pinned.computeIfPresent(entry.address, (k, v) -> {
-      if (v != entry) {
-        return v;
-      }
-      if (--v.pins > 0) {
-        return v;
-      }
-      unpinned.put(k, v);
-      return null;
-    });
+    pinned.computeIfPresent(
+        entry.address,
+        (k, v) -> {
+          if (v != entry) {
+            return v;
+          }
+          if (--v.pins > 0) {
+            return v;
+          }
+          unpinned.put(k, v);
+          return null;
+        });
   }
 
   /** Entries pinned by live references. */

@@ -10,13 +10,18 @@ import java.util.concurrent.TimeUnit;
 public final class SystemTiming implements Timing, AutoCloseable {
   private final ScheduledThreadPoolExecutor timer;
 
-  /** @param threadName the timer thread's name, so thread dumps say which node it serves */
+  /**
+   * @param threadName the timer thread's name, so thread dumps say which node it serves
+   */
   public SystemTiming(String threadName) {
-    this.timer = new ScheduledThreadPoolExecutor(1, r -> {
-      Thread t = new Thread(r, threadName);
-      t.setDaemon(true);
-      return t;
-    });
+    this.timer =
+        new ScheduledThreadPoolExecutor(
+            1,
+            r -> {
+              Thread t = new Thread(r, threadName);
+              t.setDaemon(true);
+              return t;
+            });
     this.timer.setRemoveOnCancelPolicy(true);
   }
 

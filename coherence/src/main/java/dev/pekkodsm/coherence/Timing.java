@@ -1,8 +1,8 @@
 package dev.pekkodsm.coherence;
 
 /**
- * The clock and the timer the coherence core runs on. Production uses {@link SystemTiming};
- * tests drive a manual one so that deadlines fire exactly when a test says.
+ * The clock and the timer the coherence core runs on. Production uses {@link SystemTiming}; tests
+ * drive a manual one so that deadlines fire exactly when a test says.
  */
 public interface Timing {
 

@@ -5,9 +5,9 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import java.time.Duration;
 
 /**
- * What became of objects that left a node, so that a late request for one is answered
- * precisely ("moved to ...", "dropped") instead of "unknown". Bounded in count and age: a
- * request older than the tombstone's lifetime gets a generic answer.
+ * What became of objects that left a node, so that a late request for one is answered precisely
+ * ("moved to ...", "dropped") instead of "unknown". Bounded in count and age: a request older than
+ * the tombstone's lifetime gets a generic answer.
  *
  * <p>Thread-safe.
  */
@@ -23,11 +23,12 @@ public final class Tombstones {
   private final Cache<Long, Tombstone> byObject;
 
   public Tombstones(long maxEntries, Duration ttl) {
-    this.byObject = Caffeine.newBuilder()
-        .maximumSize(maxEntries)
-        .expireAfterWrite(ttl)
-        .executor(Runnable::run)
-        .build();
+    this.byObject =
+        Caffeine.newBuilder()
+            .maximumSize(maxEntries)
+            .expireAfterWrite(ttl)
+            .executor(Runnable::run)
+            .build();
   }
 
   public void record(long objectId, Tombstone tombstone) {

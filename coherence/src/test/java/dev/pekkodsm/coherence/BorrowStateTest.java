@@ -93,12 +93,16 @@ class BorrowStateTest {
   void shouldLetLocalReadersPassAWriterThatWaitsForLends() {
     s.tryAcquire(LEND, B, W, null);
     s.enqueue(EXCLUSIVE, 100, null, 0, "w", "writer");
-    assertEquals(GRANTED, s.tryAcquire(SHARED, null, 0, null),
+    assertEquals(
+        GRANTED,
+        s.tryAcquire(SHARED, null, 0, null),
         "the writer cannot go before the lend is back anyway");
     assertEquals(MUST_WAIT, s.tryAcquire(LEND, A, W, null), "new lends would starve the writer");
     s.endShared();
     s.lends().release(B, W);
-    assertEquals(MUST_WAIT, s.tryAcquire(SHARED, null, 0, null),
+    assertEquals(
+        MUST_WAIT,
+        s.tryAcquire(SHARED, null, 0, null),
         "once the lends are back, readers queue behind the writer");
     assertEquals(1, s.grantWaiting().size());
     assertTrue(s.hasWriter());

@@ -7,8 +7,8 @@ final class ManualTiming implements Timing {
   private long now = 1_000_000_000L;
   private long sequence;
   private final PriorityQueue<Task> tasks =
-      new PriorityQueue<>((a, b) -> a.at != b.at ? Long.compare(a.at, b.at)
-          : Long.compare(a.seq, b.seq));
+      new PriorityQueue<>(
+          (a, b) -> a.at != b.at ? Long.compare(a.at, b.at) : Long.compare(a.seq, b.seq));
 
   private final class Task implements Cancellable {
     final long at;

@@ -113,8 +113,8 @@ class OwnedObjectTest {
     var e = assertInstanceOf(ObjectRetiredException.class, failure(reader));
     assertEquals(Phase.MOVED, e.phase());
     assertEquals(List.of(0x1000L), freed);
-    assertInstanceOf(ObjectRetiredException.class,
-        failure(obj.acquire(SHARED, null, 0, null, SECOND)));
+    assertInstanceOf(
+        ObjectRetiredException.class, failure(obj.acquire(SHARED, null, 0, null, SECOND)));
     assertEquals(0, timing.pending(), "the reader's timer was cancelled");
   }
 
@@ -162,7 +162,9 @@ class OwnedObjectTest {
     reader.thenRun(() -> seenByReader[0] = old.address());
     assertEquals(1, old.endWrite(() -> 99));
     assertTrue(reader.isDone());
-    assertEquals(new GlobalAddress(HOME, 99, 0), seenByReader[0],
+    assertEquals(
+        new GlobalAddress(HOME, 99, 0),
+        seenByReader[0],
         "the first borrow after the write already sees the new address");
     old.endShared();
     old.tryAcquire(EXCLUSIVE, null, 0, "w");

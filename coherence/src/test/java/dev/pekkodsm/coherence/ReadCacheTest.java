@@ -79,19 +79,21 @@ class ReadCacheTest {
     int threads = 4;
     CountDownLatch done = new CountDownLatch(threads);
     for (int t = 0; t < threads; t++) {
-      new Thread(() -> {
-        for (int i = 0; i < 50_000; i++) {
-          var a = addr(i % 7, 0);
-          var e = cache.pin(a);
-          if (e == null) {
-            e = cache.install(a, "v", 30);
-            installs.incrementAndGet();
-          }
-          assertEquals(a, e.address());
-          cache.unpin(e);
-        }
-        done.countDown();
-      }).start();
+      new Thread(
+              () -> {
+                for (int i = 0; i < 50_000; i++) {
+                  var a = addr(i % 7, 0);
+                  var e = cache.pin(a);
+                  if (e == null) {
+                    e = cache.install(a, "v", 30);
+                    installs.incrementAndGet();
+                  }
+                  assertEquals(a, e.address());
+                  cache.unpin(e);
+                }
+                done.countDown();
+              })
+          .start();
     }
     done.await();
     assertEquals(0, cache.pinnedCount(), "every pin was released");

@@ -1,8 +1,8 @@
 package dev.pekkodsm.memory;
 
 /**
- * What a peer needs to read a node's arena: where its segment files are and the random token
- * that proves a mapping is of this arena and not of a namesake on another host.
+ * What a peer needs to read a node's arena: where its segment files are and the random token that
+ * proves a mapping is of this arena and not of a namesake on another host.
  *
  * @param node the owning node's id
  * @param directory the arena folder on the owner's host

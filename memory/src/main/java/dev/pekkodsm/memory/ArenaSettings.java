@@ -6,8 +6,8 @@ import java.util.Objects;
 /**
  * Where and how large a node's snapshot arena is, validated once when built.
  *
- * @param directory the parent directory of arena folders; {@code /dev/shm} keeps them in memory
- *     and lets same-host peers map them
+ * @param directory the parent directory of arena folders; {@code /dev/shm} keeps them in memory and
+ *     lets same-host peers map them
  * @param segmentBytes the size of one segment file; the largest snapshot must fit in one
  * @param maxSegments how many segments the arena may grow to
  * @param maxFrameBytes the largest frame (header and payload) that will be published

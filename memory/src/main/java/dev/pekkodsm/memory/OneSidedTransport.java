@@ -14,8 +14,8 @@ public interface OneSidedTransport extends AutoCloseable {
   /**
    * Opens a reader for a peer's arena.
    *
-   * @throws TransportUnavailableException if this transport cannot reach that arena (another
-   *     host, missing files, a token that does not match), with the reason
+   * @throws TransportUnavailableException if this transport cannot reach that arena (another host,
+   *     missing files, a token that does not match), with the reason
    */
   PeerReader open(ArenaEndpoint peer) throws TransportUnavailableException;
 

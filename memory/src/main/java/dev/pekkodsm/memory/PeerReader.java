@@ -1,8 +1,8 @@
 package dev.pekkodsm.memory;
 
 /**
- * Reads slots of one peer's arena. Thread-safe: many threads may read at once, each with its
- * own {@link ReadBuffer}.
+ * Reads slots of one peer's arena. Thread-safe: many threads may read at once, each with its own
+ * {@link ReadBuffer}.
  */
 public interface PeerReader extends AutoCloseable {
 

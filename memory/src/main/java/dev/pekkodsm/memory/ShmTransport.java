@@ -13,9 +13,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * Same-host one-sided reads: a peer's segment files are mapped read-only and a read is a memory
  * copy checked by the slot's seqlock and the frame's CRC. The peer's CPU is not involved.
  *
- * <p>Whether a peer is on this host is decided by the files themselves: the transport can open
- * the peer's first segment and it carries the peer's random token. A namesake folder on another
- * host (a shared mount, a copied path) fails that check.
+ * <p>Whether a peer is on this host is decided by the files themselves: the transport can open the
+ * peer's first segment and it carries the peer's random token. A namesake folder on another host (a
+ * shared mount, a copied path) fails that check.
  */
 public final class ShmTransport implements OneSidedTransport {
 
@@ -83,8 +83,17 @@ public final class ShmTransport implements OneSidedTransport {
       if (closed) {
         return ReadStatus.UNAVAILABLE;
       }
-      return SlotReads.read(segment, peer.segmentBytes(), SlotLayout.offset(locator), codec,
-          peer.node(), object, color, maxFrameBytes, out, deadlineNs);
+      return SlotReads.read(
+          segment,
+          peer.segmentBytes(),
+          SlotLayout.offset(locator),
+          codec,
+          peer.node(),
+          object,
+          color,
+          maxFrameBytes,
+          out,
+          deadlineNs);
     }
 
     /** Maps and validates one segment; null (with {@link #failure} set) if it cannot. */
@@ -111,10 +120,14 @@ public final class ShmTransport implements OneSidedTransport {
           failure = path + " is not an arena segment of layout " + SlotLayout.LAYOUT_VERSION;
           return null;
         }
-        if (tokenHi != peer.tokenHi() || tokenLo != peer.tokenLo() || node != peer.node()
+        if (tokenHi != peer.tokenHi()
+            || tokenLo != peer.tokenLo()
+            || node != peer.node()
             || storedIndex != index) {
-          failure = path + " belongs to another arena (token or node differs): the peer is not "
-              + "on this host, or has restarted";
+          failure =
+              path
+                  + " belongs to another arena (token or node differs): the peer is not "
+                  + "on this host, or has restarted";
           return null;
         }
         if (segments.compareAndSet(index, null, segment)) {

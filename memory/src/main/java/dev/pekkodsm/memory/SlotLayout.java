@@ -24,8 +24,8 @@ import java.nio.ByteOrder;
  *  16       snapshot frame (see SnapshotCodec): magic, crc, node, object, color, length, payload
  * </pre>
  *
- * A locator names a slot: the segment index in the high 16 bits, the byte offset in the low 48.
- * All multi-byte fields are little-endian.
+ * A locator names a slot: the segment index in the high 16 bits, the byte offset in the low 48. All
+ * multi-byte fields are little-endian.
  */
 public final class SlotLayout {
 
@@ -72,8 +72,8 @@ public final class SlotLayout {
   }
 
   /**
-   * The slot capacity (header included) used for a frame of {@code frameBytes}: multiples of 64
-   * up to 256, then four classes per doubling, so no slot wastes more than a quarter of itself.
+   * The slot capacity (header included) used for a frame of {@code frameBytes}: multiples of 64 up
+   * to 256, then four classes per doubling, so no slot wastes more than a quarter of itself.
    */
   public static int capacityFor(int frameBytes) {
     int size = frameBytes + SLOT_HEADER_BYTES;

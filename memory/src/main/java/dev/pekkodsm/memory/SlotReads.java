@@ -18,10 +18,10 @@ import java.util.concurrent.locks.LockSupport;
  * The seqlock read of one slot from a mapped segment, shared by every reader of an arena (the
  * owner's own, same-host peers, the tcp read server).
  *
- * <p>Copy, fence, re-check: the sequence is read with acquire; the header and frame are copied
- * with plain loads; a load-load fence keeps those loads before the second sequence read; equal
- * even sequences mean the copy is of one stable version. Only a stable copy is then checked
- * (magic, length, CRC, object and color), and only a checked copy is reported {@code OK}.
+ * <p>Copy, fence, re-check: the sequence is read with acquire; the header and frame are copied with
+ * plain loads; a load-load fence keeps those loads before the second sequence read; equal even
+ * sequences mean the copy is of one stable version. Only a stable copy is then checked (magic,
+ * length, CRC, object and color), and only a checked copy is reported {@code OK}.
  */
 public final class SlotReads {
 
@@ -64,12 +64,13 @@ public final class SlotReads {
         int capacity = (int) INT.get(segment, slot + CAPACITY_OFFSET);
         int length = (int) INT.get(segment, frameAt + SnapshotCodec.LENGTH_OFFSET);
         long frameBytes = (long) SnapshotCodec.HEADER_BYTES + length;
-        boolean plausible = capacity >= SLOT_ALIGNMENT
-            && capacity % SLOT_ALIGNMENT == 0
-            && (long) slot + capacity <= segmentBytes
-            && length >= 0
-            && frameBytes <= capacity - SLOT_HEADER_BYTES
-            && frameBytes <= maxFrameBytes;
+        boolean plausible =
+            capacity >= SLOT_ALIGNMENT
+                && capacity % SLOT_ALIGNMENT == 0
+                && (long) slot + capacity <= segmentBytes
+                && length >= 0
+                && frameBytes <= capacity - SLOT_HEADER_BYTES
+                && frameBytes <= maxFrameBytes;
         int copy = plausible ? (int) frameBytes : SnapshotCodec.HEADER_BYTES;
         byte[] dst = out.ensureCapacity(copy);
         segment.get(frameAt, dst, 0, copy);

@@ -33,12 +33,12 @@ import java.util.stream.Stream;
  *
  * <p>The arena is a folder of fixed-size segment files, mapped read-write by the owner and
  * read-only by same-host peers. Slots come in size classes (see {@link
- * SlotLayout#capacityFor(int)}); a freed slot goes back to its class's free list and is reused
- * by the next frame of that class. Each slot is published under a seqlock, so a reader never
- * mistakes a half-written frame for a snapshot.
+ * SlotLayout#capacityFor(int)}); a freed slot goes back to its class's free list and is reused by
+ * the next frame of that class. Each slot is published under a seqlock, so a reader never mistakes
+ * a half-written frame for a snapshot.
  *
- * <p>Thread-safe. Allocation is serialized by a lock; writing a slot's bytes is done outside it
- * by the thread that holds the slot, which is the single writer of that slot until it frees it.
+ * <p>Thread-safe. Allocation is serialized by a lock; writing a slot's bytes is done outside it by
+ * the thread that holds the slot, which is the single writer of that slot until it frees it.
  */
 public final class SnapshotArena implements AutoCloseable {
 
@@ -73,8 +73,8 @@ public final class SnapshotArena implements AutoCloseable {
   }
 
   /**
-   * Creates the arena folder {@code <directory>/pekko-dsm-<node>-<random>} with its first
-   * segment. Deletes folders of dead processes first if {@link ArenaSettings#cleanStale()}.
+   * Creates the arena folder {@code <directory>/pekko-dsm-<node>-<random>} with its first segment.
+   * Deletes folders of dead processes first if {@link ArenaSettings#cleanStale()}.
    *
    * @param codec checks frames read back from this arena
    * @throws UncheckedIOException if the folder or the first segment cannot be created
@@ -85,8 +85,9 @@ public final class SnapshotArena implements AutoCloseable {
       if (settings.cleanStale()) {
         deleteStaleFolders(settings.directory());
       }
-      Path folder = Files.createTempDirectory(
-          settings.directory(), FOLDER_PREFIX + Long.toHexString(node) + "-");
+      Path folder =
+          Files.createTempDirectory(
+              settings.directory(), FOLDER_PREFIX + Long.toHexString(node) + "-");
       Files.writeString(folder.resolve(OWNER_FILE), ownerRecord(), StandardCharsets.UTF_8);
       SnapshotArena arena = new SnapshotArena(settings, node, folder, codec);
       synchronized (arena) {
@@ -95,16 +96,17 @@ public final class SnapshotArena implements AutoCloseable {
       return arena;
     } catch (IOException e) {
       throw new UncheckedIOException(
-          "cannot create the snapshot arena under " + settings.directory()
-              + " (pekko.dsm.arena.directory)", e);
+          "cannot create the snapshot arena under "
+              + settings.directory()
+              + " (pekko.dsm.arena.directory)",
+          e);
     }
   }
 
   /** What a peer needs to map this arena. */
   public ArenaEndpoint endpoint() {
     return new ArenaEndpoint(
-        node, folder.toString(), tokenHi, tokenLo, settings.segmentBytes(),
-        settings.maxSegments());
+        node, folder.toString(), tokenHi, tokenLo, settings.segmentBytes(), settings.maxSegments());
   }
 
   /** The arena folder. */
@@ -128,8 +130,13 @@ public final class SnapshotArena implements AutoCloseable {
   public long publish(byte[] frame, int length) {
     if (length < SnapshotCodec.HEADER_BYTES || length > settings.maxFrameBytes()) {
       throw new IllegalArgumentException(
-          "frame of " + length + " bytes is outside [" + SnapshotCodec.HEADER_BYTES + ", "
-              + settings.maxFrameBytes() + "]");
+          "frame of "
+              + length
+              + " bytes is outside ["
+              + SnapshotCodec.HEADER_BYTES
+              + ", "
+              + settings.maxFrameBytes()
+              + "]");
     }
     int capacity = SlotLayout.capacityFor(length);
     long locator = allocate(capacity);
@@ -186,8 +193,8 @@ public final class SnapshotArena implements AutoCloseable {
   }
 
   /**
-   * Reads a slot of this arena with the same checks a peer applies. Used by the owner's read
-   * server and by tests.
+   * Reads a slot of this arena with the same checks a peer applies. Used by the owner's read server
+   * and by tests.
    */
   public ReadStatus read(long locator, long object, int color, ReadBuffer out) {
     int index = SlotLayout.segment(locator);
@@ -198,8 +205,17 @@ public final class SnapshotArena implements AutoCloseable {
       }
       segment = segments[index];
     }
-    return SlotReads.read(segment, settings.segmentBytes(), SlotLayout.offset(locator), codec,
-        node, object, color, settings.maxFrameBytes(), out, System.nanoTime() + 20_000_000L);
+    return SlotReads.read(
+        segment,
+        settings.segmentBytes(),
+        SlotLayout.offset(locator),
+        codec,
+        node,
+        object,
+        color,
+        settings.maxFrameBytes(),
+        out,
+        System.nanoTime() + 20_000_000L);
   }
 
   /** Slots currently published. */
@@ -219,8 +235,7 @@ public final class SnapshotArena implements AutoCloseable {
 
   private synchronized long allocate(int capacity) {
     if (closed) {
-      throw new IllegalStateException("the arena of node " + Long.toHexString(node)
-          + " is closed");
+      throw new IllegalStateException("the arena of node " + Long.toHexString(node) + " is closed");
     }
     LongStack free = freeByCapacity.get(capacity);
     long locator;
@@ -230,10 +245,19 @@ public final class SnapshotArena implements AutoCloseable {
       if (bump + capacity > settings.segmentBytes()) {
         if (segmentCount == settings.maxSegments()) {
           throw new ArenaFullException(
-              "the snapshot arena of node " + Long.toHexString(node) + " is full: "
-                  + segmentCount + " segments of " + settings.segmentBytes() + " bytes hold "
-                  + liveSlots + " snapshots (" + liveBytes + " bytes); no free slot of "
-                  + capacity + " bytes. Raise pekko.dsm.arena.max-segments or segment-size");
+              "the snapshot arena of node "
+                  + Long.toHexString(node)
+                  + " is full: "
+                  + segmentCount
+                  + " segments of "
+                  + settings.segmentBytes()
+                  + " bytes hold "
+                  + liveSlots
+                  + " snapshots ("
+                  + liveBytes
+                  + " bytes); no free slot of "
+                  + capacity
+                  + " bytes. Raise pekko.dsm.arena.max-segments or segment-size");
         }
         addSegment();
       }
@@ -248,10 +272,14 @@ public final class SnapshotArena implements AutoCloseable {
   private void addSegment() {
     int index = segmentCount;
     Path path = segmentPath(folder, index);
-    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-      MappedByteBuffer segment = channel.map(FileChannel.MapMode.READ_WRITE, 0,
-          settings.segmentBytes());
+    try (FileChannel channel =
+        FileChannel.open(
+            path,
+            StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.READ,
+            StandardOpenOption.WRITE)) {
+      MappedByteBuffer segment =
+          channel.map(FileChannel.MapMode.READ_WRITE, 0, settings.segmentBytes());
       segment.order(ByteOrder.LITTLE_ENDIAN);
       LONG.set(segment, SlotLayout.SEGMENT_MAGIC_OFFSET, SlotLayout.SEGMENT_MAGIC);
       INT.set(segment, SlotLayout.SEGMENT_VERSION_OFFSET, SlotLayout.LAYOUT_VERSION);
@@ -272,16 +300,21 @@ public final class SnapshotArena implements AutoCloseable {
     int index = SlotLayout.segment(locator);
     synchronized (this) {
       if (index >= segmentCount) {
-        throw new IllegalArgumentException("locator " + Long.toHexString(locator)
-            + " names segment " + index + " of " + segmentCount);
+        throw new IllegalArgumentException(
+            "locator "
+                + Long.toHexString(locator)
+                + " names segment "
+                + index
+                + " of "
+                + segmentCount);
       }
       return segments[index];
     }
   }
 
   /**
-   * Deletes the arena's files. Peers that still map them keep a valid (now unlinked) mapping
-   * until they drop it. Idempotent.
+   * Deletes the arena's files. Peers that still map them keep a valid (now unlinked) mapping until
+   * they drop it. Idempotent.
    */
   @Override
   public void close() {
@@ -307,9 +340,9 @@ public final class SnapshotArena implements AutoCloseable {
   }
 
   /**
-   * Deletes arena folders whose owner process is dead. Only folders written from this pid
-   * namespace are judged, so arenas of live processes in other containers sharing the directory
-   * are never touched.
+   * Deletes arena folders whose owner process is dead. Only folders written from this pid namespace
+   * are judged, so arenas of live processes in other containers sharing the directory are never
+   * touched.
    */
   static int deleteStaleFolders(Path directory) {
     Optional<String> myNamespace = pidNamespace();
@@ -335,8 +368,7 @@ public final class SnapshotArena implements AutoCloseable {
             namespace = line.substring(6).trim();
           }
         }
-        if (pid > 0 && myNamespace.get().equals(namespace)
-            && ProcessHandle.of(pid).isEmpty()) {
+        if (pid > 0 && myNamespace.get().equals(namespace) && ProcessHandle.of(pid).isEmpty()) {
           deleteFolder(candidate);
           deleted++;
         }
@@ -349,13 +381,15 @@ public final class SnapshotArena implements AutoCloseable {
 
   private static void deleteFolder(Path folder) {
     try (Stream<Path> walk = Files.walk(folder)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-          // Best effort: a leftover file is cleaned by the next start on this host.
-        }
-      });
+      walk.sorted(Comparator.reverseOrder())
+          .forEach(
+              p -> {
+                try {
+                  Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                  // Best effort: a leftover file is cleaned by the next start on this host.
+                }
+              });
     } catch (IOException ignored) {
       // The folder is already gone.
     }

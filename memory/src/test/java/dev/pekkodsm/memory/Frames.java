@@ -11,16 +11,21 @@ import java.nio.file.Path;
 final class Frames {
   static final long NODE = 0xA11CEL;
 
-  static final SnapshotCodec CODEC = new SnapshotCodec(new KryoPool(
-      ClassRegistry.empty(), new SerializationSettings(1 << 20, 64, true, 8), k -> {}, "-"));
+  static final SnapshotCodec CODEC =
+      new SnapshotCodec(
+          new KryoPool(
+              ClassRegistry.empty(),
+              new SerializationSettings(1 << 20, 64, true, 8),
+              k -> {},
+              "-"));
 
   static final int MAX_FRAME = (1 << 20) + SnapshotCodec.HEADER_BYTES;
 
   private Frames() {}
 
   static ArenaSettings settings(Path dir, int segmentBytes, int maxSegments) {
-    return new ArenaSettings(dir, segmentBytes, maxSegments, Math.min(MAX_FRAME, segmentBytes / 2),
-        false);
+    return new ArenaSettings(
+        dir, segmentBytes, maxSegments, Math.min(MAX_FRAME, segmentBytes / 2), false);
   }
 
   static byte[] frame(Object value, long object, int color) {
@@ -28,7 +33,12 @@ final class Frames {
   }
 
   static Object decode(ReadBuffer buffer) {
-    return CODEC.pool().fromBytes(buffer.bytes(), SnapshotCodec.HEADER_BYTES,
-        buffer.length() - SnapshotCodec.HEADER_BYTES, Purpose.SNAPSHOT);
+    return CODEC
+        .pool()
+        .fromBytes(
+            buffer.bytes(),
+            SnapshotCodec.HEADER_BYTES,
+            buffer.length() - SnapshotCodec.HEADER_BYTES,
+            Purpose.SNAPSHOT);
   }
 }

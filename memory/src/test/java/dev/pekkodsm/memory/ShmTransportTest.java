@@ -48,8 +48,8 @@ class ShmTransportTest {
       assertEquals(ReadStatus.STALE, reader.read(locator, 6, 2, out, never()));
       arena.free(locator);
       assertEquals(ReadStatus.FREED, reader.read(locator, 5, 2, out, never()));
-      assertEquals(ReadStatus.OUT_OF_RANGE,
-          reader.read(SlotLayout.locator(9, 4096), 5, 2, out, never()));
+      assertEquals(
+          ReadStatus.OUT_OF_RANGE, reader.read(SlotLayout.locator(9, 4096), 5, 2, out, never()));
     }
   }
 
@@ -74,12 +74,24 @@ class ShmTransportTest {
   void shouldRefuseAnArenaWhoseTokenDoesNotMatch() {
     try (SnapshotArena arena = SnapshotArena.create(settings(dir, 1 << 16, 1), NODE, CODEC)) {
       ArenaEndpoint real = arena.endpoint();
-      ArenaEndpoint impostor = new ArenaEndpoint(real.node(), real.directory(), real.tokenHi() + 1,
-          real.tokenLo(), real.segmentBytes(), real.maxSegments());
+      ArenaEndpoint impostor =
+          new ArenaEndpoint(
+              real.node(),
+              real.directory(),
+              real.tokenHi() + 1,
+              real.tokenLo(),
+              real.segmentBytes(),
+              real.maxSegments());
       var e = assertThrows(TransportUnavailableException.class, () -> shm.open(impostor));
       assertTrue(e.getMessage().contains("another arena"), e.getMessage());
-      ArenaEndpoint elsewhere = new ArenaEndpoint(real.node(), dir.resolve("nope").toString(),
-          real.tokenHi(), real.tokenLo(), real.segmentBytes(), real.maxSegments());
+      ArenaEndpoint elsewhere =
+          new ArenaEndpoint(
+              real.node(),
+              dir.resolve("nope").toString(),
+              real.tokenHi(),
+              real.tokenLo(),
+              real.segmentBytes(),
+              real.maxSegments());
       var e2 = assertThrows(TransportUnavailableException.class, () -> shm.open(elsewhere));
       assertTrue(e2.getMessage().contains("cannot map"), e2.getMessage());
     }
@@ -92,8 +104,11 @@ class ShmTransportTest {
       byte[] f = frame("payload that will be damaged", 3, 0);
       long locator = arena.publish(f, f.length);
       int payloadAt = (int) SlotLayout.offset(locator) + SlotLayout.SLOT_HEADER_BYTES + 40;
-      try (FileChannel ch = FileChannel.open(SnapshotArena.segmentPath(arena.folder(), 0),
-          StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      try (FileChannel ch =
+          FileChannel.open(
+              SnapshotArena.segmentPath(arena.folder(), 0),
+              StandardOpenOption.READ,
+              StandardOpenOption.WRITE)) {
         MappedByteBuffer raw = ch.map(FileChannel.MapMode.READ_WRITE, 0, 1 << 20);
         raw.put(payloadAt, (byte) (raw.get(payloadAt) ^ 0x5A));
       }
@@ -109,8 +124,11 @@ class ShmTransportTest {
       byte[] f = frame("x", 3, 0);
       long locator = arena.publish(f, f.length);
       int lengthAt = (int) SlotLayout.offset(locator) + SlotLayout.SLOT_HEADER_BYTES + 28;
-      try (FileChannel ch = FileChannel.open(SnapshotArena.segmentPath(arena.folder(), 0),
-          StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      try (FileChannel ch =
+          FileChannel.open(
+              SnapshotArena.segmentPath(arena.folder(), 0),
+              StandardOpenOption.READ,
+              StandardOpenOption.WRITE)) {
         MappedByteBuffer raw = ch.map(FileChannel.MapMode.READ_WRITE, 0, 1 << 20);
         raw.order(ByteOrder.LITTLE_ENDIAN).putInt(lengthAt, Integer.MAX_VALUE - 100);
       }
@@ -127,8 +145,11 @@ class ShmTransportTest {
       byte[] f = frame("x", 3, 0);
       long locator = arena.publish(f, f.length);
       int seqAt = (int) SlotLayout.offset(locator);
-      try (FileChannel ch = FileChannel.open(SnapshotArena.segmentPath(arena.folder(), 0),
-          StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      try (FileChannel ch =
+          FileChannel.open(
+              SnapshotArena.segmentPath(arena.folder(), 0),
+              StandardOpenOption.READ,
+              StandardOpenOption.WRITE)) {
         MappedByteBuffer raw = ch.map(FileChannel.MapMode.READ_WRITE, 0, 1 << 20);
         raw.order(ByteOrder.LITTLE_ENDIAN).putLong(seqAt, 3); // odd: a writer died mid-write
       }
@@ -137,16 +158,16 @@ class ShmTransportTest {
       assertEquals(ReadStatus.CONTENDED, reader.read(locator, 3, 0, out, never()));
       assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(1));
       start = System.nanoTime();
-      assertEquals(ReadStatus.CONTENDED,
-          reader.read(locator, 3, 0, out, System.nanoTime() + 2_000_000L));
+      assertEquals(
+          ReadStatus.CONTENDED, reader.read(locator, 3, 0, out, System.nanoTime() + 2_000_000L));
       assertTrue(System.nanoTime() - start < 15_000_000L, "the caller's deadline is kept");
     }
   }
 
   /**
    * A writer rewrites one slot as fast as it can, alternating two frames of the same object and
-   * color whose payloads differ in every byte, while readers copy it. The seqlock must make
-   * every completed read one whole frame: a torn copy would fail its CRC and show as CORRUPT.
+   * color whose payloads differ in every byte, while readers copy it. The seqlock must make every
+   * completed read one whole frame: a torn copy would fail its CRC and show as CORRUPT.
    */
   @Test
   @Timeout(60)
@@ -162,15 +183,17 @@ class ShmTransportTest {
       long locator = arena.publish(fa, fa.length);
       AtomicBoolean stop = new AtomicBoolean();
       AtomicLong writes = new AtomicLong();
-      Thread writer = new Thread(() -> {
-        boolean flip = false;
-        while (!stop.get()) {
-          byte[] f = flip ? fa : fb;
-          arena.rewrite(locator, f, f.length);
-          flip = !flip;
-          writes.incrementAndGet();
-        }
-      });
+      Thread writer =
+          new Thread(
+              () -> {
+                boolean flip = false;
+                while (!stop.get()) {
+                  byte[] f = flip ? fa : fb;
+                  arena.rewrite(locator, f, f.length);
+                  flip = !flip;
+                  writes.incrementAndGet();
+                }
+              });
       writer.start();
       long oks = 0;
       long contended = 0;

@@ -87,11 +87,14 @@ class SnapshotArenaTest {
     try (SnapshotArena arena = SnapshotArena.create(settings(dir, 1 << 16, 2), NODE, CODEC)) {
       byte[] f = frame(new byte[4000], 1, 0);
       Set<Long> locators = new HashSet<>();
-      var e = assertThrows(ArenaFullException.class, () -> {
-        for (int i = 0; i < 1000; i++) {
-          locators.add(arena.publish(f, f.length));
-        }
-      });
+      var e =
+          assertThrows(
+              ArenaFullException.class,
+              () -> {
+                for (int i = 0; i < 1000; i++) {
+                  locators.add(arena.publish(f, f.length));
+                }
+              });
       assertTrue(e.getMessage().contains("max-segments"), e.getMessage());
       assertEquals(2, arena.segmentCount());
       assertTrue(locators.size() >= 2 * 14, "both segments were used: " + locators.size());
@@ -135,14 +138,16 @@ class SnapshotArenaTest {
     dead.waitFor();
     String namespace = Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString();
     Path deadFolder = Files.createDirectory(dir.resolve("pekko-dsm-dead"));
-    Files.writeString(deadFolder.resolve("owner"),
-        "pid=" + dead.pid() + "\npidns=" + namespace + "\n", StandardCharsets.UTF_8);
+    Files.writeString(
+        deadFolder.resolve("owner"),
+        "pid=" + dead.pid() + "\npidns=" + namespace + "\n",
+        StandardCharsets.UTF_8);
     Path liveFolder = Files.createDirectory(dir.resolve("pekko-dsm-live"));
-    Files.writeString(liveFolder.resolve("owner"),
+    Files.writeString(
+        liveFolder.resolve("owner"),
         "pid=" + ProcessHandle.current().pid() + "\npidns=" + namespace + "\n");
     Path foreignFolder = Files.createDirectory(dir.resolve("pekko-dsm-foreign"));
-    Files.writeString(foreignFolder.resolve("owner"),
-        "pid=" + dead.pid() + "\npidns=pid:[1]\n");
+    Files.writeString(foreignFolder.resolve("owner"), "pid=" + dead.pid() + "\npidns=pid:[1]\n");
     Path unrelated = Files.createDirectory(dir.resolve("something-else"));
 
     assertEquals(1, SnapshotArena.deleteStaleFolders(dir));

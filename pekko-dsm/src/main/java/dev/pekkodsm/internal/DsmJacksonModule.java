@@ -16,12 +16,12 @@ import org.apache.pekko.serialization.Serialization;
 
 /**
  * Lets {@code DBox} and {@code DRef} fields travel in messages serialized by Pekko's Jackson
- * serializer, with the same semantics as with the DSM's own serializer: a box sent is owned by
- * the receiver, a reference sent is held by the receiver. Registered in {@code reference.conf}
- * through {@code pekko.serialization.jackson.jackson-modules}.
+ * serializer, with the same semantics as with the DSM's own serializer: a box sent is owned by the
+ * receiver, a reference sent is held by the receiver. Registered in {@code reference.conf} through
+ * {@code pekko.serialization.jackson.jackson-modules}.
  *
- * <p>The handle's node is found through Pekko's current transport information, which Pekko
- * sets while it serializes a message.
+ * <p>The handle's node is found through Pekko's current transport information, which Pekko sets
+ * while it serializes a message.
  */
 public final class DsmJacksonModule extends SimpleModule {
   private static final long serialVersionUID = 1L;
@@ -42,8 +42,8 @@ public final class DsmJacksonModule extends SimpleModule {
   private static long required(JsonNode tree, String field, JsonParser p) throws IOException {
     JsonNode v = tree.get(field);
     if (v == null || !v.canConvertToLong()) {
-      throw new com.fasterxml.jackson.core.JsonParseException(p,
-          "pekko-dsm handle without a numeric \"" + field + "\"");
+      throw new com.fasterxml.jackson.core.JsonParseException(
+          p, "pekko-dsm handle without a numeric \"" + field + "\"");
     }
     return v.asLong();
   }
@@ -81,9 +81,16 @@ public final class DsmJacksonModule extends SimpleModule {
     @Override
     public DBox<?> deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
       JsonNode t = p.readValueAsTree();
-      return node().handles().importBox(new HandleCodec.BoxWire(required(t, "home", p),
-          required(t, "object", p), (int) required(t, "color", p), required(t, "locator", p),
-          (int) required(t, "frameBytes", p), required(t, "from", p)));
+      return node()
+          .handles()
+          .importBox(
+              new HandleCodec.BoxWire(
+                  required(t, "home", p),
+                  required(t, "object", p),
+                  (int) required(t, "color", p),
+                  required(t, "locator", p),
+                  (int) required(t, "frameBytes", p),
+                  required(t, "from", p)));
     }
   }
 
@@ -121,9 +128,17 @@ public final class DsmJacksonModule extends SimpleModule {
     @Override
     public DRef<?> deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
       JsonNode t = p.readValueAsTree();
-      return node().handles().importRef(new HandleCodec.RefWire(required(t, "home", p),
-          required(t, "object", p), (int) required(t, "color", p), required(t, "locator", p),
-          (int) required(t, "frameBytes", p), required(t, "weight", p), required(t, "from", p)));
+      return node()
+          .handles()
+          .importRef(
+              new HandleCodec.RefWire(
+                  required(t, "home", p),
+                  required(t, "object", p),
+                  (int) required(t, "color", p),
+                  required(t, "locator", p),
+                  (int) required(t, "frameBytes", p),
+                  required(t, "weight", p),
+                  required(t, "from", p)));
     }
   }
 }

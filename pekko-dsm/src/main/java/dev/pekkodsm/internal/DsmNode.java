@@ -26,7 +26,6 @@ import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -92,8 +91,8 @@ public final class DsmNode {
     void revoke(String reason);
 
     /**
-     * A node left the cluster. If it sent this reference, the home may have reclaimed the
-     * reference with the sender's others before learning it arrived here.
+     * A node left the cluster. If it sent this reference, the home may have reclaimed the reference
+     * with the sender's others before learning it arrived here.
      */
     void senderLeft(NodeId departed);
   }
@@ -103,10 +102,13 @@ public final class DsmNode {
     this.settings = settings;
     this.self = self;
     this.handles = handles;
-    this.kryo = new KryoPool(settings.registry, settings.serialization,
-        k -> HandleKryoSerializers.register(k, this),
-        "add it to pekko.dsm.serialization.classes { \"<class name>\" = <id> } on every node, "
-            + "or register it in a DsmSetup");
+    this.kryo =
+        new KryoPool(
+            settings.registry,
+            settings.serialization,
+            k -> HandleKryoSerializers.register(k, this),
+            "add it to pekko.dsm.serialization.classes { \"<class name>\" = <id> } on every node, "
+                + "or register it in a DsmSetup");
     this.codec = new SnapshotCodec(kryo);
     this.timing = new SystemTiming("pekko-dsm-timer-" + self.hex());
     this.cache = new ReadCache(settings.readCacheBytes);
@@ -115,19 +117,30 @@ public final class DsmNode {
     this.transport = new ShmTransport(codec, settings.arena.maxFrameBytes());
     this.metrics = new Metrics(table::size, arena::liveSlots);
     Duration keep = settings.askTimeout.plus(settings.borrowTimeout).multipliedBy(3);
-    this.handOvers = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
-        .maximumWeight(64L * 1024 * 1024)
-        .weigher((Long k, RetainedHandOver v) -> v.reply() instanceof Protocol.HandedOver h
-            ? h.value().length + 64 : 64)
-        .expireAfterWrite(keep)
-        .executor(Runnable::run)
-        .build();
-    this.lendsGranted = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
-        .maximumSize(100_000).expireAfterWrite(keep).executor(Runnable::run).build();
-    this.lendsCancelled = com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
-        .maximumSize(100_000).expireAfterWrite(keep).executor(Runnable::run).build();
-    this.peers = new PeerDirectory(system, self, settings.registry.fingerprint(), transport,
-        settings.askTimeout);
+    this.handOvers =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .maximumWeight(64L * 1024 * 1024)
+            .weigher(
+                (Long k, RetainedHandOver v) ->
+                    v.reply() instanceof Protocol.HandedOver h ? h.value().length + 64 : 64)
+            .expireAfterWrite(keep)
+            .executor(Runnable::run)
+            .build();
+    this.lendsGranted =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfterWrite(keep)
+            .executor(Runnable::run)
+            .build();
+    this.lendsCancelled =
+        com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfterWrite(keep)
+            .executor(Runnable::run)
+            .build();
+    this.peers =
+        new PeerDirectory(
+            system, self, settings.registry.fingerprint(), transport, settings.askTimeout);
   }
 
   void region(ActorRef<Protocol.OwnerCommand> region) {
@@ -204,8 +217,7 @@ public final class DsmNode {
   /** The answer of an object's hand-over to exactly this writer and new id, or null. */
   Protocol.Reply retainedHandOver(long object, long requester, long newObject) {
     RetainedHandOver r = handOvers.getIfPresent(object);
-    return r != null && r.requester() == requester && r.newObject() == newObject
-        ? r.reply() : null;
+    return r != null && r.requester() == requester && r.newObject() == newObject ? r.reply() : null;
   }
 
   /** Remembers a granted lend so a retried request gets the same lend, not a second one. */
@@ -247,8 +259,8 @@ public final class DsmNode {
   }
 
   /**
-   * Registers an object that just moved here, already exclusively borrowed by the writer that
-   * moved it, so nothing can slip in before the write.
+   * Registers an object that just moved here, already exclusively borrowed by the writer that moved
+   * it, so nothing can slip in before the write.
    */
   public OwnedObject allocateExclusive(long objectId, Object value) {
     OwnedObject obj = new OwnedObject(self, objectId, 0, value, timing, arena::free);
@@ -258,12 +270,12 @@ public final class DsmNode {
   }
 
   /**
-   * A record that only orders the borrows made through one box whose object lives elsewhere:
-   * reads against a write through the same box.
+   * A record that only orders the borrows made through one box whose object lives elsewhere: reads
+   * against a write through the same box.
    */
   public OwnedObject newGuard(GlobalAddress remote) {
-    return new OwnedObject(remote.node(), remote.object(), remote.color(), null, timing,
-        locator -> {});
+    return new OwnedObject(
+        remote.node(), remote.object(), remote.color(), null, timing, locator -> {});
   }
 
   /**
@@ -289,8 +301,8 @@ public final class DsmNode {
   }
 
   /**
-   * Ends an object's life here (the caller holds its exclusive borrow, or it is lost) and leaves
-   * a tombstone so that late requests get a precise answer.
+   * Ends an object's life here (the caller holds its exclusive borrow, or it is lost) and leaves a
+   * tombstone so that late requests get a precise answer.
    */
   public void retire(OwnedObject obj, BorrowState.Phase phase, GlobalAddress movedTo) {
     GlobalAddress last = obj.address();
@@ -323,8 +335,8 @@ public final class DsmNode {
   public record Snapshot(long locator, int frameBytes) {}
 
   /**
-   * Makes sure the object's current color is published in the arena. The caller must hold a
-   * borrow (shared, lent or exclusive) so that the value and color do not change meanwhile.
+   * Makes sure the object's current color is published in the arena. The caller must hold a borrow
+   * (shared, lent or exclusive) so that the value and color do not change meanwhile.
    */
   public Snapshot ensurePublished(OwnedObject obj) {
     long locator = obj.locator();
@@ -333,7 +345,12 @@ public final class DsmNode {
     }
     GlobalAddress a = obj.address();
     long[] published = new long[2];
-    codec.encode(obj.value(), self.value(), a.object(), a.color(), Purpose.SNAPSHOT,
+    codec.encode(
+        obj.value(),
+        self.value(),
+        a.object(),
+        a.color(),
+        Purpose.SNAPSHOT,
         (frame, length) -> {
           published[0] = arena.publish(frame, length);
           published[1] = length;
@@ -359,8 +376,8 @@ public final class DsmNode {
 
   /**
    * Pins the cached copy of {@code address}, reading it one-sided from its home if it is not
-   * cached. Never returns a copy of another color. Blocks only the first time a peer is read,
-   * while its arena endpoint is fetched.
+   * cached. Never returns a copy of another color. Blocks only the first time a peer is read, while
+   * its arena endpoint is fetched.
    *
    * @throws StaleReferenceException if the home no longer has that color
    * @throws ObjectLostException if the home left the cluster
@@ -388,14 +405,16 @@ public final class DsmNode {
         return CompletableFuture.failedFuture(e);
       }
     }
-    return reader.handle((r, failure) -> {
-      if (failure != null) {
-        throw peers.isDeparted(address.node()) ? lost(address)
-            : new DsmException(address, "cannot read " + address + ": " + rootMessage(failure),
-                failure);
-      }
-      return readInto(r, address, locator);
-    });
+    return reader.handle(
+        (r, failure) -> {
+          if (failure != null) {
+            throw peers.isDeparted(address.node())
+                ? lost(address)
+                : new DsmException(
+                    address, "cannot read " + address + ": " + rootMessage(failure), failure);
+          }
+          return readInto(r, address, locator);
+        });
   }
 
   private static String rootMessage(Throwable t) {
@@ -415,13 +434,25 @@ public final class DsmNode {
         metrics.bytesRead.add(buffer.length());
         Object value;
         try {
-          value = kryo.fromBytes(buffer.bytes(), SnapshotCodec.HEADER_BYTES,
-              buffer.length() - SnapshotCodec.HEADER_BYTES, Purpose.SNAPSHOT);
+          value =
+              kryo.fromBytes(
+                  buffer.bytes(),
+                  SnapshotCodec.HEADER_BYTES,
+                  buffer.length() - SnapshotCodec.HEADER_BYTES,
+                  Purpose.SNAPSHOT);
         } catch (SnapshotFormatException e) {
-          throw new CorruptSnapshotException(address,
-              "the snapshot of " + address + " passed its checksum but cannot be decoded ("
-                  + e.getMessage() + "); are the class registries of " + self + " and "
-                  + address.node() + " the same?", e);
+          throw new CorruptSnapshotException(
+              address,
+              "the snapshot of "
+                  + address
+                  + " passed its checksum but cannot be decoded ("
+                  + e.getMessage()
+                  + "); are the class registries of "
+                  + self
+                  + " and "
+                  + address.node()
+                  + " the same?",
+              e);
         }
         return cache.install(address, value, buffer.length());
       }
@@ -430,8 +461,12 @@ public final class DsmNode {
         if (peers.isDeparted(address.node())) {
           throw lost(address);
         }
-        throw new StaleReferenceException(address,
-            "object " + address.objectName() + " no longer has color " + address.color()
+        throw new StaleReferenceException(
+            address,
+            "object "
+                + address.objectName()
+                + " no longer has color "
+                + address.color()
                 + " at its home (it was written, moved or dropped); ask its owner for a new "
                 + "reference");
       }
@@ -441,22 +476,30 @@ public final class DsmNode {
         }
         throw new DsmException(address, "cannot read the arena of " + address.node());
       }
-      case CONTENDED -> throw new DsmTimeoutException(address,
-          "the snapshot slot of " + address + " stayed locked by a writer", null);
-      default -> throw new CorruptSnapshotException(address,
-          "the snapshot of " + address + " at its home failed its checks (" + status + ")",
-          null);
+      case CONTENDED ->
+          throw new DsmTimeoutException(
+              address, "the snapshot slot of " + address + " stayed locked by a writer", null);
+      default ->
+          throw new CorruptSnapshotException(
+              address,
+              "the snapshot of " + address + " at its home failed its checks (" + status + ")",
+              null);
     }
   }
 
   /**
-   * Serializes an object being handed over, once (its nested handles move with it). Small
-   * values travel in the reply; large ones wait in the arena for a one-sided read, because a
-   * message frame is bounded.
+   * Serializes an object being handed over, once (its nested handles move with it). Small values
+   * travel in the reply; large ones wait in the arena for a one-sided read, because a message frame
+   * is bounded.
    */
   Protocol.Reply handOverValue(OwnedObject obj) {
     GlobalAddress a = obj.address();
-    return codec.encode(obj.value(), self.value(), a.object(), a.color(), Purpose.MOVE,
+    return codec.encode(
+        obj.value(),
+        self.value(),
+        a.object(),
+        a.color(),
+        Purpose.MOVE,
         (frame, length) -> {
           int payload = length - SnapshotCodec.HEADER_BYTES;
           if (payload <= settings.moveInlineBytes) {
@@ -481,49 +524,66 @@ public final class DsmNode {
   }
 
   /**
-   * Copies a large moved value out of its old home's arena, then tells the home to free the
-   * slot.
+   * Copies a large moved value out of its old home's arena, then tells the home to free the slot.
    */
   public CompletableFuture<Object> fetchMoved(GlobalAddress from, Protocol.HandedOverAt at) {
-    return peers.reader(from.node()).handle((reader, failure) -> {
-      ReadStatus status = ReadStatus.UNAVAILABLE;
-      ReadBuffer buffer = new ReadBuffer(at.frameBytes());
-      if (failure == null) {
-        status = reader.read(at.locator(), from.object(), at.color(), buffer,
-            System.nanoTime() + settings.askTimeout.toNanos());
-      }
-      tell(new Protocol.Collected(from.node().value(), from.object(), at.locator()));
-      if (status != ReadStatus.OK) {
-        if (peers.isDeparted(from.node())) {
-          throw lost(from);
-        }
-        throw new CorruptSnapshotException(from,
-            "the moved value of " + from + " could not be read from its old home (" + status
-                + "); the object is lost", failure);
-      }
-      metrics.oneSidedReads.increment();
-      metrics.bytesRead.add(buffer.length());
-      return kryo.fromBytes(buffer.bytes(), SnapshotCodec.HEADER_BYTES,
-          buffer.length() - SnapshotCodec.HEADER_BYTES, Purpose.MOVE);
-    });
+    return peers
+        .reader(from.node())
+        .handle(
+            (reader, failure) -> {
+              ReadStatus status = ReadStatus.UNAVAILABLE;
+              ReadBuffer buffer = new ReadBuffer(at.frameBytes());
+              if (failure == null) {
+                status =
+                    reader.read(
+                        at.locator(),
+                        from.object(),
+                        at.color(),
+                        buffer,
+                        System.nanoTime() + settings.askTimeout.toNanos());
+              }
+              tell(new Protocol.Collected(from.node().value(), from.object(), at.locator()));
+              if (status != ReadStatus.OK) {
+                if (peers.isDeparted(from.node())) {
+                  throw lost(from);
+                }
+                throw new CorruptSnapshotException(
+                    from,
+                    "the moved value of "
+                        + from
+                        + " could not be read from its old home ("
+                        + status
+                        + "); the object is lost",
+                    failure);
+              }
+              metrics.oneSidedReads.increment();
+              metrics.bytesRead.add(buffer.length());
+              return kryo.fromBytes(
+                  buffer.bytes(),
+                  SnapshotCodec.HEADER_BYTES,
+                  buffer.length() - SnapshotCodec.HEADER_BYTES,
+                  Purpose.MOVE);
+            });
   }
 
   // ---------------------------------------------------------------- messages to homes
 
   /**
-   * A plain future completed on the thread that completes {@code stage}. Futures from Pekko's
-   * Java ask run even non-async callbacks on the common pool, which on a machine with one or two
+   * A plain future completed on the thread that completes {@code stage}. Futures from Pekko's Java
+   * ask run even non-async callbacks on the common pool, which on a machine with one or two
    * processors means a new thread per reply; everything derived from them inherits that.
    */
   public static <T> CompletableFuture<T> plain(java.util.concurrent.CompletionStage<T> stage) {
     CompletableFuture<T> out = new CompletableFuture<>();
-    stage.whenCompleteAsync((value, failure) -> {
-      if (failure != null) {
-        out.completeExceptionally(failure);
-      } else {
-        out.complete(value);
-      }
-    }, Runnable::run);
+    stage.whenCompleteAsync(
+        (value, failure) -> {
+          if (failure != null) {
+            out.completeExceptionally(failure);
+          } else {
+            out.complete(value);
+          }
+        },
+        Runnable::run);
     return out;
   }
 
@@ -533,8 +593,8 @@ public final class DsmNode {
   }
 
   /**
-   * Asks an object's owner entity; fails fast with {@link ObjectLostException} if the home
-   * leaves, with {@link DsmTimeoutException} after {@code timeout}.
+   * Asks an object's owner entity; fails fast with {@link ObjectLostException} if the home leaves,
+   * with {@link DsmTimeoutException} after {@code timeout}.
    */
   public CompletableFuture<Protocol.Reply> ask(
       GlobalAddress target,
@@ -549,23 +609,35 @@ public final class DsmNode {
     Map<CompletableFuture<?>, GlobalAddress> pending =
         inFlight.computeIfAbsent(home, n -> new ConcurrentHashMap<>());
     pending.put(result, target);
-    plain(AskPattern.<Protocol.OwnerCommand, Protocol.Reply>ask(region, request::apply, timeout,
-            system.scheduler()))
-        .whenComplete((reply, failure) -> {
-          pending.remove(result);
-          if (failure == null) {
-            result.complete(reply);
-          } else if (peers.isDeparted(home)) {
-            result.completeExceptionally(lost(target));
-          } else if (failure instanceof TimeoutException
-              || failure.getCause() instanceof TimeoutException) {
-            result.completeExceptionally(new DsmTimeoutException(target,
-                "no answer from " + home + " within " + timeout.toMillis() + " ms to " + what
-                    + " " + target + "; the node may be unreachable", failure));
-          } else {
-            result.completeExceptionally(failure);
-          }
-        });
+    plain(
+            AskPattern.<Protocol.OwnerCommand, Protocol.Reply>ask(
+                region, request::apply, timeout, system.scheduler()))
+        .whenComplete(
+            (reply, failure) -> {
+              pending.remove(result);
+              if (failure == null) {
+                result.complete(reply);
+              } else if (peers.isDeparted(home)) {
+                result.completeExceptionally(lost(target));
+              } else if (failure instanceof TimeoutException
+                  || failure.getCause() instanceof TimeoutException) {
+                result.completeExceptionally(
+                    new DsmTimeoutException(
+                        target,
+                        "no answer from "
+                            + home
+                            + " within "
+                            + timeout.toMillis()
+                            + " ms to "
+                            + what
+                            + " "
+                            + target
+                            + "; the node may be unreachable",
+                        failure));
+              } else {
+                result.completeExceptionally(failure);
+              }
+            });
     if (peers.isDeparted(home)) {
       result.completeExceptionally(lost(target));
     }
@@ -592,8 +664,9 @@ public final class DsmNode {
 
   /** Tells {@code holder} that its reference {@code refId} to {@code address} got more weight. */
   void toppedUp(NodeId holder, long refId, GlobalAddress address, long weight) {
-    Protocol.ToppedUp message = new Protocol.ToppedUp(refId, address.node().value(),
-        address.object(), address.color(), weight);
+    Protocol.ToppedUp message =
+        new Protocol.ToppedUp(
+            refId, address.node().value(), address.object(), address.color(), weight);
     if (holder.equals(self)) {
       onToppedUp(message);
     } else {
@@ -606,14 +679,16 @@ public final class DsmNode {
     if (holder.equals(self)) {
       onRevoked(refId, reason);
     } else {
-      peers.address(holder).thenAccept(
-          address -> peers.nodeActor(address).tell(new Protocol.Revoked(refId, reason)));
+      peers
+          .address(holder)
+          .thenAccept(
+              address -> peers.nodeActor(address).tell(new Protocol.Revoked(refId, reason)));
     }
   }
 
   /**
-   * More weight for a reference held here. If the reference was released or sent on meanwhile,
-   * the weight goes straight back to the home, or the owner could never write again.
+   * More weight for a reference held here. If the reference was released or sent on meanwhile, the
+   * weight goes straight back to the home, or the owner could never write again.
    */
   void onToppedUp(Protocol.ToppedUp m) {
     RefSlot slot = liveRefs.get(m.refId());
@@ -663,8 +738,13 @@ public final class DsmNode {
         failed += e.getKey().completeExceptionally(lost(e.getValue())) ? 1 : 0;
       }
     }
-    log.info("{} left: reclaimed {} lent references, dropping {} objects it owned, failed {} "
-        + "requests", node, reclaimed, orphans, failed);
+    log.info(
+        "{} left: reclaimed {} lent references, dropping {} objects it owned, failed {} "
+            + "requests",
+        node,
+        reclaimed,
+        orphans,
+        failed);
   }
 
   /** A box was adopted by a node that has already left: its object has no owner. */
@@ -675,24 +755,36 @@ public final class DsmNode {
 
   private void dropOrphan(OwnedObject obj, NodeId departedOwner) {
     // Lent references may still be out; the object goes when the last one comes back.
-    obj.acquire(BorrowState.Kind.EXCLUSIVE, null, 0, "the drop of an object whose owner left",
+    obj.acquire(
+            BorrowState.Kind.EXCLUSIVE,
+            null,
+            0,
+            "the drop of an object whose owner left",
             TimeUnit.MINUTES.toNanos(10))
-        .whenComplete((ok, failure) -> {
-          if (failure == null) {
-            retire(obj, BorrowState.Phase.DROPPED, null);
-          } else {
-            log.warn("object {} lost its owner with {} but could not be dropped: {}",
-                obj.address(), departedOwner, failure.toString());
-          }
-        });
+        .whenComplete(
+            (ok, failure) -> {
+              if (failure == null) {
+                retire(obj, BorrowState.Phase.DROPPED, null);
+              } else {
+                log.warn(
+                    "object {} lost its owner with {} but could not be dropped: {}",
+                    obj.address(),
+                    departedOwner,
+                    failure.toString());
+              }
+            });
   }
 
   // ---------------------------------------------------------------- errors and waiting
 
   /** The exception for an object whose home left. */
   public ObjectLostException lost(GlobalAddress address) {
-    return new ObjectLostException(address,
-        "object " + address.objectName() + " was lost: its home " + address.node()
+    return new ObjectLostException(
+        address,
+        "object "
+            + address.objectName()
+            + " was lost: its home "
+            + address.node()
             + " left the cluster and no replica exists");
   }
 
@@ -713,19 +805,29 @@ public final class DsmNode {
       Map<NodeId, Integer> lent,
       long waitedNs) {
     StringBuilder m = new StringBuilder();
-    m.append(operation).append(" of object ").append(address.objectName())
-        .append(" waited ").append(TimeUnit.NANOSECONDS.toMillis(waitedNs))
+    m.append(operation)
+        .append(" of object ")
+        .append(address.objectName())
+        .append(" waited ")
+        .append(TimeUnit.NANOSECONDS.toMillis(waitedNs))
         .append(" ms (pekko.dsm.borrow-timeout) and is still blocked by ");
     int lentCount = lent.values().stream().mapToInt(Integer::intValue).sum();
     boolean any = false;
     if (lentCount > 0) {
-      m.append(lentCount).append(" lent reference").append(lentCount == 1 ? "" : "s")
-          .append(" (").append(describe(lent)).append(")");
+      m.append(lentCount)
+          .append(" lent reference")
+          .append(lentCount == 1 ? "" : "s")
+          .append(" (")
+          .append(describe(lent))
+          .append(")");
       any = true;
     }
     if (readers > 0) {
-      m.append(any ? " and " : "").append(readers).append(" shared borrow")
-          .append(readers == 1 ? "" : "s").append(" in progress");
+      m.append(any ? " and " : "")
+          .append(readers)
+          .append(" shared borrow")
+          .append(readers == 1 ? "" : "s")
+          .append(" in progress");
       any = true;
     }
     if (writer != null) {
@@ -741,12 +843,13 @@ public final class DsmNode {
 
   private String describe(Map<NodeId, Integer> lent) {
     StringBuilder s = new StringBuilder();
-    lent.forEach((node, count) -> {
-      if (s.length() > 0) {
-        s.append(", ");
-      }
-      s.append(count).append(" on ").append(node.equals(self) ? "this node" : node.toString());
-    });
+    lent.forEach(
+        (node, count) -> {
+          if (s.length() > 0) {
+            s.append(", ");
+          }
+          s.append(count).append(" on ").append(node.equals(self) ? "this node" : node.toString());
+        });
     return s.toString();
   }
 
@@ -758,21 +861,27 @@ public final class DsmNode {
   }
 
   /**
-   * How long a blocking call waits for its future: more than the sum of the deadlines inside it
-   * (a local borrow wait, a borrow wait at the home, a request, a retry, an endpoint fetch).
+   * How long a blocking call waits for its future: more than the sum of the deadlines inside it (a
+   * local borrow wait, a borrow wait at the home, a request, a retry, an endpoint fetch).
    */
   public Duration blockingBudget() {
-    return settings.borrowTimeout.multipliedBy(2).plus(settings.askTimeout.multipliedBy(3))
+    return settings
+        .borrowTimeout
+        .multipliedBy(2)
+        .plus(settings.askTimeout.multipliedBy(3))
         .plusSeconds(1);
   }
 
   /**
-   * Waits for a future that the DSM guarantees to complete within its own deadlines, and
-   * rethrows its failure as is. If the caller gives up first (interrupted, or past the budget),
-   * {@code onAbandon} undoes whatever the future still grants later, so that nothing is left
-   * held by nobody.
+   * Waits for a future that the DSM guarantees to complete within its own deadlines, and rethrows
+   * its failure as is. If the caller gives up first (interrupted, or past the budget), {@code
+   * onAbandon} undoes whatever the future still grants later, so that nothing is left held by
+   * nobody.
    */
-  public <T> T await(CompletableFuture<T> future, GlobalAddress address, String what,
+  public <T> T await(
+      CompletableFuture<T> future,
+      GlobalAddress address,
+      String what,
       Consumer<? super T> onAbandon) {
     try {
       return future.get(blockingBudget().toMillis(), TimeUnit.MILLISECONDS);
@@ -787,8 +896,10 @@ public final class DsmNode {
       throw new DsmException(address, "failed to " + what + ": " + cause, cause);
     } catch (TimeoutException e) {
       future.thenAccept(onAbandon);
-      throw new DsmTimeoutException(address, "gave up waiting to " + what + " after "
-          + blockingBudget().toMillis() + " ms", e);
+      throw new DsmTimeoutException(
+          address,
+          "gave up waiting to " + what + " after " + blockingBudget().toMillis() + " ms",
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       future.thenAccept(onAbandon);

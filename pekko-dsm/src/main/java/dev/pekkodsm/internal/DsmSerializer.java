@@ -17,9 +17,9 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.SerializerWithStringManifest;
 
 /**
- * The DSM's Pekko serializer: a compact hand-written format for the protocol messages (every
- * length checked before it is used), and the DSM's Kryo for everything else bound to it, such as
- * bare handles and user messages that carry handles.
+ * The DSM's Pekko serializer: a compact hand-written format for the protocol messages (every length
+ * checked before it is used), and the DSM's Kryo for everything else bound to it, such as bare
+ * handles and user messages that carry handles.
  *
  * <p>Bind your own message classes to it with {@code pekko.actor.serialization-bindings {
  * "com.example.MyMessage" = pekko-dsm }} and register them in {@code
@@ -165,8 +165,15 @@ public final class DsmSerializer extends SerializerWithStringManifest {
     } else if (o instanceof Protocol.Release m) {
       w.l(m.home()).l(m.object()).i(m.color()).l(m.holder()).l(m.weight());
     } else if (o instanceof Protocol.Adopt m) {
-      w.l(m.home()).l(m.object()).i(m.color()).l(m.from()).l(m.to()).l(m.weight()).l(m.refId())
-          .b(m.box()).b(m.topUp());
+      w.l(m.home())
+          .l(m.object())
+          .i(m.color())
+          .l(m.from())
+          .l(m.to())
+          .l(m.weight())
+          .l(m.refId())
+          .b(m.box())
+          .b(m.topUp());
     } else if (o instanceof Protocol.Collected m) {
       w.l(m.home()).l(m.object()).l(m.locator());
     } else if (o instanceof Protocol.HandedOver m) {
@@ -178,15 +185,25 @@ public final class DsmSerializer extends SerializerWithStringManifest {
     } else if (o instanceof Protocol.Dropped) {
       // no fields
     } else if (o instanceof Protocol.Refused m) {
-      w.i(m.reason().ordinal()).s(m.detail()).l(m.movedToNode()).l(m.movedToObject())
-          .i(m.readers()).i(m.lent().size());
+      w.i(m.reason().ordinal())
+          .s(m.detail())
+          .l(m.movedToNode())
+          .l(m.movedToObject())
+          .i(m.readers())
+          .i(m.lent().size());
       m.lent().forEach((k, v) -> w.l(k).i(v));
     } else if (o instanceof Protocol.GetEndpoint m) {
       w.ref(m.replyTo());
     } else if (o instanceof Protocol.EndpointInfo m) {
       ArenaEndpoint a = m.arena();
-      w.l(m.node()).l(m.registryFingerprint()).l(a.node()).s(a.directory()).l(a.tokenHi())
-          .l(a.tokenLo()).i(a.segmentBytes()).i(a.maxSegments());
+      w.l(m.node())
+          .l(m.registryFingerprint())
+          .l(a.node())
+          .s(a.directory())
+          .l(a.tokenHi())
+          .l(a.tokenLo())
+          .i(a.segmentBytes())
+          .i(a.maxSegments());
     } else if (o instanceof Protocol.ToppedUp m) {
       w.l(m.refId()).l(m.home()).l(m.object()).i(m.color()).l(m.weight());
     } else if (o instanceof Protocol.Revoked m) {
@@ -219,41 +236,43 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       return kryoValue(bytes);
     }
     Reader r = new Reader(bytes);
-    Object message = switch (manifest) {
-      case HAND_OVER -> new Protocol.HandOver(r.l(), r.l(), r.i(), r.l(), r.l(),
-          r.<Protocol.Reply>ref());
-      case LEND -> new Protocol.Lend(r.l(), r.l(), r.i(), r.l(), r.l(),
-          r.<Protocol.Reply>ref());
-      case CANCEL_LEND -> new Protocol.CancelLend(r.l(), r.l(), r.l(), r.l());
-      case CONFIRM -> new Protocol.Confirm(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
-      case CONFIRMED -> new Protocol.Confirmed(r.b(), r.s());
-      case DROP -> new Protocol.Drop(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
-      case RELEASE -> new Protocol.Release(r.l(), r.l(), r.i(), r.l(), r.positive());
-      case ADOPT -> new Protocol.Adopt(r.l(), r.l(), r.i(), r.l(), r.l(), r.nonNegative(), r.l(),
-          r.b(), r.b());
-      case COLLECTED -> new Protocol.Collected(r.l(), r.l(), r.l());
-      case HANDED_OVER -> new Protocol.HandedOver(r.bytes());
-      case HANDED_OVER_AT -> new Protocol.HandedOverAt(r.i(), r.l(), r.i());
-      case LENT -> new Protocol.Lent(r.i(), r.positive(), r.l(), r.i());
-      case DROPPED -> new Protocol.Dropped();
-      case REFUSED -> refused(r);
-      case GET_ENDPOINT -> new Protocol.GetEndpoint(r.<Protocol.EndpointInfo>ref());
-      case ENDPOINT_INFO -> {
-        long nodeId = r.l();
-        long fingerprint = r.l();
-        yield new Protocol.EndpointInfo(nodeId,
-            new ArenaEndpoint(r.l(), r.s(), r.l(), r.l(), r.i(), r.i()), fingerprint);
-      }
-      case TOPPED_UP -> new Protocol.ToppedUp(r.l(), r.l(), r.l(), r.i(), r.positive());
-      case REVOKED -> new Protocol.Revoked(r.l(), r.s());
-      case CARRIED -> {
-        long id = r.l();
-        byte[] payload = r.bytes();
-        yield new Protocol.Carried(id, kryoValue(payload));
-      }
-      default -> throw new NotSerializableException(
-          "unknown pekko-dsm manifest [" + manifest + "]");
-    };
+    Object message =
+        switch (manifest) {
+          case HAND_OVER ->
+              new Protocol.HandOver(r.l(), r.l(), r.i(), r.l(), r.l(), r.<Protocol.Reply>ref());
+          case LEND ->
+              new Protocol.Lend(r.l(), r.l(), r.i(), r.l(), r.l(), r.<Protocol.Reply>ref());
+          case CANCEL_LEND -> new Protocol.CancelLend(r.l(), r.l(), r.l(), r.l());
+          case CONFIRM -> new Protocol.Confirm(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
+          case CONFIRMED -> new Protocol.Confirmed(r.b(), r.s());
+          case DROP -> new Protocol.Drop(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
+          case RELEASE -> new Protocol.Release(r.l(), r.l(), r.i(), r.l(), r.positive());
+          case ADOPT ->
+              new Protocol.Adopt(
+                  r.l(), r.l(), r.i(), r.l(), r.l(), r.nonNegative(), r.l(), r.b(), r.b());
+          case COLLECTED -> new Protocol.Collected(r.l(), r.l(), r.l());
+          case HANDED_OVER -> new Protocol.HandedOver(r.bytes());
+          case HANDED_OVER_AT -> new Protocol.HandedOverAt(r.i(), r.l(), r.i());
+          case LENT -> new Protocol.Lent(r.i(), r.positive(), r.l(), r.i());
+          case DROPPED -> new Protocol.Dropped();
+          case REFUSED -> refused(r);
+          case GET_ENDPOINT -> new Protocol.GetEndpoint(r.<Protocol.EndpointInfo>ref());
+          case ENDPOINT_INFO -> {
+            long nodeId = r.l();
+            long fingerprint = r.l();
+            yield new Protocol.EndpointInfo(
+                nodeId, new ArenaEndpoint(r.l(), r.s(), r.l(), r.l(), r.i(), r.i()), fingerprint);
+          }
+          case TOPPED_UP -> new Protocol.ToppedUp(r.l(), r.l(), r.l(), r.i(), r.positive());
+          case REVOKED -> new Protocol.Revoked(r.l(), r.s());
+          case CARRIED -> {
+            long id = r.l();
+            byte[] payload = r.bytes();
+            yield new Protocol.Carried(id, kryoValue(payload));
+          }
+          default ->
+              throw new NotSerializableException("unknown pekko-dsm manifest [" + manifest + "]");
+        };
     r.end(manifest);
     return message;
   }
@@ -276,8 +295,8 @@ public final class DsmSerializer extends SerializerWithStringManifest {
     for (int k = 0; k < entries; k++) {
       lent.put(r.l(), r.i());
     }
-    return new Protocol.Refused(reasons[ordinal], detail, movedToNode, movedToObject, readers,
-        Map.copyOf(lent));
+    return new Protocol.Refused(
+        reasons[ordinal], detail, movedToNode, movedToObject, readers, Map.copyOf(lent));
   }
 
   private final class Writer {
@@ -401,8 +420,8 @@ public final class DsmSerializer extends SerializerWithStringManifest {
 
     void end(String manifest) {
       if (b.hasRemaining()) {
-        throw new IllegalArgumentException("malformed pekko-dsm message [" + manifest + "]: "
-            + b.remaining() + " trailing bytes");
+        throw new IllegalArgumentException(
+            "malformed pekko-dsm message [" + manifest + "]: " + b.remaining() + " trailing bytes");
       }
     }
   }

@@ -14,8 +14,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The {@code pekko.dsm} configuration, read and validated once per node. Every error names the
- * key and the value.
+ * The {@code pekko.dsm} configuration, read and validated once per node. Every error names the key
+ * and the value.
  */
 public final class DsmSettings {
 
@@ -46,19 +46,28 @@ public final class DsmSettings {
     try {
       this.transport = Transport.valueOf(t);
     } catch (IllegalArgumentException e) {
-      throw new ConfigException.BadValue(c.origin(), "pekko.dsm.transport",
+      throw new ConfigException.BadValue(
+          c.origin(),
+          "pekko.dsm.transport",
           "transport=" + c.getString("transport") + " is not one of auto, shm");
     }
     Config s = c.getConfig("serialization");
     long maxSnapshot = s.getBytes("max-snapshot-size");
     if (maxSnapshot > SerializationSettings.MAX_SNAPSHOT_BYTES_LIMIT) {
-      throw new ConfigException.BadValue(s.origin(), "pekko.dsm.serialization.max-snapshot-size",
-          "max-snapshot-size=" + maxSnapshot + " exceeds "
+      throw new ConfigException.BadValue(
+          s.origin(),
+          "pekko.dsm.serialization.max-snapshot-size",
+          "max-snapshot-size="
+              + maxSnapshot
+              + " exceeds "
               + SerializationSettings.MAX_SNAPSHOT_BYTES_LIMIT);
     }
-    this.serialization = new SerializationSettings(
-        (int) maxSnapshot, s.getInt("max-depth"), s.getBoolean("references"),
-        s.getInt("pool-size"));
+    this.serialization =
+        new SerializationSettings(
+            (int) maxSnapshot,
+            s.getInt("max-depth"),
+            s.getBoolean("references"),
+            s.getInt("pool-size"));
     this.registry = registry(s.getConfig("classes"), extra, loader);
 
     Config a = c.getConfig("arena");
@@ -66,13 +75,17 @@ public final class DsmSettings {
     Path directory = dir.isEmpty() ? defaultArenaDirectory() : Path.of(dir);
     long segment = a.getBytes("segment-size");
     if (segment > Integer.MAX_VALUE) {
-      throw new ConfigException.BadValue(a.origin(), "pekko.dsm.arena.segment-size",
-          "segment-size=" + segment + " exceeds 1 GiB");
+      throw new ConfigException.BadValue(
+          a.origin(), "pekko.dsm.arena.segment-size", "segment-size=" + segment + " exceeds 1 GiB");
     }
     try {
-      this.arena = new ArenaSettings(directory, (int) segment, a.getInt("max-segments"),
-          serialization.maxSnapshotBytes() + SnapshotCodec.HEADER_BYTES,
-          a.getBoolean("clean-stale"));
+      this.arena =
+          new ArenaSettings(
+              directory,
+              (int) segment,
+              a.getInt("max-segments"),
+              serialization.maxSnapshotBytes() + SnapshotCodec.HEADER_BYTES,
+              a.getBoolean("clean-stale"));
     } catch (IllegalArgumentException e) {
       throw new ConfigException.BadValue(a.origin(), "pekko.dsm.arena", e.getMessage());
     }
@@ -82,7 +95,9 @@ public final class DsmSettings {
     this.passivateAfter = positive(c, "entity.passivate-after");
     long inline = c.getBytes("move.inline-limit");
     if (inline < 0 || inline > 8 * 1024 * 1024) {
-      throw new ConfigException.BadValue(c.origin(), "pekko.dsm.move.inline-limit",
+      throw new ConfigException.BadValue(
+          c.origin(),
+          "pekko.dsm.move.inline-limit",
           "inline-limit=" + inline + " must be in [0, 8 MiB]");
     }
     this.moveInlineBytes = (int) inline;
@@ -90,8 +105,8 @@ public final class DsmSettings {
   }
 
   /**
-   * Reads the settings from a system's configuration, with user classes from configuration and
-   * from a {@code DsmSetup}.
+   * Reads the settings from a system's configuration, with user classes from configuration and from
+   * a {@code DsmSetup}.
    */
   public static DsmSettings from(Config root, ClassRegistry extra, ClassLoader loader) {
     return new DsmSettings(root, extra, loader);
@@ -100,8 +115,8 @@ public final class DsmSettings {
   private static Duration positive(Config c, String key) {
     Duration d = c.getDuration(key);
     if (d.isNegative() || d.isZero()) {
-      throw new ConfigException.BadValue(c.origin(), "pekko.dsm." + key,
-          key + "=" + d + " must be positive");
+      throw new ConfigException.BadValue(
+          c.origin(), "pekko.dsm." + key, key + "=" + d + " must be positive");
     }
     return d;
   }
@@ -112,21 +127,26 @@ public final class DsmSettings {
       String name = e.getKey();
       Object raw = e.getValue().unwrapped();
       if (!(raw instanceof Number n)) {
-        throw new ConfigException.BadValue(e.getValue().origin(),
-            "pekko.dsm.serialization.classes", "\"" + name + "\" = " + raw + " must be an id");
+        throw new ConfigException.BadValue(
+            e.getValue().origin(),
+            "pekko.dsm.serialization.classes",
+            "\"" + name + "\" = " + raw + " must be an id");
       }
       Class<?> type;
       try {
         type = Class.forName(name, false, loader);
       } catch (ClassNotFoundException ex) {
-        throw new ConfigException.BadValue(e.getValue().origin(),
-            "pekko.dsm.serialization.classes", "class " + name + " not found", ex);
+        throw new ConfigException.BadValue(
+            e.getValue().origin(),
+            "pekko.dsm.serialization.classes",
+            "class " + name + " not found",
+            ex);
       }
       try {
         b.register(type, n.intValue());
       } catch (IllegalArgumentException ex) {
-        throw new ConfigException.BadValue(e.getValue().origin(),
-            "pekko.dsm.serialization.classes", ex.getMessage(), ex);
+        throw new ConfigException.BadValue(
+            e.getValue().origin(), "pekko.dsm.serialization.classes", ex.getMessage(), ex);
       }
     }
     return b.build();

@@ -8,8 +8,8 @@ import dev.pekkodsm.DRef;
  * constructors to themselves); used by the Kryo and Jackson serializers.
  *
  * <p>Exporting has effects: a box's handle dies (its ownership leaves with the message), a
- * reference splits its weight. Importing has effects too: the receiving node tells the home
- * where the handle now is.
+ * reference splits its weight. Importing has effects too: the receiving node tells the home where
+ * the handle now is.
  */
 public interface HandleCodec {
 

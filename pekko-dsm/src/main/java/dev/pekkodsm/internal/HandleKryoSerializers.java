@@ -15,8 +15,8 @@ import org.apache.pekko.serialization.Serialization;
 
 /**
  * Kryo serializers for the handle types (ids 90 and 91), so handles can travel inside messages
- * serialized with the DSM's Kryo and inside values that move with a mutable borrow; and for
- * Pekko actor refs (92 typed, 93 classic), so user messages with a {@code replyTo} can use it.
+ * serialized with the DSM's Kryo and inside values that move with a mutable borrow; and for Pekko
+ * actor refs (92 typed, 93 classic), so user messages with a {@code replyTo} can use it.
  */
 final class HandleKryoSerializers {
 
@@ -31,10 +31,14 @@ final class HandleKryoSerializers {
     kryo.register(DBox.class, new BoxSerializer(node), BOX_ID);
     kryo.register(DRef.class, new RefSerializer(node), REF_ID);
     DsmKryo dsmKryo = (DsmKryo) kryo;
-    dsmKryo.registerHierarchy(org.apache.pekko.actor.typed.ActorRef.class,
-        new TypedActorRefSerializer(node.system()), TYPED_ACTOR_REF_ID);
-    dsmKryo.registerHierarchy(org.apache.pekko.actor.ActorRef.class,
-        new ClassicActorRefSerializer(node.system()), CLASSIC_ACTOR_REF_ID);
+    dsmKryo.registerHierarchy(
+        org.apache.pekko.actor.typed.ActorRef.class,
+        new TypedActorRefSerializer(node.system()),
+        TYPED_ACTOR_REF_ID);
+    dsmKryo.registerHierarchy(
+        org.apache.pekko.actor.ActorRef.class,
+        new ClassicActorRefSerializer(node.system()),
+        CLASSIC_ACTOR_REF_ID);
   }
 
   /** Typed actor refs, as their serialization format (a path with the system's address). */
@@ -88,7 +92,9 @@ final class HandleKryoSerializers {
   private static void refuseInSnapshot(Kryo kryo, String type) {
     if (kryo instanceof DsmKryo k && k.purpose() == Purpose.SNAPSHOT) {
       throw new IllegalArgumentException(
-          "a " + type + " cannot be stored inside a value that is shared by one-sided reads: "
+          "a "
+              + type
+              + " cannot be stored inside a value that is shared by one-sided reads: "
               + "readers would get copies of it. Keep handles in values that are only moved "
               + "(or send them in messages)");
     }
@@ -121,9 +127,15 @@ final class HandleKryoSerializers {
     @Override
     public DBox read(Kryo kryo, Input in, Class<? extends DBox> type) {
       refuseInSnapshot(kryo, "DBox");
-      return node.handles().importBox(new HandleCodec.BoxWire(
-          in.readLong(), in.readVarLong(true), in.readVarInt(true), in.readLong(),
-          in.readVarInt(true), in.readLong()));
+      return node.handles()
+          .importBox(
+              new HandleCodec.BoxWire(
+                  in.readLong(),
+                  in.readVarLong(true),
+                  in.readVarInt(true),
+                  in.readLong(),
+                  in.readVarInt(true),
+                  in.readLong()));
     }
   }
 
@@ -155,9 +167,16 @@ final class HandleKryoSerializers {
     @Override
     public DRef read(Kryo kryo, Input in, Class<? extends DRef> type) {
       refuseInSnapshot(kryo, "DRef");
-      return node.handles().importRef(new HandleCodec.RefWire(
-          in.readLong(), in.readVarLong(true), in.readVarInt(true), in.readLong(),
-          in.readVarInt(true), in.readVarLong(true), in.readLong()));
+      return node.handles()
+          .importRef(
+              new HandleCodec.RefWire(
+                  in.readLong(),
+                  in.readVarLong(true),
+                  in.readVarInt(true),
+                  in.readLong(),
+                  in.readVarInt(true),
+                  in.readVarLong(true),
+                  in.readLong()));
     }
   }
 }

@@ -17,8 +17,8 @@ import scala.concurrent.Future;
  * (see {@link OwnerEntity#shardId}); objects change nodes by being re-homed under a new address,
  * not by shard rebalancing, which is far too slow for a mutable borrow.
  *
- * <p>When node N has left the cluster, its shard goes to the region that asked, which answers
- * every request for N's objects with "lost" at once.
+ * <p>When node N has left the cluster, its shard goes to the region that asked, which answers every
+ * request for N's objects with "lost" at once.
  */
 final class HomeAllocationStrategy extends ShardCoordinator.AbstractShardAllocationStrategy {
 
@@ -58,8 +58,9 @@ final class HomeAllocationStrategy extends ShardCoordinator.AbstractShardAllocat
     }
     // The home node is a member but its region has not registered yet; the requesting region
     // retries after pekko.cluster.sharding.retry-interval.
-    return Futures.failed(new IllegalStateException(
-        "the shard region of node " + shardId + " at " + home + " has not registered yet"));
+    return Futures.failed(
+        new IllegalStateException(
+            "the shard region of node " + shardId + " at " + home + " has not registered yet"));
   }
 
   @Override

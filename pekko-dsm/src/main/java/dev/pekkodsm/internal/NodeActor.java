@@ -22,31 +22,45 @@ final class NodeActor {
   private NodeActor() {}
 
   static Behavior<Protocol.NodeCommand> create(DsmNode node) {
-    return Behaviors.setup(ctx -> {
-      ActorRef<ClusterEvent.MemberEvent> adapter =
-          ctx.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new);
-      Cluster.get(ctx.getSystem()).subscriptions()
-          .tell(Subscribe.create(adapter, ClusterEvent.MemberEvent.class));
-      return Behaviors.receive(Protocol.NodeCommand.class)
-          .onMessage(Protocol.GetEndpoint.class, m -> {
-            m.replyTo().tell(new Protocol.EndpointInfo(node.self().value(),
-                node.arena().endpoint(), node.settings().registry.fingerprint()));
-            return Behaviors.same();
-          })
-          .onMessage(Protocol.ToppedUp.class, m -> {
-            node.onToppedUp(m);
-            return Behaviors.same();
-          })
-          .onMessage(Protocol.Revoked.class, m -> {
-            node.onRevoked(m.refId(), m.reason());
-            return Behaviors.same();
-          })
-          .onMessage(MemberChanged.class, m -> {
-            onMemberEvent(node, m.event());
-            return Behaviors.same();
-          })
-          .build();
-    });
+    return Behaviors.setup(
+        ctx -> {
+          ActorRef<ClusterEvent.MemberEvent> adapter =
+              ctx.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new);
+          Cluster.get(ctx.getSystem())
+              .subscriptions()
+              .tell(Subscribe.create(adapter, ClusterEvent.MemberEvent.class));
+          return Behaviors.receive(Protocol.NodeCommand.class)
+              .onMessage(
+                  Protocol.GetEndpoint.class,
+                  m -> {
+                    m.replyTo()
+                        .tell(
+                            new Protocol.EndpointInfo(
+                                node.self().value(),
+                                node.arena().endpoint(),
+                                node.settings().registry.fingerprint()));
+                    return Behaviors.same();
+                  })
+              .onMessage(
+                  Protocol.ToppedUp.class,
+                  m -> {
+                    node.onToppedUp(m);
+                    return Behaviors.same();
+                  })
+              .onMessage(
+                  Protocol.Revoked.class,
+                  m -> {
+                    node.onRevoked(m.refId(), m.reason());
+                    return Behaviors.same();
+                  })
+              .onMessage(
+                  MemberChanged.class,
+                  m -> {
+                    onMemberEvent(node, m.event());
+                    return Behaviors.same();
+                  })
+              .build();
+        });
   }
 
   private static void onMemberEvent(DsmNode node, ClusterEvent.MemberEvent event) {

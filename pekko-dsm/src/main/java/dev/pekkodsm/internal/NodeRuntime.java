@@ -21,8 +21,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Starts a node's DSM: settings, runtime, the node actor, and the owner entities' shard region
- * with its one-shard-per-node allocation. Stops it with the actor system.
+ * Starts a node's DSM: settings, runtime, the node actor, and the owner entities' shard region with
+ * its one-shard-per-node allocation. Stops it with the actor system.
  */
 public final class NodeRuntime {
 
@@ -48,18 +48,26 @@ public final class NodeRuntime {
     classic.registerOnTermination(node::close);
 
     system.systemActorOf(NodeActor.create(node), PeerDirectory.NODE_ACTOR_NAME, Props.empty());
-    ActorRef<Protocol.OwnerCommand> region = ClusterSharding.get(system).init(
-        Entity.of(OwnerEntity.TYPE_KEY, ctx -> OwnerEntity.create(node, ctx))
-            .withMessageExtractor(new Extractor())
-            .withAllocationStrategy(new HomeAllocationStrategy(cluster))
-            .withSettings(ClusterShardingSettings.create(system).withPassivationStrategy(
-                ClusterShardingSettings.create(system).passivationStrategySettings()
-                    .withIdleEntityPassivation(settings.passivateAfter))));
+    ActorRef<Protocol.OwnerCommand> region =
+        ClusterSharding.get(system)
+            .init(
+                Entity.of(OwnerEntity.TYPE_KEY, ctx -> OwnerEntity.create(node, ctx))
+                    .withMessageExtractor(new Extractor())
+                    .withAllocationStrategy(new HomeAllocationStrategy(cluster))
+                    .withSettings(
+                        ClusterShardingSettings.create(system)
+                            .withPassivationStrategy(
+                                ClusterShardingSettings.create(system)
+                                    .passivationStrategySettings()
+                                    .withIdleEntityPassivation(settings.passivateAfter))));
     node.region(region);
-    log.info("pekko-dsm {} started: arena {}, transport {}", self, node.arena().folder(),
+    log.info(
+        "pekko-dsm {} started: arena {}, transport {}",
+        self,
+        node.arena().folder(),
         settings.transport);
-    runtime.awaitRegistration(classic, Adapter.toClassic(region), cluster,
-        System.nanoTime() + READY_TIMEOUT.toNanos());
+    runtime.awaitRegistration(
+        classic, Adapter.toClassic(region), cluster, System.nanoTime() + READY_TIMEOUT.toNanos());
     return runtime;
   }
 
@@ -72,33 +80,45 @@ public final class NodeRuntime {
     return ready;
   }
 
-  private void awaitRegistration(org.apache.pekko.actor.ActorSystem classic,
-      org.apache.pekko.actor.ActorRef region, Cluster cluster, long deadlineNs) {
-    DsmNode.plain(Patterns.ask(region, ShardRegion.getCurrentRegionsInstance(),
-            Duration.ofSeconds(3)))
-        .whenComplete((reply, failure) -> {
-          if (reply instanceof ShardRegion.CurrentRegions current) {
-            Address self = cluster.selfAddress();
-            if (current.getRegions().contains(self)) {
-              ready.complete(null);
-              return;
-            }
-          }
-          if (System.nanoTime() - deadlineNs > 0) {
-            ready.completeExceptionally(new IllegalStateException(
-                "the DSM shard region of " + node.self() + " did not register with the shard "
-                    + "coordinator within " + READY_TIMEOUT.toSeconds() + " s; is the node a "
-                    + "cluster member?"));
-            return;
-          }
-          if (classic.whenTerminated().isCompleted()) {
-            ready.completeExceptionally(new IllegalStateException("the actor system stopped"));
-            return;
-          }
-          classic.scheduler().scheduleOnce(Duration.ofMillis(100),
-              () -> awaitRegistration(classic, region, cluster, deadlineNs),
-              classic.dispatcher());
-        });
+  private void awaitRegistration(
+      org.apache.pekko.actor.ActorSystem classic,
+      org.apache.pekko.actor.ActorRef region,
+      Cluster cluster,
+      long deadlineNs) {
+    DsmNode.plain(
+            Patterns.ask(region, ShardRegion.getCurrentRegionsInstance(), Duration.ofSeconds(3)))
+        .whenComplete(
+            (reply, failure) -> {
+              if (reply instanceof ShardRegion.CurrentRegions current) {
+                Address self = cluster.selfAddress();
+                if (current.getRegions().contains(self)) {
+                  ready.complete(null);
+                  return;
+                }
+              }
+              if (System.nanoTime() - deadlineNs > 0) {
+                ready.completeExceptionally(
+                    new IllegalStateException(
+                        "the DSM shard region of "
+                            + node.self()
+                            + " did not register with the shard "
+                            + "coordinator within "
+                            + READY_TIMEOUT.toSeconds()
+                            + " s; is the node a "
+                            + "cluster member?"));
+                return;
+              }
+              if (classic.whenTerminated().isCompleted()) {
+                ready.completeExceptionally(new IllegalStateException("the actor system stopped"));
+                return;
+              }
+              classic
+                  .scheduler()
+                  .scheduleOnce(
+                      Duration.ofMillis(100),
+                      () -> awaitRegistration(classic, region, cluster, deadlineNs),
+                      classic.dispatcher());
+            });
   }
 
   /** Entity and shard ids straight from the messages: no envelope on the wire. */

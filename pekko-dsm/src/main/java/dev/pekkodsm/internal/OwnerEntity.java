@@ -31,13 +31,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The owner of one object as a sharded entity: the address other nodes send requests to. It
- * holds no state of its own; the object lives in the node's table, so the entity can be
- * passivated and restarted freely. It stops itself once its object has moved or been dropped.
+ * The owner of one object as a sharded entity: the address other nodes send requests to. It holds
+ * no state of its own; the object lives in the node's table, so the entity can be passivated and
+ * restarted freely. It stops itself once its object has moved or been dropped.
  *
- * <p>Requests that must wait (a hand-over while references are lent) are parked on the object
- * with a deadline and answered from whichever thread grants or expires them; the actor is never
- * blocked.
+ * <p>Requests that must wait (a hand-over while references are lent) are parked on the object with
+ * a deadline and answered from whichever thread grants or expires them; the actor is never blocked.
  */
 final class OwnerEntity {
 
@@ -50,7 +49,9 @@ final class OwnerEntity {
   private final ActorRef<OwnerCommand> self;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
 
-  private OwnerEntity(DsmNode node, ActorContext<OwnerCommand> context,
+  private OwnerEntity(
+      DsmNode node,
+      ActorContext<OwnerCommand> context,
       ActorRef<ClusterSharding.ShardCommand> shard) {
     this.node = node;
     this.self = context.getSelf();
@@ -81,9 +82,7 @@ final class OwnerEntity {
   }
 
   private Behavior<OwnerCommand> behavior() {
-    return Behaviors.receive(OwnerCommand.class)
-        .onAnyMessage(this::onCommand)
-        .build();
+    return Behaviors.receive(OwnerCommand.class).onAnyMessage(this::onCommand).build();
   }
 
   private Behavior<OwnerCommand> onCommand(OwnerCommand command) {
@@ -92,8 +91,11 @@ final class OwnerEntity {
     } catch (RuntimeException e) {
       // A malformed or unexpected request must not stop the entity: its mailbox may hold
       // releases and requests of well-behaved nodes.
-      log.warn("owner of {} could not handle {}: {}", entityId(command.home(), command.object()),
-          command.getClass().getSimpleName(), e.toString());
+      log.warn(
+          "owner of {} could not handle {}: {}",
+          entityId(command.home(), command.object()),
+          command.getClass().getSimpleName(),
+          e.toString());
     }
     return Behaviors.same();
   }
@@ -114,16 +116,22 @@ final class OwnerEntity {
     }
     if (!home.equals(node.self())) {
       // This shard was re-allocated here because its node left the cluster.
-      answerGone(command, Refused.of(Reason.LOST,
-          "object " + entityId(command.home(), command.object()) + " was lost with its home "
-              + home));
+      answerGone(
+          command,
+          Refused.of(
+              Reason.LOST,
+              "object "
+                  + entityId(command.home(), command.object())
+                  + " was lost with its home "
+                  + home));
       return;
     }
     OwnedObject obj = node.object(command.object());
     if (obj == null) {
-      Protocol.Reply again = command instanceof HandOver h
-          ? node.retainedHandOver(h.object(), h.requester(), h.newObject())
-          : null;
+      Protocol.Reply again =
+          command instanceof HandOver h
+              ? node.retainedHandOver(h.object(), h.requester(), h.newObject())
+              : null;
       if (again != null) {
         // The writer missed our answer and asked again: the same answer, once more.
         ((HandOver) command).replyTo().tell(again);
@@ -144,9 +152,16 @@ final class OwnerEntity {
       adopt(obj, a);
     } else if (command instanceof Protocol.Confirm c) {
       boolean ok = obj.confirms(NodeId.of(c.holder()), c.color());
-      c.replyTo().tell(new Protocol.Confirmed(ok, ok ? "" : "object "
-          + obj.address().objectName() + " changed since the reference was lent at color "
-          + c.color()));
+      c.replyTo()
+          .tell(
+              new Protocol.Confirmed(
+                  ok,
+                  ok
+                      ? ""
+                      : "object "
+                          + obj.address().objectName()
+                          + " changed since the reference was lent at color "
+                          + c.color()));
     } else {
       log.warn("unexpected owner command {}", command);
     }
@@ -159,9 +174,14 @@ final class OwnerEntity {
       return Refused.of(Reason.UNKNOWN, "object " + name + " is not known at its home");
     }
     return switch (t.phase()) {
-      case MOVED -> new Refused(Reason.MOVED,
-          "object " + name + " moved to " + t.movedTo(), t.movedTo().node().value(),
-          t.movedTo().object(), 0, Map.of());
+      case MOVED ->
+          new Refused(
+              Reason.MOVED,
+              "object " + name + " moved to " + t.movedTo(),
+              t.movedTo().node().value(),
+              t.movedTo().object(),
+              0,
+              Map.of());
       case DROPPED -> Refused.of(Reason.DROPPED, "object " + name + " was dropped");
       default -> Refused.of(Reason.LOST, "object " + name + " was lost");
     };
@@ -186,8 +206,10 @@ final class OwnerEntity {
   }
 
   private Refused refusal(GlobalAddress address, Throwable failure) {
-    Throwable cause = failure instanceof java.util.concurrent.CompletionException
-        && failure.getCause() != null ? failure.getCause() : failure;
+    Throwable cause =
+        failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+            ? failure.getCause()
+            : failure;
     if (cause instanceof BorrowTimeoutException t) {
       Map<Long, Integer> lent = new HashMap<>();
       t.holders().lentRefs().forEach((n, c) -> lent.put(n.value(), c));
@@ -202,36 +224,51 @@ final class OwnerEntity {
   private void handOver(OwnedObject obj, HandOver h) {
     GlobalAddress address = obj.address();
     if (address.color() != h.color()) {
-      h.replyTo().tell(Refused.of(Reason.STALE,
-          "hand-over of " + address.objectName() + " asked for color " + h.color() + ", it has "
-              + address.color()));
+      h.replyTo()
+          .tell(
+              Refused.of(
+                  Reason.STALE,
+                  "hand-over of "
+                      + address.objectName()
+                      + " asked for color "
+                      + h.color()
+                      + ", it has "
+                      + address.color()));
       return;
     }
     NodeId requester = NodeId.of(h.requester());
-    obj.acquire(BorrowState.Kind.EXCLUSIVE, null, 0, "a hand-over to " + requester,
+    obj.acquire(
+            BorrowState.Kind.EXCLUSIVE,
+            null,
+            0,
+            "a hand-over to " + requester,
             node.borrowTimeoutNs())
-        .whenComplete((granted, failure) -> {
-          if (failure != null) {
-            h.replyTo().tell(refusal(address, failure));
-            return;
-          }
-          Reply reply;
-          try {
-            reply = node.handOverValue(obj);
-          } catch (RuntimeException e) {
-            obj.endExclusive();
-            log.warn("hand-over of {} to {} failed: {}", address, requester, e.toString());
-            h.replyTo().tell(Refused.of(Reason.FAILED,
-                "the home could not serialize " + address + ": " + e.getMessage()));
-            return;
-          }
-          node.retire(obj, BorrowState.Phase.MOVED,
-              new GlobalAddress(requester, h.newObject(), 0));
-          node.retainHandOver(address.object(), h.requester(), h.newObject(), reply);
-          node.metrics().movesOut.increment();
-          h.replyTo().tell(reply);
-          passivate();
-        });
+        .whenComplete(
+            (granted, failure) -> {
+              if (failure != null) {
+                h.replyTo().tell(refusal(address, failure));
+                return;
+              }
+              Reply reply;
+              try {
+                reply = node.handOverValue(obj);
+              } catch (RuntimeException e) {
+                obj.endExclusive();
+                log.warn("hand-over of {} to {} failed: {}", address, requester, e.toString());
+                h.replyTo()
+                    .tell(
+                        Refused.of(
+                            Reason.FAILED,
+                            "the home could not serialize " + address + ": " + e.getMessage()));
+                return;
+              }
+              node.retire(
+                  obj, BorrowState.Phase.MOVED, new GlobalAddress(requester, h.newObject(), 0));
+              node.retainHandOver(address.object(), h.requester(), h.newObject(), reply);
+              node.metrics().movesOut.increment();
+              h.replyTo().tell(reply);
+              passivate();
+            });
   }
 
   private void lend(OwnedObject obj, Lend l) {
@@ -243,52 +280,70 @@ final class OwnerEntity {
       return;
     }
     if (address.color() != l.color()) {
-      l.replyTo().tell(Refused.of(Reason.STALE, "lend of " + address.objectName()
-          + " asked for color " + l.color() + ", it has " + address.color()));
+      l.replyTo()
+          .tell(
+              Refused.of(
+                  Reason.STALE,
+                  "lend of "
+                      + address.objectName()
+                      + " asked for color "
+                      + l.color()
+                      + ", it has "
+                      + address.color()));
       return;
     }
     NodeId holder = NodeId.of(l.holder());
     long weight = LendLedger.INITIAL_WEIGHT;
     obj.acquire(BorrowState.Kind.LEND, holder, weight, null, node.borrowTimeoutNs())
-        .whenComplete((granted, failure) -> {
-          if (failure != null) {
-            l.replyTo().tell(refusal(address, failure));
-            return;
-          }
-          if (node.lendCancelled(key)) {
-            obj.returnLend(holder, weight, address.color()); // the holder has given up
-            return;
-          }
-          DsmNode.Snapshot snapshot;
-          try {
-            snapshot = node.ensurePublished(obj);
-          } catch (RuntimeException e) {
-            obj.returnLend(holder, weight, address.color());
-            l.replyTo().tell(Refused.of(Reason.FAILED,
-                "the home could not publish " + address + ": " + e.getMessage()));
-            return;
-          }
-          node.metrics().lends.increment();
-          Protocol.Lent lent = new Protocol.Lent(address.color(), weight, snapshot.locator(),
-              snapshot.frameBytes());
-          node.lendGranted(key, lent);
-          l.replyTo().tell(lent);
-        });
+        .whenComplete(
+            (granted, failure) -> {
+              if (failure != null) {
+                l.replyTo().tell(refusal(address, failure));
+                return;
+              }
+              if (node.lendCancelled(key)) {
+                obj.returnLend(holder, weight, address.color()); // the holder has given up
+                return;
+              }
+              DsmNode.Snapshot snapshot;
+              try {
+                snapshot = node.ensurePublished(obj);
+              } catch (RuntimeException e) {
+                obj.returnLend(holder, weight, address.color());
+                l.replyTo()
+                    .tell(
+                        Refused.of(
+                            Reason.FAILED,
+                            "the home could not publish " + address + ": " + e.getMessage()));
+                return;
+              }
+              node.metrics().lends.increment();
+              Protocol.Lent lent =
+                  new Protocol.Lent(
+                      address.color(), weight, snapshot.locator(), snapshot.frameBytes());
+              node.lendGranted(key, lent);
+              l.replyTo().tell(lent);
+            });
   }
 
   private void drop(OwnedObject obj, Drop d) {
     GlobalAddress address = obj.address();
-    obj.acquire(BorrowState.Kind.EXCLUSIVE, null, 0, "a drop by " + NodeId.of(d.requester()),
+    obj.acquire(
+            BorrowState.Kind.EXCLUSIVE,
+            null,
+            0,
+            "a drop by " + NodeId.of(d.requester()),
             node.borrowTimeoutNs())
-        .whenComplete((granted, failure) -> {
-          if (failure != null) {
-            d.replyTo().tell(refusal(address, failure));
-            return;
-          }
-          node.retire(obj, BorrowState.Phase.DROPPED, null);
-          d.replyTo().tell(new Protocol.Dropped());
-          passivate();
-        });
+        .whenComplete(
+            (granted, failure) -> {
+              if (failure != null) {
+                d.replyTo().tell(refusal(address, failure));
+                return;
+              }
+              node.retire(obj, BorrowState.Phase.DROPPED, null);
+              d.replyTo().tell(new Protocol.Dropped());
+              passivate();
+            });
   }
 
   private void adopt(OwnedObject obj, Adopt a) {
@@ -304,17 +359,19 @@ final class OwnerEntity {
       return;
     }
     if (a.weight() > 0) {
-      OwnedObject.Adoption result =
-          obj.adopt(from, to, a.weight(), a.color(), node::isDeparted);
+      OwnedObject.Adoption result = obj.adopt(from, to, a.weight(), a.color(), node::isDeparted);
       if (result == OwnedObject.Adoption.STALE) {
-        node.revoke(to, a.refId(), "object " + entityId(a.home(), a.object())
-            + " changed after the node that sent this reference left the cluster");
+        node.revoke(
+            to,
+            a.refId(),
+            "object "
+                + entityId(a.home(), a.object())
+                + " changed after the node that sent this reference left the cluster");
         return;
       }
     }
     if (a.topUp() && obj.topUp(to, LendLedger.INITIAL_WEIGHT, a.color())) {
-      node.toppedUp(to, a.refId(), obj.address().withColor(a.color()),
-          LendLedger.INITIAL_WEIGHT);
+      node.toppedUp(to, a.refId(), obj.address().withColor(a.color()), LendLedger.INITIAL_WEIGHT);
     }
     if (node.isDeparted(to)) {
       obj.reclaim(to);

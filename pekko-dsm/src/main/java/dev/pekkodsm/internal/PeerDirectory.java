@@ -18,11 +18,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What this node knows of the others: which are members, which have left, where their DSM actor
- * is, and a reader for each one's arena.
+ * What this node knows of the others: which are members, which have left, where their DSM actor is,
+ * and a reader for each one's arena.
  *
- * <p>Endpoints are fetched from each member's DSM actor when the member comes up (and on demand
- * if a read needs one first). A member whose class registry differs from ours is refused: its
+ * <p>Endpoints are fetched from each member's DSM actor when the member comes up (and on demand if
+ * a read needs one first). A member whose class registry differs from ours is refused: its
  * snapshots would be misread.
  *
  * <p>Thread-safe.
@@ -125,8 +125,8 @@ final class PeerDirectory {
   }
 
   /**
-   * The reader of {@code node}'s arena; completes when its endpoint has been fetched and mapped,
-   * or fails with the reason it cannot be.
+   * The reader of {@code node}'s arena; completes when its endpoint has been fetched and mapped, or
+   * fails with the reason it cannot be.
    */
   CompletableFuture<PeerReader> reader(NodeId node) {
     CompletableFuture<PeerReader> existing = readers.get(node);
@@ -134,65 +134,78 @@ final class PeerDirectory {
       return existing;
     }
     CompletableFuture<PeerReader> fresh = new CompletableFuture<>();
-    CompletableFuture<PeerReader> raced = existing == null
-        ? readers.putIfAbsent(node, fresh)
-        : (readers.replace(node, existing, fresh) ? null : readers.get(node));
+    CompletableFuture<PeerReader> raced =
+        existing == null
+            ? readers.putIfAbsent(node, fresh)
+            : (readers.replace(node, existing, fresh) ? null : readers.get(node));
     if (raced != null) {
       return raced;
     }
     long deadlineNs = System.nanoTime() + askTimeout.toNanos();
     address(node)
         .thenCompose(address -> fetchEndpoint(address, deadlineNs))
-        .whenComplete((info, failure) -> {
-          if (failure != null) {
-            fresh.completeExceptionally(new IllegalStateException(
-                "cannot fetch the arena endpoint of " + node + ": " + failure, failure));
-            return;
-          }
-          if (info.registryFingerprint() != registryFingerprint) {
-            String message = node + " has a different class registry (fingerprint "
-                + Long.toHexString(info.registryFingerprint()) + ", ours "
-                + Long.toHexString(registryFingerprint)
-                + "): every node must register the same classes under the same ids in "
-                + "pekko.dsm.serialization.classes";
-            log.error(message);
-            fresh.completeExceptionally(new IllegalStateException(message));
-            return;
-          }
-          try {
-            PeerReader reader = transport.open(info.arena());
-            log.debug("reading {} over {}", node, transport.name());
-            if (!fresh.complete(reader) || departed.contains(node)) {
-              reader.close();
-            }
-          } catch (TransportUnavailableException | RuntimeException e) {
-            String message = "no one-sided transport reaches " + node + " (tried "
-                + transport.name() + "): " + e.getMessage();
-            log.warn(message);
-            fresh.completeExceptionally(new IllegalStateException(message, e));
-          }
-        });
+        .whenComplete(
+            (info, failure) -> {
+              if (failure != null) {
+                fresh.completeExceptionally(
+                    new IllegalStateException(
+                        "cannot fetch the arena endpoint of " + node + ": " + failure, failure));
+                return;
+              }
+              if (info.registryFingerprint() != registryFingerprint) {
+                String message =
+                    node
+                        + " has a different class registry (fingerprint "
+                        + Long.toHexString(info.registryFingerprint())
+                        + ", ours "
+                        + Long.toHexString(registryFingerprint)
+                        + "): every node must register the same classes under the same ids in "
+                        + "pekko.dsm.serialization.classes";
+                log.error(message);
+                fresh.completeExceptionally(new IllegalStateException(message));
+                return;
+              }
+              try {
+                PeerReader reader = transport.open(info.arena());
+                log.debug("reading {} over {}", node, transport.name());
+                if (!fresh.complete(reader) || departed.contains(node)) {
+                  reader.close();
+                }
+              } catch (TransportUnavailableException | RuntimeException e) {
+                String message =
+                    "no one-sided transport reaches "
+                        + node
+                        + " (tried "
+                        + transport.name()
+                        + "): "
+                        + e.getMessage();
+                log.warn(message);
+                fresh.completeExceptionally(new IllegalStateException(message, e));
+              }
+            });
     return fresh;
   }
 
   /**
-   * Asks a member's DSM actor for its endpoint, in short attempts until the deadline: a member
-   * can be Up before its DSM has started, and a question asked too early is simply lost.
+   * Asks a member's DSM actor for its endpoint, in short attempts until the deadline: a member can
+   * be Up before its DSM has started, and a question asked too early is simply lost.
    */
   private CompletableFuture<Protocol.EndpointInfo> fetchEndpoint(Address address, long deadlineNs) {
     long leftNs = deadlineNs - System.nanoTime();
     Duration attempt = Duration.ofNanos(Math.max(1, Math.min(leftNs, ATTEMPT.toNanos())));
-    return DsmNode.plain(AskPattern.<Protocol.NodeCommand, Protocol.EndpointInfo>ask(
-            nodeActor(address), Protocol.GetEndpoint::new, attempt, system.scheduler()))
-        .handle((info, failure) -> {
-          if (failure == null) {
-            return CompletableFuture.completedFuture(info);
-          }
-          if (System.nanoTime() - deadlineNs >= 0) {
-            return CompletableFuture.<Protocol.EndpointInfo>failedFuture(failure);
-          }
-          return fetchEndpoint(address, deadlineNs);
-        })
+    return DsmNode.plain(
+            AskPattern.<Protocol.NodeCommand, Protocol.EndpointInfo>ask(
+                nodeActor(address), Protocol.GetEndpoint::new, attempt, system.scheduler()))
+        .handle(
+            (info, failure) -> {
+              if (failure == null) {
+                return CompletableFuture.completedFuture(info);
+              }
+              if (System.nanoTime() - deadlineNs >= 0) {
+                return CompletableFuture.<Protocol.EndpointInfo>failedFuture(failure);
+              }
+              return fetchEndpoint(address, deadlineNs);
+            })
         .thenCompose(f -> f);
   }
 

@@ -42,16 +42,16 @@ public final class Protocol {
       implements OwnerCommand {}
 
   /**
-   * The owner on {@code holder} (not the home) lends a shared reference. A retry carries the
-   * same {@code requestId} and gets the same lend.
+   * The owner on {@code holder} (not the home) lends a shared reference. A retry carries the same
+   * {@code requestId} and gets the same lend.
    */
   public record Lend(
       long home, long object, int color, long holder, long requestId, ActorRef<Reply> replyTo)
       implements OwnerCommand {}
 
   /**
-   * Is the reference {@code holder} holds to {@code (object, color)} counted here? Asked when
-   * the node that sent it left before the adoption could be known to have arrived.
+   * Is the reference {@code holder} holds to {@code (object, color)} counted here? Asked when the
+   * node that sent it left before the adoption could be known to have arrived.
    */
   public record Confirm(long home, long object, int color, long holder, ActorRef<Reply> replyTo)
       implements OwnerCommand {}
@@ -72,9 +72,9 @@ public final class Protocol {
       implements OwnerCommand {}
 
   /**
-   * A handle sent from node {@code from} arrived on node {@code to}. For a reference, its weight
-   * is now held by {@code to}; {@code topUp} asks for more weight for it. For a box, {@code to}
-   * now owns the object. {@code refId} names the reference on {@code to}, for the answer.
+   * A handle sent from node {@code from} arrived on node {@code to}. For a reference, its weight is
+   * now held by {@code to}; {@code topUp} asks for more weight for it. For a box, {@code to} now
+   * owns the object. {@code refId} names the reference on {@code to}, for the answer.
    */
   public record Adopt(
       long home,
@@ -95,8 +95,8 @@ public final class Protocol {
   public record HandedOver(byte[] value) implements Reply {}
 
   /**
-   * The moved object's value was too large for a message: it waits in the home's arena at
-   * {@code locator} for a one-sided read, after which the writer sends {@link Collected}.
+   * The moved object's value was too large for a message: it waits in the home's arena at {@code
+   * locator} for a one-sided read, after which the writer sends {@link Collected}.
    */
   public record HandedOverAt(int color, long locator, int frameBytes) implements Reply {}
 
@@ -143,8 +143,8 @@ public final class Protocol {
   }
 
   /**
-   * An arbitrary value carried to another node in a message (its handles travel as handles),
-   * used by {@code LocalCluster.send} and the tour.
+   * An arbitrary value carried to another node in a message (its handles travel as handles), used
+   * by {@code LocalCluster.send} and the tour.
    */
   public record Carried(long id, Object payload) implements DsmMessage {}
 

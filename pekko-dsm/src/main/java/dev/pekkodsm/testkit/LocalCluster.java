@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import dev.pekkodsm.Dsm;
 import dev.pekkodsm.DsmSetup;
 import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.internal.Protocol;
 import dev.pekkodsm.serialization.ClassRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -12,8 +13,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
@@ -21,7 +22,6 @@ import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.BootstrapSetup;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.setup.ActorSystemSetup;
-import dev.pekkodsm.internal.Protocol;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -33,8 +33,8 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 
 /**
- * A Pekko cluster of N nodes in this JVM, each a separate {@code ActorSystem} on {@code
- * 127.0.0.1} with a free port, talking real Artery TCP to the others, each running the DSM.
+ * A Pekko cluster of N nodes in this JVM, each a separate {@code ActorSystem} on {@code 127.0.0.1}
+ * with a free port, talking real Artery TCP to the others, each running the DSM.
  *
  * <pre>{@code
  * try (LocalCluster cluster = LocalCluster.withNodes(3).register(Account.class, 100).start()) {
@@ -43,10 +43,10 @@ import org.apache.pekko.cluster.typed.Join;
  * }
  * }</pre>
  *
- * <p>Nodes are tuned for tests: failure detection in about a second, the split brain resolver
- * downs a crashed node about two seconds later. {@link #crash(int)} stops a node without leaving
- * (the others notice as they would a real crash); {@link #leave(int)} leaves gracefully.
- * Nothing is shared between nodes but the loopback network and the arena directory.
+ * <p>Nodes are tuned for tests: failure detection in about a second, the split brain resolver downs
+ * a crashed node about two seconds later. {@link #crash(int)} stops a node without leaving (the
+ * others notice as they would a real crash); {@link #leave(int)} leaves gracefully. Nothing is
+ * shared between nodes but the loopback network and the arena directory.
  */
 public final class LocalCluster implements AutoCloseable {
 
@@ -65,45 +65,56 @@ public final class LocalCluster implements AutoCloseable {
     this.stopped = new ArrayList<>(Collections.nCopies(systems.size(), false));
     this.timeout = timeout;
     for (ActorSystem<Void> system : systems) {
-      inboxes.add(system.systemActorOf(
-          Behaviors.receive(Protocol.Carried.class)
-              .onMessage(Protocol.Carried.class, m -> {
-                CompletableFuture<Object> waiting = deliveries.remove(m.id());
-                if (waiting != null) {
-                  waiting.complete(m.payload());
-                }
-                return Behaviors.same();
-              })
-              .build(),
-          "local-cluster-inbox", Props.empty()));
+      inboxes.add(
+          system.systemActorOf(
+              Behaviors.receive(Protocol.Carried.class)
+                  .onMessage(
+                      Protocol.Carried.class,
+                      m -> {
+                        CompletableFuture<Object> waiting = deliveries.remove(m.id());
+                        if (waiting != null) {
+                          waiting.complete(m.payload());
+                        }
+                        return Behaviors.same();
+                      })
+                  .build(),
+              "local-cluster-inbox",
+              Props.empty()));
     }
   }
 
   /**
    * Sends {@code value} from node {@code from} to node {@code to} inside a real message over
-   * Artery, and returns it as node {@code to} deserialized it. Handles inside travel as they
-   * would in any message: a {@code DBox} sent this way is owned by node {@code to} afterwards.
+   * Artery, and returns it as node {@code to} deserialized it. Handles inside travel as they would
+   * in any message: a {@code DBox} sent this way is owned by node {@code to} afterwards.
    *
    * @throws IllegalStateException if it does not arrive within the cluster's timeout
    */
   @SuppressWarnings("unchecked")
   public <T> T send(int from, int to, T value) {
     if (from == to) {
-      throw new IllegalArgumentException("from and to are the same node: nothing would cross "
-          + "the wire");
+      throw new IllegalArgumentException(
+          "from and to are the same node: nothing would cross " + "the wire");
     }
     long id = nextDelivery.incrementAndGet();
     CompletableFuture<Object> arrival = new CompletableFuture<>();
     deliveries.put(id, arrival);
-    ActorRef<Protocol.Carried> remote = ActorRefResolver.get(systems.get(from)).resolveActorRef(
-        ActorRefResolver.get(systems.get(to)).toSerializationFormat(inboxes.get(to)));
+    ActorRef<Protocol.Carried> remote =
+        ActorRefResolver.get(systems.get(from))
+            .resolveActorRef(
+                ActorRefResolver.get(systems.get(to)).toSerializationFormat(inboxes.get(to)));
     remote.tell(new Protocol.Carried(id, value));
     try {
       return (T) arrival.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       deliveries.remove(id);
-      throw new IllegalStateException("the value sent from node " + from + " to node " + to
-          + " did not arrive (was it serializable? see the sender's log)", e);
+      throw new IllegalStateException(
+          "the value sent from node "
+              + from
+              + " to node "
+              + to
+              + " did not arrive (was it serializable? see the sender's log)",
+          e);
     }
   }
 
@@ -167,50 +178,53 @@ public final class LocalCluster implements AutoCloseable {
     }
 
     /**
-     * Starts the nodes, forms the cluster, starts the DSM on every node and waits until every
-     * node sees every other Up and every node's DSM is ready.
+     * Starts the nodes, forms the cluster, starts the DSM on every node and waits until every node
+     * sees every other Up and every node's DSM is ready.
      *
-     * @throws IllegalStateException if that takes longer than the start timeout; every node
-     *     started so far is stopped first
+     * @throws IllegalStateException if that takes longer than the start timeout; every node started
+     *     so far is stopped first
      */
     public LocalCluster start() {
       String systemName = name != null ? name : "dsm-" + CLUSTERS.incrementAndGet();
-      Config base = ConfigFactory.parseString(String.join("\n",
-              "pekko.actor.provider = cluster",
-              "pekko.remote.artery.transport = tcp",
-              "pekko.remote.artery.canonical.hostname = \"127.0.0.1\"",
-              "pekko.remote.artery.canonical.port = 0",
-              "pekko.cluster.jmx.enabled = off",
-              "pekko.cluster.log-info = off",
-              "pekko.cluster.gossip-interval = 200ms",
-              "pekko.cluster.leader-actions-interval = 200ms",
-              "pekko.cluster.unreachable-nodes-reaper-interval = 250ms",
-              "pekko.cluster.failure-detector.heartbeat-interval = 200ms",
-              "pekko.cluster.failure-detector.acceptable-heartbeat-pause = 1s",
-              "pekko.cluster.failure-detector.expected-response-after = 200ms",
-              "pekko.cluster.downing-provider-class = "
-                  + "\"org.apache.pekko.cluster.sbr.SplitBrainResolverProvider\"",
-              "pekko.cluster.split-brain-resolver.active-strategy = keep-majority",
-              "pekko.cluster.split-brain-resolver.stable-after = 2s",
-              "pekko.cluster.sharding.retry-interval = 200ms",
-              "pekko.cluster.sharding.waiting-for-state-timeout = 500ms",
-              "pekko.coordinated-shutdown.run-by-actor-system-terminate = off",
-              "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off",
-              "pekko.coordinated-shutdown.exit-jvm = off",
-              "pekko.loglevel = WARNING",
-              "pekko.log-dead-letters = off",
-              "pekko.log-dead-letters-during-shutdown = off"))
-          .withFallback(ConfigFactory.load());
+      Config base =
+          ConfigFactory.parseString(
+                  String.join(
+                      "\n",
+                      "pekko.actor.provider = cluster",
+                      "pekko.remote.artery.transport = tcp",
+                      "pekko.remote.artery.canonical.hostname = \"127.0.0.1\"",
+                      "pekko.remote.artery.canonical.port = 0",
+                      "pekko.cluster.jmx.enabled = off",
+                      "pekko.cluster.log-info = off",
+                      "pekko.cluster.gossip-interval = 200ms",
+                      "pekko.cluster.leader-actions-interval = 200ms",
+                      "pekko.cluster.unreachable-nodes-reaper-interval = 250ms",
+                      "pekko.cluster.failure-detector.heartbeat-interval = 200ms",
+                      "pekko.cluster.failure-detector.acceptable-heartbeat-pause = 1s",
+                      "pekko.cluster.failure-detector.expected-response-after = 200ms",
+                      "pekko.cluster.downing-provider-class = "
+                          + "\"org.apache.pekko.cluster.sbr.SplitBrainResolverProvider\"",
+                      "pekko.cluster.split-brain-resolver.active-strategy = keep-majority",
+                      "pekko.cluster.split-brain-resolver.stable-after = 2s",
+                      "pekko.cluster.sharding.retry-interval = 200ms",
+                      "pekko.cluster.sharding.waiting-for-state-timeout = 500ms",
+                      "pekko.coordinated-shutdown.run-by-actor-system-terminate = off",
+                      "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off",
+                      "pekko.coordinated-shutdown.exit-jvm = off",
+                      "pekko.loglevel = WARNING",
+                      "pekko.log-dead-letters = off",
+                      "pekko.log-dead-letters-during-shutdown = off"))
+              .withFallback(ConfigFactory.load());
       Config nodeConfig = config.withFallback(base).resolve();
       ClassRegistry classes = registry.build();
       List<ActorSystem<Void>> systems = new ArrayList<>();
       long deadline = System.nanoTime() + timeout.toNanos();
       try {
         for (int i = 0; i < nodes; i++) {
-          Config own = perNode.getOrDefault(i, ConfigFactory.empty()).withFallback(nodeConfig)
-              .resolve();
-          ActorSystemSetup setup = ActorSystemSetup.create(BootstrapSetup.create(own))
-              .and(DsmSetup.create(classes));
+          Config own =
+              perNode.getOrDefault(i, ConfigFactory.empty()).withFallback(nodeConfig).resolve();
+          ActorSystemSetup setup =
+              ActorSystemSetup.create(BootstrapSetup.create(own)).and(DsmSetup.create(classes));
           systems.add(ActorSystem.create(Behaviors.empty(), systemName, setup));
         }
         Address seed = Cluster.get(systems.get(0)).selfMember().address();
@@ -222,16 +236,23 @@ public final class LocalCluster implements AutoCloseable {
           ready.add(Dsm.get(system).ready().toCompletableFuture());
         }
         LocalCluster cluster = new LocalCluster(systems, timeout);
-        cluster.awaitCondition("all " + nodes + " nodes Up on every node", deadline,
-            cluster::allUp);
+        cluster.awaitCondition(
+            "all " + nodes + " nodes Up on every node", deadline, cluster::allUp);
         long left = Math.max(1, deadline - System.nanoTime());
         CompletableFuture.allOf(ready.toArray(new CompletableFuture<?>[0]))
             .get(left, TimeUnit.NANOSECONDS);
         return cluster;
       } catch (Exception e) {
         systems.forEach(ActorSystem::terminate);
-        throw new IllegalStateException("the local cluster of " + nodes + " nodes did not start"
-            + " within " + timeout.toSeconds() + " s: " + e, e);
+        throw new IllegalStateException(
+            "the local cluster of "
+                + nodes
+                + " nodes did not start"
+                + " within "
+                + timeout.toSeconds()
+                + " s: "
+                + e,
+            e);
       }
     }
   }
@@ -308,27 +329,31 @@ public final class LocalCluster implements AutoCloseable {
       return;
     }
     stopped.set(i, true);
-    await(CoordinatedShutdown.get(systems.get(i).classicSystem())
-        .runAll(CoordinatedShutdown.clusterLeavingReason())
-        .toCompletableFuture());
+    await(
+        CoordinatedShutdown.get(systems.get(i).classicSystem())
+            .runAll(CoordinatedShutdown.clusterLeavingReason())
+            .toCompletableFuture());
   }
 
   /** Waits until every running node has removed node {@code i} from its membership. */
   public void awaitRemoved(int i) {
     Address gone = Cluster.get(systems.get(i)).selfMember().address();
-    awaitCondition(gone + " removed", System.nanoTime() + timeout.toNanos(), () -> {
-      for (int k = 0; k < systems.size(); k++) {
-        if (stopped.get(k)) {
-          continue;
-        }
-        for (Member m : Cluster.get(systems.get(k)).state().getMembers()) {
-          if (m.address().equals(gone)) {
-            return false;
+    awaitCondition(
+        gone + " removed",
+        System.nanoTime() + timeout.toNanos(),
+        () -> {
+          for (int k = 0; k < systems.size(); k++) {
+            if (stopped.get(k)) {
+              continue;
+            }
+            for (Member m : Cluster.get(systems.get(k)).state().getMembers()) {
+              if (m.address().equals(gone)) {
+                return false;
+              }
+            }
           }
-        }
-      }
-      return true;
-    });
+          return true;
+        });
   }
 
   private void awaitCondition(String what, long deadlineNs, BooleanSupplier condition) {
@@ -349,8 +374,8 @@ public final class LocalCluster implements AutoCloseable {
     try {
       f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (Exception e) {
-      throw new IllegalStateException("a node did not stop within " + timeout.toSeconds() + " s",
-          e);
+      throw new IllegalStateException(
+          "a node did not stop within " + timeout.toSeconds() + " s", e);
     }
   }
 

@@ -11,8 +11,8 @@ import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * A {@link LocalCluster} for JUnit 5 tests. As a static field it serves every test of the class;
- * as an instance field, each test gets a fresh cluster.
+ * A {@link LocalCluster} for JUnit 5 tests. As a static field it serves every test of the class; as
+ * an instance field, each test gets a fresh cluster.
  *
  * <pre>{@code
  * @RegisterExtension

@@ -20,7 +20,9 @@ public final class Main implements Callable<Integer> {
   }
 
   /** Runs the tour on an embedded three-node cluster. */
-  @Command(name = "tour", mixinStandardHelpOptions = true,
+  @Command(
+      name = "tour",
+      mixinStandardHelpOptions = true,
       description = "Walk through the DSM on an embedded three-node cluster in this JVM.")
   static final class TourCommand implements Callable<Integer> {
     @Override

@@ -57,15 +57,20 @@ public final class Tour {
     out.println("pekko-dsm tour: an embedded three-node Pekko cluster in one JVM, the nodes");
     out.println("talking Artery TCP over 127.0.0.1. Starting the nodes...");
     long started = System.nanoTime();
-    try (LocalCluster c = LocalCluster.withNodes(3)
-        .name("tour")
-        .register(Account.class, 100)
-        .config("pekko.dsm.borrow-timeout = 1s")
-        .start()) {
+    try (LocalCluster c =
+        LocalCluster.withNodes(3)
+            .name("tour")
+            .register(Account.class, 100)
+            .config("pekko.dsm.borrow-timeout = 1s")
+            .start()) {
       cluster = c;
-      out.printf(Locale.ROOT, "Cluster up in %d ms. Node 1 = %s, node 2 = %s, node 3 = %s.%n",
-          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), c.nodeId(0).hex(),
-          c.nodeId(1).hex(), c.nodeId(2).hex());
+      out.printf(
+          Locale.ROOT,
+          "Cluster up in %d ms. Node 1 = %s, node 2 = %s, node 3 = %s.%n",
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started),
+          c.nodeId(0).hex(),
+          c.nodeId(1).hex(),
+          c.nodeId(2).hex());
       steps();
     }
   }
@@ -74,8 +79,9 @@ public final class Tour {
     heading(1, "Allocate an object on node 1");
     DBox<Account> box = cluster.dsm(0).alloc(new Account("ada", 100));
     say("DBox<Account> box = dsm1.alloc(new Account(\"ada\", 100))");
-    say("-> address %s, %s; nothing serialized, no message sent", box.address(),
-        where(box.address()));
+    say(
+        "-> address %s, %s; nothing serialized, no message sent",
+        box.address(), where(box.address()));
 
     heading(2, "Lend a shared reference and read it on nodes 2 and 3");
     DRef<Account> ref = box.share();
@@ -92,14 +98,15 @@ public final class Tour {
     DsmCounters n3 = counters(2);
     say("node 3: ref.get() = %s   %s", on3.get(), delta(2, n3));
     n3 = counters(2);
-    say("node 3: another reference to the same version: get() = %s   %s", second.get(),
-        delta(2, n3));
+    say(
+        "node 3: another reference to the same version: get() = %s   %s",
+        second.get(), delta(2, n3));
     DsmCounters n1 = counters(0);
-    say("node 1 (the home): box.read(a -> a) = %s   %s", box.read(a -> a.toString()),
-        delta(0, n1));
+    say("node 1 (the home): box.read(a -> a) = %s   %s", box.read(a -> a.toString()), delta(0, n1));
     settle();
     check(wireMessages() == wire, "reads sent messages");
-    say("-> %d DSM messages were sent by all these reads: reads never ask the owner",
+    say(
+        "-> %d DSM messages were sent by all these reads: reads never ask the owner",
         wireMessages() - wire);
     on2.release();
     on3.release();
@@ -128,10 +135,14 @@ public final class Tour {
     settle();
     long moveMessages = wireMessages() - wire;
     say("node 2: box.write(a -> a.deposit(25)) = %d", balance);
-    say("-> address %s -> %s (%s): a new address, so no copy of the old one can be confused "
-        + "with it", before, on2box.address(), where(on2box.address()));
-    say("-> %d messages on the wire (the hand-over request and its reply, carrying the value);"
-        + " objects on node 1: %d -> %d", moveMessages, objectsOn1, counters(0).liveObjects());
+    say(
+        "-> address %s -> %s (%s): a new address, so no copy of the old one can be confused "
+            + "with it",
+        before, on2box.address(), where(on2box.address()));
+    say(
+        "-> %d messages on the wire (the hand-over request and its reply, carrying the value);"
+            + " objects on node 1: %d -> %d",
+        moveMessages, objectsOn1, counters(0).liveObjects());
     check(moveMessages == 2, "a move took " + moveMessages + " messages");
 
     heading(5, "Write again on node 2: in place, and the color changes");
@@ -139,9 +150,11 @@ public final class Tour {
     wire = wireMessages();
     on2box.write(a -> a.deposit(25));
     settle();
-    say("node 2: box.write(a -> a.deposit(25)); address %s -> %s, %d messages on the wire",
+    say(
+        "node 2: box.write(a -> a.deposit(25)); address %s -> %s, %d messages on the wire",
         beforeSecond, on2box.address(), wireMessages() - wire);
-    say("-> copies cached under color %d can never be reached again, so none is invalidated",
+    say(
+        "-> copies cached under color %d can never be reached again, so none is invalidated",
         beforeSecond.color());
 
     heading(6, "A released reference is rejected, never served stale");
@@ -172,8 +185,7 @@ public final class Tour {
     heading(8, "Drop");
     long objectsOn2 = counters(1).liveObjects();
     on2box.drop();
-    say("node 2: box.drop(); objects on node 2: %d -> %d", objectsOn2,
-        counters(1).liveObjects());
+    say("node 2: box.drop(); objects on node 2: %d -> %d", objectsOn2, counters(1).liveObjects());
     try {
       on2box.read(a -> a);
       throw new IllegalStateException("a dropped box was readable");
@@ -183,14 +195,32 @@ public final class Tour {
 
     out.println();
     out.println("Counters per node (cumulative):");
-    out.printf(Locale.ROOT, "  %-6s %11s %12s %10s %15s %11s %8s %9s %10s%n", "node",
-        "local reads", "local writes", "cache hits", "one-sided reads", "bytes read", "moves in",
-        "moves out", "messages");
+    out.printf(
+        Locale.ROOT,
+        "  %-6s %11s %12s %10s %15s %11s %8s %9s %10s%n",
+        "node",
+        "local reads",
+        "local writes",
+        "cache hits",
+        "one-sided reads",
+        "bytes read",
+        "moves in",
+        "moves out",
+        "messages");
     for (int i = 0; i < 3; i++) {
       DsmCounters k = counters(i);
-      out.printf(Locale.ROOT, "  %-6s %11d %12d %10d %15d %11d %8d %9d %10d%n", "node " + (i + 1),
-          k.localReads(), k.localWrites(), k.cacheHits(), k.oneSidedReads(), k.bytesRead(),
-          k.movesIn(), k.movesOut(), k.messagesSent());
+      out.printf(
+          Locale.ROOT,
+          "  %-6s %11d %12d %10d %15d %11d %8d %9d %10d%n",
+          "node " + (i + 1),
+          k.localReads(),
+          k.localWrites(),
+          k.cacheHits(),
+          k.oneSidedReads(),
+          k.bytesRead(),
+          k.movesIn(),
+          k.movesOut(),
+          k.messagesSent());
     }
     out.println();
     out.println("Tour complete.");
@@ -220,9 +250,13 @@ public final class Tour {
 
   private String delta(int node, DsmCounters before) {
     DsmCounters d = counters(node).minus(before);
-    return String.format(Locale.ROOT,
-        "[one-sided reads +%d (%d bytes), cache hits +%d, local reads +%d]", d.oneSidedReads(),
-        d.bytesRead(), d.cacheHits(), d.localReads());
+    return String.format(
+        Locale.ROOT,
+        "[one-sided reads +%d (%d bytes), cache hits +%d, local reads +%d]",
+        d.oneSidedReads(),
+        d.bytesRead(),
+        d.cacheHits(),
+        d.localReads());
   }
 
   private long wireMessages() {

@@ -17,10 +17,18 @@ class TourTest {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     new Tour(new PrintStream(bytes, true, StandardCharsets.UTF_8)).run();
     String out = bytes.toString(StandardCharsets.UTF_8);
-    for (String expected : new String[] {
-        "1. Allocate", "one-sided reads +1", "cache hits +1", "UseAfterMoveException",
-        "2 messages on the wire", "StaleReferenceException", "BorrowConflictException",
-        "8. Drop", "Tour complete."}) {
+    for (String expected :
+        new String[] {
+          "1. Allocate",
+          "one-sided reads +1",
+          "cache hits +1",
+          "UseAfterMoveException",
+          "2 messages on the wire",
+          "StaleReferenceException",
+          "BorrowConflictException",
+          "8. Drop",
+          "Tour complete."
+        }) {
       assertTrue(out.contains(expected), () -> "missing \"" + expected + "\" in:\n" + out);
     }
   }

@@ -10,12 +10,12 @@ import java.util.TreeMap;
 import java.util.zip.CRC32C;
 
 /**
- * The explicit, immutable list of user classes that may travel through the DSM, each with a
- * stable numeric id.
+ * The explicit, immutable list of user classes that may travel through the DSM, each with a stable
+ * numeric id.
  *
- * <p>Every node of a cluster must be built with the same registry: the id is what goes on the
- * wire, not the class name. Nodes compare {@link #fingerprint()} when they first meet and refuse
- * to read each other's snapshots if they differ.
+ * <p>Every node of a cluster must be built with the same registry: the id is what goes on the wire,
+ * not the class name. Nodes compare {@link #fingerprint()} when they first meet and refuse to read
+ * each other's snapshots if they differ.
  *
  * <p>Ids below {@link #FIRST_USER_ID} belong to the project: the JDK's common value types (see
  * {@link #isBuiltin(Class)}) and the DSM's own handle types. Thread-safe (immutable).
@@ -124,8 +124,10 @@ public final class ClassRegistry {
         throw new IllegalArgumentException(
             type.getName() + " is registered by the DSM itself; remove it from the registry");
       }
-      if (type.isInterface() || (java.lang.reflect.Modifier.isAbstract(type.getModifiers())
-          && !type.isArray() && !type.isEnum())) {
+      if (type.isInterface()
+          || (java.lang.reflect.Modifier.isAbstract(type.getModifiers())
+              && !type.isArray()
+              && !type.isEnum())) {
         throw new IllegalArgumentException(
             type.getName()
                 + " is abstract or an interface; register the concrete classes that are sent");
@@ -133,13 +135,20 @@ public final class ClassRegistry {
       Class<?> previous = byId.get(id);
       if (previous != null && previous != type) {
         throw new IllegalArgumentException(
-            "id=" + id + " is already taken by " + previous.getName() + "; cannot give it to "
+            "id="
+                + id
+                + " is already taken by "
+                + previous.getName()
+                + "; cannot give it to "
                 + type.getName());
       }
       Integer previousId = byClass.get(type);
       if (previousId != null && previousId != id) {
         throw new IllegalArgumentException(
-            type.getName() + " is already registered as id=" + previousId + "; cannot also be id="
+            type.getName()
+                + " is already registered as id="
+                + previousId
+                + "; cannot also be id="
                 + id);
       }
       byId.put(id, type);

@@ -22,7 +22,10 @@ public record SerializationSettings(
   public SerializationSettings {
     if (maxSnapshotBytes < 64 || maxSnapshotBytes > MAX_SNAPSHOT_BYTES_LIMIT) {
       throw new IllegalArgumentException(
-          "maxSnapshotBytes=" + maxSnapshotBytes + " must be in [64, " + MAX_SNAPSHOT_BYTES_LIMIT
+          "maxSnapshotBytes="
+              + maxSnapshotBytes
+              + " must be in [64, "
+              + MAX_SNAPSHOT_BYTES_LIMIT
               + "]");
     }
     if (maxDepth < 8) {

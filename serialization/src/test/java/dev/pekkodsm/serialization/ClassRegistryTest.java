@@ -17,8 +17,10 @@ class ClassRegistryTest {
 
   @Test
   void shouldRejectIdsInTheReservedRange() {
-    var e = assertThrows(IllegalArgumentException.class,
-        () -> ClassRegistry.builder().register(Point.class, 99));
+    var e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> ClassRegistry.builder().register(Point.class, 99));
     assertTrue(e.getMessage().contains("id=99"), e.getMessage());
     assertTrue(e.getMessage().contains("reserved"), e.getMessage());
   }
@@ -44,12 +46,13 @@ class ClassRegistryTest {
 
   @Test
   void shouldRejectBuiltinsInterfacesAndPrimitives() {
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> ClassRegistry.builder().register(ArrayList.class, 100));
-    assertThrows(IllegalArgumentException.class,
-        () -> ClassRegistry.builder().register(List.class, 100));
-    assertThrows(IllegalArgumentException.class,
-        () -> ClassRegistry.builder().register(int.class, 100));
+    assertThrows(
+        IllegalArgumentException.class, () -> ClassRegistry.builder().register(List.class, 100));
+    assertThrows(
+        IllegalArgumentException.class, () -> ClassRegistry.builder().register(int.class, 100));
   }
 
   @Test

@@ -4,13 +4,13 @@ import com.esotericsoftware.kryo.KryoException;
 import com.esotericsoftware.kryo.io.Input;
 
 /**
- * A Kryo {@link Input} over a fully buffered byte range that refuses any length prefix larger
- * than the bytes left, before allocating the array or string it announces.
+ * A Kryo {@link Input} over a fully buffered byte range that refuses any length prefix larger than
+ * the bytes left, before allocating the array or string it announces.
  *
  * <p>Kryo trusts decoded lengths: {@code readInts(n)} allocates {@code new int[n]} first and
- * discovers the underflow later. Snapshot bytes are CRC-checked before they get here, but a
- * hostile or buggy peer can produce a valid CRC, so lengths are checked too. Not thread-safe; one
- * per pooled Kryo.
+ * discovers the underflow later. Snapshot bytes are CRC-checked before they get here, but a hostile
+ * or buggy peer can produce a valid CRC, so lengths are checked too. Not thread-safe; one per
+ * pooled Kryo.
  */
 public final class BoundedInput extends Input {
 
@@ -22,7 +22,12 @@ public final class BoundedInput extends Input {
     long remaining = (long) limit - position;
     if (count < 0 || count * bytesEach > remaining) {
       throw new KryoException(
-          "length " + count + " x " + bytesEach + " bytes exceeds the " + remaining
+          "length "
+              + count
+              + " x "
+              + bytesEach
+              + " bytes exceeds the "
+              + remaining
               + " bytes left in the input");
     }
   }

@@ -16,9 +16,9 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * Serializers for containers that check a decoded element count against the bytes left in the
- * input before allocating anything. Every element takes at least one byte on the wire, so a count
- * larger than the remaining bytes is hostile or corrupt, and is rejected instead of becoming a
+ * Serializers for containers that check a decoded element count against the bytes left in the input
+ * before allocating anything. Every element takes at least one byte on the wire, so a count larger
+ * than the remaining bytes is hostile or corrupt, and is rejected instead of becoming a
  * multi-gigabyte allocation.
  */
 public final class BoundedSerializers {
@@ -47,7 +47,8 @@ public final class BoundedSerializers {
   public static class CollectionSerializer
       extends com.esotericsoftware.kryo.serializers.CollectionSerializer<Collection> {
     @Override
-    protected Collection create(Kryo kryo, Input input, Class<? extends Collection> type, int size) {
+    protected Collection create(
+        Kryo kryo, Input input, Class<? extends Collection> type, int size) {
       checkCount(input, size);
       return super.create(kryo, input, type, size);
     }
@@ -86,7 +87,8 @@ public final class BoundedSerializers {
 
   /** {@code Arrays.asList(...)}. */
   @SuppressWarnings({"rawtypes"})
-  public static final class ArraysAsListSerializer extends DefaultSerializers.ArraysAsListSerializer {
+  public static final class ArraysAsListSerializer
+      extends DefaultSerializers.ArraysAsListSerializer {
     @Override
     protected List create(Kryo kryo, Input input, Class type, int size) {
       checkCount(input, size);
@@ -95,7 +97,8 @@ public final class BoundedSerializers {
   }
 
   /** {@code Object[]} and other reference arrays (the default for user-registered ones too). */
-  public static final class ObjectArraySerializer extends DefaultArraySerializers.ObjectArraySerializer {
+  public static final class ObjectArraySerializer
+      extends DefaultArraySerializers.ObjectArraySerializer {
     public ObjectArraySerializer(Kryo kryo) {
       super(kryo, Object[].class);
     }
@@ -114,7 +117,8 @@ public final class BoundedSerializers {
   }
 
   /** {@code String[]}. */
-  public static final class StringArraySerializer extends DefaultArraySerializers.StringArraySerializer {
+  public static final class StringArraySerializer
+      extends DefaultArraySerializers.StringArraySerializer {
     @Override
     @SuppressWarnings("rawtypes")
     public String[] read(Kryo kryo, Input input, Class type) {
@@ -127,7 +131,8 @@ public final class BoundedSerializers {
   @SuppressWarnings({"rawtypes", "unchecked"})
   public static final class ImmutableListSerializer extends CollectionSerializer {
     @Override
-    protected Collection create(Kryo kryo, Input input, Class<? extends Collection> type, int size) {
+    protected Collection create(
+        Kryo kryo, Input input, Class<? extends Collection> type, int size) {
       checkCount(input, size);
       return new ArrayList<>(size);
     }
@@ -147,7 +152,8 @@ public final class BoundedSerializers {
   @SuppressWarnings({"rawtypes", "unchecked"})
   public static final class ImmutableSetSerializer extends CollectionSerializer {
     @Override
-    protected Collection create(Kryo kryo, Input input, Class<? extends Collection> type, int size) {
+    protected Collection create(
+        Kryo kryo, Input input, Class<? extends Collection> type, int size) {
       checkCount(input, size);
       return new ArrayList<>(size);
     }

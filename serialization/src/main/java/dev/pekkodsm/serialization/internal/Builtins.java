@@ -35,8 +35,8 @@ import java.util.function.Function;
 
 /**
  * The JDK value types every node registers with fixed ids, each with a serializer that bounds the
- * lengths it reads. Kryo's own defaults cover ids 0-9 (primitives, their boxes and {@code
- * String}); this table uses 10-89. Ids 90-99 are for the DSM's handle types.
+ * lengths it reads. Kryo's own defaults cover ids 0-9 (primitives, their boxes and {@code String});
+ * this table uses 10-89. Ids 90-99 are for the DSM's handle types.
  *
  * <p>Changing an id or a serializer's format changes {@link #VERSION}, which is part of every
  * registry fingerprint, so mixed versions refuse each other instead of misreading.
@@ -54,61 +54,85 @@ public final class Builtins {
 
   private record Entry(int id, Class<?> type, Function<Kryo, Serializer<?>> serializer) {}
 
-  private static final List<Entry> ENTRIES = List.of(
-      new Entry(10, byte[].class, k -> new DefaultArraySerializers.ByteArraySerializer()),
-      new Entry(11, char[].class, k -> new DefaultArraySerializers.CharArraySerializer()),
-      new Entry(12, short[].class, k -> new DefaultArraySerializers.ShortArraySerializer()),
-      new Entry(13, int[].class, k -> new DefaultArraySerializers.IntArraySerializer()),
-      new Entry(14, long[].class, k -> new DefaultArraySerializers.LongArraySerializer()),
-      new Entry(15, float[].class, k -> new DefaultArraySerializers.FloatArraySerializer()),
-      new Entry(16, double[].class, k -> new DefaultArraySerializers.DoubleArraySerializer()),
-      new Entry(17, boolean[].class, k -> new DefaultArraySerializers.BooleanArraySerializer()),
-      new Entry(18, String[].class, k -> new BoundedSerializers.StringArraySerializer()),
-      new Entry(19, Object[].class, k -> new BoundedSerializers.ObjectArraySerializer(k)),
-      new Entry(20, ArrayList.class, k -> new BoundedSerializers.CollectionSerializer()),
-      new Entry(21, LinkedList.class, k -> new BoundedSerializers.CollectionSerializer()),
-      new Entry(22, HashMap.class, k -> new BoundedSerializers.MapSerializer()),
-      new Entry(23, LinkedHashMap.class, k -> new BoundedSerializers.MapSerializer()),
-      new Entry(24, TreeMap.class, k -> new BoundedSerializers.SortedMapSerializer()),
-      new Entry(25, HashSet.class, k -> new BoundedSerializers.CollectionSerializer()),
-      new Entry(26, LinkedHashSet.class, k -> new BoundedSerializers.CollectionSerializer()),
-      new Entry(27, TreeSet.class, k -> new BoundedSerializers.SortedSetSerializer()),
-      new Entry(28, ArrayDeque.class, k -> new BoundedSerializers.CollectionSerializer()),
-      new Entry(29, ConcurrentHashMap.class, k -> new BoundedSerializers.MapSerializer()),
-      new Entry(30, IdentityHashMap.class, k -> new BoundedSerializers.MapSerializer()),
-      new Entry(31, BigInteger.class, k -> new DefaultSerializers.BigIntegerSerializer()),
-      new Entry(32, BigDecimal.class, k -> new DefaultSerializers.BigDecimalSerializer()),
-      new Entry(33, UUID.class, k -> new DefaultSerializers.UUIDSerializer()),
-      new Entry(34, Date.class, k -> new DefaultSerializers.DateSerializer()),
-      new Entry(35, Instant.class, k -> new TimeSerializers.InstantSerializer()),
-      new Entry(36, Duration.class, k -> new TimeSerializers.DurationSerializer()),
-      new Entry(37, LocalDate.class, k -> new TimeSerializers.LocalDateSerializer()),
-      new Entry(38, LocalDateTime.class, k -> new TimeSerializers.LocalDateTimeSerializer()),
-      new Entry(39, LocalTime.class, k -> new TimeSerializers.LocalTimeSerializer()),
-      new Entry(40, BitSet.class, k -> new DefaultSerializers.BitSetSerializer()),
-      new Entry(41, StringBuilder.class, k -> new DefaultSerializers.StringBuilderSerializer()),
-      new Entry(42, Collections.emptyList().getClass(),
-          k -> new DefaultSerializers.CollectionsEmptyListSerializer()),
-      new Entry(43, Collections.emptyMap().getClass(),
-          k -> new DefaultSerializers.CollectionsEmptyMapSerializer()),
-      new Entry(44, Collections.emptySet().getClass(),
-          k -> new DefaultSerializers.CollectionsEmptySetSerializer()),
-      new Entry(45, Collections.singletonList(null).getClass(),
-          k -> new DefaultSerializers.CollectionsSingletonListSerializer()),
-      new Entry(46, Collections.singletonMap(null, null).getClass(),
-          k -> new DefaultSerializers.CollectionsSingletonMapSerializer()),
-      new Entry(47, Collections.singleton(null).getClass(),
-          k -> new DefaultSerializers.CollectionsSingletonSetSerializer()),
-      new Entry(48, Arrays.asList().getClass(), k -> new BoundedSerializers.ArraysAsListSerializer()),
-      new Entry(49, List.of(1).getClass(), k -> new BoundedSerializers.ImmutableListSerializer()),
-      new Entry(50, List.of(1, 2, 3).getClass(), k -> new BoundedSerializers.ImmutableListSerializer()),
-      new Entry(51, List.of(1, 2, 3).subList(0, 1).getClass(),
-          k -> new BoundedSerializers.ImmutableListSerializer()),
-      new Entry(52, Set.of(1).getClass(), k -> new BoundedSerializers.ImmutableSetSerializer()),
-      new Entry(53, Set.of(1, 2, 3).getClass(), k -> new BoundedSerializers.ImmutableSetSerializer()),
-      new Entry(54, Map.of(1, 2).getClass(), k -> new BoundedSerializers.ImmutableMapSerializer()),
-      new Entry(55, Map.of(1, 2, 3, 4).getClass(),
-          k -> new BoundedSerializers.ImmutableMapSerializer()));
+  private static final List<Entry> ENTRIES =
+      List.of(
+          new Entry(10, byte[].class, k -> new DefaultArraySerializers.ByteArraySerializer()),
+          new Entry(11, char[].class, k -> new DefaultArraySerializers.CharArraySerializer()),
+          new Entry(12, short[].class, k -> new DefaultArraySerializers.ShortArraySerializer()),
+          new Entry(13, int[].class, k -> new DefaultArraySerializers.IntArraySerializer()),
+          new Entry(14, long[].class, k -> new DefaultArraySerializers.LongArraySerializer()),
+          new Entry(15, float[].class, k -> new DefaultArraySerializers.FloatArraySerializer()),
+          new Entry(16, double[].class, k -> new DefaultArraySerializers.DoubleArraySerializer()),
+          new Entry(17, boolean[].class, k -> new DefaultArraySerializers.BooleanArraySerializer()),
+          new Entry(18, String[].class, k -> new BoundedSerializers.StringArraySerializer()),
+          new Entry(19, Object[].class, k -> new BoundedSerializers.ObjectArraySerializer(k)),
+          new Entry(20, ArrayList.class, k -> new BoundedSerializers.CollectionSerializer()),
+          new Entry(21, LinkedList.class, k -> new BoundedSerializers.CollectionSerializer()),
+          new Entry(22, HashMap.class, k -> new BoundedSerializers.MapSerializer()),
+          new Entry(23, LinkedHashMap.class, k -> new BoundedSerializers.MapSerializer()),
+          new Entry(24, TreeMap.class, k -> new BoundedSerializers.SortedMapSerializer()),
+          new Entry(25, HashSet.class, k -> new BoundedSerializers.CollectionSerializer()),
+          new Entry(26, LinkedHashSet.class, k -> new BoundedSerializers.CollectionSerializer()),
+          new Entry(27, TreeSet.class, k -> new BoundedSerializers.SortedSetSerializer()),
+          new Entry(28, ArrayDeque.class, k -> new BoundedSerializers.CollectionSerializer()),
+          new Entry(29, ConcurrentHashMap.class, k -> new BoundedSerializers.MapSerializer()),
+          new Entry(30, IdentityHashMap.class, k -> new BoundedSerializers.MapSerializer()),
+          new Entry(31, BigInteger.class, k -> new DefaultSerializers.BigIntegerSerializer()),
+          new Entry(32, BigDecimal.class, k -> new DefaultSerializers.BigDecimalSerializer()),
+          new Entry(33, UUID.class, k -> new DefaultSerializers.UUIDSerializer()),
+          new Entry(34, Date.class, k -> new DefaultSerializers.DateSerializer()),
+          new Entry(35, Instant.class, k -> new TimeSerializers.InstantSerializer()),
+          new Entry(36, Duration.class, k -> new TimeSerializers.DurationSerializer()),
+          new Entry(37, LocalDate.class, k -> new TimeSerializers.LocalDateSerializer()),
+          new Entry(38, LocalDateTime.class, k -> new TimeSerializers.LocalDateTimeSerializer()),
+          new Entry(39, LocalTime.class, k -> new TimeSerializers.LocalTimeSerializer()),
+          new Entry(40, BitSet.class, k -> new DefaultSerializers.BitSetSerializer()),
+          new Entry(41, StringBuilder.class, k -> new DefaultSerializers.StringBuilderSerializer()),
+          new Entry(
+              42,
+              Collections.emptyList().getClass(),
+              k -> new DefaultSerializers.CollectionsEmptyListSerializer()),
+          new Entry(
+              43,
+              Collections.emptyMap().getClass(),
+              k -> new DefaultSerializers.CollectionsEmptyMapSerializer()),
+          new Entry(
+              44,
+              Collections.emptySet().getClass(),
+              k -> new DefaultSerializers.CollectionsEmptySetSerializer()),
+          new Entry(
+              45,
+              Collections.singletonList(null).getClass(),
+              k -> new DefaultSerializers.CollectionsSingletonListSerializer()),
+          new Entry(
+              46,
+              Collections.singletonMap(null, null).getClass(),
+              k -> new DefaultSerializers.CollectionsSingletonMapSerializer()),
+          new Entry(
+              47,
+              Collections.singleton(null).getClass(),
+              k -> new DefaultSerializers.CollectionsSingletonSetSerializer()),
+          new Entry(
+              48, Arrays.asList().getClass(), k -> new BoundedSerializers.ArraysAsListSerializer()),
+          new Entry(
+              49, List.of(1).getClass(), k -> new BoundedSerializers.ImmutableListSerializer()),
+          new Entry(
+              50,
+              List.of(1, 2, 3).getClass(),
+              k -> new BoundedSerializers.ImmutableListSerializer()),
+          new Entry(
+              51,
+              List.of(1, 2, 3).subList(0, 1).getClass(),
+              k -> new BoundedSerializers.ImmutableListSerializer()),
+          new Entry(52, Set.of(1).getClass(), k -> new BoundedSerializers.ImmutableSetSerializer()),
+          new Entry(
+              53, Set.of(1, 2, 3).getClass(), k -> new BoundedSerializers.ImmutableSetSerializer()),
+          new Entry(
+              54, Map.of(1, 2).getClass(), k -> new BoundedSerializers.ImmutableMapSerializer()),
+          new Entry(
+              55,
+              Map.of(1, 2, 3, 4).getClass(),
+              k -> new BoundedSerializers.ImmutableMapSerializer()));
 
   private static final Map<Class<?>, Integer> IDS = new HashMap<>();
 

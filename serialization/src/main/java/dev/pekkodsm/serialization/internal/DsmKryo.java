@@ -9,8 +9,8 @@ import java.util.List;
 /**
  * A Kryo that knows the {@link Purpose} of the graph it is working on, and that can register a
  * serializer for a whole type hierarchy: every implementation of a registered base type (say,
- * Pekko's {@code ActorRef}, whose implementations are internal classes) is written under the
- * base type's id. Not thread-safe.
+ * Pekko's {@code ActorRef}, whose implementations are internal classes) is written under the base
+ * type's id. Not thread-safe.
  */
 public final class DsmKryo extends Kryo {
   private Purpose purpose = Purpose.MESSAGE;
@@ -26,8 +26,8 @@ public final class DsmKryo extends Kryo {
   }
 
   /**
-   * Registers {@code serializer} for {@code base} and every subtype of it that is not
-   * registered itself. The serializer's {@code read} receives {@code base} as the type.
+   * Registers {@code serializer} for {@code base} and every subtype of it that is not registered
+   * itself. The serializer's {@code read} receives {@code base} as the type.
    */
   public <T> void registerHierarchy(Class<T> base, Serializer<? extends T> serializer, int id) {
     register(base, serializer, id);

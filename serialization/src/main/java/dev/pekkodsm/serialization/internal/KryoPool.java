@@ -23,8 +23,8 @@ import java.util.function.Consumer;
 import org.objenesis.strategy.StdInstantiatorStrategy;
 
 /**
- * A thread-safe pool of configured Kryo instances for one node: registration required, the
- * built-in table plus the user {@link ClassRegistry}, bounded decoding, a maximum graph depth.
+ * A thread-safe pool of configured Kryo instances for one node: registration required, the built-in
+ * table plus the user {@link ClassRegistry}, bounded decoding, a maximum graph depth.
  *
  * <p>Each node owns its own pool (no state is shared between nodes in one JVM). Instances that
  * failed mid-graph are discarded rather than returned, so one bad input cannot poison the next.
@@ -54,10 +54,10 @@ public final class KryoPool {
   /**
    * @param registry the user classes
    * @param settings limits
-   * @param customizer registers extra serializers (the DSM's handle types, ids 90-99) on every
-   *     new instance; may be a no-op
-   * @param registrationHint appended to "class X is not registered" errors, telling the user how
-   *     to register it
+   * @param customizer registers extra serializers (the DSM's handle types, ids 90-99) on every new
+   *     instance; may be a no-op
+   * @param registrationHint appended to "class X is not registered" errors, telling the user how to
+   *     register it
    */
   public KryoPool(
       ClassRegistry registry,
@@ -163,8 +163,8 @@ public final class KryoPool {
   }
 
   /**
-   * Reads one object (class and object) from {@code bytes[offset, offset + length)}. The bytes
-   * must already have passed any integrity check the caller has; this still bounds every length.
+   * Reads one object (class and object) from {@code bytes[offset, offset + length)}. The bytes must
+   * already have passed any integrity check the caller has; this still bounds every length.
    *
    * @throws SnapshotFormatException with {@link DecodeStatus#UNKNOWN_CLASS} or {@link
    *     DecodeStatus#MALFORMED}
@@ -224,9 +224,9 @@ public final class KryoPool {
   }
 
   /**
-   * The first class reachable from {@code type} through fields whose declared type is exact
-   * (final classes, records, enums, arrays of those) that is not registered, or {@code null}.
-   * Fields of open types are checked when a value is written. Cached per class.
+   * The first class reachable from {@code type} through fields whose declared type is exact (final
+   * classes, records, enums, arrays of those) that is not registered, or {@code null}. Fields of
+   * open types are checked when a value is written. Cached per class.
    */
   public Class<?> firstUnregisteredClass(Class<?> type) {
     return unregistered.get(type).orElse(null);
@@ -243,9 +243,8 @@ public final class KryoPool {
       }
       return isExact(component) ? findUnregistered(component, seen) : null;
     }
-    Class<?> named = type.isAnonymousClass() && type.getSuperclass().isEnum()
-        ? type.getSuperclass()
-        : type;
+    Class<?> named =
+        type.isAnonymousClass() && type.getSuperclass().isEnum() ? type.getSuperclass() : type;
     if (probe.kryo.getClassResolver().getRegistration(named) == null) {
       return named;
     }
@@ -282,7 +281,8 @@ public final class KryoPool {
   }
 
   private RuntimeException translateWriteFailure(Object value, RuntimeException e) {
-    if (e instanceof KryoBufferOverflowException || hasCause(e, KryoBufferOverflowException.class)) {
+    if (e instanceof KryoBufferOverflowException
+        || hasCause(e, KryoBufferOverflowException.class)) {
       return new IllegalArgumentException(
           "value of "
               + value.getClass().getName()
@@ -318,14 +318,17 @@ public final class KryoPool {
         return r;
       }
     }
-    if (e instanceof KryoException && e.getMessage() != null
+    if (e instanceof KryoException
+        && e.getMessage() != null
         && e.getMessage().startsWith("Max depth exceeded")) {
       return new IllegalArgumentException(
           "value of "
               + value.getClass().getName()
               + " is deeper than pekko.dsm.serialization.max-depth="
               + settings.maxDepth()
-              + (settings.references() ? "" : " (a cycle? enable pekko.dsm.serialization.references)"),
+              + (settings.references()
+                  ? ""
+                  : " (a cycle? enable pekko.dsm.serialization.references)"),
           e);
     }
     return e;

@@ -1,9 +1,9 @@
 package dev.pekkodsm.serialization.internal;
 
 /**
- * Why a graph is being written or read. Handle serializers behave differently per purpose: a
- * {@code DBox} inside a message is an ownership move, inside a shared snapshot it would be a
- * second owner and is refused.
+ * Why a graph is being written or read. Handle serializers behave differently per purpose: a {@code
+ * DBox} inside a message is an ownership move, inside a shared snapshot it would be a second owner
+ * and is refused.
  */
 public enum Purpose {
   /** A Pekko message between nodes. */
@@ -13,8 +13,8 @@ public enum Purpose {
   /** The value handed over when an object moves to its writer's node. */
   MOVE,
   /**
-   * A hash of a value for debug checks: handles inside are described, never exported, and the
-   * bytes are never read back.
+   * A hash of a value for debug checks: handles inside are described, never exported, and the bytes
+   * are never read back.
    */
   FINGERPRINT
 }

@@ -22,9 +22,8 @@ import java.util.zip.CRC32C;
  * </pre>
  *
  * All fields are little-endian. Decoding checks, in order, that the header fits, the magic, that
- * the length is within the configured maximum and within the bytes available, the CRC, and that
- * the frame names the expected object and color; only then does Kryo see the payload.
- * Thread-safe.
+ * the length is within the configured maximum and within the bytes available, the CRC, and that the
+ * frame names the expected object and color; only then does Kryo see the payload. Thread-safe.
  */
 public final class SnapshotCodec {
 
@@ -63,8 +62,8 @@ public final class SnapshotCodec {
   }
 
   /**
-   * Encodes {@code value} as the snapshot of {@code (node, object, color)} and passes the frame
-   * to {@code sink}.
+   * Encodes {@code value} as the snapshot of {@code (node, object, color)} and passes the frame to
+   * {@code sink}.
    *
    * @throws dev.pekkodsm.serialization.UnregisteredClassException if the value's graph holds an
    *     unregistered class
@@ -91,16 +90,22 @@ public final class SnapshotCodec {
 
   /** Encodes to a new array of exactly the frame's size. */
   public byte[] encode(Object value, long node, long object, int color, Purpose purpose) {
-    return encode(value, node, object, color, purpose, (frame, len) -> {
-      byte[] copy = new byte[len];
-      System.arraycopy(frame, 0, copy, 0, len);
-      return copy;
-    });
+    return encode(
+        value,
+        node,
+        object,
+        color,
+        purpose,
+        (frame, len) -> {
+          byte[] copy = new byte[len];
+          System.arraycopy(frame, 0, copy, 0, len);
+          return copy;
+        });
   }
 
   /**
-   * Checks a frame at {@code buf[offset]} with {@code available} bytes readable from there,
-   * without decoding it.
+   * Checks a frame at {@code buf[offset]} with {@code available} bytes readable from there, without
+   * decoding it.
    */
   public DecodeStatus verify(
       byte[] buf, int offset, int available, long node, long object, int color) {
@@ -150,11 +155,15 @@ public final class SnapshotCodec {
   private String describe(byte[] buf, int offset, int available, DecodeStatus status) {
     return switch (status) {
       case TRUNCATED -> available + " bytes available, header announces more";
-      case TOO_LARGE -> "announced length " + payloadLength(buf, offset) + " exceeds maximum "
-          + maxPayloadBytes;
-      case WRONG_OBJECT -> "frame is of node " + Long.toHexString((long) LONG.get(buf, offset + 8))
-          + " object " + Long.toHexString((long) LONG.get(buf, offset + 16))
-          + " color " + (int) INT.get(buf, offset + 24);
+      case TOO_LARGE ->
+          "announced length " + payloadLength(buf, offset) + " exceeds maximum " + maxPayloadBytes;
+      case WRONG_OBJECT ->
+          "frame is of node "
+              + Long.toHexString((long) LONG.get(buf, offset + 8))
+              + " object "
+              + Long.toHexString((long) LONG.get(buf, offset + 16))
+              + " color "
+              + (int) INT.get(buf, offset + 24);
       default -> "snapshot check failed";
     };
   }

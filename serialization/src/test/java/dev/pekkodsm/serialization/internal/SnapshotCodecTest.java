@@ -53,7 +53,10 @@ class SnapshotCodecTest {
 
   record Holder(Object inner) {}
 
-  enum Color { RED, GREEN }
+  enum Color {
+    RED,
+    GREEN
+  }
 
   static final long NODE = 0x1234_5678_9abcL;
   static final long OBJECT = 42;
@@ -64,12 +67,13 @@ class SnapshotCodecTest {
     return new SnapshotCodec(new KryoPool(registry, settings, k -> {}, "register it"));
   }
 
-  static final ClassRegistry REGISTRY = ClassRegistry.builder()
-      .register(Point.class, 100)
-      .register(Tagged.class, 101)
-      .register(Holder.class, 102)
-      .register(Color.class, 103)
-      .build();
+  static final ClassRegistry REGISTRY =
+      ClassRegistry.builder()
+          .register(Point.class, 100)
+          .register(Tagged.class, 101)
+          .register(Holder.class, 102)
+          .register(Color.class, 103)
+          .build();
 
   final SnapshotCodec codec = codec(REGISTRY, 1 << 20);
 
@@ -80,24 +84,55 @@ class SnapshotCodecTest {
 
   @Test
   void shouldRoundTripEveryBuiltinValueType() {
-    List<Object> values = new ArrayList<>(List.of(
-        "text", "ünïcødé ✓", 1, 2L, 3.0, 4.0f, (short) 5, (byte) 6, 'c', true,
-        new BigInteger("123456789012345678901234567890"), new BigDecimal("3.14159"),
-        UUID.randomUUID(), Instant.ofEpochSecond(1_700_000_000L, 5), Duration.ofMillis(1500),
-        LocalDate.of(2024, 7, 10), new StringBuilder("sb").toString(),
-        new ArrayList<>(List.of(1, 2, 3)), new HashMap<>(Map.of("a", 1)),
-        new LinkedHashMap<>(Map.of("b", 2)), new TreeMap<>(Map.of("c", 3)),
-        new TreeSet<>(Set.of(3, 1, 2)),
-        new ConcurrentHashMap<>(Map.of(1, 2)), List.of(), List.of(1), List.of(1, 2, 3),
-        Set.of(1), Set.of(1, 2, 3), Map.of(), Map.of(1, 2), Map.of(1, 2, 3, 4),
-        Collections.emptyList(), Collections.emptyMap(), Collections.emptySet(),
-        Collections.singletonList(1), Collections.singletonMap("k", "v"), Collections.singleton(9),
-        Arrays.asList(1, 2), Stream.of(1, 2).toList(), BitSet.valueOf(new long[] {5, 7})));
+    List<Object> values =
+        new ArrayList<>(
+            List.of(
+                "text",
+                "ünïcødé ✓",
+                1,
+                2L,
+                3.0,
+                4.0f,
+                (short) 5,
+                (byte) 6,
+                'c',
+                true,
+                new BigInteger("123456789012345678901234567890"),
+                new BigDecimal("3.14159"),
+                UUID.randomUUID(),
+                Instant.ofEpochSecond(1_700_000_000L, 5),
+                Duration.ofMillis(1500),
+                LocalDate.of(2024, 7, 10),
+                new StringBuilder("sb").toString(),
+                new ArrayList<>(List.of(1, 2, 3)),
+                new HashMap<>(Map.of("a", 1)),
+                new LinkedHashMap<>(Map.of("b", 2)),
+                new TreeMap<>(Map.of("c", 3)),
+                new TreeSet<>(Set.of(3, 1, 2)),
+                new ConcurrentHashMap<>(Map.of(1, 2)),
+                List.of(),
+                List.of(1),
+                List.of(1, 2, 3),
+                Set.of(1),
+                Set.of(1, 2, 3),
+                Map.of(),
+                Map.of(1, 2),
+                Map.of(1, 2, 3, 4),
+                Collections.emptyList(),
+                Collections.emptyMap(),
+                Collections.emptySet(),
+                Collections.singletonList(1),
+                Collections.singletonMap("k", "v"),
+                Collections.singleton(9),
+                Arrays.asList(1, 2),
+                Stream.of(1, 2).toList(),
+                BitSet.valueOf(new long[] {5, 7})));
     values.add(Stream.of("x", null).collect(Collectors.toList()));
     for (Object v : values) {
       assertEquals(v, roundTrip(v), () -> "round trip of " + v.getClass());
     }
-    assertEquals(List.of(1, 2), new ArrayList<>((ArrayDeque<?>) roundTrip(new ArrayDeque<>(List.of(1, 2)))));
+    assertEquals(
+        List.of(1, 2), new ArrayList<>((ArrayDeque<?>) roundTrip(new ArrayDeque<>(List.of(1, 2)))));
     assertArrayEquals(new int[] {1, 2, 3}, (int[]) roundTrip(new int[] {1, 2, 3}));
     assertArrayEquals(new byte[] {1, -1}, (byte[]) roundTrip(new byte[] {1, -1}));
     assertArrayEquals(new long[] {1L << 40}, (long[]) roundTrip(new long[] {1L << 40}));
@@ -115,16 +150,22 @@ class SnapshotCodecTest {
 
   @Test
   void shouldRefuseAnUnregisteredClassWhenWritingAndNameIt() {
-    var e = assertThrows(UnregisteredClassException.class,
-        () -> codec.encode(new Unregistered(), NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
+    var e =
+        assertThrows(
+            UnregisteredClassException.class,
+            () -> codec.encode(new Unregistered(), NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
     assertEquals(Unregistered.class.getName(), e.className());
     assertTrue(e.getMessage().contains("register it"), e.getMessage());
   }
 
   @Test
   void shouldRefuseAnUnregisteredClassNestedInARegisteredOne() {
-    var e = assertThrows(UnregisteredClassException.class,
-        () -> codec.encode(new Holder(new Unregistered()), NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
+    var e =
+        assertThrows(
+            UnregisteredClassException.class,
+            () ->
+                codec.encode(
+                    new Holder(new Unregistered()), NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
     assertEquals(Unregistered.class.getName(), e.className());
   }
 
@@ -137,8 +178,8 @@ class SnapshotCodecTest {
     record Wrapper(Point p, Unregistered u) {}
     // The wrapper itself is the first unregistered class met.
     assertEquals(Wrapper.class, pool.firstUnregisteredClass(Wrapper.class));
-    var registered = ClassRegistry.builder().registerAll(REGISTRY).register(Wrapper.class, 150)
-        .build();
+    var registered =
+        ClassRegistry.builder().registerAll(REGISTRY).register(Wrapper.class, 150).build();
     var pool2 = codec(registered, 1024).pool();
     assertEquals(Unregistered.class, pool2.firstUnregisteredClass(Wrapper.class));
   }
@@ -147,20 +188,32 @@ class SnapshotCodecTest {
   void shouldReportAnUnknownClassIdWhenTheReaderLacksTheRegistration() {
     byte[] frame = codec.encode(new Point(1, 2), NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
     var other = codec(ClassRegistry.empty(), 1 << 20);
-    var e = assertThrows(SnapshotFormatException.class,
-        () -> other.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
+    var e =
+        assertThrows(
+            SnapshotFormatException.class,
+            () -> other.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
     assertEquals(DecodeStatus.UNKNOWN_CLASS, e.status());
   }
 
   @Test
   void shouldRefuseValuesLargerThanTheMaximum() {
     var small = codec(REGISTRY, 1024);
-    var e = assertThrows(IllegalArgumentException.class,
-        () -> small.encode(new byte[4096], NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
+    var e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> small.encode(new byte[4096], NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
     assertTrue(e.getMessage().contains("max-snapshot-size"), e.getMessage());
     // The pool is still usable afterwards.
-    assertEquals("ok", small.decode(small.encode("ok", NODE, OBJECT, COLOR, Purpose.SNAPSHOT), 0,
-        100, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
+    assertEquals(
+        "ok",
+        small.decode(
+            small.encode("ok", NODE, OBJECT, COLOR, Purpose.SNAPSHOT),
+            0,
+            100,
+            NODE,
+            OBJECT,
+            COLOR,
+            Purpose.SNAPSHOT));
   }
 
   @Test
@@ -168,9 +221,11 @@ class SnapshotCodecTest {
     byte[] frame = codec.encode("some text value", NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
     for (int len = 0; len < frame.length; len++) {
       byte[] cut = Arrays.copyOf(frame, len);
-      assertEquals(DecodeStatus.TRUNCATED, codec.verify(cut, 0, len, NODE, OBJECT, COLOR),
-          "length " + len);
-      assertEquals(DecodeStatus.TRUNCATED, codec.verify(frame, 0, len, NODE, OBJECT, COLOR),
+      assertEquals(
+          DecodeStatus.TRUNCATED, codec.verify(cut, 0, len, NODE, OBJECT, COLOR), "length " + len);
+      assertEquals(
+          DecodeStatus.TRUNCATED,
+          codec.verify(frame, 0, len, NODE, OBJECT, COLOR),
           "available " + len);
     }
     assertEquals(DecodeStatus.OK, codec.verify(frame, 0, frame.length, NODE, OBJECT, COLOR));
@@ -193,7 +248,8 @@ class SnapshotCodecTest {
   void shouldRejectAnnouncedLengthsAboveTheMaximumBeforeReadingThem() {
     var small = codec(REGISTRY, 256);
     byte[] frame = small.encode("x", NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
-    ByteBuffer.wrap(frame).order(ByteOrder.LITTLE_ENDIAN)
+    ByteBuffer.wrap(frame)
+        .order(ByteOrder.LITTLE_ENDIAN)
         .putInt(SnapshotCodec.LENGTH_OFFSET, Integer.MAX_VALUE);
     assertEquals(DecodeStatus.TOO_LARGE, small.verify(frame, 0, frame.length, NODE, OBJECT, COLOR));
     ByteBuffer.wrap(frame).order(ByteOrder.LITTLE_ENDIAN).putInt(SnapshotCodec.LENGTH_OFFSET, -5);
@@ -203,14 +259,16 @@ class SnapshotCodecTest {
   @Test
   void shouldReportAFrameOfAnotherObjectOrColor() {
     byte[] frame = codec.encode("v", NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
-    assertEquals(DecodeStatus.WRONG_OBJECT,
-        codec.verify(frame, 0, frame.length, NODE, OBJECT, COLOR + 1));
-    assertEquals(DecodeStatus.WRONG_OBJECT,
-        codec.verify(frame, 0, frame.length, NODE, OBJECT + 1, COLOR));
-    assertEquals(DecodeStatus.WRONG_OBJECT,
-        codec.verify(frame, 0, frame.length, NODE + 1, OBJECT, COLOR));
-    var e = assertThrows(SnapshotFormatException.class,
-        () -> codec.decode(frame, 0, frame.length, NODE, OBJECT, 9, Purpose.SNAPSHOT));
+    assertEquals(
+        DecodeStatus.WRONG_OBJECT, codec.verify(frame, 0, frame.length, NODE, OBJECT, COLOR + 1));
+    assertEquals(
+        DecodeStatus.WRONG_OBJECT, codec.verify(frame, 0, frame.length, NODE, OBJECT + 1, COLOR));
+    assertEquals(
+        DecodeStatus.WRONG_OBJECT, codec.verify(frame, 0, frame.length, NODE + 1, OBJECT, COLOR));
+    var e =
+        assertThrows(
+            SnapshotFormatException.class,
+            () -> codec.decode(frame, 0, frame.length, NODE, OBJECT, 9, Purpose.SNAPSHOT));
     assertTrue(e.getMessage().contains("color 3"), e.getMessage());
   }
 
@@ -219,8 +277,8 @@ class SnapshotCodecTest {
     byte[] frame = codec.encode("offset", NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
     byte[] big = new byte[frame.length + 100];
     System.arraycopy(frame, 0, big, 37, frame.length);
-    assertEquals("offset",
-        codec.decode(big, 37, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
+    assertEquals(
+        "offset", codec.decode(big, 37, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
   }
 
   /** Builds a frame whose CRC is valid for arbitrary payload bytes, as a hostile peer could. */
@@ -238,8 +296,8 @@ class SnapshotCodecTest {
   }
 
   /**
-   * A payload of a registered class id followed by raw varints. With references on, Kryo writes
-   * a "new object" marker (1) after the class for every type that may be referenced.
+   * A payload of a registered class id followed by raw varints. With references on, Kryo writes a
+   * "new object" marker (1) after the class for every type that may be referenced.
    */
   static byte[] kryoPrefix(boolean references, int classId, int... varints) {
     Output out = new Output(64);
@@ -276,11 +334,14 @@ class SnapshotCodecTest {
     };
     for (int classId : classIds) {
       byte[] frame = forge(kryoPrefix(references, classId, huge));
-      var e = assertThrows(SnapshotFormatException.class,
-          () -> codec.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT),
-          () -> "class id " + classId);
+      var e =
+          assertThrows(
+              SnapshotFormatException.class,
+              () -> codec.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT),
+              () -> "class id " + classId);
       assertEquals(DecodeStatus.MALFORMED, e.status(), e.getMessage());
-      assertTrue(e.getMessage().contains("bytes left in the input"),
+      assertTrue(
+          e.getMessage().contains("bytes left in the input"),
           () -> "class id " + classId + ": " + e.getMessage());
     }
   }
@@ -298,24 +359,29 @@ class SnapshotCodecTest {
     // Kryo's UTF-8 string header: varint with the flag bit, char count + 1.
     out.writeVarIntFlag(true, Integer.MAX_VALUE - 10, true);
     byte[] frame = forge(out.toBytes());
-    var e = assertThrows(SnapshotFormatException.class,
-        () -> codec.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
+    var e =
+        assertThrows(
+            SnapshotFormatException.class,
+            () -> codec.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
     assertEquals(DecodeStatus.MALFORMED, e.status());
     assertTrue(e.getMessage().contains("bytes left in the input"), e.getMessage());
   }
 
   @Test
   void shouldBoundTheLengthOfUserRegisteredArrays() {
-    var registry = ClassRegistry.builder().registerAll(REGISTRY).register(Point[].class, 130)
-        .build();
+    var registry =
+        ClassRegistry.builder().registerAll(REGISTRY).register(Point[].class, 130).build();
     var codec = codec(registry, 1 << 20);
     Point[] points = {new Point(1, 2), null, new Point(3, 4)};
     byte[] frame = codec.encode(points, NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
-    assertArrayEquals(points,
+    assertArrayEquals(
+        points,
         (Point[]) codec.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
     byte[] hostile = forge(kryoPrefix(true, 130, Integer.MAX_VALUE - 1));
-    var e = assertThrows(SnapshotFormatException.class,
-        () -> codec.decode(hostile, 0, hostile.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
+    var e =
+        assertThrows(
+            SnapshotFormatException.class,
+            () -> codec.decode(hostile, 0, hostile.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
     assertTrue(e.getMessage().contains("bytes left in the input"), e.getMessage());
   }
 
@@ -324,16 +390,21 @@ class SnapshotCodecTest {
     byte[] good = codec.encode(5, NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
     byte[] payload = Arrays.copyOfRange(good, SnapshotCodec.HEADER_BYTES, good.length);
     byte[] frame = forge(Arrays.copyOf(payload, payload.length + 3));
-    var e = assertThrows(SnapshotFormatException.class,
-        () -> codec.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
+    var e =
+        assertThrows(
+            SnapshotFormatException.class,
+            () -> codec.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
     assertEquals(DecodeStatus.MALFORMED, e.status());
   }
 
   @Test
   void shouldNeverYieldAValueFromRandomlyCorruptedFrames() {
     Random random = new Random(20241123L);
-    var value = new Tagged("fuzz", List.of(new Point(1, 2), new Point(3, 4)),
-        new HashMap<>(Map.of("a", 1L, "b", 2L)));
+    var value =
+        new Tagged(
+            "fuzz",
+            List.of(new Point(1, 2), new Point(3, 4)),
+            new HashMap<>(Map.of("a", 1L, "b", 2L)));
     byte[] frame = codec.encode(value, NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
     for (int round = 0; round < 20_000; round++) {
       byte[] bad = frame.clone();
@@ -358,8 +429,13 @@ class SnapshotCodecTest {
     // The hostile case: garbage that passes the CRC. Kryo may decode some of it into a value,
     // but it must never throw anything but SnapshotFormatException, hang, or exhaust memory.
     Random random = new Random(7L);
-    byte[] good = codec.encode(new Tagged("x", List.of(new Point(1, 1)), new HashMap<>()),
-        NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
+    byte[] good =
+        codec.encode(
+            new Tagged("x", List.of(new Point(1, 1)), new HashMap<>()),
+            NODE,
+            OBJECT,
+            COLOR,
+            Purpose.SNAPSHOT);
     byte[] template = Arrays.copyOfRange(good, SnapshotCodec.HEADER_BYTES, good.length);
     int decoded = 0;
     for (int round = 0; round < 20_000; round++) {
@@ -376,8 +452,10 @@ class SnapshotCodecTest {
         codec.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
         decoded++;
       } catch (SnapshotFormatException expected) {
-        assertTrue(expected.status() == DecodeStatus.MALFORMED
-            || expected.status() == DecodeStatus.UNKNOWN_CLASS, expected.toString());
+        assertTrue(
+            expected.status() == DecodeStatus.MALFORMED
+                || expected.status() == DecodeStatus.UNKNOWN_CLASS,
+            expected.toString());
       }
     }
     assertTrue(decoded < 20_000);
