@@ -1,6 +1,7 @@
 package dev.pekkodsm;
 
 import static dev.pekkodsm.Fixtures.eventually;
+import static dev.pekkodsm.Fixtures.eventuallyReplace;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -159,17 +160,8 @@ class BorrowRulesTest {
     onB.release();
     onC1.release();
     onC2.release();
-    eventually(
-        "the write goes through once every reference is back",
-        10,
-        () -> {
-          try {
-            box.replace(a -> new Account("a", 2));
-            return true;
-          } catch (BorrowConflictException stillBlocked) {
-            return false;
-          }
-        });
+    eventuallyReplace(
+        "the write goes through once every reference is back", 10, box, a -> new Account("a", 2));
     box.drop();
   }
 
@@ -243,17 +235,7 @@ class BorrowRulesTest {
     @SuppressWarnings("unchecked")
     DRef<Account> first = (DRef<Account>) serializer2.fromBinary(wire, manifest);
     first.release();
-    eventually(
-        "the write goes through",
-        10,
-        () -> {
-          try {
-            box.replace(a -> new Account("a", 2));
-            return true;
-          } catch (BorrowConflictException stillBlocked) {
-            return false;
-          }
-        });
+    eventuallyReplace("the write goes through", 10, box, a -> new Account("a", 2));
     // The same bytes again, as a replayed message would bring them: color 0 is gone.
     @SuppressWarnings("unchecked")
     DRef<Account> replayed = (DRef<Account>) serializer2.fromBinary(wire, manifest);

@@ -104,6 +104,25 @@ final class Fixtures {
     }
   }
 
+  /**
+   * Replaces a box's value as soon as no lent reference blocks the write any more (references are
+   * returned asynchronously), failing after {@code seconds}.
+   */
+  static <T> void eventuallyReplace(
+      String what, int seconds, DBox<T> box, java.util.function.UnaryOperator<T> fn) {
+    eventually(
+        what,
+        seconds,
+        () -> {
+          try {
+            box.replace(fn);
+            return true;
+          } catch (BorrowConflictException stillBlocked) {
+            return false;
+          }
+        });
+  }
+
   /** Polls a condition until it holds, failing after {@code seconds}. */
   static void eventually(String what, int seconds, BooleanSupplier condition) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);

@@ -1,6 +1,7 @@
 package dev.pekkodsm;
 
 import static dev.pekkodsm.Fixtures.eventually;
+import static dev.pekkodsm.Fixtures.eventuallyReplace;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -35,35 +36,9 @@ class OwnershipTest {
       LocalClusterExtension.withNodes(
           3, b -> Fixtures.registered(b).config("pekko.dsm.borrow-timeout = 1s"));
 
-  static long messagesOnTheWire() {
-    long sum = 0;
-    for (int i = 0; i < 3; i++) {
-      sum += cluster.dsm(i).counters().messagesSent();
-    }
-    return sum;
-  }
-
-  /**
-   * The count of DSM messages once none has been sent for a while: handles that arrive send their
-   * adoption asynchronously, and a count taken too early would include it.
-   */
+  /** DSM messages sent so far, once the asynchronous adoptions have settled. */
   static long settledMessages() {
-    long last = messagesOnTheWire();
-    long stableSince = System.nanoTime();
-    while (System.nanoTime() - stableSince < TimeUnit.MILLISECONDS.toNanos(300)) {
-      try {
-        Thread.sleep(25);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-      long now = messagesOnTheWire();
-      if (now != last) {
-        last = now;
-        stableSince = System.nanoTime();
-      }
-    }
-    return last;
+    return cluster.cluster().awaitQuiet(java.time.Duration.ofMillis(300));
   }
 
   @Test
@@ -264,17 +239,8 @@ class OwnershipTest {
         conflict.lentReferences().containsKey(cluster.nodeId(2)),
         "the holder is named: " + conflict.getMessage());
     onC.release();
-    eventually(
-        "the write goes through once the reference is back",
-        10,
-        () -> {
-          try {
-            onB.replace(a -> new Account("gus", 3));
-            return true;
-          } catch (BorrowConflictException stillBlocked) {
-            return false;
-          }
-        });
+    eventuallyReplace(
+        "the write goes through once the reference is back", 10, onB, a -> new Account("gus", 3));
     assertEquals(3, onB.read(Account::balance));
     onB.drop();
   }

@@ -1,6 +1,7 @@
 package dev.pekkodsm;
 
 import static dev.pekkodsm.Fixtures.eventually;
+import static dev.pekkodsm.Fixtures.eventuallyReplace;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -289,17 +290,7 @@ class RegressionTest {
             node1.ask(address, lend, Duration.ofSeconds(5), "lend").get(10, TimeUnit.SECONDS);
     assertEquals(first, again);
     node1.tell(new Protocol.CancelLend(address.node().value(), address.object(), holder, 77));
-    eventually(
-        "the cancelled lend is returned, once",
-        10,
-        () -> {
-          try {
-            onB.replace(a -> new Account("i", 2));
-            return true;
-          } catch (BorrowConflictException stillLent) {
-            return false;
-          }
-        });
+    eventuallyReplace("the cancelled lend is returned, once", 10, onB, a -> new Account("i", 2));
     onB.drop();
   }
 

@@ -94,17 +94,7 @@ class SerializationTest {
     got.box().replace(a -> new Account("jay", 5));
     assertEquals(cluster.nodeId(1), got.box().address().node());
     got.box().drop();
-    Fixtures.eventually(
-        "the owner can write again",
-        10,
-        () -> {
-          try {
-            other.replace(a -> new Account("kim", 10));
-            return true;
-          } catch (BorrowConflictException e) {
-            return false;
-          }
-        });
+    Fixtures.eventuallyReplace("the owner can write again", 10, other, a -> new Account("kim", 10));
     other.drop();
   }
 

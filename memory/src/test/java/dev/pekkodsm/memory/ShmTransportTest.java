@@ -31,6 +31,20 @@ class ShmTransportTest {
 
   final ShmTransport shm = new ShmTransport(CODEC, MAX_FRAME);
 
+  /** Changes bytes of segment 0 behind the arena's back, as corruption or a crash would. */
+  static void tamper(SnapshotArena arena, java.util.function.Consumer<MappedByteBuffer> change)
+      throws java.io.IOException {
+    try (FileChannel ch =
+        FileChannel.open(
+            SnapshotArena.segmentPath(arena.folder(), 0),
+            StandardOpenOption.READ,
+            StandardOpenOption.WRITE)) {
+      MappedByteBuffer raw = ch.map(FileChannel.MapMode.READ_WRITE, 0, 1 << 20);
+      raw.order(ByteOrder.LITTLE_ENDIAN);
+      change.accept(raw);
+    }
+  }
+
   static long never() {
     return System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
   }
@@ -104,14 +118,7 @@ class ShmTransportTest {
       byte[] f = frame("payload that will be damaged", 3, 0);
       long locator = arena.publish(f, f.length);
       int payloadAt = (int) SlotLayout.offset(locator) + SlotLayout.SLOT_HEADER_BYTES + 40;
-      try (FileChannel ch =
-          FileChannel.open(
-              SnapshotArena.segmentPath(arena.folder(), 0),
-              StandardOpenOption.READ,
-              StandardOpenOption.WRITE)) {
-        MappedByteBuffer raw = ch.map(FileChannel.MapMode.READ_WRITE, 0, 1 << 20);
-        raw.put(payloadAt, (byte) (raw.get(payloadAt) ^ 0x5A));
-      }
+      tamper(arena, raw -> raw.put(payloadAt, (byte) (raw.get(payloadAt) ^ 0x5A)));
       ReadBuffer out = new ReadBuffer(8);
       assertEquals(ReadStatus.CORRUPT, reader.read(locator, 3, 0, out, never()));
     }
@@ -124,14 +131,7 @@ class ShmTransportTest {
       byte[] f = frame("x", 3, 0);
       long locator = arena.publish(f, f.length);
       int lengthAt = (int) SlotLayout.offset(locator) + SlotLayout.SLOT_HEADER_BYTES + 28;
-      try (FileChannel ch =
-          FileChannel.open(
-              SnapshotArena.segmentPath(arena.folder(), 0),
-              StandardOpenOption.READ,
-              StandardOpenOption.WRITE)) {
-        MappedByteBuffer raw = ch.map(FileChannel.MapMode.READ_WRITE, 0, 1 << 20);
-        raw.order(ByteOrder.LITTLE_ENDIAN).putInt(lengthAt, Integer.MAX_VALUE - 100);
-      }
+      tamper(arena, raw -> raw.putInt(lengthAt, Integer.MAX_VALUE - 100));
       ReadBuffer out = new ReadBuffer(8);
       assertEquals(ReadStatus.CORRUPT, reader.read(locator, 3, 0, out, never()));
       assertTrue(out.bytes().length < 1024, "the announced length was not allocated");
@@ -145,14 +145,7 @@ class ShmTransportTest {
       byte[] f = frame("x", 3, 0);
       long locator = arena.publish(f, f.length);
       int seqAt = (int) SlotLayout.offset(locator);
-      try (FileChannel ch =
-          FileChannel.open(
-              SnapshotArena.segmentPath(arena.folder(), 0),
-              StandardOpenOption.READ,
-              StandardOpenOption.WRITE)) {
-        MappedByteBuffer raw = ch.map(FileChannel.MapMode.READ_WRITE, 0, 1 << 20);
-        raw.order(ByteOrder.LITTLE_ENDIAN).putLong(seqAt, 3); // odd: a writer died mid-write
-      }
+      tamper(arena, raw -> raw.putLong(seqAt, 3)); // odd: a writer died mid-write
       ReadBuffer out = new ReadBuffer(8);
       long start = System.nanoTime();
       assertEquals(ReadStatus.CONTENDED, reader.read(locator, 3, 0, out, never()));

@@ -39,13 +39,35 @@ public final class DsmJacksonModule extends SimpleModule {
     return Dsm.get(Serialization.getCurrentTransportInformation().system()).internalNode();
   }
 
-  private static long required(JsonNode tree, String field, JsonParser p) throws IOException {
-    JsonNode v = tree.get(field);
-    if (v == null || !v.canConvertToLong()) {
-      throw new com.fasterxml.jackson.core.JsonParseException(
-          p, "pekko-dsm handle without a numeric \"" + field + "\"");
+  private static final String[] BOX_FIELDS = {
+    "home", "object", "color", "locator", "frameBytes", "from"
+  };
+  private static final String[] REF_FIELDS = {
+    "home", "object", "color", "locator", "frameBytes", "weight", "from"
+  };
+
+  /** Writes a handle's wire form as a JSON object of numbers. */
+  private static void write(JsonGenerator g, String[] names, long... values) throws IOException {
+    g.writeStartObject();
+    for (int i = 0; i < names.length; i++) {
+      g.writeNumberField(names[i], values[i]);
     }
-    return v.asLong();
+    g.writeEndObject();
+  }
+
+  /** Reads a handle's wire form; every field must be there and numeric. */
+  private static long[] read(JsonParser p, String[] names) throws IOException {
+    JsonNode tree = p.readValueAsTree();
+    long[] values = new long[names.length];
+    for (int i = 0; i < names.length; i++) {
+      JsonNode v = tree == null ? null : tree.get(names[i]);
+      if (v == null || !v.canConvertToLong()) {
+        throw new com.fasterxml.jackson.core.JsonParseException(
+            p, "pekko-dsm handle without a numeric \"" + names[i] + "\"");
+      }
+      values[i] = v.asLong();
+    }
+    return values;
   }
 
   @SuppressWarnings("rawtypes")
@@ -60,14 +82,7 @@ public final class DsmJacksonModule extends SimpleModule {
     public void serialize(DBox box, JsonGenerator g, SerializerProvider provider)
         throws IOException {
       HandleCodec.BoxWire w = node().handles().exportBox(box);
-      g.writeStartObject();
-      g.writeNumberField("home", w.home());
-      g.writeNumberField("object", w.object());
-      g.writeNumberField("color", w.color());
-      g.writeNumberField("locator", w.locator());
-      g.writeNumberField("frameBytes", w.frameBytes());
-      g.writeNumberField("from", w.from());
-      g.writeEndObject();
+      write(g, BOX_FIELDS, w.home(), w.object(), w.color(), w.locator(), w.frameBytes(), w.from());
     }
   }
 
@@ -80,17 +95,10 @@ public final class DsmJacksonModule extends SimpleModule {
 
     @Override
     public DBox<?> deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
-      JsonNode t = p.readValueAsTree();
+      long[] f = read(p, BOX_FIELDS);
       return node()
           .handles()
-          .importBox(
-              new HandleCodec.BoxWire(
-                  required(t, "home", p),
-                  required(t, "object", p),
-                  (int) required(t, "color", p),
-                  required(t, "locator", p),
-                  (int) required(t, "frameBytes", p),
-                  required(t, "from", p)));
+          .importBox(new HandleCodec.BoxWire(f[0], f[1], (int) f[2], f[3], (int) f[4], f[5]));
     }
   }
 
@@ -106,15 +114,16 @@ public final class DsmJacksonModule extends SimpleModule {
     public void serialize(DRef ref, JsonGenerator g, SerializerProvider provider)
         throws IOException {
       HandleCodec.RefWire w = node().handles().exportRef(ref);
-      g.writeStartObject();
-      g.writeNumberField("home", w.home());
-      g.writeNumberField("object", w.object());
-      g.writeNumberField("color", w.color());
-      g.writeNumberField("locator", w.locator());
-      g.writeNumberField("frameBytes", w.frameBytes());
-      g.writeNumberField("weight", w.weight());
-      g.writeNumberField("from", w.from());
-      g.writeEndObject();
+      write(
+          g,
+          REF_FIELDS,
+          w.home(),
+          w.object(),
+          w.color(),
+          w.locator(),
+          w.frameBytes(),
+          w.weight(),
+          w.from());
     }
   }
 
@@ -127,18 +136,10 @@ public final class DsmJacksonModule extends SimpleModule {
 
     @Override
     public DRef<?> deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
-      JsonNode t = p.readValueAsTree();
+      long[] f = read(p, REF_FIELDS);
       return node()
           .handles()
-          .importRef(
-              new HandleCodec.RefWire(
-                  required(t, "home", p),
-                  required(t, "object", p),
-                  (int) required(t, "color", p),
-                  required(t, "locator", p),
-                  (int) required(t, "frameBytes", p),
-                  required(t, "weight", p),
-                  required(t, "from", p)));
+          .importRef(new HandleCodec.RefWire(f[0], f[1], (int) f[2], f[3], (int) f[4], f[5], f[6]));
     }
   }
 }

@@ -277,6 +277,46 @@ public final class LocalCluster implements AutoCloseable {
     return dsm(i).self();
   }
 
+  /** DSM protocol messages put on the wire by all running nodes so far. */
+  public long messagesSent() {
+    long sum = 0;
+    for (int i = 0; i < systems.size(); i++) {
+      if (!stopped.get(i)) {
+        sum += dsm(i).counters().messagesSent();
+      }
+    }
+    return sum;
+  }
+
+  /**
+   * Waits until no running node has sent a DSM message for {@code quiet}, and returns {@link
+   * #messagesSent()}. Handles that arrive on a node tell their home asynchronously; count messages
+   * after this, not just after the operation.
+   */
+  public long awaitQuiet(Duration quiet) {
+    long last = messagesSent();
+    long quietSince = System.nanoTime();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() - quietSince < quiet.toNanos()) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new IllegalStateException(
+            "DSM messages kept flowing for " + timeout.toSeconds() + " s");
+      }
+      try {
+        Thread.sleep(Math.max(1, quiet.toMillis() / 8));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      }
+      long now = messagesSent();
+      if (now != last) {
+        last = now;
+        quietSince = System.nanoTime();
+      }
+    }
+    return last;
+  }
+
   /** The index of the node with this id, or -1. */
   public int indexOf(NodeId node) {
     for (int i = 0; i < systems.size(); i++) {

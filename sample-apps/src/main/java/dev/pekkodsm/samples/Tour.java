@@ -260,30 +260,12 @@ public final class Tour {
   }
 
   private long wireMessages() {
-    long sum = 0;
-    for (int i = 0; i < 3; i++) {
-      sum += counters(i).messagesSent();
-    }
-    return sum;
+    return cluster.messagesSent();
   }
 
   /** Waits until no DSM message has been sent for a moment (adoptions are asynchronous). */
   private void settle() {
-    long last = wireMessages();
-    long quietSince = System.nanoTime();
-    while (System.nanoTime() - quietSince < TimeUnit.MILLISECONDS.toNanos(200)) {
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-      long now = wireMessages();
-      if (now != last) {
-        last = now;
-        quietSince = System.nanoTime();
-      }
-    }
+    cluster.awaitQuiet(java.time.Duration.ofMillis(200));
   }
 
   private void heading(int n, String title) {
