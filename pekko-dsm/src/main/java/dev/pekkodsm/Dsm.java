@@ -9,6 +9,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.annotation.InternalApi;
 
 /**
  * The distributed shared memory of one node (one {@code ActorSystem} in a Pekko cluster).
@@ -110,6 +111,7 @@ public final class Dsm implements Extension {
   }
 
   /** The runtime, for the project's own tools (benchmarks, tests). Not a stable API. */
+  @InternalApi
   public DsmNode internalNode() {
     return node;
   }
