@@ -227,6 +227,23 @@ public final class DBox<T> implements AutoCloseable {
   }
 
   /**
+   * Turns this box's object into an immutable value with shared ownership, without copying it: this
+   * box is dead afterwards, and the returned handle owns the value (until the last handle is
+   * dropped). Like a write, it waits for lent references and borrows to end. The object stays on
+   * its home node.
+   *
+   * @throws BorrowConflictException if references or borrows did not end within the timeout
+   */
+  public DArc<T> freeze() {
+    return node.await(freezeFuture(), addressOrNull(), "freeze", DArc::drop);
+  }
+
+  /** {@link #freeze} without blocking. */
+  public CompletionStage<DArc<T>> freezeAsync() {
+    return node.handOff(freezeFuture());
+  }
+
+  /**
    * Frees the object at its home. Waits until no reference is lent; dropping an object whose home
    * has left the cluster succeeds (there is nothing left to free).
    */
@@ -605,7 +622,7 @@ public final class DBox<T> implements AutoCloseable {
   }
 
   private DRef<T> scoped(Access a) {
-    return DRef.scoped(node, a.place.address(), a.entry, a.value(), () -> a.end(false));
+    return new DRef<>(Lend.scoped(node, a.place.address(), a.entry, a.value(), () -> a.end(false)));
   }
 
   // ------------------------------------------------------------------ share, transfer, drop
@@ -644,7 +661,8 @@ public final class DBox<T> implements AutoCloseable {
                   return shareFuture();
                 }
                 node.metrics().lend();
-                return CompletableFuture.completedFuture(DRef.<T>lentLocal(node, obj, a, weight));
+                return CompletableFuture.completedFuture(
+                    new DRef<>(Lend.<T>lentLocal(node, "DRef", obj, a, weight)));
               });
     }
     return grab(p, Kind.SHARED, "share")
@@ -689,15 +707,81 @@ public final class DBox<T> implements AutoCloseable {
                               : new CompletionException(failure);
                         }
                         if (reply instanceof Protocol.Lent l) {
-                          return DRef.<T>lentRemote(
-                              node,
-                              a.withColor(l.color()),
-                              l.locator(),
-                              l.frameBytes(),
-                              l.weight(),
-                              null);
+                          return new DRef<>(
+                              Lend.<T>lentRemote(
+                                  node,
+                                  "DRef",
+                                  a.withColor(l.color()),
+                                  l.locator(),
+                                  l.frameBytes(),
+                                  l.weight(),
+                                  null));
                         }
                         throw refusal(p, (Protocol.Refused) reply, "share");
+                      });
+            });
+  }
+
+  private CompletableFuture<DArc<T>> freezeFuture() {
+    Place p;
+    try {
+      p = place();
+    } catch (UseAfterMoveException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    long weight = LendLedger.INITIAL_WEIGHT;
+    return grab(p, Kind.EXCLUSIVE, "freeze")
+        .thenCompose(
+            granted -> {
+              if (!granted) {
+                return freezeFuture();
+              }
+              if (p.local()) {
+                OwnedObject obj = p.guard();
+                if (!kill(p, "it was frozen into a DArc by freeze()")) {
+                  obj.endExclusive();
+                  return freezeFuture();
+                }
+                node.shareOwnership(obj, node.self(), weight);
+                obj.endExclusive();
+                return CompletableFuture.completedFuture(
+                    new DArc<>(Lend.<T>lentLocal(node, "DArc", obj, obj.address(), weight)));
+              }
+              if (!current(p)) {
+                p.guard().endExclusive();
+                return freezeFuture();
+              }
+              GlobalAddress a = p.remote();
+              long self = node.self().value();
+              return node.ask(
+                      a,
+                      replyTo ->
+                          new Protocol.Freeze(
+                              a.node().value(), a.object(), a.color(), self, replyTo),
+                      node.settings().borrowTimeout.plus(node.settings().askTimeout),
+                      "freeze")
+                  .handle(
+                      (reply, failure) -> {
+                        if (reply instanceof Protocol.Lent l) {
+                          kill(p, "it was frozen into a DArc by freeze()");
+                          p.guard().retire(Phase.DROPPED);
+                          return new DArc<>(
+                              Lend.<T>lentRemote(
+                                  node,
+                                  "DArc",
+                                  a.withColor(l.color()),
+                                  l.locator(),
+                                  l.frameBytes(),
+                                  l.weight(),
+                                  null));
+                        }
+                        p.guard().endExclusive();
+                        if (failure != null) {
+                          throw failure instanceof CompletionException c
+                              ? c
+                              : new CompletionException(failure);
+                        }
+                        throw refusal(p, (Protocol.Refused) reply, "freeze");
                       });
             });
   }

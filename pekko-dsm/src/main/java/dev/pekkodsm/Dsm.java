@@ -1,6 +1,8 @@
 package dev.pekkodsm;
 
+import dev.pekkodsm.coherence.LendLedger;
 import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.internal.DsmNode;
 import dev.pekkodsm.internal.NodeRuntime;
 import java.util.Objects;
@@ -81,6 +83,23 @@ public final class Dsm implements Extension {
    *     type) is not registered with the DSM serializer
    */
   public <T> DBox<T> alloc(T value) {
+    requireRegistered(value);
+    return DBox.local(node, node.allocate(value));
+  }
+
+  /**
+   * Allocates an immutable value with shared ownership, homed on this node, and returns its first
+   * handle. The DSM takes ownership of {@code value}: it must never be modified afterwards.
+   *
+   * @throws IllegalArgumentException if the value's class is not registered
+   */
+  public <T> DArc<T> arc(T value) {
+    requireRegistered(value);
+    OwnedObject obj = node.allocateShared(value, LendLedger.INITIAL_WEIGHT);
+    return new DArc<>(Lend.lentLocal(node, "DArc", obj, obj.address(), LendLedger.INITIAL_WEIGHT));
+  }
+
+  private void requireRegistered(Object value) {
     Objects.requireNonNull(value, "a DSM value must not be null");
     Class<?> missing = node.kryo().firstUnregisteredClass(value.getClass());
     if (missing != null) {
@@ -91,10 +110,8 @@ public final class Dsm implements Extension {
               + " is not registered with the DSM serializer; add it to "
               + "pekko.dsm.serialization.classes { \""
               + missing.getName()
-              + "\" = <id> } on "
-              + "every node, or register it in a DsmSetup");
+              + "\" = <id> } on every node, or register it in a DsmSetup");
     }
-    return DBox.local(node, node.allocate(value));
   }
 
   /** This node's counters now. */

@@ -136,6 +136,25 @@ final class HandleBridge implements HandleCodec {
 
   @Override
   public RefWire exportRef(DRef<?> ref) {
+    return exportLend(ref.lend);
+  }
+
+  @Override
+  public DRef<?> importRef(RefWire w) {
+    return new DRef<>(importLend(w, "DRef"));
+  }
+
+  @Override
+  public RefWire exportArc(DArc<?> arc) {
+    return exportLend(arc.lend);
+  }
+
+  @Override
+  public DArc<?> importArc(RefWire w) {
+    return new DArc<>(importLend(w, "DArc"));
+  }
+
+  private RefWire exportLend(Lend<?> ref) {
     GlobalAddress a = ref.address();
     // Taking the lend first: a dead reference fails here, and while the lend travels its
     // weight is still outstanding, so the color cannot change under the publish below.
@@ -143,7 +162,7 @@ final class HandleBridge implements HandleCodec {
     long locator;
     int frameBytes;
     try {
-      if (ref.kind() == DRef.Kind.LENT_LOCAL) {
+      if (ref.kind() == Lend.Kind.LENT_LOCAL) {
         DsmNode.Snapshot snapshot = node.ensurePublished(ref.localObject());
         locator = snapshot.locator();
         frameBytes = snapshot.frameBytes();
@@ -160,26 +179,26 @@ final class HandleBridge implements HandleCodec {
         a.node().value(), a.object(), a.color(), locator, frameBytes, weight, node.self().value());
   }
 
-  @Override
-  public DRef<?> importRef(RefWire w) {
+  private <T> Lend<T> importLend(RefWire w, String typeName) {
     NodeId home = NodeId.of(w.home());
     NodeId from = NodeId.of(w.from());
     GlobalAddress address = new GlobalAddress(home, w.object(), w.color());
     if (w.weight() <= 0) {
-      return DRef.revoked(node, address, "it arrived without weight");
+      return Lend.revoked(node, typeName, address, "it arrived without weight");
     }
     if (home.equals(node.self())) {
       OwnedObject obj = node.object(w.object());
       if (obj == null
           || obj.adopt(from, node.self(), w.weight(), w.color(), node::isDeparted)
               != OwnedObject.Adoption.ACCEPTED) {
-        return DRef.revoked(node, address, "its version no longer exists at its home");
+        return Lend.revoked(node, typeName, address, "its version no longer exists at its home");
       }
-      DRef<?> ref = DRef.lentLocal(node, obj, address, w.weight());
+      Lend<T> ref = Lend.lentLocal(node, typeName, obj, address, w.weight());
       onRollback(ref::release);
       return ref;
     }
-    DRef<?> ref = DRef.lentRemote(node, address, w.locator(), w.frameBytes(), w.weight(), from);
+    Lend<T> ref =
+        Lend.lentRemote(node, typeName, address, w.locator(), w.frameBytes(), w.weight(), from);
     if (node.isDeparted(from)) {
       ref.senderLeft(from); // its weight may have been reclaimed already: confirm before reading
     }

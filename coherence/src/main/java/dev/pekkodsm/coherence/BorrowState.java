@@ -102,6 +102,7 @@ public final class BorrowState {
   private String writer;
   private final LendLedger lends = new LendLedger();
   private final ArrayDeque<Waiter> queue = new ArrayDeque<>(2);
+  private boolean sharedOwnership;
 
   public BorrowState(int color) {
     this.color = color;
@@ -131,10 +132,24 @@ public final class BorrowState {
     return queue.size();
   }
 
+  /**
+   * Switches the object to shared ownership ({@code Arc}): from now on the weight in the ledger
+   * counts owners, not borrowers, so it no longer blocks an exclusive borrow (a mutex lock), and
+   * the object is dropped when the last owner's weight comes back.
+   */
+  public void makeSharedOwnership() {
+    sharedOwnership = true;
+  }
+
+  /** True once the ledger counts owners ({@link #makeSharedOwnership()}). */
+  public boolean sharedOwnership() {
+    return sharedOwnership;
+  }
+
   private boolean compatible(Kind kind) {
     return switch (kind) {
       case SHARED, LEND -> writer == null;
-      case EXCLUSIVE -> writer == null && readers == 0 && lends.isEmpty();
+      case EXCLUSIVE -> writer == null && readers == 0 && (sharedOwnership || lends.isEmpty());
     };
   }
 
@@ -160,7 +175,8 @@ public final class BorrowState {
     if (phase != Phase.ACTIVE) {
       return Attempt.GONE;
     }
-    boolean mayPass = queue.isEmpty() || (kind == Kind.SHARED && !lends.isEmpty());
+    boolean mayPass =
+        queue.isEmpty() || (kind == Kind.SHARED && !sharedOwnership && !lends.isEmpty());
     if (!mayPass || !compatible(kind)) {
       return Attempt.MUST_WAIT;
     }
@@ -260,7 +276,7 @@ public final class BorrowState {
 
   /**
    * Ends the object's life here. Requires the exclusive borrow unless {@code phase} is {@link
-   * Phase#LOST}.
+   * Phase#LOST} or the object is in shared ownership and has no owner left.
    *
    * @return the waiters still queued, to be failed by the caller
    */
@@ -268,7 +284,8 @@ public final class BorrowState {
     if (newPhase == Phase.ACTIVE) {
       throw new IllegalArgumentException("retire to ACTIVE");
     }
-    if (newPhase != Phase.LOST && writer == null) {
+    boolean unowned = sharedOwnership && lends.isEmpty();
+    if (newPhase != Phase.LOST && writer == null && !unowned) {
       throw new IllegalStateException("retire to " + newPhase + " without the exclusive borrow");
     }
     phase = newPhase;

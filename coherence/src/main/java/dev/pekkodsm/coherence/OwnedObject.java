@@ -40,6 +40,7 @@ public final class OwnedObject {
   private long locator;
   private int snapshotBytes;
   private NodeId boxHolder;
+  private Runnable whenUnowned; // shared ownership: run once, when the last owner is gone
 
   /**
    * @param home the node this object lives on
@@ -213,17 +214,50 @@ public final class OwnedObject {
     return previous;
   }
 
+  /**
+   * Puts the object in shared ownership ({@code Arc}): {@code owner} holds {@code weight}, and
+   * {@code whenUnowned} runs once, outside any lock, when the last owner's weight has come back.
+   * For a new object, or one whose exclusive borrow the caller holds (a {@code freeze}).
+   */
+  public void shareOwnership(NodeId owner, long weight, Runnable whenUnowned) {
+    synchronized (this) {
+      state.makeSharedOwnership();
+      state.lends().grant(owner, weight);
+      this.whenUnowned = whenUnowned;
+    }
+  }
+
+  /** True if the object is in shared ownership. */
+  public synchronized boolean sharedOwnership() {
+    return state.sharedOwnership();
+  }
+
+  /** The callback to run if the last owner has just gone; null otherwise. Call under the lock. */
+  private Runnable unownedNow() {
+    if (whenUnowned != null && state.lends().isEmpty() && state.phase() == Phase.ACTIVE) {
+      Runnable r = whenUnowned;
+      whenUnowned = null;
+      return r;
+    }
+    return null;
+  }
+
   /** A holder returns a lent reference of {@code color}; ignored for an older color. */
   public void returnLend(NodeId holder, long weight, int color) {
     List<Waiter> granted;
+    Runnable unowned;
     synchronized (this) {
       if (state.phase() != Phase.ACTIVE || state.color() != color) {
         return;
       }
       state.lends().release(holder, weight);
       granted = state.grantWaiting();
+      unowned = unownedNow();
     }
     complete(granted);
+    if (unowned != null) {
+      unowned.run();
+    }
   }
 
   /** Adds weight to an existing lend of {@code color}; false if the color moved on. */
@@ -267,11 +301,16 @@ public final class OwnedObject {
   public int reclaim(NodeId departed) {
     List<Waiter> granted;
     int reclaimed;
+    Runnable unowned;
     synchronized (this) {
       reclaimed = state.lends().reclaim(departed);
       granted = state.grantWaiting();
+      unowned = unownedNow();
     }
     complete(granted);
+    if (unowned != null) {
+      unowned.run();
+    }
     return reclaimed;
   }
 

@@ -173,6 +173,32 @@ class OwnedObjectTest {
   }
 
   @Test
+  void shouldDropASharedObjectWhenItsLastOwnerIsGoneAndNotBefore() {
+    List<String> events = new ArrayList<>();
+    OwnedObject arc = new OwnedObject(HOME, 3, 0, "v", timing, freed::add);
+    arc.shareOwnership(HOME, W, () -> events.add("unowned"));
+    arc.adopt(HOME, B, W / 2, 0, n -> false); // an owner handle cloned and sent to B
+    arc.returnLend(HOME, W / 2, 0);
+    assertEquals(List.of(), events);
+    arc.reclaim(B); // B leaves: its count is given back
+    assertEquals(List.of("unowned"), events);
+    arc.retire(Phase.DROPPED); // allowed without the exclusive borrow: nobody owns it
+    assertEquals(Phase.DROPPED, arc.phase());
+  }
+
+  @Test
+  void shouldLetALockPassOwnersOfASharedObject() {
+    OwnedObject mutex = new OwnedObject(HOME, 4, 0, "v", timing, freed::add);
+    mutex.shareOwnership(HOME, W, () -> {});
+    mutex.adopt(HOME, B, W / 2, 0, n -> false);
+    assertEquals(
+        Attempt.GRANTED,
+        mutex.tryAcquire(EXCLUSIVE, null, 0, "lock"),
+        "owners do not block a lock");
+    assertEquals(Attempt.MUST_WAIT, mutex.tryAcquire(EXCLUSIVE, null, 0, "lock 2"));
+  }
+
+  @Test
   void shouldConfirmOnlyAHolderOfTheCurrentColor() {
     obj.tryAcquire(LEND, B, W, null);
     assertTrue(obj.confirms(B, 0));

@@ -8,10 +8,12 @@ import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.ser.std.StdSerializer;
+import dev.pekkodsm.DArc;
 import dev.pekkodsm.DBox;
 import dev.pekkodsm.DRef;
 import dev.pekkodsm.Dsm;
 import java.io.IOException;
+import java.util.function.BiFunction;
 import org.apache.pekko.serialization.Serialization;
 
 /**
@@ -31,8 +33,14 @@ public final class DsmJacksonModule extends SimpleModule {
     super("pekko-dsm");
     addSerializer(DBox.class, new BoxSerializer());
     addDeserializer(DBox.class, (StdDeserializer) new BoxDeserializer());
-    addSerializer(DRef.class, new RefSerializer());
-    addDeserializer(DRef.class, (StdDeserializer) new RefDeserializer());
+    addSerializer(DRef.class, new WeightedSerializer<DRef>(DRef.class, HandleCodec::exportRef));
+    addDeserializer(
+        DRef.class,
+        (StdDeserializer) new WeightedDeserializer<>(DRef.class, HandleCodec::importRef));
+    addSerializer(DArc.class, new WeightedSerializer<DArc>(DArc.class, HandleCodec::exportArc));
+    addDeserializer(
+        DArc.class,
+        (StdDeserializer) new WeightedDeserializer<>(DArc.class, HandleCodec::importArc));
   }
 
   private static DsmNode node() {
@@ -102,18 +110,20 @@ public final class DsmJacksonModule extends SimpleModule {
     }
   }
 
-  @SuppressWarnings("rawtypes")
-  private static final class RefSerializer extends StdSerializer<DRef> {
+  /** A handle that holds weight, written as its reference wire form. */
+  private static final class WeightedSerializer<H> extends StdSerializer<H> {
     private static final long serialVersionUID = 1L;
+    private final transient BiFunction<HandleCodec, H, HandleCodec.RefWire> export;
 
-    RefSerializer() {
-      super(DRef.class);
+    WeightedSerializer(Class<H> type, BiFunction<HandleCodec, H, HandleCodec.RefWire> export) {
+      super(type);
+      this.export = export;
     }
 
     @Override
-    public void serialize(DRef ref, JsonGenerator g, SerializerProvider provider)
+    public void serialize(H handle, JsonGenerator g, SerializerProvider provider)
         throws IOException {
-      HandleCodec.RefWire w = node().handles().exportRef(ref);
+      HandleCodec.RefWire w = export.apply(node().handles(), handle);
       write(
           g,
           REF_FIELDS,
@@ -127,19 +137,22 @@ public final class DsmJacksonModule extends SimpleModule {
     }
   }
 
-  private static final class RefDeserializer extends StdDeserializer<DRef<?>> {
+  /** A handle that holds weight, read from its reference wire form. */
+  private static final class WeightedDeserializer<H> extends StdDeserializer<H> {
     private static final long serialVersionUID = 1L;
+    private final transient BiFunction<HandleCodec, HandleCodec.RefWire, H> importer;
 
-    RefDeserializer() {
-      super(DRef.class);
+    WeightedDeserializer(Class<?> type, BiFunction<HandleCodec, HandleCodec.RefWire, H> importer) {
+      super(type);
+      this.importer = importer;
     }
 
     @Override
-    public DRef<?> deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
+    public H deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
       long[] f = read(p, REF_FIELDS);
-      return node()
-          .handles()
-          .importRef(new HandleCodec.RefWire(f[0], f[1], (int) f[2], f[3], (int) f[4], f[5], f[6]));
+      return importer.apply(
+          node().handles(),
+          new HandleCodec.RefWire(f[0], f[1], (int) f[2], f[3], (int) f[4], f[5], f[6]));
     }
   }
 }

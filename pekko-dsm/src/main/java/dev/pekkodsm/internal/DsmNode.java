@@ -192,6 +192,23 @@ public final class DsmNode {
     return settings.borrowTimeout.toNanos();
   }
 
+  /**
+   * Completes when this node can read {@code peer}'s arena: its endpoint is fetched and a transport
+   * opened. Fails with the reason if it cannot be.
+   */
+  public CompletableFuture<Void> awaitPeer(NodeId peer) {
+    // Object id 0 is never allocated: the question reaches the peer's shard (so this node's
+    // region learns where that shard lives) and is answered at once, changing nothing.
+    GlobalAddress nobody = new GlobalAddress(peer, 0, 0);
+    CompletableFuture<Protocol.Reply> routed =
+        ask(
+            nobody,
+            replyTo -> new Protocol.Confirm(peer.value(), 0, 0, self.value(), replyTo),
+            settings.askTimeout,
+            "reach the owners of");
+    return peers.reader(peer).thenCombine(routed, (reader, reply) -> null);
+  }
+
   /** True if {@code node} has left the cluster. */
   public boolean isDeparted(NodeId node) {
     return peers.isDeparted(node);
@@ -256,6 +273,31 @@ public final class DsmNode {
     OwnedObject obj = new OwnedObject(self, objectId, 0, value, timing, arena::free);
     table.put(objectId, obj);
     return obj;
+  }
+
+  /**
+   * Registers a new object in shared ownership ({@code Arc}), whose first owner (this node) holds
+   * {@code weight}. It is dropped when the last owner's weight comes back.
+   */
+  public OwnedObject allocateShared(Object value, long weight) {
+    OwnedObject obj = new OwnedObject(self, nextObjectId(), 0, value, timing, arena::free);
+    obj.boxHolder(null); // no box owns it: a departing node cannot orphan it
+    obj.shareOwnership(self, weight, () -> dropUnowned(obj));
+    table.put(obj.objectId(), obj);
+    return obj;
+  }
+
+  /**
+   * Puts an object in shared ownership: the caller holds its exclusive borrow (the box that owned
+   * it is gone), and {@code owner} becomes its first owner.
+   */
+  public void shareOwnership(OwnedObject obj, NodeId owner, long weight) {
+    obj.boxHolder(null); // no box owns it any more: a departing node cannot orphan it
+    obj.shareOwnership(owner, weight, () -> dropUnowned(obj));
+  }
+
+  private void dropUnowned(OwnedObject obj) {
+    retire(obj, BorrowState.Phase.DROPPED, null);
   }
 
   /**

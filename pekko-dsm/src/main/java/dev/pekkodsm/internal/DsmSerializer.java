@@ -51,6 +51,7 @@ public final class DsmSerializer extends SerializerWithStringManifest {
   private static final String CARRIED = "CR";
   private static final String CANCEL_LEND = "CL";
   private static final String CONFIRM = "CF";
+  private static final String FREEZE = "FZ";
   private static final String CONFIRMED = "CD";
   private static final String KRYO = "K";
 
@@ -123,6 +124,8 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       return CANCEL_LEND;
     } else if (o instanceof Protocol.Confirm) {
       return CONFIRM;
+    } else if (o instanceof Protocol.Freeze) {
+      return FREEZE;
     } else if (o instanceof Protocol.Confirmed) {
       return CONFIRMED;
     } else if (o instanceof Protocol.DsmMessage) {
@@ -154,6 +157,8 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       w.l(m.home()).l(m.object()).i(m.color()).l(m.requester()).l(m.newObject()).ref(m.replyTo());
     } else if (o instanceof Protocol.Lend m) {
       w.l(m.home()).l(m.object()).i(m.color()).l(m.holder()).l(m.requestId()).ref(m.replyTo());
+    } else if (o instanceof Protocol.Freeze m) {
+      w.l(m.home()).l(m.object()).i(m.color()).l(m.requester()).ref(m.replyTo());
     } else if (o instanceof Protocol.Confirm m) {
       w.l(m.home()).l(m.object()).i(m.color()).l(m.holder()).ref(m.replyTo());
     } else if (o instanceof Protocol.Confirmed m) {
@@ -213,7 +218,9 @@ public final class DsmSerializer extends SerializerWithStringManifest {
     } else {
       throw new IllegalArgumentException("no wire format for " + o.getClass().getName());
     }
-    node().metrics().messageSent();
+    if (!(o instanceof Protocol.Carried)) {
+      node().metrics().messageSent(); // Carried is a user value in transit, not DSM traffic
+    }
     return w.toBytes();
   }
 
@@ -243,6 +250,7 @@ public final class DsmSerializer extends SerializerWithStringManifest {
           case LEND ->
               new Protocol.Lend(r.l(), r.l(), r.i(), r.l(), r.l(), r.<Protocol.Reply>ref());
           case CANCEL_LEND -> new Protocol.CancelLend(r.l(), r.l(), r.l(), r.l());
+          case FREEZE -> new Protocol.Freeze(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
           case CONFIRM -> new Protocol.Confirm(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
           case CONFIRMED -> new Protocol.Confirmed(r.b(), r.s());
           case DROP -> new Protocol.Drop(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());

@@ -1,5 +1,6 @@
 package dev.pekkodsm.internal;
 
+import dev.pekkodsm.DArc;
 import dev.pekkodsm.DBox;
 import dev.pekkodsm.DRef;
 
@@ -45,4 +46,9 @@ public interface HandleCodec {
   RefWire exportRef(DRef<?> ref);
 
   DRef<?> importRef(RefWire wire);
+
+  /** A {@code DArc} travels like a reference: its share of ownership is weight. */
+  RefWire exportArc(DArc<?> arc);
+
+  DArc<?> importArc(RefWire wire);
 }

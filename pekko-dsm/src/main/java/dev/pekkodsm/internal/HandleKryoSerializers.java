@@ -4,10 +4,12 @@ import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
+import dev.pekkodsm.DArc;
 import dev.pekkodsm.DBox;
 import dev.pekkodsm.DRef;
 import dev.pekkodsm.serialization.internal.DsmKryo;
 import dev.pekkodsm.serialization.internal.Purpose;
+import java.util.function.Function;
 import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
@@ -24,12 +26,21 @@ final class HandleKryoSerializers {
   static final int REF_ID = 91;
   static final int TYPED_ACTOR_REF_ID = 92;
   static final int CLASSIC_ACTOR_REF_ID = 93;
+  static final int ARC_ID = 94;
 
   private HandleKryoSerializers() {}
 
   static void register(Kryo kryo, DsmNode node) {
     kryo.register(DBox.class, new BoxSerializer(node), BOX_ID);
-    kryo.register(DRef.class, new RefSerializer(node), REF_ID);
+    HandleCodec handles = node.handles();
+    kryo.register(
+        DRef.class,
+        new WeightedSerializer<DRef<?>>("DRef", handles::exportRef, handles::importRef),
+        REF_ID);
+    kryo.register(
+        DArc.class,
+        new WeightedSerializer<DArc<?>>("DArc", handles::exportArc, handles::importArc),
+        ARC_ID);
     DsmKryo dsmKryo = (DsmKryo) kryo;
     dsmKryo.registerHierarchy(
         org.apache.pekko.actor.typed.ActorRef.class,
@@ -139,22 +150,32 @@ final class HandleKryoSerializers {
     }
   }
 
-  @SuppressWarnings("rawtypes")
-  private static final class RefSerializer extends Serializer<DRef> {
-    private final DsmNode node;
+  /**
+   * A handle that holds weight (a reference, a share of ownership): the same wire form for each,
+   * with its own export and import.
+   */
+  private static final class WeightedSerializer<H> extends Serializer<H> {
+    private final String type;
+    private final Function<H, HandleCodec.RefWire> export;
+    private final Function<HandleCodec.RefWire, H> importer;
 
-    RefSerializer(DsmNode node) {
-      this.node = node;
+    WeightedSerializer(
+        String type,
+        Function<H, HandleCodec.RefWire> export,
+        Function<HandleCodec.RefWire, H> importer) {
+      this.type = type;
+      this.export = export;
+      this.importer = importer;
     }
 
     @Override
-    public void write(Kryo kryo, Output out, DRef ref) {
+    public void write(Kryo kryo, Output out, H handle) {
       if (describeOnly(kryo)) {
-        out.writeString(ref.toString());
+        out.writeString(handle.toString());
         return;
       }
-      refuseInSnapshot(kryo, "DRef");
-      HandleCodec.RefWire w = node.handles().exportRef(ref);
+      refuseInSnapshot(kryo, type);
+      HandleCodec.RefWire w = export.apply(handle);
       out.writeLong(w.home());
       out.writeVarLong(w.object(), true);
       out.writeVarInt(w.color(), true);
@@ -165,18 +186,17 @@ final class HandleKryoSerializers {
     }
 
     @Override
-    public DRef read(Kryo kryo, Input in, Class<? extends DRef> type) {
-      refuseInSnapshot(kryo, "DRef");
-      return node.handles()
-          .importRef(
-              new HandleCodec.RefWire(
-                  in.readLong(),
-                  in.readVarLong(true),
-                  in.readVarInt(true),
-                  in.readLong(),
-                  in.readVarInt(true),
-                  in.readVarLong(true),
-                  in.readLong()));
+    public H read(Kryo kryo, Input in, Class<? extends H> ignored) {
+      refuseInSnapshot(kryo, type);
+      return importer.apply(
+          new HandleCodec.RefWire(
+              in.readLong(),
+              in.readVarLong(true),
+              in.readVarInt(true),
+              in.readLong(),
+              in.readVarInt(true),
+              in.readVarLong(true),
+              in.readLong()));
     }
   }
 }

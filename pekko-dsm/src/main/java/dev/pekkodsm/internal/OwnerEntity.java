@@ -146,6 +146,8 @@ final class OwnerEntity {
       lend(obj, l);
     } else if (command instanceof Drop d) {
       drop(obj, d);
+    } else if (command instanceof Protocol.Freeze f) {
+      freeze(obj, f);
     } else if (command instanceof Release r) {
       obj.returnLend(NodeId.of(r.holder()), r.weight(), r.color());
     } else if (command instanceof Adopt a) {
@@ -195,6 +197,8 @@ final class OwnerEntity {
       replyTo = l.replyTo();
     } else if (command instanceof Drop d) {
       replyTo = d.replyTo();
+    } else if (command instanceof Protocol.Freeze f) {
+      replyTo = f.replyTo();
     } else if (command instanceof Protocol.Confirm c) {
       c.replyTo().tell(new Protocol.Confirmed(false, refused.detail()));
     } else if (command instanceof Adopt a && !a.box()) {
@@ -343,6 +347,39 @@ final class OwnerEntity {
               node.retire(obj, BorrowState.Phase.DROPPED, null);
               d.replyTo().tell(new Protocol.Dropped());
               passivate();
+            });
+  }
+
+  private void freeze(OwnedObject obj, Protocol.Freeze f) {
+    GlobalAddress address = obj.address();
+    NodeId requester = NodeId.of(f.requester());
+    obj.acquire(
+            BorrowState.Kind.EXCLUSIVE, null, 0, "a freeze by " + requester, node.borrowTimeoutNs())
+        .whenComplete(
+            (granted, failure) -> {
+              if (failure != null) {
+                f.replyTo().tell(refusal(address, failure));
+                return;
+              }
+              long weight = LendLedger.INITIAL_WEIGHT;
+              node.shareOwnership(obj, requester, weight);
+              obj.endExclusive();
+              DsmNode.Snapshot snapshot;
+              try {
+                snapshot = node.ensurePublished(obj); // immutable now: its color never changes
+              } catch (RuntimeException e) {
+                obj.returnLend(requester, weight, address.color());
+                f.replyTo()
+                    .tell(
+                        Refused.of(
+                            Reason.FAILED,
+                            "the home could not publish " + address + ": " + e.getMessage()));
+                return;
+              }
+              f.replyTo()
+                  .tell(
+                      new Protocol.Lent(
+                          address.color(), weight, snapshot.locator(), snapshot.frameBytes()));
             });
   }
 

@@ -63,6 +63,13 @@ public final class Protocol {
   public record CancelLend(long home, long object, long holder, long requestId)
       implements OwnerCommand {}
 
+  /**
+   * The owner on {@code requester} (not the home) freezes the object into shared ownership; the
+   * answer is a {@link Lent} whose weight is the requester's first share.
+   */
+  public record Freeze(long home, long object, int color, long requester, ActorRef<Reply> replyTo)
+      implements OwnerCommand {}
+
   /** The owner on {@code requester} (not the home) drops the object. */
   public record Drop(long home, long object, int color, long requester, ActorRef<Reply> replyTo)
       implements OwnerCommand {}

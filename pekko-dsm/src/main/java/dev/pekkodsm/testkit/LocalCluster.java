@@ -241,6 +241,19 @@ public final class LocalCluster implements AutoCloseable {
         long left = Math.max(1, deadline - System.nanoTime());
         CompletableFuture.allOf(ready.toArray(new CompletableFuture<?>[0]))
             .get(left, TimeUnit.NANOSECONDS);
+        // Every node can read every other's arena before the first test does: nothing left
+        // in flight to confuse counts of messages or reads.
+        List<CompletableFuture<Void>> peers = new ArrayList<>();
+        for (int i = 0; i < nodes; i++) {
+          for (int j = 0; j < nodes; j++) {
+            if (i != j) {
+              peers.add(cluster.dsm(i).internalNode().awaitPeer(cluster.nodeId(j)));
+            }
+          }
+        }
+        left = Math.max(1, deadline - System.nanoTime());
+        CompletableFuture.allOf(peers.toArray(new CompletableFuture<?>[0]))
+            .get(left, TimeUnit.NANOSECONDS);
         return cluster;
       } catch (Exception e) {
         systems.forEach(ActorSystem::terminate);
