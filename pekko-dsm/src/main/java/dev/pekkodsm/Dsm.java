@@ -99,6 +99,18 @@ public final class Dsm implements Extension {
     return new DArc<>(Lend.lentLocal(node, "DArc", obj, obj.address(), LendLedger.INITIAL_WEIGHT));
   }
 
+  /**
+   * Allocates a {@code long} with shared ownership, homed on this node, updated atomically at its
+   * home, and returns its first handle.
+   */
+  public DAtomicLong atomicLong(long initial) {
+    OwnedObject obj =
+        node.allocateShared(
+            new dev.pekkodsm.internal.AtomicCell(initial), LendLedger.INITIAL_WEIGHT);
+    return new DAtomicLong(
+        Lend.lentLocal(node, "DAtomicLong", obj, obj.address(), LendLedger.INITIAL_WEIGHT));
+  }
+
   private void requireRegistered(Object value) {
     Objects.requireNonNull(value, "a DSM value must not be null");
     Class<?> missing = node.kryo().firstUnregisteredClass(value.getClass());

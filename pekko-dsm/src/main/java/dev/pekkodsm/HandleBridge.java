@@ -154,6 +154,16 @@ final class HandleBridge implements HandleCodec {
     return new DArc<>(importLend(w, "DArc"));
   }
 
+  @Override
+  public RefWire exportAtomic(DAtomicLong atomic) {
+    return exportLend(atomic.lend);
+  }
+
+  @Override
+  public DAtomicLong importAtomic(RefWire w) {
+    return new DAtomicLong(importLend(w, "DAtomicLong"));
+  }
+
   private RefWire exportLend(Lend<?> ref) {
     GlobalAddress a = ref.address();
     // Taking the lend first: a dead reference fails here, and while the lend travels its

@@ -445,6 +445,36 @@ final class Lend<T> {
     }
   }
 
+  /**
+   * Throws unless this handle may be used: live, or suspect and then confirmed by the home. For
+   * handles whose value is not read through {@link #get()} (a mutex, an atomic).
+   */
+  void checkLive() {
+    if (state != LIVE) {
+      if (state == SUSPECT) {
+        node.await(confirm(), address, "confirm a handle whose sender left");
+        checkLive();
+        return;
+      }
+      throw stale();
+    }
+  }
+
+  /** {@link #checkLive()} without blocking. */
+  CompletableFuture<Void> checkLiveAsync() {
+    if (state == LIVE) {
+      return CompletableFuture.completedFuture(null);
+    }
+    if (state == SUSPECT) {
+      return confirm().thenCompose(ok -> checkLiveAsync());
+    }
+    return CompletableFuture.failedFuture(stale());
+  }
+
+  DsmNode node() {
+    return node;
+  }
+
   Kind kind() {
     return kind;
   }

@@ -135,6 +135,22 @@ public final class OwnedObject {
     return result;
   }
 
+  /**
+   * Records that the snapshot now lives at {@code newLocator} (it outgrew its old slot), and frees
+   * the old slot. For objects whose snapshot is rewritten in place, whatever the color.
+   */
+  public void relocate(long newLocator, int frameBytes) {
+    long old;
+    synchronized (this) {
+      old = locator;
+      locator = newLocator;
+      snapshotBytes = frameBytes;
+    }
+    if (old != 0 && old != newLocator) {
+      freeSlot.accept(old);
+    }
+  }
+
   /** Grants a request now if possible; never waits. */
   public synchronized Attempt tryAcquire(Kind kind, NodeId holder, long weight, String who) {
     return state.tryAcquire(kind, holder, weight, who);

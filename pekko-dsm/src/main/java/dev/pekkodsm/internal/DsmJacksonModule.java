@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import dev.pekkodsm.DArc;
+import dev.pekkodsm.DAtomicLong;
 import dev.pekkodsm.DBox;
 import dev.pekkodsm.DRef;
 import dev.pekkodsm.Dsm;
@@ -38,6 +39,12 @@ public final class DsmJacksonModule extends SimpleModule {
         DRef.class,
         (StdDeserializer) new WeightedDeserializer<>(DRef.class, HandleCodec::importRef));
     addSerializer(DArc.class, new WeightedSerializer<DArc>(DArc.class, HandleCodec::exportArc));
+    addSerializer(
+        DAtomicLong.class,
+        new WeightedSerializer<DAtomicLong>(DAtomicLong.class, HandleCodec::exportAtomic));
+    addDeserializer(
+        DAtomicLong.class,
+        new WeightedDeserializer<DAtomicLong>(DAtomicLong.class, HandleCodec::importAtomic));
     addDeserializer(
         DArc.class,
         (StdDeserializer) new WeightedDeserializer<>(DArc.class, HandleCodec::importArc));

@@ -385,6 +385,10 @@ public final class DsmNode {
     if (locator != 0) {
       return new Snapshot(locator, obj.snapshotBytes());
     }
+    if (obj.value() instanceof AtomicCell cell) {
+      cell.ensurePublished(this, obj);
+      return new Snapshot(obj.locator(), obj.snapshotBytes());
+    }
     GlobalAddress a = obj.address();
     long[] published = new long[2];
     codec.encode(
@@ -404,6 +408,95 @@ public final class DsmNode {
       throw new IllegalStateException("object " + a + " changed while being published");
     }
     return new Snapshot(effective, obj.snapshotBytes());
+  }
+
+  /**
+   * Writes {@code value} as the snapshot of {@code obj} at {@code version}, in place when it fits
+   * its slot (readers see the old or the new frame, never a mix), in a new slot otherwise. For
+   * objects whose snapshot always shows the latest committed value (a mutex, an atomic): the
+   * frame's color field carries the version. The caller serializes calls per object.
+   */
+  public void republish(OwnedObject obj, Object value, int version) {
+    long object = obj.objectId();
+    codec.encode(
+        value,
+        self.value(),
+        object,
+        version,
+        Purpose.SNAPSHOT,
+        (frame, length) -> {
+          long current = obj.locator();
+          if (current == 0 || !arena.rewrite(current, frame, length)) {
+            obj.relocate(arena.publish(frame, length), length);
+          }
+          return null;
+        });
+    metrics.snapshotsPublished.increment();
+  }
+
+  /** The latest snapshot of an object rewritten in place, and its version. */
+  public record Latest(Object value, int version) {}
+
+  /**
+   * Reads the latest snapshot of an object whose home rewrites it in place, one-sided (from this
+   * node's own arena if it is the home). Completes exceptionally with {@link
+   * StaleReferenceException} if the slot was given up (the snapshot outgrew it, or the object is
+   * gone): ask the home where it is now.
+   */
+  public CompletableFuture<Latest> readLatest(GlobalAddress address, long locator) {
+    if (address.node().equals(self)) {
+      try {
+        return CompletableFuture.completedFuture(
+            decodeLatest(
+                address,
+                arena.read(locator, address.object(), SnapshotCodec.ANY_COLOR, readBuffers.get())));
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
+    if (peers.isDeparted(address.node())) {
+      return CompletableFuture.failedFuture(lost(address));
+    }
+    return peers
+        .reader(address.node())
+        .thenApply(
+            reader -> {
+              ReadStatus status =
+                  reader.read(
+                      locator,
+                      address.object(),
+                      SnapshotCodec.ANY_COLOR,
+                      readBuffers.get(),
+                      System.nanoTime() + settings.askTimeout.toNanos());
+              metrics.oneSidedReads.increment();
+              return decodeLatest(address, status);
+            });
+  }
+
+  private Latest decodeLatest(GlobalAddress address, ReadStatus status) {
+    ReadBuffer buffer = readBuffers.get();
+    if (status == ReadStatus.OK) {
+      metrics.bytesRead.add(buffer.length());
+      Object value =
+          kryo.fromBytes(
+              buffer.bytes(),
+              SnapshotCodec.HEADER_BYTES,
+              buffer.length() - SnapshotCodec.HEADER_BYTES,
+              Purpose.SNAPSHOT);
+      return new Latest(value, SnapshotCodec.color(buffer.bytes(), 0));
+    }
+    if (status == ReadStatus.FREED || status == ReadStatus.STALE) {
+      if (peers.isDeparted(address.node())) {
+        throw lost(address);
+      }
+      throw new StaleReferenceException(
+          address, "the snapshot of " + address.objectName() + " is no longer at this slot");
+    }
+    if (status == ReadStatus.UNAVAILABLE && peers.isDeparted(address.node())) {
+      throw lost(address);
+    }
+    throw new CorruptSnapshotException(
+        address, "the snapshot of " + address + " failed its checks (" + status + ")", null);
   }
 
   /** Serializes a value for a move (its nested handles move with it). */

@@ -52,6 +52,10 @@ public final class DsmSerializer extends SerializerWithStringManifest {
   private static final String CANCEL_LEND = "CL";
   private static final String CONFIRM = "CF";
   private static final String FREEZE = "FZ";
+  private static final String ATOMIC_OP = "AO";
+  private static final String ATOMIC_DONE = "AD2";
+  private static final String WHERE = "WH";
+  private static final String AT = "AT";
   private static final String CONFIRMED = "CD";
   private static final String KRYO = "K";
 
@@ -126,6 +130,14 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       return CONFIRM;
     } else if (o instanceof Protocol.Freeze) {
       return FREEZE;
+    } else if (o instanceof Protocol.AtomicOp) {
+      return ATOMIC_OP;
+    } else if (o instanceof Protocol.AtomicDone) {
+      return ATOMIC_DONE;
+    } else if (o instanceof Protocol.Where) {
+      return WHERE;
+    } else if (o instanceof Protocol.At) {
+      return AT;
     } else if (o instanceof Protocol.Confirmed) {
       return CONFIRMED;
     } else if (o instanceof Protocol.DsmMessage) {
@@ -157,6 +169,14 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       w.l(m.home()).l(m.object()).i(m.color()).l(m.requester()).l(m.newObject()).ref(m.replyTo());
     } else if (o instanceof Protocol.Lend m) {
       w.l(m.home()).l(m.object()).i(m.color()).l(m.holder()).l(m.requestId()).ref(m.replyTo());
+    } else if (o instanceof Protocol.AtomicOp m) {
+      w.l(m.home()).l(m.object()).i(m.op().ordinal()).l(m.a()).l(m.b()).ref(m.replyTo());
+    } else if (o instanceof Protocol.AtomicDone m) {
+      w.l(m.value()).b(m.done());
+    } else if (o instanceof Protocol.Where m) {
+      w.l(m.home()).l(m.object()).ref(m.replyTo());
+    } else if (o instanceof Protocol.At m) {
+      w.l(m.locator()).i(m.frameBytes());
     } else if (o instanceof Protocol.Freeze m) {
       w.l(m.home()).l(m.object()).i(m.color()).l(m.requester()).ref(m.replyTo());
     } else if (o instanceof Protocol.Confirm m) {
@@ -250,6 +270,12 @@ public final class DsmSerializer extends SerializerWithStringManifest {
           case LEND ->
               new Protocol.Lend(r.l(), r.l(), r.i(), r.l(), r.l(), r.<Protocol.Reply>ref());
           case CANCEL_LEND -> new Protocol.CancelLend(r.l(), r.l(), r.l(), r.l());
+          case ATOMIC_OP ->
+              new Protocol.AtomicOp(
+                  r.l(), r.l(), r.atomicOp(), r.l(), r.l(), r.<Protocol.Reply>ref());
+          case ATOMIC_DONE -> new Protocol.AtomicDone(r.l(), r.b());
+          case WHERE -> new Protocol.Where(r.l(), r.l(), r.<Protocol.Reply>ref());
+          case AT -> new Protocol.At(r.l(), r.i());
           case FREEZE -> new Protocol.Freeze(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
           case CONFIRM -> new Protocol.Confirm(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
           case CONFIRMED -> new Protocol.Confirmed(r.b(), r.s());
@@ -420,6 +446,15 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       byte[] out = new byte[n];
       b.get(out);
       return new String(out, StandardCharsets.UTF_8);
+    }
+
+    AtomicCell.Op atomicOp() {
+      int ordinal = i();
+      AtomicCell.Op[] ops = AtomicCell.Op.values();
+      if (ordinal < 0 || ordinal >= ops.length) {
+        throw new IllegalArgumentException("malformed pekko-dsm message: atomic op " + ordinal);
+      }
+      return ops[ordinal];
     }
 
     <T> ActorRef<T> ref() {

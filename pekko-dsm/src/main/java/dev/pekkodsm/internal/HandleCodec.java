@@ -1,6 +1,7 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.DArc;
+import dev.pekkodsm.DAtomicLong;
 import dev.pekkodsm.DBox;
 import dev.pekkodsm.DRef;
 
@@ -51,4 +52,9 @@ public interface HandleCodec {
   RefWire exportArc(DArc<?> arc);
 
   DArc<?> importArc(RefWire wire);
+
+  /** A {@code DAtomicLong} travels like a {@code DArc}. */
+  RefWire exportAtomic(DAtomicLong atomic);
+
+  DAtomicLong importAtomic(RefWire wire);
 }

@@ -5,6 +5,7 @@ import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
 import dev.pekkodsm.DArc;
+import dev.pekkodsm.DAtomicLong;
 import dev.pekkodsm.DBox;
 import dev.pekkodsm.DRef;
 import dev.pekkodsm.serialization.internal.DsmKryo;
@@ -27,6 +28,7 @@ final class HandleKryoSerializers {
   static final int TYPED_ACTOR_REF_ID = 92;
   static final int CLASSIC_ACTOR_REF_ID = 93;
   static final int ARC_ID = 94;
+  static final int ATOMIC_ID = 95;
 
   private HandleKryoSerializers() {}
 
@@ -41,6 +43,11 @@ final class HandleKryoSerializers {
         DArc.class,
         new WeightedSerializer<DArc<?>>("DArc", handles::exportArc, handles::importArc),
         ARC_ID);
+    kryo.register(
+        DAtomicLong.class,
+        new WeightedSerializer<DAtomicLong>(
+            "DAtomicLong", handles::exportAtomic, handles::importAtomic),
+        ATOMIC_ID);
     DsmKryo dsmKryo = (DsmKryo) kryo;
     dsmKryo.registerHierarchy(
         org.apache.pekko.actor.typed.ActorRef.class,

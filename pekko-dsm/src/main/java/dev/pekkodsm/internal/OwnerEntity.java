@@ -148,6 +148,15 @@ final class OwnerEntity {
       drop(obj, d);
     } else if (command instanceof Protocol.Freeze f) {
       freeze(obj, f);
+    } else if (command instanceof Protocol.AtomicOp op) {
+      if (obj.value() instanceof AtomicCell cell) {
+        AtomicCell.Result r = cell.apply(node, obj, op.op(), op.a(), op.b());
+        op.replyTo().tell(new Protocol.AtomicDone(r.value(), r.done()));
+      } else {
+        op.replyTo().tell(Refused.of(Reason.FAILED, obj.address() + " is not an atomic"));
+      }
+    } else if (command instanceof Protocol.Where w) {
+      w.replyTo().tell(new Protocol.At(obj.locator(), obj.snapshotBytes()));
     } else if (command instanceof Release r) {
       obj.returnLend(NodeId.of(r.holder()), r.weight(), r.color());
     } else if (command instanceof Adopt a) {
@@ -199,6 +208,10 @@ final class OwnerEntity {
       replyTo = d.replyTo();
     } else if (command instanceof Protocol.Freeze f) {
       replyTo = f.replyTo();
+    } else if (command instanceof Protocol.AtomicOp op) {
+      replyTo = op.replyTo();
+    } else if (command instanceof Protocol.Where w) {
+      replyTo = w.replyTo();
     } else if (command instanceof Protocol.Confirm c) {
       c.replyTo().tell(new Protocol.Confirmed(false, refused.detail()));
     } else if (command instanceof Adopt a && !a.box()) {

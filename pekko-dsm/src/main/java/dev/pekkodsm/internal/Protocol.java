@@ -70,6 +70,20 @@ public final class Protocol {
   public record Freeze(long home, long object, int color, long requester, ActorRef<Reply> replyTo)
       implements OwnerCommand {}
 
+  /** An operation on a {@code DAtomicLong}, applied at its home. */
+  public record AtomicOp(
+      long home, long object, AtomicCell.Op op, long a, long b, ActorRef<Reply> replyTo)
+      implements OwnerCommand {}
+
+  /** The outcome of an {@link AtomicOp}. */
+  public record AtomicDone(long value, boolean done) implements Reply {}
+
+  /** Where is the snapshot of {@code object} now? (The one a reader knew was given up.) */
+  public record Where(long home, long object, ActorRef<Reply> replyTo) implements OwnerCommand {}
+
+  /** The answer to {@link Where}. */
+  public record At(long locator, int frameBytes) implements Reply {}
+
   /** The owner on {@code requester} (not the home) drops the object. */
   public record Drop(long home, long object, int color, long requester, ActorRef<Reply> replyTo)
       implements OwnerCommand {}

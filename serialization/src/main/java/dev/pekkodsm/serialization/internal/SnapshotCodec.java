@@ -28,6 +28,13 @@ import java.util.zip.CRC32C;
 public final class SnapshotCodec {
 
   public static final int MAGIC = 0x44534D31;
+
+  /**
+   * Accepts a frame of any color: for a slot the owner rewrites in place (a mutex's last unlocked
+   * value, an atomic's value), where the color field carries the version instead.
+   */
+  public static final int ANY_COLOR = Integer.MIN_VALUE;
+
   public static final int HEADER_BYTES = 32;
 
   static final int MAGIC_OFFSET = 0;
@@ -127,7 +134,7 @@ public final class SnapshotCodec {
     }
     if ((long) LONG.get(buf, offset + NODE_OFFSET) != node
         || (long) LONG.get(buf, offset + OBJECT_OFFSET) != object
-        || (int) INT.get(buf, offset + COLOR_OFFSET) != color) {
+        || (color != ANY_COLOR && (int) INT.get(buf, offset + COLOR_OFFSET) != color)) {
       return DecodeStatus.WRONG_OBJECT;
     }
     return DecodeStatus.OK;
@@ -145,6 +152,11 @@ public final class SnapshotCodec {
       throw new SnapshotFormatException(status, describe(buf, offset, available, status));
     }
     return pool.fromBytes(buf, offset + HEADER_BYTES, payloadLength(buf, offset), purpose);
+  }
+
+  /** The color (or version) a (verified) header names. */
+  public static int color(byte[] buf, int offset) {
+    return (int) INT.get(buf, offset + COLOR_OFFSET);
   }
 
   /** The payload length a (verified) header announces. */

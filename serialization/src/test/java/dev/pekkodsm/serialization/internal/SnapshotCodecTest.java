@@ -273,6 +273,18 @@ class SnapshotCodecTest {
   }
 
   @Test
+  void shouldAcceptAnyColorOnlyWhenAskedTo() {
+    byte[] frame = codec.encode("v", NODE, OBJECT, 41, Purpose.SNAPSHOT);
+    assertEquals(
+        DecodeStatus.OK,
+        codec.verify(frame, 0, frame.length, NODE, OBJECT, SnapshotCodec.ANY_COLOR));
+    assertEquals(41, SnapshotCodec.color(frame, 0));
+    assertEquals(
+        DecodeStatus.WRONG_OBJECT,
+        codec.verify(frame, 0, frame.length, NODE, OBJECT + 1, SnapshotCodec.ANY_COLOR));
+  }
+
+  @Test
   void shouldDecodeAtAnOffsetInsideALargerBuffer() {
     byte[] frame = codec.encode("offset", NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
     byte[] big = new byte[frame.length + 100];
