@@ -342,7 +342,7 @@ public final class DBox<T> implements AutoCloseable {
   // ------------------------------------------------------------------ borrows
 
   /** A granted borrow: the value to use, and how to end it. */
-  final class Access {
+  final class Access implements Guarded<T> {
     final Place place;
     final OwnedObject target; // the record written, for exclusive access; the guard otherwise
     final Kind kind;
@@ -365,21 +365,29 @@ public final class DBox<T> implements AutoCloseable {
       return entry != null ? entry.value() : target.value();
     }
 
+    @Override
     @SuppressWarnings("unchecked")
-    T value() {
+    public T value() {
       if (ended) {
         throw new IllegalStateException("the borrow of " + place.address() + " has ended");
       }
       return (T) rawValue();
     }
 
-    void set(T newValue) {
+    @Override
+    public void set(T newValue) {
       Objects.requireNonNull(newValue, "a DSM value must not be null");
       target.value(newValue);
     }
 
-    GlobalAddress address() {
+    @Override
+    public GlobalAddress address() {
       return kind == Kind.EXCLUSIVE ? target.address() : place.address();
+    }
+
+    @Override
+    public void endWrite() {
+      end(true);
     }
 
     void end(boolean wrote) {

@@ -3,16 +3,17 @@ package dev.pekkodsm;
 import dev.pekkodsm.coherence.GlobalAddress;
 
 /**
- * A mutable borrow of a {@link DBox}'s value, for a try-with-resources block. The object lives on
- * this node for the borrow's duration; {@link #close()} ends the borrow and advances the object's
- * color. Not for use by several threads at once.
+ * Exclusive access to a value for a try-with-resources block: a {@link DBox}'s mutable borrow (the
+ * object lives on this node for the borrow's duration; {@link #close()} advances its color) or a
+ * {@link DMutex}'s lock ({@link #close()} publishes the value and unlocks). Not for use by several
+ * threads at once.
  *
  * @param <T> the value's type
  */
 public final class DMut<T> implements AutoCloseable {
-  private final DBox<T>.Access access;
+  private final Guarded<T> access;
 
-  DMut(DBox<T>.Access access) {
+  DMut(Guarded<T> access) {
     this.access = access;
   }
 
@@ -31,14 +32,18 @@ public final class DMut<T> implements AutoCloseable {
     access.set(value);
   }
 
-  /** The object's address during the borrow (the color advances when it ends). */
+  /** The object's address during the guard. */
   public GlobalAddress address() {
     return access.address();
   }
 
-  /** Ends the borrow. Idempotent. */
+  /**
+   * Ends the guard. Idempotent.
+   *
+   * @throws DsmException for a mutex locked from another node, if the home could not be told
+   */
   @Override
   public void close() {
-    access.end(true);
+    access.endWrite();
   }
 }

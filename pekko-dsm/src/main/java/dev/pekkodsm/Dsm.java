@@ -111,6 +111,19 @@ public final class Dsm implements Extension {
         Lend.lentLocal(node, "DAtomicLong", obj, obj.address(), LendLedger.INITIAL_WEIGHT));
   }
 
+  /**
+   * Allocates shared mutable state ({@code Arc<Mutex<T>>}) homed on this node, and returns its
+   * first handle. The DSM takes ownership of {@code value}: change it only under the lock.
+   *
+   * @throws IllegalArgumentException if the value's class is not registered
+   */
+  public <T> DMutex<T> mutex(T value) {
+    requireRegistered(value);
+    OwnedObject obj = node.allocateMutex(value, LendLedger.INITIAL_WEIGHT);
+    return new DMutex<>(
+        Lend.lentLocal(node, "DMutex", obj, obj.address(), LendLedger.INITIAL_WEIGHT));
+  }
+
   private void requireRegistered(Object value) {
     Objects.requireNonNull(value, "a DSM value must not be null");
     Class<?> missing = node.kryo().firstUnregisteredClass(value.getClass());

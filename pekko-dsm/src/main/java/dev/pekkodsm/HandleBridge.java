@@ -164,6 +164,16 @@ final class HandleBridge implements HandleCodec {
     return new DAtomicLong(importLend(w, "DAtomicLong"));
   }
 
+  @Override
+  public RefWire exportMutex(DMutex<?> mutex) {
+    return exportLend(mutex.lend);
+  }
+
+  @Override
+  public DMutex<?> importMutex(RefWire w) {
+    return new DMutex<>(importLend(w, "DMutex"));
+  }
+
   private RefWire exportLend(Lend<?> ref) {
     GlobalAddress a = ref.address();
     // Taking the lend first: a dead reference fails here, and while the lend travels its

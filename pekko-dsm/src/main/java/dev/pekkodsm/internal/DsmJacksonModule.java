@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import dev.pekkodsm.DArc;
 import dev.pekkodsm.DAtomicLong;
 import dev.pekkodsm.DBox;
+import dev.pekkodsm.DMutex;
 import dev.pekkodsm.DRef;
 import dev.pekkodsm.Dsm;
 import java.io.IOException;
@@ -39,6 +40,11 @@ public final class DsmJacksonModule extends SimpleModule {
         DRef.class,
         (StdDeserializer) new WeightedDeserializer<>(DRef.class, HandleCodec::importRef));
     addSerializer(DArc.class, new WeightedSerializer<DArc>(DArc.class, HandleCodec::exportArc));
+    addSerializer(
+        DMutex.class, new WeightedSerializer<DMutex>(DMutex.class, HandleCodec::exportMutex));
+    addDeserializer(
+        DMutex.class,
+        (StdDeserializer) new WeightedDeserializer<>(DMutex.class, HandleCodec::importMutex));
     addSerializer(
         DAtomicLong.class,
         new WeightedSerializer<DAtomicLong>(DAtomicLong.class, HandleCodec::exportAtomic));

@@ -188,6 +188,11 @@ public final class DsmNode {
     return peers;
   }
 
+  /** {@code pekko.dsm.borrow-timeout} in nanoseconds. */
+  public long borrowTimeoutNanos() {
+    return settings.borrowTimeout.toNanos();
+  }
+
   long borrowTimeoutNs() {
     return settings.borrowTimeout.toNanos();
   }
@@ -252,6 +257,11 @@ public final class DsmNode {
     Protocol.Lent granted = lendsGranted.getIfPresent(key);
     lendsGranted.invalidate(key);
     return granted;
+  }
+
+  /** The requester gave up on request {@code key}: refuse it if it is granted later. */
+  void markCancelled(LendKey key) {
+    lendsCancelled.put(key, Boolean.TRUE);
   }
 
   boolean lendCancelled(LendKey key) {
@@ -497,6 +507,24 @@ public final class DsmNode {
     }
     throw new CorruptSnapshotException(
         address, "the snapshot of " + address + " failed its checks (" + status + ")", null);
+  }
+
+  /** Serializes a value as a snapshot payload (no handle may be inside). */
+  public byte[] encodeSnapshotValue(Object value) {
+    return kryo.toBytes(value, Purpose.SNAPSHOT);
+  }
+
+  /** Deserializes a snapshot payload. */
+  public Object decodeSnapshotValue(byte[] bytes) {
+    return kryo.fromBytes(bytes, 0, bytes.length, Purpose.SNAPSHOT);
+  }
+
+  /** Registers a new mutex homed here, owned by this node, and publishes its first snapshot. */
+  public OwnedObject allocateMutex(Object value, long weight) {
+    MutexCell cell = new MutexCell(value);
+    OwnedObject obj = allocateShared(cell, weight);
+    cell.publishInitial(this, obj);
+    return obj;
   }
 
   /** Serializes a value for a move (its nested handles move with it). */
@@ -860,6 +888,11 @@ public final class DsmNode {
     int reclaimed = 0;
     int orphans = 0;
     for (OwnedObject obj : table.values()) {
+      if (obj.value() instanceof MutexCell cell
+          && node.equals(cell.remoteHolder())
+          && cell.release(node, cell.lockId())) {
+        obj.endExclusive(); // the holder is gone: the last committed value stands
+      }
       reclaimed += obj.reclaim(node);
       if (node.equals(obj.boxHolder())) {
         orphans++;

@@ -55,6 +55,11 @@ public final class DsmSerializer extends SerializerWithStringManifest {
   private static final String ATOMIC_OP = "AO";
   private static final String ATOMIC_DONE = "AD2";
   private static final String WHERE = "WH";
+  private static final String LOCK = "LK";
+  private static final String LOCKED = "LD";
+  private static final String UNLOCK = "UL";
+  private static final String UNLOCKED = "UD";
+  private static final String CANCEL_LOCK = "CK";
   private static final String AT = "AT";
   private static final String CONFIRMED = "CD";
   private static final String KRYO = "K";
@@ -136,6 +141,16 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       return ATOMIC_DONE;
     } else if (o instanceof Protocol.Where) {
       return WHERE;
+    } else if (o instanceof Protocol.Lock) {
+      return LOCK;
+    } else if (o instanceof Protocol.Locked) {
+      return LOCKED;
+    } else if (o instanceof Protocol.Unlock) {
+      return UNLOCK;
+    } else if (o instanceof Protocol.Unlocked) {
+      return UNLOCKED;
+    } else if (o instanceof Protocol.CancelLock) {
+      return CANCEL_LOCK;
     } else if (o instanceof Protocol.At) {
       return AT;
     } else if (o instanceof Protocol.Confirmed) {
@@ -173,6 +188,16 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       w.l(m.home()).l(m.object()).i(m.op().ordinal()).l(m.a()).l(m.b()).ref(m.replyTo());
     } else if (o instanceof Protocol.AtomicDone m) {
       w.l(m.value()).b(m.done());
+    } else if (o instanceof Protocol.Lock m) {
+      w.l(m.home()).l(m.object()).l(m.holder()).l(m.lockId()).ref(m.replyTo());
+    } else if (o instanceof Protocol.Locked m) {
+      w.bytes(m.value()).i(m.version());
+    } else if (o instanceof Protocol.Unlock m) {
+      w.l(m.home()).l(m.object()).l(m.holder()).l(m.lockId()).bytes(m.value()).ref(m.replyTo());
+    } else if (o instanceof Protocol.Unlocked m) {
+      w.i(m.version());
+    } else if (o instanceof Protocol.CancelLock m) {
+      w.l(m.home()).l(m.object()).l(m.holder()).l(m.lockId());
     } else if (o instanceof Protocol.Where m) {
       w.l(m.home()).l(m.object()).ref(m.replyTo());
     } else if (o instanceof Protocol.At m) {
@@ -275,6 +300,12 @@ public final class DsmSerializer extends SerializerWithStringManifest {
                   r.l(), r.l(), r.atomicOp(), r.l(), r.l(), r.<Protocol.Reply>ref());
           case ATOMIC_DONE -> new Protocol.AtomicDone(r.l(), r.b());
           case WHERE -> new Protocol.Where(r.l(), r.l(), r.<Protocol.Reply>ref());
+          case LOCK -> new Protocol.Lock(r.l(), r.l(), r.l(), r.l(), r.<Protocol.Reply>ref());
+          case LOCKED -> new Protocol.Locked(r.bytes(), r.i());
+          case UNLOCK ->
+              new Protocol.Unlock(r.l(), r.l(), r.l(), r.l(), r.bytes(), r.<Protocol.Reply>ref());
+          case UNLOCKED -> new Protocol.Unlocked(r.i());
+          case CANCEL_LOCK -> new Protocol.CancelLock(r.l(), r.l(), r.l(), r.l());
           case AT -> new Protocol.At(r.l(), r.i());
           case FREEZE -> new Protocol.Freeze(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
           case CONFIRM -> new Protocol.Confirm(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());

@@ -3,6 +3,7 @@ package dev.pekkodsm.internal;
 import dev.pekkodsm.DArc;
 import dev.pekkodsm.DAtomicLong;
 import dev.pekkodsm.DBox;
+import dev.pekkodsm.DMutex;
 import dev.pekkodsm.DRef;
 
 /**
@@ -57,4 +58,9 @@ public interface HandleCodec {
   RefWire exportAtomic(DAtomicLong atomic);
 
   DAtomicLong importAtomic(RefWire wire);
+
+  /** A {@code DMutex} travels like a {@code DArc}. */
+  RefWire exportMutex(DMutex<?> mutex);
+
+  DMutex<?> importMutex(RefWire wire);
 }

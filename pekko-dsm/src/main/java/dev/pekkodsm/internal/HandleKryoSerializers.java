@@ -7,6 +7,7 @@ import com.esotericsoftware.kryo.io.Output;
 import dev.pekkodsm.DArc;
 import dev.pekkodsm.DAtomicLong;
 import dev.pekkodsm.DBox;
+import dev.pekkodsm.DMutex;
 import dev.pekkodsm.DRef;
 import dev.pekkodsm.serialization.internal.DsmKryo;
 import dev.pekkodsm.serialization.internal.Purpose;
@@ -29,6 +30,7 @@ final class HandleKryoSerializers {
   static final int CLASSIC_ACTOR_REF_ID = 93;
   static final int ARC_ID = 94;
   static final int ATOMIC_ID = 95;
+  static final int MUTEX_ID = 96;
 
   private HandleKryoSerializers() {}
 
@@ -48,6 +50,10 @@ final class HandleKryoSerializers {
         new WeightedSerializer<DAtomicLong>(
             "DAtomicLong", handles::exportAtomic, handles::importAtomic),
         ATOMIC_ID);
+    kryo.register(
+        DMutex.class,
+        new WeightedSerializer<DMutex<?>>("DMutex", handles::exportMutex, handles::importMutex),
+        MUTEX_ID);
     DsmKryo dsmKryo = (DsmKryo) kryo;
     dsmKryo.registerHierarchy(
         org.apache.pekko.actor.typed.ActorRef.class,

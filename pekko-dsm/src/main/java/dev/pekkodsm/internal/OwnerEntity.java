@@ -157,6 +157,16 @@ final class OwnerEntity {
       }
     } else if (command instanceof Protocol.Where w) {
       w.replyTo().tell(new Protocol.At(obj.locator(), obj.snapshotBytes()));
+    } else if (command instanceof Protocol.Lock l) {
+      lock(obj, l);
+    } else if (command instanceof Protocol.Unlock u) {
+      unlock(obj, u);
+    } else if (command instanceof Protocol.CancelLock c) {
+      node.markCancelled(new DsmNode.LendKey(c.holder(), c.lockId()));
+      if (obj.value() instanceof MutexCell cell
+          && cell.release(NodeId.of(c.holder()), c.lockId())) {
+        obj.endExclusive();
+      }
     } else if (command instanceof Release r) {
       obj.returnLend(NodeId.of(r.holder()), r.weight(), r.color());
     } else if (command instanceof Adopt a) {
@@ -212,6 +222,10 @@ final class OwnerEntity {
       replyTo = op.replyTo();
     } else if (command instanceof Protocol.Where w) {
       replyTo = w.replyTo();
+    } else if (command instanceof Protocol.Lock l) {
+      replyTo = l.replyTo();
+    } else if (command instanceof Protocol.Unlock u) {
+      replyTo = u.replyTo();
     } else if (command instanceof Protocol.Confirm c) {
       c.replyTo().tell(new Protocol.Confirmed(false, refused.detail()));
     } else if (command instanceof Adopt a && !a.box()) {
@@ -394,6 +408,83 @@ final class OwnerEntity {
                       new Protocol.Lent(
                           address.color(), weight, snapshot.locator(), snapshot.frameBytes()));
             });
+  }
+
+  private void lock(OwnedObject obj, Protocol.Lock l) {
+    if (!(obj.value() instanceof MutexCell cell)) {
+      l.replyTo().tell(Refused.of(Reason.FAILED, obj.address() + " is not a mutex"));
+      return;
+    }
+    GlobalAddress address = obj.address();
+    NodeId holder = NodeId.of(l.holder());
+    DsmNode.LendKey key = new DsmNode.LendKey(l.holder(), l.lockId());
+    obj.acquire(BorrowState.Kind.EXCLUSIVE, null, 0, "a lock by " + holder, node.borrowTimeoutNs())
+        .whenComplete(
+            (granted, failure) -> {
+              if (failure != null) {
+                l.replyTo().tell(refusal(address, failure));
+                return;
+              }
+              if (node.lendCancelled(key) || node.isDeparted(holder)) {
+                obj.endExclusive(); // the holder gave up, or is gone: nobody will unlock
+                return;
+              }
+              byte[] value;
+              try {
+                value = node.encodeSnapshotValue(cell.value());
+              } catch (RuntimeException e) {
+                obj.endExclusive();
+                l.replyTo().tell(Refused.of(Reason.FAILED, e.getMessage()));
+                return;
+              }
+              if (value.length > node.settings().moveInlineBytes) {
+                obj.endExclusive();
+                l.replyTo()
+                    .tell(
+                        Refused.of(
+                            Reason.FAILED,
+                            "the value of mutex "
+                                + address.objectName()
+                                + " ("
+                                + value.length
+                                + " bytes) is above pekko.dsm.move.inline-limit: lock it on"
+                                + " its home node, or ship the change with update(fn)"));
+                return;
+              }
+              cell.lockedBy(holder, l.lockId());
+              l.replyTo().tell(new Protocol.Locked(value, cell.version()));
+            });
+  }
+
+  private void unlock(OwnedObject obj, Protocol.Unlock u) {
+    NodeId holder = NodeId.of(u.holder());
+    if (!(obj.value() instanceof MutexCell cell) || !cell.heldBy(holder, u.lockId())) {
+      u.replyTo()
+          .tell(
+              Refused.of(
+                  Reason.STALE,
+                  "this node no longer holds the lock of "
+                      + obj.address().objectName()
+                      + ": it was released because the node was thought gone, or gave up"));
+      return;
+    }
+    Object value;
+    try {
+      value = node.decodeSnapshotValue(u.value());
+    } catch (RuntimeException e) {
+      cell.release(holder, u.lockId());
+      obj.endExclusive();
+      u.replyTo().tell(Refused.of(Reason.FAILED, "the new value cannot be read: " + e));
+      return;
+    }
+    cell.value(value);
+    try {
+      cell.commit(node, obj);
+    } finally {
+      cell.release(holder, u.lockId());
+      obj.endExclusive();
+    }
+    u.replyTo().tell(new Protocol.Unlocked(cell.version()));
   }
 
   private void adopt(OwnedObject obj, Adopt a) {

@@ -78,6 +78,28 @@ public final class Protocol {
   /** The outcome of an {@link AtomicOp}. */
   public record AtomicDone(long value, boolean done) implements Reply {}
 
+  /**
+   * A node asks for a mutex's lock; {@code lockId} names this lock (a retry or a cancellation
+   * carries the same id).
+   */
+  public record Lock(long home, long object, long holder, long lockId, ActorRef<Reply> replyTo)
+      implements OwnerCommand {}
+
+  /** The lock is the holder's: the committed value and its version. */
+  public record Locked(byte[] value, int version) implements Reply {}
+
+  /** The holder commits {@code value} and unlocks. */
+  public record Unlock(
+      long home, long object, long holder, long lockId, byte[] value, ActorRef<Reply> replyTo)
+      implements OwnerCommand {}
+
+  /** The unlock is done: the new value is published under {@code version}. */
+  public record Unlocked(int version) implements Reply {}
+
+  /** The holder gave up waiting for lock {@code lockId}: release it if it was granted. */
+  public record CancelLock(long home, long object, long holder, long lockId)
+      implements OwnerCommand {}
+
   /** Where is the snapshot of {@code object} now? (The one a reader knew was given up.) */
   public record Where(long home, long object, ActorRef<Reply> replyTo) implements OwnerCommand {}
 

@@ -1,0 +1,341 @@
+package dev.pekkodsm;
+
+import dev.pekkodsm.coherence.BorrowState.Attempt;
+import dev.pekkodsm.coherence.BorrowState.Kind;
+import dev.pekkodsm.coherence.BorrowTimeoutException;
+import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.coherence.OwnedObject;
+import dev.pekkodsm.internal.DsmNode;
+import dev.pekkodsm.internal.MutexCell;
+import dev.pekkodsm.internal.Protocol;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+
+/**
+ * Shared mutable state: Rust's {@code Arc<Mutex<T>>} across a cluster.
+ *
+ * <p>{@link #lock()} gives exclusive access through a {@link DMut} guard; lockers from every node
+ * are served in the order their requests reach the mutex's home, and wait at most {@code
+ * pekko.dsm.borrow-timeout}. On the home node the guard changes the value in place; from another
+ * node the value is moved to the locker for the guard's lifetime (one request and one reply) and
+ * moved back when the guard closes (one more round trip, which ends when the home has published the
+ * new value).
+ *
+ * <p>{@link #read} is a one-sided read of the value the last unlock committed: it never sends a
+ * message to the home and never waits for or blocks a locker. A read sees the last unlock that
+ * completed before it started, and never an update in progress.
+ *
+ * <p>If a node dies holding the lock, the lock is released and the value stays what the last unlock
+ * committed. Handles are cloned, sent and dropped like {@link DArc} handles; the mutex is freed
+ * when the last handle is dropped. Thread-safe.
+ *
+ * @param <T> the value's type
+ */
+public final class DMutex<T> implements AutoCloseable {
+
+  final Lend<Object> lend;
+  private volatile long locator; // of the home's snapshot: it moves if it outgrows its slot
+
+  DMutex(Lend<Object> lend) {
+    this.lend = lend;
+    this.locator = lend.kind() == Lend.Kind.LENT_LOCAL ? 0 : lend.locator();
+  }
+
+  /** The mutex's address; it never changes. */
+  public GlobalAddress address() {
+    return lend.address();
+  }
+
+  /**
+   * Locks the mutex and returns the guard; closing the guard unlocks.
+   *
+   * @throws BorrowConflictException if the lock was not granted within the borrow timeout
+   */
+  public DMut<T> lock() {
+    DsmNode node = lend.node();
+    return node.await(lockFuture(), address(), "lock", DMut::close);
+  }
+
+  /** {@link #lock()} without blocking. */
+  public CompletionStage<DMut<T>> lockAsync() {
+    return lend.node().handOff(lockFuture());
+  }
+
+  /**
+   * Applies {@code fn} to the value the last unlock committed, read one-sided. {@code fn} must not
+   * modify the value (it is a private copy, but changes to it are lost).
+   */
+  public <R> R read(Function<? super T, ? extends R> fn) {
+    Objects.requireNonNull(fn, "fn");
+    return lend.node().await(readFuture(fn), address(), "read");
+  }
+
+  /** {@link #read} without blocking. */
+  public <R> CompletionStage<R> readAsync(Function<? super T, ? extends R> fn) {
+    Objects.requireNonNull(fn, "fn");
+    return lend.node().handOff(readFuture(fn));
+  }
+
+  /** Another handle to the same mutex, owning a share of it. Costs no message. */
+  @Override
+  public DMutex<T> clone() {
+    return new DMutex<>(lend.copy());
+  }
+
+  /** Gives up this handle's share; the last one dropped anywhere frees the mutex. Idempotent. */
+  public void drop() {
+    lend.release();
+  }
+
+  /** Same as {@link #drop()}. */
+  @Override
+  public void close() {
+    drop();
+  }
+
+  @Override
+  public String toString() {
+    return lend.toString();
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  @SuppressWarnings("unchecked")
+  private <R> CompletableFuture<R> readFuture(Function<? super T, ? extends R> fn) {
+    DsmNode node = lend.node();
+    return lend.checkLiveAsync()
+        .thenCompose(ok -> latest())
+        .thenApply(latest -> fn.apply((T) latest.value()));
+  }
+
+  private CompletableFuture<DsmNode.Latest> latest() {
+    DsmNode node = lend.node();
+    if (lend.kind() == Lend.Kind.LENT_LOCAL) {
+      return node.readLatest(address(), lend.localObject().locator());
+    }
+    return node.readLatest(address(), locator)
+        .exceptionallyCompose(
+            failure ->
+                DBox.unwrap(failure) instanceof StaleReferenceException
+                    ? relocate().thenCompose(at -> node.readLatest(address(), at))
+                    : CompletableFuture.failedFuture(failure));
+  }
+
+  private CompletableFuture<Long> relocate() {
+    DsmNode node = lend.node();
+    GlobalAddress at = address();
+    return node.ask(
+            at,
+            replyTo -> new Protocol.Where(at.node().value(), at.object(), replyTo),
+            node.settings().askTimeout,
+            "locate the mutex")
+        .thenApply(
+            reply -> {
+              if (reply instanceof Protocol.At a && a.locator() != 0) {
+                locator = a.locator();
+                return a.locator();
+              }
+              throw new ObjectLostException(at, "the mutex " + at + " is gone: " + reply);
+            });
+  }
+
+  // ------------------------------------------------------------------ locks
+
+  private CompletableFuture<DMut<T>> lockFuture() {
+    try {
+      lend.checkLive();
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return lend.kind() == Lend.Kind.LENT_LOCAL ? lockHere() : lockAtHome();
+  }
+
+  private CompletableFuture<DMut<T>> lockHere() {
+    DsmNode node = lend.node();
+    OwnedObject obj = lend.localObject();
+    String who = "a lock by thread " + Thread.currentThread().getName();
+    CompletableFuture<Void> granted =
+        obj.tryAcquire(Kind.EXCLUSIVE, null, 0, who) == Attempt.GRANTED
+            ? CompletableFuture.completedFuture(null)
+            : obj.acquire(Kind.EXCLUSIVE, null, 0, who, node.borrowTimeoutNanos());
+    return granted.handle(
+        (ok, failure) -> {
+          if (failure != null) {
+            throw asLockFailure(failure);
+          }
+          return new DMut<>(new LocalGuard(obj, (MutexCell) obj.value()));
+        });
+  }
+
+  private CompletableFuture<DMut<T>> lockAtHome() {
+    DsmNode node = lend.node();
+    GlobalAddress at = address();
+    long self = node.self().value();
+    long lockId = node.nextRequestId();
+    return node.ask(
+            at,
+            replyTo -> new Protocol.Lock(at.node().value(), at.object(), self, lockId, replyTo),
+            node.settings().borrowTimeout.plus(node.settings().askTimeout),
+            "lock the mutex")
+        .handle(
+            (reply, failure) -> {
+              if (failure != null) {
+                // Whatever the home granted meanwhile is released.
+                node.tell(new Protocol.CancelLock(at.node().value(), at.object(), self, lockId));
+                throw failure instanceof CompletionException c
+                    ? c
+                    : new CompletionException(failure);
+              }
+              if (reply instanceof Protocol.Locked l) {
+                @SuppressWarnings("unchecked")
+                T value = (T) node.decodeSnapshotValue(l.value());
+                return new DMut<>(new RemoteGuard(lockId, value));
+              }
+              Protocol.Refused r = (Protocol.Refused) reply;
+              if (r.reason() == Protocol.Reason.CONFLICT) {
+                throw node.conflict(
+                    at,
+                    "lock",
+                    r.readers(),
+                    null,
+                    DsmNode.holders(r.lent()),
+                    node.settings().borrowTimeout.toNanos());
+              }
+              if (r.reason() == Protocol.Reason.LOST) {
+                throw node.lost(at);
+              }
+              throw new DsmException(at, "the mutex " + at + " refused the lock: " + r.detail());
+            });
+  }
+
+  private RuntimeException asLockFailure(Throwable failure) {
+    Throwable cause = DBox.unwrap(failure);
+    if (cause instanceof BorrowTimeoutException t) {
+      return lend.node().conflict(address(), "lock", t);
+    }
+    if (cause instanceof dev.pekkodsm.coherence.ObjectRetiredException) {
+      return new StaleReferenceException(address(), "the mutex " + address() + " was freed");
+    }
+    return cause instanceof RuntimeException r ? r : new CompletionException(cause);
+  }
+
+  /** The lock held on the home node: the value is changed in place. */
+  private final class LocalGuard implements Guarded<T> {
+    private final OwnedObject obj;
+    private final MutexCell cell;
+    private boolean ended;
+
+    LocalGuard(OwnedObject obj, MutexCell cell) {
+      this.obj = obj;
+      this.cell = cell;
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public T value() {
+      check();
+      return (T) cell.value();
+    }
+
+    @Override
+    public void set(T value) {
+      check();
+      cell.value(Objects.requireNonNull(value, "a DSM value must not be null"));
+    }
+
+    @Override
+    public GlobalAddress address() {
+      return DMutex.this.address();
+    }
+
+    @Override
+    public void endWrite() {
+      if (ended) {
+        return;
+      }
+      ended = true;
+      try {
+        cell.commit(lend.node(), obj);
+      } finally {
+        obj.endExclusive();
+      }
+    }
+
+    private void check() {
+      if (ended) {
+        throw new IllegalStateException("the lock of " + address() + " was released");
+      }
+    }
+  }
+
+  /** The lock held from another node: the value was moved here, and goes back on unlock. */
+  private final class RemoteGuard implements Guarded<T> {
+    private final long lockId;
+    private T value;
+    private boolean ended;
+
+    RemoteGuard(long lockId, T value) {
+      this.lockId = lockId;
+      this.value = value;
+    }
+
+    @Override
+    public T value() {
+      check();
+      return value;
+    }
+
+    @Override
+    public void set(T newValue) {
+      check();
+      value = Objects.requireNonNull(newValue, "a DSM value must not be null");
+    }
+
+    @Override
+    public GlobalAddress address() {
+      return DMutex.this.address();
+    }
+
+    @Override
+    public void endWrite() {
+      if (ended) {
+        return;
+      }
+      ended = true;
+      DsmNode node = lend.node();
+      GlobalAddress at = address();
+      long self = node.self().value();
+      byte[] bytes;
+      try {
+        bytes = node.encodeSnapshotValue(value);
+      } catch (RuntimeException e) {
+        node.tell(new Protocol.CancelLock(at.node().value(), at.object(), self, lockId));
+        throw e;
+      }
+      Protocol.Reply reply =
+          node.await(
+              node.ask(
+                  at,
+                  replyTo ->
+                      new Protocol.Unlock(
+                          at.node().value(), at.object(), self, lockId, bytes, replyTo),
+                  node.settings().askTimeout,
+                  "unlock the mutex"),
+              at,
+              "unlock");
+      if (!(reply instanceof Protocol.Unlocked)) {
+        throw new DsmException(
+            at, "the unlock of " + at + " was refused: " + ((Protocol.Refused) reply).detail());
+      }
+    }
+
+    private void check() {
+      if (ended) {
+        throw new IllegalStateException("the lock of " + address() + " was released");
+      }
+    }
+  }
+}
