@@ -571,6 +571,63 @@ public final class DBox<T> implements AutoCloseable {
             });
   }
 
+  /**
+   * {@code spawnTo}: runs a shipped function where the object lives, under a mutable borrow there.
+   * Borrows through this box wait for it. After a run at another node the box follows the object's
+   * new color (and id, if its colors ran out).
+   */
+  CompletableFuture<Object> runWhereItLives(byte[] fn) {
+    Place p;
+    try {
+      p = place();
+    } catch (UseAfterMoveException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return grab(p, Kind.EXCLUSIVE, "spawnTo")
+        .thenCompose(
+            granted -> {
+              if (!granted) {
+                return runWhereItLives(fn);
+              }
+              if (!current(p)) {
+                release(p, Kind.EXCLUSIVE);
+                return runWhereItLives(fn);
+              }
+              if (p.local()) {
+                GlobalAddress at = p.guard().address();
+                return node.runWriteHere(p.guard(), fn)
+                    .thenApply(r -> node.taskValue(node.self(), at, r));
+              }
+              return runRemotely(p, fn);
+            });
+  }
+
+  private CompletableFuture<Object> runRemotely(Place p, byte[] fn) {
+    GlobalAddress at = p.remote();
+    return node.runAt(at, Protocol.RunMode.WRITE, fn)
+        .handle(
+            (reply, failure) -> {
+              if (failure != null) {
+                // The home may or may not have run it; this box keeps the color it knew.
+                p.guard().endExclusive();
+                Throwable cause = unwrap(failure);
+                throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
+              }
+              if (reply instanceof Protocol.TaskResult r) {
+                if (r.object() != 0) {
+                  GlobalAddress now = new GlobalAddress(at.node(), r.object(), r.color());
+                  moved(new Place(node.newGuard(now), false, now, r.locator(), r.frameBytes()));
+                  p.guard().retire(Phase.MOVED);
+                } else {
+                  p.guard().endExclusive(); // it did not run: nothing changed
+                }
+                return node.taskValue(at.node(), at, r);
+              }
+              p.guard().endExclusive();
+              throw refusal(p, (Protocol.Refused) reply, "spawnTo");
+            });
+  }
+
   /** Turns a home's refusal into the public exception, killing this handle if it is stale. */
   RuntimeException refusal(Place p, Protocol.Refused r, String operation) {
     GlobalAddress a = p.address();

@@ -79,6 +79,47 @@ public final class DMutex<T> implements AutoCloseable {
     return lend.node().handOff(readFuture(fn));
   }
 
+  /**
+   * Runs {@code fn} under the lock at the mutex's home, where it may change the value in place, and
+   * returns its result: the function travels instead of the value (one request, one reply, wherever
+   * the caller is). The value is committed when {@code fn} returns; if {@code fn} throws, the value
+   * stays what the last unlock committed. Waits in the same FIFO queue as {@link #lock()}.
+   *
+   * <p>{@code fn} is serialized at this call, as for {@link Dsm#spawn}; {@code
+   * Dsm.current().self()} inside it is the mutex's home.
+   *
+   * @throws RemoteTaskException if {@code fn} threw
+   * @throws BorrowConflictException if the lock was not granted within the borrow timeout
+   * @throws IllegalArgumentException if {@code fn} cannot be serialized
+   */
+  public <R> R update(DFunction<? super T, ? extends R> fn) {
+    return lend.node().await(updateFuture(fn, Protocol.RunMode.LOCKED), address(), "update");
+  }
+
+  /** {@link #update} without blocking. */
+  public <R> CompletionStage<R> updateAsync(DFunction<? super T, ? extends R> fn) {
+    return lend.node().handOff(updateFuture(fn, Protocol.RunMode.LOCKED));
+  }
+
+  /**
+   * {@link #update} for immutable values: {@code fn}'s result becomes the value, and is returned.
+   */
+  public T replace(DFunction<? super T, ? extends T> fn) {
+    return lend.node()
+        .await(updateFuture(fn, Protocol.RunMode.LOCKED_REPLACE), address(), "replace");
+  }
+
+  /** {@link #replace} without blocking. */
+  public CompletionStage<T> replaceAsync(DFunction<? super T, ? extends T> fn) {
+    return lend.node().handOff(updateFuture(fn, Protocol.RunMode.LOCKED_REPLACE));
+  }
+
+  @SuppressWarnings("unchecked")
+  private <R> CompletableFuture<R> updateFuture(DFunction<?, ?> fn, Protocol.RunMode mode) {
+    byte[] bytes = lend.node().encodeShipped(fn, "the function");
+    return Tasks.runAtHome(lend, mode, bytes, "update").thenApply(v -> (R) v);
+  }
+
   /** Another handle to the same mutex, owning a share of it. Costs no message. */
   @Override
   public DMutex<T> clone() {

@@ -124,6 +124,101 @@ public final class Dsm implements Extension {
         Lend.lentLocal(node, "DMutex", obj, obj.address(), LendLedger.INITIAL_WEIGHT));
   }
 
+  // ------------------------------------------------------------------ tasks
+
+  /**
+   * The DSM of the node running the calling task: inside a function passed to {@link #spawn} or
+   * {@link #spawnTo}, {@code Dsm.current().self()} is the node it runs on.
+   *
+   * @throws IllegalStateException outside such a function
+   */
+  public static Dsm current() {
+    DsmNode node = DsmNode.running();
+    if (node == null) {
+      throw new IllegalStateException(
+          "Dsm.current() is for code run by spawn or spawnTo; elsewhere use Dsm.get(system)");
+    }
+    return get(node.system());
+  }
+
+  /**
+   * Runs {@code task} on the least-loaded node (this one included) and completes with its result.
+   * The task and what it captures are serialized at this call: handles it captures move with it
+   * (send clones of shared handles to keep them), every other captured value must be of a
+   * registered class, and the code itself must be on every node. The result travels back the same
+   * way; a large result is best returned as a {@link DBox} allocated where the task ran.
+   *
+   * <p>Placement: the Up member with the fewest tasks sent there from this node and not yet ended,
+   * plus the tasks it reported running with its last result; ties go round-robin. The task runs on
+   * the node's task threads ({@code pekko.dsm.tasks.threads}), at most once.
+   *
+   * @return a stage that fails with {@link RemoteTaskException} if the task threw (its class,
+   *     message and trace as text), {@link DsmException} if the node left the cluster first, and
+   *     {@link DsmTimeoutException} after {@code pekko.dsm.tasks.timeout}
+   * @throws IllegalArgumentException at once if the task cannot be serialized
+   */
+  public <R> CompletionStage<R> spawn(DCallable<R> task) {
+    return spawnOn(node.placeTask(), task);
+  }
+
+  /** {@link #spawn} on a chosen node. */
+  public <R> CompletionStage<R> spawnOn(NodeId target, DCallable<R> task) {
+    Objects.requireNonNull(target, "target");
+    byte[] bytes = node.encodeShipped(task, "the task");
+    return node.handOff(
+        node.spawn(target, bytes).thenApply(r -> cast(node.taskValue(target, null, r))));
+  }
+
+  /**
+   * Runs {@code fn} where the box's object lives, under a mutable borrow there: {@code fn} may
+   * change the value in place, and the object's color advances afterwards (even if {@code fn}
+   * throws, as with {@link DBox#write}). The object does not move; the box stays here and follows
+   * the new color. Borrows through this box wait for the run, as for a write.
+   *
+   * <p>{@code fn} is serialized at this call, as for {@link #spawn}.
+   *
+   * @return a stage that completes with {@code fn}'s result, or fails as {@link #spawn} does, and
+   *     with {@link BorrowConflictException} if references are lent out past the borrow timeout
+   */
+  public <T, R> CompletionStage<R> spawnTo(DBox<T> box, DFunction<? super T, ? extends R> fn) {
+    byte[] bytes = node.encodeShipped(fn, "the function");
+    return node.handOff(box.runWhereItLives(bytes).thenApply(Dsm::cast));
+  }
+
+  /** Runs {@code fn} at the home of the reference's object, under a shared borrow there. */
+  public <T, R> CompletionStage<R> spawnTo(DRef<T> ref, DFunction<? super T, ? extends R> fn) {
+    byte[] bytes = node.encodeShipped(fn, "the function");
+    return node.handOff(
+        Tasks.runAtHome(ref.lend, dev.pekkodsm.internal.Protocol.RunMode.SHARED, bytes, "spawnTo")
+            .thenApply(Dsm::cast));
+  }
+
+  /** Runs {@code fn} at the home of the shared value. */
+  public <T, R> CompletionStage<R> spawnTo(DArc<T> arc, DFunction<? super T, ? extends R> fn) {
+    byte[] bytes = node.encodeShipped(fn, "the function");
+    return node.handOff(
+        Tasks.runAtHome(arc.lend, dev.pekkodsm.internal.Protocol.RunMode.SHARED, bytes, "spawnTo")
+            .thenApply(Dsm::cast));
+  }
+
+  /**
+   * Runs {@code fn} at the mutex's home under its lock, as {@link DMutex#update} does: the value is
+   * committed if {@code fn} returns and left as it was if {@code fn} throws.
+   */
+  public <T, R> CompletionStage<R> spawnTo(DMutex<T> mutex, DFunction<? super T, ? extends R> fn) {
+    return mutex.updateAsync(fn);
+  }
+
+  /** A scope that waits for the tasks spawned through it; see {@link TaskGroup}. */
+  public TaskGroup taskGroup() {
+    return new TaskGroup(this);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <R> R cast(Object value) {
+    return (R) value;
+  }
+
   private void requireRegistered(Object value) {
     Objects.requireNonNull(value, "a DSM value must not be null");
     Class<?> missing = node.kryo().firstUnregisteredClass(value.getClass());

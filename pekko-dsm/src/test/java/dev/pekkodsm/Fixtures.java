@@ -34,11 +34,13 @@ final class Fixtures {
       return cells[0];
     }
 
-    void bump() {
+    /** Advances every cell; returns the new version. */
+    long bump() {
       long next = cells[0] + 1;
       for (int i = 0; i < cells.length; i++) {
         cells[i] = next;
       }
+      return next;
     }
 
     boolean consistent() {

@@ -38,6 +38,8 @@ class SerializationTest {
 
   record JsonArc(DArc<Account> arc) implements JsonMessage {}
 
+  record JsonShared(DMutex<Long> mutex, DAtomicLong counter) implements JsonMessage {}
+
   /** A message bound to the DSM's Kryo serializer, with a reply address. */
   record KryoCarry(DBox<Account> box, DRef<Account> ref, ActorRef<Long> replyTo) {}
 
@@ -116,6 +118,28 @@ class SerializationTest {
   }
 
   @Test
+  void shouldCarryAMutexAndAnAtomicInAJacksonMessageAndAloneInAMessage() {
+    DMutex<Long> mutex = cluster.dsm(0).mutex(41L);
+    DAtomicLong counter = cluster.dsm(0).atomicLong(9);
+    CompletableFuture<JsonMessage> arrival = new CompletableFuture<>();
+    inbox(1, 0, JsonMessage.class, arrival).tell(new JsonShared(mutex.clone(), counter.clone()));
+    JsonShared got = (JsonShared) await(arrival, 20);
+    assertEquals(42L, (long) got.mutex().replace(v -> v + 1));
+    assertEquals(10, got.counter().incrementAndGet());
+    assertEquals(42L, (long) mutex.read(v -> v));
+    assertEquals(10, counter.get());
+    // a handle is a message by itself too (bound to the DSM serializer in reference.conf)
+    CompletableFuture<DAtomicLong> alone = new CompletableFuture<>();
+    inbox(0, 1, DAtomicLong.class, alone).tell(got.counter());
+    DAtomicLong back = await(alone, 20);
+    assertEquals(11, back.incrementAndGet());
+    back.drop();
+    got.mutex().drop();
+    mutex.drop();
+    counter.drop();
+  }
+
+  @Test
   void shouldCarryHandlesAndReplyAddressesInKryoMessages() throws Exception {
     DBox<Account> box = cluster.dsm(0).alloc(new Account("lee", 7));
     DBox<Account> watched = cluster.dsm(0).alloc(new Account("max", 8));
@@ -163,7 +187,8 @@ class SerializationTest {
     List<String> manifests =
         List.of(
             "HO", "LE", "DR", "RL", "AD", "CO", "HD", "HA", "LT", "DD", "RF", "GE", "EP", "TU",
-            "RV", "CR", "K");
+            "RV", "CR", "CL", "CF", "FZ", "AO", "WH", "LK", "LD", "UL", "UD", "CK", "SP", "RA",
+            "TR", "AT", "CD", "K");
     int accepted = 0;
     for (String manifest : manifests) {
       for (int round = 0; round < 300; round++) {

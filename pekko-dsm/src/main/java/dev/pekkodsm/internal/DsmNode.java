@@ -26,6 +26,7 @@ import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,6 +34,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -70,8 +72,9 @@ public final class DsmNode {
   private final AtomicLong nextObjectId = new AtomicLong(1);
   private final ConcurrentHashMap<Long, RefSlot> liveRefs = new ConcurrentHashMap<>();
   private final AtomicLong nextRefId = new AtomicLong(1);
-  private final ConcurrentHashMap<NodeId, Map<CompletableFuture<?>, GlobalAddress>> inFlight =
-      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<
+          NodeId, Map<CompletableFuture<?>, java.util.function.Supplier<RuntimeException>>>
+      inFlight = new ConcurrentHashMap<>();
   private final AtomicLong nextRequestId = new AtomicLong(1);
   private final com.github.benmanes.caffeine.cache.Cache<Long, RetainedHandOver> handOvers;
   private final com.github.benmanes.caffeine.cache.Cache<LendKey, Protocol.Lent> lendsGranted;
@@ -81,6 +84,12 @@ public final class DsmNode {
   private final ThreadLocal<ReadBuffer> readBuffers =
       ThreadLocal.withInitial(() -> new ReadBuffer(4096));
   private volatile ActorRef<Protocol.OwnerCommand> region;
+  private static final ThreadLocal<DsmNode> RUNNING = new ThreadLocal<>();
+  private final java.util.concurrent.ThreadPoolExecutor tasks;
+  private final AtomicInteger tasksRunning = new AtomicInteger();
+  private final ConcurrentHashMap<NodeId, AtomicInteger> tasksSent = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<NodeId, Integer> reportedLoad = new ConcurrentHashMap<>();
+  private final AtomicLong placementTurn = new AtomicLong();
 
   /** What a reference registered for top-ups and revocations exposes to the node. */
   public interface RefSlot {
@@ -138,9 +147,30 @@ public final class DsmNode {
             .expireAfterWrite(keep)
             .executor(Runnable::run)
             .build();
+    this.tasks = taskExecutor(settings, self);
     this.peers =
         new PeerDirectory(
             system, self, settings.registry.fingerprint(), transport, settings.askTimeout);
+  }
+
+  private static java.util.concurrent.ThreadPoolExecutor taskExecutor(
+      DsmSettings settings, NodeId self) {
+    AtomicLong threadIds = new AtomicLong();
+    java.util.concurrent.ThreadPoolExecutor pool =
+        new java.util.concurrent.ThreadPoolExecutor(
+            settings.taskThreads,
+            settings.taskThreads,
+            30,
+            TimeUnit.SECONDS,
+            new java.util.concurrent.LinkedBlockingQueue<>(settings.taskQueueLimit),
+            r -> {
+              Thread t =
+                  new Thread(r, "pekko-dsm-task-" + self.hex() + "-" + threadIds.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
   }
 
   void region(ActorRef<Protocol.OwnerCommand> region) {
@@ -764,47 +794,562 @@ public final class DsmNode {
       Function<ActorRef<Protocol.Reply>, Protocol.OwnerCommand> request,
       Duration timeout,
       String what) {
-    NodeId home = target.node();
-    if (peers.isDeparted(home)) {
-      return CompletableFuture.failedFuture(lost(target));
+    return tracked(
+        target.node(),
+        target,
+        () -> lost(target),
+        () ->
+            AskPattern.<Protocol.OwnerCommand, Protocol.Reply>ask(
+                region, request::apply, timeout, system.scheduler()),
+        timeout,
+        what + " " + target);
+  }
+
+  /**
+   * Asks a node's DSM actor; fails fast with {@link DsmException} if the node leaves, with {@link
+   * DsmTimeoutException} after {@code timeout}.
+   */
+  CompletableFuture<Protocol.Reply> askNode(
+      NodeId target,
+      Function<ActorRef<Protocol.Reply>, Protocol.NodeCommand> request,
+      Duration timeout,
+      String what) {
+    return tracked(
+        target,
+        null,
+        () -> new DsmException(null, target + " left the cluster before it could " + what),
+        () ->
+            peers
+                .address(target)
+                .thenCompose(
+                    address ->
+                        AskPattern.<Protocol.NodeCommand, Protocol.Reply>ask(
+                            peers.nodeActor(address), request::apply, timeout, system.scheduler())),
+        timeout,
+        what);
+  }
+
+  /**
+   * A request to {@code node}, failed at once with {@code gone} if the node leaves the cluster
+   * before the answer, and with {@link DsmTimeoutException} after {@code timeout}.
+   */
+  private CompletableFuture<Protocol.Reply> tracked(
+      NodeId node,
+      GlobalAddress target,
+      java.util.function.Supplier<RuntimeException> gone,
+      java.util.function.Supplier<java.util.concurrent.CompletionStage<Protocol.Reply>> send,
+      Duration timeout,
+      String what) {
+    if (peers.isDeparted(node)) {
+      return CompletableFuture.failedFuture(gone.get());
     }
     CompletableFuture<Protocol.Reply> result = new CompletableFuture<>();
-    Map<CompletableFuture<?>, GlobalAddress> pending =
-        inFlight.computeIfAbsent(home, n -> new ConcurrentHashMap<>());
-    pending.put(result, target);
-    plain(
-            AskPattern.<Protocol.OwnerCommand, Protocol.Reply>ask(
-                region, request::apply, timeout, system.scheduler()))
+    Map<CompletableFuture<?>, java.util.function.Supplier<RuntimeException>> pending =
+        inFlight.computeIfAbsent(node, n -> new ConcurrentHashMap<>());
+    pending.put(result, gone);
+    plain(send.get())
         .whenComplete(
             (reply, failure) -> {
               pending.remove(result);
               if (failure == null) {
                 result.complete(reply);
-              } else if (peers.isDeparted(home)) {
-                result.completeExceptionally(lost(target));
+              } else if (peers.isDeparted(node)) {
+                result.completeExceptionally(gone.get());
               } else if (failure instanceof TimeoutException
                   || failure.getCause() instanceof TimeoutException) {
                 result.completeExceptionally(
                     new DsmTimeoutException(
                         target,
                         "no answer from "
-                            + home
+                            + node
                             + " within "
                             + timeout.toMillis()
                             + " ms to "
                             + what
-                            + " "
-                            + target
                             + "; the node may be unreachable",
                         failure));
               } else {
                 result.completeExceptionally(failure);
               }
             });
-    if (peers.isDeparted(home)) {
-      result.completeExceptionally(lost(target));
+    if (peers.isDeparted(node)) {
+      result.completeExceptionally(gone.get());
     }
     return result;
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /** The node whose task the calling thread is running, or null. */
+  public static DsmNode running() {
+    return RUNNING.get();
+  }
+
+  /**
+   * Serializes a task or a function to ship it (or to run it here exactly as if shipped): what it
+   * captures moves with it, handles included.
+   *
+   * @throws IllegalArgumentException if it is not serializable, captures a value of an unregistered
+   *     class, or is larger than {@code pekko.dsm.move.inline-limit}; nothing it captured has moved
+   */
+  public byte[] encodeShipped(Object fn, String what) {
+    Objects.requireNonNull(fn, what);
+    HandleCodec.Scope scope = handles.openScope();
+    byte[] bytes;
+    try {
+      bytes = kryo.toBytes(fn, Purpose.MOVE);
+    } catch (RuntimeException e) {
+      scope.rollback();
+      throw new IllegalArgumentException("cannot ship " + what + ": " + e.getMessage(), e);
+    }
+    if (bytes.length > settings.moveInlineBytes) {
+      scope.rollback();
+      throw new IllegalArgumentException(
+          what
+              + " serializes to "
+              + bytes.length
+              + " bytes, above pekko.dsm.move.inline-limit ("
+              + settings.moveInlineBytes
+              + "): capture a DArc or DBox of large data, not the data");
+    }
+    scope.commit();
+    return bytes;
+  }
+
+  /** Deserializes something shipped; handles it carried are given back if it cannot be read. */
+  private Object decodeShipped(byte[] bytes) {
+    HandleCodec.Scope scope = handles.openScope();
+    try {
+      Object value = kryo.fromBytes(bytes, 0, bytes.length, Purpose.MOVE);
+      scope.commit();
+      return value;
+    } catch (RuntimeException e) {
+      scope.rollback();
+      throw e;
+    }
+  }
+
+  /**
+   * The node to run a task on: the Up member with the fewest tasks, counting those this node has
+   * sent it and not seen end plus the load it reported with its last result (this node counts what
+   * it is running). Ties go round-robin, so with no load at all tasks are dealt in turn.
+   */
+  public NodeId placeTask() {
+    java.util.List<NodeId> members = peers.upMembers();
+    int n = members.size();
+    int start = (int) Math.floorMod(placementTurn.getAndIncrement(), (long) n);
+    NodeId best = null;
+    long bestLoad = Long.MAX_VALUE;
+    for (int i = 0; i < n; i++) {
+      NodeId candidate = members.get((start + i) % n);
+      long load;
+      if (candidate.equals(self)) {
+        load = tasksRunning.get();
+      } else {
+        AtomicInteger sent = tasksSent.get(candidate);
+        load = (sent == null ? 0 : sent.get()) + reportedLoad.getOrDefault(candidate, 0);
+      }
+      if (load < bestLoad) {
+        best = candidate;
+        bestLoad = load;
+      }
+    }
+    return best;
+  }
+
+  /** Tasks running or queued on this node now. */
+  public int taskLoad() {
+    return tasksRunning.get();
+  }
+
+  /** Runs a shipped task on {@code target} (which may be this node). */
+  public CompletableFuture<Protocol.TaskResult> spawn(NodeId target, byte[] task) {
+    if (target.equals(self)) {
+      return withTaskDeadline(runTask(task), null, "a task on " + self);
+    }
+    return counted(
+            target,
+            askNode(
+                target,
+                replyTo -> new Protocol.Spawn(task, replyTo),
+                settings.taskTimeout,
+                "run a task"))
+        .thenApply(
+            reply -> {
+              if (reply instanceof Protocol.TaskResult r) {
+                return r;
+              }
+              throw new DsmException(null, target + " refused a task: " + reply);
+            });
+  }
+
+  /**
+   * Runs a shipped function on an object at its home, under the borrow {@code mode} needs. The
+   * answer is a {@link Protocol.TaskResult} or a {@link Protocol.Refused}.
+   */
+  public CompletableFuture<Protocol.Reply> runAt(
+      GlobalAddress at, Protocol.RunMode mode, byte[] fn) {
+    if (at.node().equals(self)) {
+      OwnedObject obj = object(at.object());
+      if (obj == null) {
+        return CompletableFuture.completedFuture(goneReason(at.object()));
+      }
+      return withTaskDeadline(runAt(obj, at.color(), mode, fn, false), at, "a task at " + at);
+    }
+    return counted(
+        at.node(),
+        ask(
+            at,
+            replyTo ->
+                new Protocol.RunAt(at.node().value(), at.object(), at.color(), mode, fn, replyTo),
+            settings.taskTimeout,
+            "run a task at"));
+  }
+
+  /**
+   * Runs a shipped function in place on an object homed here whose exclusive borrow the caller
+   * holds (a box's write); the borrow ends with the run.
+   */
+  public CompletableFuture<Protocol.TaskResult> runWriteHere(OwnedObject obj, byte[] fn) {
+    return withTaskDeadline(
+        runHeld(obj, Protocol.RunMode.WRITE, fn, false),
+        obj.address(),
+        "a task at " + obj.address());
+  }
+
+  /**
+   * A local task's answer is awaited as long as a remote one's: {@code pekko.dsm.tasks.timeout}.
+   */
+  private <R> CompletableFuture<R> withTaskDeadline(
+      CompletableFuture<R> local, GlobalAddress at, String what) {
+    if (local.isDone()) {
+      return local;
+    }
+    long millis = settings.taskTimeout.toMillis();
+    return local
+        .copy()
+        .orTimeout(millis, TimeUnit.MILLISECONDS)
+        .exceptionally(
+            failure -> {
+              if (failure instanceof TimeoutException) {
+                throw new DsmTimeoutException(
+                    at,
+                    what + " did not end within " + millis + " ms (pekko.dsm.tasks.timeout)",
+                    failure);
+              }
+              throw failure instanceof CompletionException c ? c : new CompletionException(failure);
+            });
+  }
+
+  private <R> CompletableFuture<R> counted(NodeId target, CompletableFuture<R> request) {
+    AtomicInteger sent = tasksSent.computeIfAbsent(target, n -> new AtomicInteger());
+    sent.incrementAndGet();
+    return request.whenComplete(
+        (reply, failure) -> {
+          sent.decrementAndGet();
+          if (reply instanceof Protocol.TaskResult r) {
+            reportedLoad.put(target, r.load());
+          }
+        });
+  }
+
+  /** Runs a shipped task here. Never fails: a task that throws completes with its error. */
+  public CompletableFuture<Protocol.TaskResult> runTask(byte[] task) {
+    return submit(
+        () -> {
+          Object decoded = decodeShipped(task);
+          if (!(decoded instanceof java.util.concurrent.Callable<?> callable)) {
+            throw new IllegalArgumentException(
+                "not a task: " + (decoded == null ? "null" : decoded.getClass().getName()));
+          }
+          try {
+            return outcome(callable.call(), null);
+          } catch (Exception e) {
+            return outcome(null, e);
+          }
+        },
+        () -> {});
+  }
+
+  /**
+   * Runs a shipped function on an object homed here, once the borrow its mode needs is granted.
+   * {@code remote}: the caller is on another node, so after a write the new color is published for
+   * it. Never fails: a refusal or the function's error is the answer.
+   */
+  CompletableFuture<Protocol.Reply> runAt(
+      OwnedObject obj, int color, Protocol.RunMode mode, byte[] fn, boolean remote) {
+    GlobalAddress address = obj.address();
+    boolean mutex = obj.value() instanceof MutexCell;
+    boolean locked = mode == Protocol.RunMode.LOCKED || mode == Protocol.RunMode.LOCKED_REPLACE;
+    if (locked != mutex || (mode == Protocol.RunMode.WRITE && obj.sharedOwnership())) {
+      return CompletableFuture.completedFuture(
+          Protocol.Refused.of(
+              Protocol.Reason.FAILED,
+              "object " + address.objectName() + " cannot run a task in mode " + mode));
+    }
+    if (!mutex && address.color() != color) {
+      return CompletableFuture.completedFuture(
+          Protocol.Refused.of(
+              Protocol.Reason.STALE,
+              "a task for "
+                  + address.objectName()
+                  + " at color "
+                  + color
+                  + " arrived at color "
+                  + address.color()));
+    }
+    BorrowState.Kind kind =
+        mode == Protocol.RunMode.SHARED ? BorrowState.Kind.SHARED : BorrowState.Kind.EXCLUSIVE;
+    return obj.acquire(kind, null, 0, "a task", borrowTimeoutNs())
+        .handle(
+            (granted, failure) ->
+                failure != null
+                    ? CompletableFuture.<Protocol.Reply>completedFuture(refusal(address, failure))
+                    : runHeld(obj, mode, fn, remote).<Protocol.Reply>thenApply(r -> r))
+        .thenCompose(f -> f);
+  }
+
+  /**
+   * Runs a shipped function on an object homed here whose borrow (shared for {@link
+   * Protocol.RunMode#SHARED}, exclusive otherwise) the caller holds; the borrow ends with the run.
+   */
+  public CompletableFuture<Protocol.TaskResult> runHeld(
+      OwnedObject obj, Protocol.RunMode mode, byte[] fnBytes, boolean remote) {
+    Runnable release = mode == Protocol.RunMode.SHARED ? obj::endShared : obj::endExclusive;
+    return submit(
+        () -> {
+          Function<Object, Object> fn;
+          try {
+            fn = asFunction(decodeShipped(fnBytes));
+          } catch (RuntimeException e) {
+            release.run();
+            throw e;
+          }
+          return switch (mode) {
+            case SHARED -> {
+              try {
+                yield outcome(fn.apply(obj.value()), null);
+              } catch (RuntimeException | Error e) {
+                yield outcome(null, e);
+              } finally {
+                obj.endShared();
+              }
+            }
+            case WRITE -> written(obj, fn, remote);
+            case LOCKED, LOCKED_REPLACE -> locked(obj, fn, mode == Protocol.RunMode.LOCKED_REPLACE);
+          };
+        },
+        release);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Function<Object, Object> asFunction(Object decoded) {
+    if (decoded instanceof Function<?, ?> f) {
+      return (Function<Object, Object>) f;
+    }
+    throw new IllegalArgumentException(
+        "not a function: " + (decoded == null ? "null" : decoded.getClass().getName()));
+  }
+
+  /** A write in place, as {@code DBox.write} does it: the color advances even if fn threw. */
+  private Protocol.TaskResult written(
+      OwnedObject obj, Function<Object, Object> fn, boolean remote) {
+    Object result = null;
+    Throwable error = null;
+    try {
+      result = fn.apply(obj.value());
+    } catch (RuntimeException | Error e) {
+      error = e;
+    }
+    endWrite(obj);
+    if (!remote) {
+      return outcome(result, error);
+    }
+    // The box that owns the object is elsewhere: it reads the new color from a snapshot.
+    GlobalAddress address = obj.address();
+    try {
+      await(
+          obj.acquire(
+              BorrowState.Kind.SHARED, null, 0, "publishing a task's write", borrowTimeoutNs()),
+          address,
+          "publish " + address);
+      try {
+        Snapshot snapshot = ensurePublished(obj);
+        address = obj.address();
+        Protocol.TaskResult r = outcome(result, error);
+        return new Protocol.TaskResult(
+            r.result(),
+            r.errorType(),
+            r.errorMessage(),
+            r.errorTrace(),
+            address.object(),
+            address.color(),
+            snapshot.locator(),
+            snapshot.frameBytes(),
+            r.load());
+      } finally {
+        obj.endShared();
+      }
+    } catch (RuntimeException e) {
+      log.warn("the write of a task on {} could not be published: {}", address, e.toString());
+      return outcome(result, error != null ? error : e);
+    }
+  }
+
+  /**
+   * Under a mutex's lock: commits the value if fn returned, and puts back the last committed value
+   * if it threw, so an update is all or nothing.
+   */
+  private Protocol.TaskResult locked(
+      OwnedObject obj, Function<Object, Object> fn, boolean replace) {
+    MutexCell cell = (MutexCell) obj.value();
+    try {
+      Object out = fn.apply(cell.value());
+      if (replace) {
+        cell.value(Objects.requireNonNull(out, "a DSM value must not be null"));
+      }
+      cell.commit(this, obj);
+      return outcome(out, null);
+    } catch (RuntimeException | Error e) {
+      try {
+        cell.value(readLatest(obj.address(), obj.locator()).join().value());
+      } catch (RuntimeException restore) {
+        log.error(
+            "mutex {} keeps the value a failed update left: the committed one cannot be read: {}",
+            obj.address(),
+            restore.toString());
+      }
+      return outcome(null, e);
+    } finally {
+      obj.endExclusive();
+    }
+  }
+
+  /**
+   * Runs {@code body} on a task thread. If the queue is full, {@code onRefused} runs and the answer
+   * is the refusal; if the body throws, the answer is its error.
+   */
+  private CompletableFuture<Protocol.TaskResult> submit(
+      java.util.function.Supplier<Protocol.TaskResult> body, Runnable onRefused) {
+    CompletableFuture<Protocol.TaskResult> out = new CompletableFuture<>();
+    tasksRunning.incrementAndGet();
+    try {
+      tasks.execute(
+          () -> {
+            RUNNING.set(this);
+            try {
+              out.complete(body.get());
+            } catch (Throwable t) {
+              out.complete(outcome(null, t));
+            } finally {
+              RUNNING.remove();
+              tasksRunning.decrementAndGet();
+            }
+          });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      tasksRunning.decrementAndGet();
+      onRefused.run();
+      out.complete(
+          outcome(
+              null,
+              new java.util.concurrent.RejectedExecutionException(
+                  self
+                      + " has "
+                      + settings.taskQueueLimit
+                      + " tasks waiting (pekko.dsm.tasks.queue-limit), or is shutting down")));
+    }
+    return out;
+  }
+
+  /** A task's answer: its serialized result, or its error as text. */
+  private Protocol.TaskResult outcome(Object result, Throwable error) {
+    byte[] bytes = new byte[0];
+    if (error == null && result != null) {
+      try {
+        bytes = encodeShipped(result, "the task's result");
+      } catch (IllegalArgumentException e) {
+        error = e;
+      }
+    }
+    int load = tasksRunning.get();
+    if (error == null) {
+      return new Protocol.TaskResult(bytes, "", "", "", 0, 0, 0, 0, load);
+    }
+    java.io.StringWriter trace = new java.io.StringWriter();
+    error.printStackTrace(new java.io.PrintWriter(trace));
+    return new Protocol.TaskResult(
+        new byte[0],
+        error.getClass().getName(),
+        error.getMessage() == null ? "" : error.getMessage(),
+        trace.toString(),
+        0,
+        0,
+        0,
+        0,
+        load);
+  }
+
+  /**
+   * The value of a task's answer, deserialized here (handles it carried arrive here), or the task's
+   * error as {@link dev.pekkodsm.RemoteTaskException}.
+   */
+  public Object taskValue(NodeId ranOn, GlobalAddress at, Protocol.TaskResult r) {
+    if (r.failed()) {
+      throw new dev.pekkodsm.RemoteTaskException(
+          ranOn, at, r.errorType(), r.errorMessage(), r.errorTrace());
+    }
+    if (r.result().length == 0) {
+      return null;
+    }
+    try {
+      return decodeShipped(r.result());
+    } catch (RuntimeException e) {
+      throw new DsmException(
+          at, "the result of a task on " + ranOn + " cannot be read here: " + e.getMessage(), e);
+    }
+  }
+
+  // ---------------------------------------------------------------- refusals
+
+  /** The answer for an object no longer in the table, from its tombstone. */
+  Protocol.Refused goneReason(long object) {
+    Tombstones.Tombstone t = tombstone(object);
+    String name = OwnerEntity.entityId(self.value(), object);
+    if (t == null) {
+      return Protocol.Refused.of(
+          Protocol.Reason.UNKNOWN, "object " + name + " is not known at its home");
+    }
+    return switch (t.phase()) {
+      case MOVED ->
+          new Protocol.Refused(
+              Protocol.Reason.MOVED,
+              "object " + name + " moved to " + t.movedTo(),
+              t.movedTo().node().value(),
+              t.movedTo().object(),
+              0,
+              Map.of());
+      case DROPPED ->
+          Protocol.Refused.of(Protocol.Reason.DROPPED, "object " + name + " was dropped");
+      default -> Protocol.Refused.of(Protocol.Reason.LOST, "object " + name + " was lost");
+    };
+  }
+
+  /** The answer for a borrow at the home that failed. */
+  Protocol.Refused refusal(GlobalAddress address, Throwable failure) {
+    Throwable cause =
+        failure instanceof CompletionException && failure.getCause() != null
+            ? failure.getCause()
+            : failure;
+    if (cause instanceof BorrowTimeoutException t) {
+      Map<Long, Integer> lent = new HashMap<>();
+      t.holders().lentRefs().forEach((n, c) -> lent.put(n.value(), c));
+      return new Protocol.Refused(
+          Protocol.Reason.CONFLICT, cause.getMessage(), 0, 0, t.holders().readers(), lent);
+    }
+    if (cause instanceof dev.pekkodsm.coherence.ObjectRetiredException) {
+      return goneReason(address.object());
+    }
+    return Protocol.Refused.of(Protocol.Reason.FAILED, String.valueOf(cause));
   }
 
   // ---------------------------------------------------------------- references
@@ -899,11 +1444,12 @@ public final class DsmNode {
         dropOrphan(obj, node);
       }
     }
-    Map<CompletableFuture<?>, GlobalAddress> pending = inFlight.remove(node);
+    Map<CompletableFuture<?>, java.util.function.Supplier<RuntimeException>> pending =
+        inFlight.remove(node);
     int failed = 0;
     if (pending != null) {
-      for (Map.Entry<CompletableFuture<?>, GlobalAddress> e : pending.entrySet()) {
-        failed += e.getKey().completeExceptionally(lost(e.getValue())) ? 1 : 0;
+      for (var e : pending.entrySet()) {
+        failed += e.getKey().completeExceptionally(e.getValue().get()) ? 1 : 0;
       }
     }
     log.info(
@@ -1093,6 +1639,7 @@ public final class DsmNode {
 
   /** Releases everything this node holds: timer, readers, arena files. */
   void close() {
+    tasks.shutdownNow();
     timing.close();
     peers.close();
     transport.close();

@@ -60,6 +60,12 @@ public final class DsmSerializer extends SerializerWithStringManifest {
   private static final String UNLOCK = "UL";
   private static final String UNLOCKED = "UD";
   private static final String CANCEL_LOCK = "CK";
+  private static final String SPAWN = "SP";
+  private static final String RUN_AT = "RA";
+  private static final String TASK_RESULT = "TR";
+  // Characters of a remote error kept on the wire; each fits MAX_STRING_BYTES as UTF-8.
+  private static final int MAX_ERROR_MESSAGE_CHARS = 4_000;
+  private static final int MAX_ERROR_TRACE_CHARS = 12_000;
   private static final String AT = "AT";
   private static final String CONFIRMED = "CD";
   private static final String KRYO = "K";
@@ -151,6 +157,12 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       return UNLOCKED;
     } else if (o instanceof Protocol.CancelLock) {
       return CANCEL_LOCK;
+    } else if (o instanceof Protocol.Spawn) {
+      return SPAWN;
+    } else if (o instanceof Protocol.RunAt) {
+      return RUN_AT;
+    } else if (o instanceof Protocol.TaskResult) {
+      return TASK_RESULT;
     } else if (o instanceof Protocol.At) {
       return AT;
     } else if (o instanceof Protocol.Confirmed) {
@@ -196,6 +208,20 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       w.l(m.home()).l(m.object()).l(m.holder()).l(m.lockId()).bytes(m.value()).ref(m.replyTo());
     } else if (o instanceof Protocol.Unlocked m) {
       w.i(m.version());
+    } else if (o instanceof Protocol.Spawn m) {
+      w.bytes(m.task()).ref(m.replyTo());
+    } else if (o instanceof Protocol.RunAt m) {
+      w.l(m.home()).l(m.object()).i(m.color()).i(m.mode().ordinal()).bytes(m.fn()).ref(m.replyTo());
+    } else if (o instanceof Protocol.TaskResult m) {
+      w.bytes(m.result())
+          .s(trim(m.errorType(), MAX_ERROR_MESSAGE_CHARS))
+          .s(trim(m.errorMessage(), MAX_ERROR_MESSAGE_CHARS))
+          .s(trim(m.errorTrace(), MAX_ERROR_TRACE_CHARS))
+          .l(m.object())
+          .i(m.color())
+          .l(m.locator())
+          .i(m.frameBytes())
+          .i(m.load());
     } else if (o instanceof Protocol.CancelLock m) {
       w.l(m.home()).l(m.object()).l(m.holder()).l(m.lockId());
     } else if (o instanceof Protocol.Where m) {
@@ -306,6 +332,13 @@ public final class DsmSerializer extends SerializerWithStringManifest {
               new Protocol.Unlock(r.l(), r.l(), r.l(), r.l(), r.bytes(), r.<Protocol.Reply>ref());
           case UNLOCKED -> new Protocol.Unlocked(r.i());
           case CANCEL_LOCK -> new Protocol.CancelLock(r.l(), r.l(), r.l(), r.l());
+          case SPAWN -> new Protocol.Spawn(r.bytes(), r.<Protocol.Reply>ref());
+          case RUN_AT ->
+              new Protocol.RunAt(
+                  r.l(), r.l(), r.i(), r.runMode(), r.bytes(), r.<Protocol.Reply>ref());
+          case TASK_RESULT ->
+              new Protocol.TaskResult(
+                  r.bytes(), r.s(), r.s(), r.s(), r.l(), r.i(), r.l(), r.i(), r.i());
           case AT -> new Protocol.At(r.l(), r.i());
           case FREEZE -> new Protocol.Freeze(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
           case CONFIRM -> new Protocol.Confirm(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
@@ -340,6 +373,13 @@ public final class DsmSerializer extends SerializerWithStringManifest {
         };
     r.end(manifest);
     return message;
+  }
+
+  private static String trim(String text, int maxChars) {
+    if (text == null) {
+      return "";
+    }
+    return text.length() > maxChars ? text.substring(0, maxChars) : text;
   }
 
   private static Protocol.Refused refused(Reader r) {
@@ -477,6 +517,15 @@ public final class DsmSerializer extends SerializerWithStringManifest {
       byte[] out = new byte[n];
       b.get(out);
       return new String(out, StandardCharsets.UTF_8);
+    }
+
+    Protocol.RunMode runMode() {
+      int ordinal = i();
+      Protocol.RunMode[] modes = Protocol.RunMode.values();
+      if (ordinal < 0 || ordinal >= modes.length) {
+        throw new IllegalArgumentException("malformed pekko-dsm message: run mode " + ordinal);
+      }
+      return modes[ordinal];
     }
 
     AtomicCell.Op atomicOp() {

@@ -37,6 +37,9 @@ public final class DsmSettings {
   public final Duration passivateAfter;
   public final int moveInlineBytes;
   public final boolean detectSharedMutation;
+  public final int taskThreads;
+  public final int taskQueueLimit;
+  public final Duration taskTimeout;
 
   private DsmSettings(Config root, ClassRegistry extra, ClassLoader loader) {
     Config c = root.getConfig("pekko.dsm");
@@ -102,6 +105,9 @@ public final class DsmSettings {
     }
     this.moveInlineBytes = (int) inline;
     this.detectSharedMutation = c.getBoolean("debug.detect-shared-mutation");
+    this.taskThreads = atLeastOne(c, "tasks.threads");
+    this.taskQueueLimit = atLeastOne(c, "tasks.queue-limit");
+    this.taskTimeout = positive(c, "tasks.timeout");
   }
 
   /**
@@ -119,6 +125,15 @@ public final class DsmSettings {
           c.origin(), "pekko.dsm." + key, key + "=" + d + " must be positive");
     }
     return d;
+  }
+
+  private static int atLeastOne(Config c, String key) {
+    int n = c.getInt(key);
+    if (n < 1) {
+      throw new ConfigException.BadValue(
+          c.origin(), "pekko.dsm." + key, key + "=" + n + " must be at least 1");
+    }
+    return n;
   }
 
   private static ClassRegistry registry(Config classes, ClassRegistry extra, ClassLoader loader) {

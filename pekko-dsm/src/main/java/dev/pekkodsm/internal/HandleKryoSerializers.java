@@ -9,6 +9,8 @@ import dev.pekkodsm.DAtomicLong;
 import dev.pekkodsm.DBox;
 import dev.pekkodsm.DMutex;
 import dev.pekkodsm.DRef;
+import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.serialization.internal.DsmKryo;
 import dev.pekkodsm.serialization.internal.Purpose;
 import java.util.function.Function;
@@ -18,9 +20,10 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.Serialization;
 
 /**
- * Kryo serializers for the handle types (ids 90 and 91), so handles can travel inside messages
- * serialized with the DSM's Kryo and inside values that move with a mutable borrow; and for Pekko
- * actor refs (92 typed, 93 classic), so user messages with a {@code replyTo} can use it.
+ * Kryo serializers for the handle types (ids 90, 91, 94 to 96), so handles can travel inside
+ * messages serialized with the DSM's Kryo and inside values that move with a mutable borrow; for
+ * Pekko actor refs (92 typed, 93 classic), so user messages with a {@code replyTo} can use it; and
+ * for the DSM's value types {@code NodeId} (97) and {@code GlobalAddress} (98).
  */
 final class HandleKryoSerializers {
 
@@ -31,6 +34,8 @@ final class HandleKryoSerializers {
   static final int ARC_ID = 94;
   static final int ATOMIC_ID = 95;
   static final int MUTEX_ID = 96;
+  static final int NODE_ID_ID = 97;
+  static final int ADDRESS_ID = 98;
 
   private HandleKryoSerializers() {}
 
@@ -54,6 +59,8 @@ final class HandleKryoSerializers {
         DMutex.class,
         new WeightedSerializer<DMutex<?>>("DMutex", handles::exportMutex, handles::importMutex),
         MUTEX_ID);
+    kryo.register(NodeId.class, new NodeIdSerializer(), NODE_ID_ID);
+    kryo.register(GlobalAddress.class, new AddressSerializer(), ADDRESS_ID);
     DsmKryo dsmKryo = (DsmKryo) kryo;
     dsmKryo.registerHierarchy(
         org.apache.pekko.actor.typed.ActorRef.class,
@@ -63,6 +70,48 @@ final class HandleKryoSerializers {
         org.apache.pekko.actor.ActorRef.class,
         new ClassicActorRefSerializer(node.system()),
         CLASSIC_ACTOR_REF_ID);
+  }
+
+  /** Node ids: plain values, so a task can return where it ran. */
+  private static final class NodeIdSerializer extends Serializer<NodeId> {
+    NodeIdSerializer() {
+      setImmutable(true);
+    }
+
+    @Override
+    public void write(Kryo kryo, Output out, NodeId id) {
+      out.writeLong(id.value());
+    }
+
+    @Override
+    public NodeId read(Kryo kryo, Input in, Class<? extends NodeId> type) {
+      return NodeId.of(in.readLong());
+    }
+  }
+
+  /** Global addresses: plain values. */
+  private static final class AddressSerializer extends Serializer<GlobalAddress> {
+    AddressSerializer() {
+      setImmutable(true);
+    }
+
+    @Override
+    public void write(Kryo kryo, Output out, GlobalAddress a) {
+      out.writeLong(a.node().value());
+      out.writeVarLong(a.object(), true);
+      out.writeVarInt(a.color(), true);
+    }
+
+    @Override
+    public GlobalAddress read(Kryo kryo, Input in, Class<? extends GlobalAddress> type) {
+      NodeId node = NodeId.of(in.readLong());
+      long object = in.readVarLong(true);
+      int color = in.readVarInt(true);
+      if (object < 0 || color < 0) {
+        throw new com.esotericsoftware.kryo.KryoException("malformed address");
+      }
+      return new GlobalAddress(node, object, color);
+    }
   }
 
   /** Typed actor refs, as their serialization format (a path with the system's address). */

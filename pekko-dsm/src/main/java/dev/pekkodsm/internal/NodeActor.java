@@ -42,6 +42,12 @@ final class NodeActor {
                     return Behaviors.same();
                   })
               .onMessage(
+                  Protocol.Spawn.class,
+                  m -> {
+                    node.runTask(m.task()).thenAccept(m.replyTo()::tell);
+                    return Behaviors.same();
+                  })
+              .onMessage(
                   Protocol.ToppedUp.class,
                   m -> {
                     node.onToppedUp(m);

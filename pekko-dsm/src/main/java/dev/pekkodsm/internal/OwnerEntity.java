@@ -1,13 +1,10 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.coherence.BorrowState;
-import dev.pekkodsm.coherence.BorrowTimeoutException;
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.LendLedger;
 import dev.pekkodsm.coherence.NodeId;
-import dev.pekkodsm.coherence.ObjectRetiredException;
 import dev.pekkodsm.coherence.OwnedObject;
-import dev.pekkodsm.coherence.Tombstones;
 import dev.pekkodsm.internal.Protocol.Adopt;
 import dev.pekkodsm.internal.Protocol.Collected;
 import dev.pekkodsm.internal.Protocol.Drop;
@@ -18,8 +15,6 @@ import dev.pekkodsm.internal.Protocol.Reason;
 import dev.pekkodsm.internal.Protocol.Refused;
 import dev.pekkodsm.internal.Protocol.Release;
 import dev.pekkodsm.internal.Protocol.Reply;
-import java.util.HashMap;
-import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -136,7 +131,7 @@ final class OwnerEntity {
         // The writer missed our answer and asked again: the same answer, once more.
         ((HandOver) command).replyTo().tell(again);
       } else {
-        answerGone(command, goneReason(command.object()));
+        answerGone(command, node.goneReason(command.object()));
       }
       return;
     }
@@ -157,6 +152,8 @@ final class OwnerEntity {
       }
     } else if (command instanceof Protocol.Where w) {
       w.replyTo().tell(new Protocol.At(obj.locator(), obj.snapshotBytes()));
+    } else if (command instanceof Protocol.RunAt r) {
+      node.runAt(obj, r.color(), r.mode(), r.fn(), true).thenAccept(r.replyTo()::tell);
     } else if (command instanceof Protocol.Lock l) {
       lock(obj, l);
     } else if (command instanceof Protocol.Unlock u) {
@@ -188,26 +185,6 @@ final class OwnerEntity {
     }
   }
 
-  private Refused goneReason(long object) {
-    Tombstones.Tombstone t = node.tombstone(object);
-    String name = entityId(node.self().value(), object);
-    if (t == null) {
-      return Refused.of(Reason.UNKNOWN, "object " + name + " is not known at its home");
-    }
-    return switch (t.phase()) {
-      case MOVED ->
-          new Refused(
-              Reason.MOVED,
-              "object " + name + " moved to " + t.movedTo(),
-              t.movedTo().node().value(),
-              t.movedTo().object(),
-              0,
-              Map.of());
-      case DROPPED -> Refused.of(Reason.DROPPED, "object " + name + " was dropped");
-      default -> Refused.of(Reason.LOST, "object " + name + " was lost");
-    };
-  }
-
   private void answerGone(OwnerCommand command, Refused refused) {
     ActorRef<Reply> replyTo = null;
     if (command instanceof HandOver h) {
@@ -222,6 +199,8 @@ final class OwnerEntity {
       replyTo = op.replyTo();
     } else if (command instanceof Protocol.Where w) {
       replyTo = w.replyTo();
+    } else if (command instanceof Protocol.RunAt r) {
+      replyTo = r.replyTo();
     } else if (command instanceof Protocol.Lock l) {
       replyTo = l.replyTo();
     } else if (command instanceof Protocol.Unlock u) {
@@ -234,22 +213,6 @@ final class OwnerEntity {
     if (replyTo != null) {
       replyTo.tell(refused);
     }
-  }
-
-  private Refused refusal(GlobalAddress address, Throwable failure) {
-    Throwable cause =
-        failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-            ? failure.getCause()
-            : failure;
-    if (cause instanceof BorrowTimeoutException t) {
-      Map<Long, Integer> lent = new HashMap<>();
-      t.holders().lentRefs().forEach((n, c) -> lent.put(n.value(), c));
-      return new Refused(Reason.CONFLICT, cause.getMessage(), 0, 0, t.holders().readers(), lent);
-    }
-    if (cause instanceof ObjectRetiredException) {
-      return goneReason(address.object());
-    }
-    return Refused.of(Reason.FAILED, String.valueOf(cause));
   }
 
   private void handOver(OwnedObject obj, HandOver h) {
@@ -277,7 +240,7 @@ final class OwnerEntity {
         .whenComplete(
             (granted, failure) -> {
               if (failure != null) {
-                h.replyTo().tell(refusal(address, failure));
+                h.replyTo().tell(node.refusal(address, failure));
                 return;
               }
               Reply reply;
@@ -329,7 +292,7 @@ final class OwnerEntity {
         .whenComplete(
             (granted, failure) -> {
               if (failure != null) {
-                l.replyTo().tell(refusal(address, failure));
+                l.replyTo().tell(node.refusal(address, failure));
                 return;
               }
               if (node.lendCancelled(key)) {
@@ -368,7 +331,7 @@ final class OwnerEntity {
         .whenComplete(
             (granted, failure) -> {
               if (failure != null) {
-                d.replyTo().tell(refusal(address, failure));
+                d.replyTo().tell(node.refusal(address, failure));
                 return;
               }
               node.retire(obj, BorrowState.Phase.DROPPED, null);
@@ -385,7 +348,7 @@ final class OwnerEntity {
         .whenComplete(
             (granted, failure) -> {
               if (failure != null) {
-                f.replyTo().tell(refusal(address, failure));
+                f.replyTo().tell(node.refusal(address, failure));
                 return;
               }
               long weight = LendLedger.INITIAL_WEIGHT;
@@ -422,7 +385,7 @@ final class OwnerEntity {
         .whenComplete(
             (granted, failure) -> {
               if (failure != null) {
-                l.replyTo().tell(refusal(address, failure));
+                l.replyTo().tell(node.refusal(address, failure));
                 return;
               }
               if (node.lendCancelled(key) || node.isDeparted(holder)) {

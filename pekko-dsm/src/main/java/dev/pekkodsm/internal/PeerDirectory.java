@@ -40,6 +40,7 @@ final class PeerDirectory {
   private final Duration askTimeout;
   private final ConcurrentHashMap<NodeId, Address> members = new ConcurrentHashMap<>();
   private final Set<NodeId> departed = ConcurrentHashMap.newKeySet();
+  private final Set<NodeId> up = ConcurrentHashMap.newKeySet();
   private final ConcurrentHashMap<NodeId, CompletableFuture<Address>> awaitedMembers =
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<NodeId, CompletableFuture<PeerReader>> readers =
@@ -64,6 +65,9 @@ final class PeerDirectory {
       return;
     }
     members.put(node, address);
+    if (up) {
+      this.up.add(node);
+    }
     CompletableFuture<Address> waiting = awaitedMembers.remove(node);
     if (waiting != null) {
       waiting.complete(address);
@@ -77,6 +81,7 @@ final class PeerDirectory {
   void memberRemoved(NodeId node) {
     departed.add(node);
     members.remove(node);
+    up.remove(node);
     CompletableFuture<Address> waiting = awaitedMembers.remove(node);
     if (waiting != null) {
       waiting.completeExceptionally(new IllegalStateException(node + " has left the cluster"));
@@ -95,6 +100,15 @@ final class PeerDirectory {
   /** True while {@code node} is a member. */
   boolean isMember(NodeId node) {
     return members.containsKey(node);
+  }
+
+  /** The members that are Up (this node always among them), in a fixed order. */
+  java.util.List<NodeId> upMembers() {
+    java.util.TreeSet<NodeId> nodes =
+        new java.util.TreeSet<>(java.util.Comparator.comparingLong(NodeId::value));
+    nodes.addAll(up);
+    nodes.add(self);
+    return java.util.List.copyOf(nodes);
   }
 
   /** The member's address, waiting up to the ask timeout for it to be seen. */

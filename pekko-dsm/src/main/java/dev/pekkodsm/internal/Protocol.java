@@ -100,6 +100,52 @@ public final class Protocol {
   public record CancelLock(long home, long object, long holder, long lockId)
       implements OwnerCommand {}
 
+  /** Runs a task on the receiving node (a serialized {@code DCallable}). */
+  public record Spawn(byte[] task, ActorRef<Reply> replyTo) implements NodeCommand {}
+
+  /** How a function run where an object lives borrows the value. */
+  public enum RunMode {
+    /** A shared borrow: the value of a reference or a shared value. */
+    SHARED,
+    /** A mutable borrow of a box's object, in place: its color advances afterwards. */
+    WRITE,
+    /** Under a mutex's lock, in place: the value is committed afterwards. */
+    LOCKED,
+    /** Under a mutex's lock: the function's result becomes the value. */
+    LOCKED_REPLACE
+  }
+
+  /**
+   * Runs a serialized function on an object, at its home. {@code color} is the color the caller
+   * knows (ignored for a mutex, whose color never changes).
+   */
+  public record RunAt(
+      long home, long object, int color, RunMode mode, byte[] fn, ActorRef<Reply> replyTo)
+      implements OwnerCommand {}
+
+  /**
+   * How a task ended. If {@code errorType} is empty it returned {@code result} (serialized; empty
+   * for null), otherwise it threw. After a {@link RunMode#WRITE} run for a box held elsewhere, the
+   * object's new id, color and snapshot; zeros otherwise. {@code load} is how many tasks the node
+   * that ran it was running then, for placement.
+   */
+  public record TaskResult(
+      byte[] result,
+      String errorType,
+      String errorMessage,
+      String errorTrace,
+      long object,
+      int color,
+      long locator,
+      int frameBytes,
+      int load)
+      implements Reply {
+
+    public boolean failed() {
+      return !errorType.isEmpty();
+    }
+  }
+
   /** Where is the snapshot of {@code object} now? (The one a reader knew was given up.) */
   public record Where(long home, long object, ActorRef<Reply> replyTo) implements OwnerCommand {}
 

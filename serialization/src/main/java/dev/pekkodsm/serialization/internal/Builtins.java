@@ -44,7 +44,7 @@ import java.util.function.Function;
 public final class Builtins {
 
   /** Bumped whenever the table or a built-in wire format changes. */
-  public static final int VERSION = 1;
+  public static final int VERSION = 2;
 
   /** First id reserved for the DSM's own handle types. */
   public static final int FIRST_HANDLE_ID = 90;
@@ -132,7 +132,12 @@ public final class Builtins {
           new Entry(
               55,
               Map.of(1, 2, 3, 4).getClass(),
-              k -> new BoundedSerializers.ImmutableMapSerializer()));
+              k -> new BoundedSerializers.ImmutableMapSerializer()),
+          // Every lambda class is written under this one registration (Kryo's closure marker).
+          new Entry(
+              56,
+              com.esotericsoftware.kryo.serializers.ClosureSerializer.Closure.class,
+              k -> new LambdaSerializer()));
 
   private static final Map<Class<?>, Integer> IDS = new HashMap<>();
 

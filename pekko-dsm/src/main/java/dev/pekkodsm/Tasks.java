@@ -1,0 +1,51 @@
+package dev.pekkodsm;
+
+import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.internal.DsmNode;
+import dev.pekkodsm.internal.Protocol;
+import java.util.concurrent.CompletableFuture;
+
+/** What the shared handles have in common when they run a function where their value lives. */
+final class Tasks {
+
+  private Tasks() {}
+
+  /**
+   * Runs a shipped function on the value of a shared handle, at its home: the outcome, or the
+   * home's refusal as the public exception.
+   */
+  static CompletableFuture<Object> runAtHome(
+      Lend<?> lend, Protocol.RunMode mode, byte[] fn, String operation) {
+    DsmNode node = lend.node();
+    GlobalAddress at = lend.address();
+    return lend.checkLiveAsync()
+        .thenCompose(ok -> node.runAt(at, mode, fn))
+        .thenApply(
+            reply -> {
+              if (reply instanceof Protocol.TaskResult r) {
+                return node.taskValue(at.node(), at, r);
+              }
+              throw refused(node, at, (Protocol.Refused) reply, operation);
+            });
+  }
+
+  /** A home's refusal of a shared handle's task, as the public exception. */
+  static RuntimeException refused(
+      DsmNode node, GlobalAddress at, Protocol.Refused r, String operation) {
+    return switch (r.reason()) {
+      case CONFLICT ->
+          node.conflict(
+              at,
+              operation,
+              r.readers(),
+              null,
+              DsmNode.holders(r.lent()),
+              node.settings().borrowTimeout.toNanos());
+      case LOST -> node.lost(at);
+      case MOVED, DROPPED, UNKNOWN, STALE ->
+          new StaleReferenceException(
+              at, operation + " of " + at + " found it gone at its home: " + r.detail());
+      case FAILED -> new DsmException(at, operation + " of " + at + " failed: " + r.detail());
+    };
+  }
+}
