@@ -572,33 +572,35 @@ public final class DBox<T> implements AutoCloseable {
   }
 
   /**
-   * {@code spawnTo}: runs a shipped function where the object lives, under a mutable borrow there.
-   * Borrows through this box wait for it. After a run at another node the box follows the object's
-   * new color (and id, if its colors ran out).
+   * {@code spawnTo}: runs a shipped function where the object lives, under a mutable borrow there
+   * ({@code write}) or a shared one. Borrows through this box wait for it as for a write or a read.
+   * After a write at another node the box follows the object's new color (and id, if its colors ran
+   * out).
    */
-  CompletableFuture<Object> runWhereItLives(byte[] fn) {
+  CompletableFuture<Object> runWhereItLives(byte[] fn, boolean write) {
     Place p;
     try {
       p = place();
     } catch (UseAfterMoveException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return grab(p, Kind.EXCLUSIVE, "spawnTo")
+    Kind kind = write ? Kind.EXCLUSIVE : Kind.SHARED;
+    return grab(p, kind, "spawnTo")
         .thenCompose(
             granted -> {
               if (!granted) {
-                return runWhereItLives(fn);
+                return runWhereItLives(fn, write);
               }
               if (!current(p)) {
-                release(p, Kind.EXCLUSIVE);
-                return runWhereItLives(fn);
+                release(p, kind);
+                return runWhereItLives(fn, write);
               }
               if (p.local()) {
                 GlobalAddress at = p.guard().address();
-                return node.runWriteHere(p.guard(), fn)
+                return node.runHere(p.guard(), write, fn)
                     .thenApply(r -> node.taskValue(node.self(), at, r));
               }
-              return runRemotely(p, fn);
+              return write ? runRemotely(p, fn) : readRemotely(p, fn);
             });
   }
 
@@ -624,6 +626,23 @@ public final class DBox<T> implements AutoCloseable {
                 return node.taskValue(at.node(), at, r);
               }
               p.guard().endExclusive();
+              throw refusal(p, (Protocol.Refused) reply, "spawnTo");
+            });
+  }
+
+  private CompletableFuture<Object> readRemotely(Place p, byte[] fn) {
+    GlobalAddress at = p.remote();
+    return node.runAt(at, Protocol.RunMode.SHARED, fn)
+        .handle(
+            (reply, failure) -> {
+              p.guard().endShared();
+              if (failure != null) {
+                Throwable cause = unwrap(failure);
+                throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
+              }
+              if (reply instanceof Protocol.TaskResult r) {
+                return node.taskValue(at.node(), at, r);
+              }
               throw refusal(p, (Protocol.Refused) reply, "spawnTo");
             });
   }

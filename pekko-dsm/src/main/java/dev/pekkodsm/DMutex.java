@@ -93,7 +93,7 @@ public final class DMutex<T> implements AutoCloseable {
    * @throws IllegalArgumentException if {@code fn} cannot be serialized
    */
   public <R> R update(DFunction<? super T, ? extends R> fn) {
-    return lend.node().await(updateFuture(fn, Protocol.RunMode.LOCKED), address(), "update");
+    return lend.node().awaitTasks(updateFuture(fn, Protocol.RunMode.LOCKED), address(), "update");
   }
 
   /** {@link #update} without blocking. */
@@ -106,7 +106,7 @@ public final class DMutex<T> implements AutoCloseable {
    */
   public T replace(DFunction<? super T, ? extends T> fn) {
     return lend.node()
-        .await(updateFuture(fn, Protocol.RunMode.LOCKED_REPLACE), address(), "replace");
+        .awaitTasks(updateFuture(fn, Protocol.RunMode.LOCKED_REPLACE), address(), "replace");
   }
 
   /** {@link #replace} without blocking. */

@@ -5,6 +5,7 @@ import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.internal.DsmNode;
 import dev.pekkodsm.internal.NodeRuntime;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -182,7 +183,7 @@ public final class Dsm implements Extension {
    */
   public <T, R> CompletionStage<R> spawnTo(DBox<T> box, DFunction<? super T, ? extends R> fn) {
     byte[] bytes = node.encodeShipped(fn, "the function");
-    return node.handOff(box.runWhereItLives(bytes).thenApply(Dsm::cast));
+    return node.handOff(box.runWhereItLives(bytes, true).thenApply(Dsm::cast));
   }
 
   /** Runs {@code fn} at the home of the reference's object, under a shared borrow there. */
@@ -219,7 +220,58 @@ public final class Dsm implements Extension {
     return (R) value;
   }
 
-  private void requireRegistered(Object value) {
+  // ------------------------------------------------------------------ vectors
+
+  /**
+   * A distributed vector of {@code values}, in chunks of {@code chunkSize} elements, each chunk an
+   * object placed on a node by {@code placement}. The values are copied: the list is not kept.
+   *
+   * @throws IllegalArgumentException if an element's class is not registered, or the shape is bad
+   */
+  public <T> DVec<T> vec(List<? extends T> values, int chunkSize, DVec.Placement placement) {
+    return node.awaitTasks(
+        DVec.ofValues(this, values, chunkSize, placement), null, "build a vector");
+  }
+
+  /** {@link #vec(List, int, DVec.Placement)} without blocking. */
+  public <T> CompletionStage<DVec<T>> vecAsync(
+      List<? extends T> values, int chunkSize, DVec.Placement placement) {
+    return node.handOff(DVec.ofValues(this, values, chunkSize, placement));
+  }
+
+  /**
+   * A distributed vector of {@code size} elements, element {@code i} being {@code init.apply(i)}
+   * computed on the node its chunk is placed on (so large data is built where it will live). {@code
+   * init} is serialized at this call, as for {@link #spawn}, and may not capture handles.
+   */
+  public <T> DVec<T> vec(
+      int size, int chunkSize, DFunction<Integer, ? extends T> init, DVec.Placement placement) {
+    return node.awaitTasks(
+        DVec.generated(this, size, chunkSize, init, placement), null, "build a vector");
+  }
+
+  /** {@link #vec(int, int, DFunction, DVec.Placement)} without blocking. */
+  public <T> CompletionStage<DVec<T>> vecAsync(
+      int size, int chunkSize, DFunction<Integer, ? extends T> init, DVec.Placement placement) {
+    return node.handOff(DVec.generated(this, size, chunkSize, init, placement));
+  }
+
+  /**
+   * A distributed vector of {@code size} mutexes, mutex {@code i} holding {@code init.apply(i)} and
+   * homed on the node {@code placement} gives it: the buckets of a distributed hash table.
+   */
+  public <V> DVec<DMutex<V>> mutexVec(
+      int size, DFunction<Integer, ? extends V> init, DVec.Placement placement) {
+    return node.awaitTasks(DVec.ofMutexes(this, size, init, placement), null, "build a vector");
+  }
+
+  /** {@link #mutexVec} without blocking. */
+  public <V> CompletionStage<DVec<DMutex<V>>> mutexVecAsync(
+      int size, DFunction<Integer, ? extends V> init, DVec.Placement placement) {
+    return node.handOff(DVec.ofMutexes(this, size, init, placement));
+  }
+
+  void requireRegistered(Object value) {
     Objects.requireNonNull(value, "a DSM value must not be null");
     Class<?> missing = node.kryo().firstUnregisteredClass(value.getClass());
     if (missing != null) {

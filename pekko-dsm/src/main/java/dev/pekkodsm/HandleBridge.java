@@ -42,6 +42,11 @@ final class HandleBridge implements HandleCodec {
       }
 
       @Override
+      public boolean touchedHandles() {
+        return !mine.isEmpty();
+      }
+
+      @Override
       public void rollback() {
         undo.set(outer);
         for (int i = mine.size() - 1; i >= 0; i--) {
@@ -172,6 +177,51 @@ final class HandleBridge implements HandleCodec {
   @Override
   public DMutex<?> importMutex(RefWire w) {
     return new DMutex<>(importLend(w, "DMutex"));
+  }
+
+  @Override
+  public VecWire exportVec(DVec<?> vec) {
+    Object[] slots = vec.takeForSend();
+    onRollback(vec::revive);
+    return new VecWire(vec.kind().ordinal(), vec.size(), vec.chunkSize(), slots);
+  }
+
+  @Override
+  public DVec<?> importVec(VecWire w) {
+    DVec.Kind[] kinds = DVec.Kind.values();
+    if (w.kind() < 0 || w.kind() >= kinds.length) {
+      throw new IllegalArgumentException("malformed DVec: kind " + w.kind());
+    }
+    DVec.Kind kind = kinds[w.kind()];
+    if (w.size() < 0
+        || w.chunkSize() < 1
+        || (kind == DVec.Kind.HANDLES && w.chunkSize() != 1)
+        || w.slots().length != DVec.slotCount(kind, w.size(), w.chunkSize())) {
+      throw new IllegalArgumentException(
+          "malformed DVec: "
+              + w.slots().length
+              + " slots for "
+              + w.size()
+              + " elements in chunks of "
+              + w.chunkSize());
+    }
+    for (Object slot : w.slots()) {
+      boolean fits =
+          switch (kind) {
+            case VALUES -> slot instanceof DBox<?>;
+            case VIEW -> slot instanceof DRef<?>;
+            case HANDLES ->
+                slot instanceof DMutex<?> || slot instanceof DArc<?> || slot instanceof DAtomicLong;
+          };
+      if (!fits) {
+        throw new IllegalArgumentException(
+            "malformed DVec: a "
+                + kind
+                + " vector holds a "
+                + (slot == null ? "null" : slot.getClass().getSimpleName()));
+      }
+    }
+    return new DVec<>(node, kind, w.size(), w.chunkSize(), w.slots());
   }
 
   private RefWire exportLend(Lend<?> ref) {

@@ -40,6 +40,8 @@ class SerializationTest {
 
   record JsonShared(DMutex<Long> mutex, DAtomicLong counter) implements JsonMessage {}
 
+  record JsonVecs(DVec<String> owned, DVec<DMutex<Long>> buckets) implements JsonMessage {}
+
   /** A message bound to the DSM's Kryo serializer, with a reply address. */
   record KryoCarry(DBox<Account> box, DRef<Account> ref, ActorRef<Long> replyTo) {}
 
@@ -137,6 +139,25 @@ class SerializationTest {
     got.mutex().drop();
     mutex.drop();
     counter.drop();
+  }
+
+  @Test
+  void shouldCarryVectorsInAJacksonMessage() {
+    DVec<String> owned = cluster.dsm(0).vec(List.of("x", "y", "z"), 2, DVec.Placement.ROUND_ROBIN);
+    DVec<DMutex<Long>> buckets =
+        cluster.dsm(0).mutexVec(4, i -> (long) i, DVec.Placement.ROUND_ROBIN);
+    CompletableFuture<JsonMessage> arrival = new CompletableFuture<>();
+    inbox(1, 0, JsonMessage.class, arrival).tell(new JsonVecs(owned, buckets.share()));
+    JsonVecs got = (JsonVecs) await(arrival, 20);
+    assertThrows(UseAfterMoveException.class, () -> owned.get(0), "the vector moved");
+    assertEquals(List.of("x", "y", "z"), got.owned().toList());
+    got.owned().set(2, "w");
+    assertEquals("w", got.owned().get(2));
+    assertEquals(4L, (long) got.buckets().get(3).replace(v -> v + 1));
+    assertEquals(4L, (long) buckets.get(3).read(v -> v));
+    got.owned().drop();
+    got.buckets().drop();
+    buckets.drop();
   }
 
   @Test

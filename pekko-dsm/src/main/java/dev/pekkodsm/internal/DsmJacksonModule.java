@@ -13,6 +13,7 @@ import dev.pekkodsm.DAtomicLong;
 import dev.pekkodsm.DBox;
 import dev.pekkodsm.DMutex;
 import dev.pekkodsm.DRef;
+import dev.pekkodsm.DVec;
 import dev.pekkodsm.Dsm;
 import java.io.IOException;
 import java.util.function.BiFunction;
@@ -54,6 +55,8 @@ public final class DsmJacksonModule extends SimpleModule {
     addDeserializer(
         DArc.class,
         (StdDeserializer) new WeightedDeserializer<>(DArc.class, HandleCodec::importArc));
+    addSerializer(DVec.class, new VecSerializer());
+    addDeserializer(DVec.class, (StdDeserializer) new VecDeserializer());
   }
 
   private static DsmNode node() {
@@ -120,6 +123,92 @@ public final class DsmJacksonModule extends SimpleModule {
       return node()
           .handles()
           .importBox(new HandleCodec.BoxWire(f[0], f[1], (int) f[2], f[3], (int) f[4], f[5]));
+    }
+  }
+
+  /** The slot types a vector's JSON names, for reading them back. */
+  private static final java.util.Map<String, Class<?>> SLOT_TYPES =
+      java.util.Map.of(
+          "DBox", DBox.class,
+          "DRef", DRef.class,
+          "DMutex", DMutex.class,
+          "DArc", DArc.class,
+          "DAtomicLong", DAtomicLong.class);
+
+  private static String slotType(Object slot) {
+    for (var e : SLOT_TYPES.entrySet()) {
+      if (e.getValue().isInstance(slot)) {
+        return e.getKey();
+      }
+    }
+    throw new IllegalArgumentException("not a vector slot: " + slot);
+  }
+
+  /** A vector: its shape and its slots, each written as its own handle. */
+  @SuppressWarnings("rawtypes")
+  private static final class VecSerializer extends StdSerializer<DVec> {
+    private static final long serialVersionUID = 1L;
+
+    VecSerializer() {
+      super(DVec.class);
+    }
+
+    @Override
+    public void serialize(DVec vec, JsonGenerator g, SerializerProvider provider)
+        throws IOException {
+      HandleCodec.VecWire w = node().handles().exportVec(vec);
+      g.writeStartObject();
+      g.writeNumberField("kind", w.kind());
+      g.writeNumberField("size", w.size());
+      g.writeNumberField("chunkSize", w.chunkSize());
+      g.writeStringField("slotType", w.slots().length == 0 ? "DBox" : slotType(w.slots()[0]));
+      g.writeArrayFieldStart("slots");
+      for (Object slot : w.slots()) {
+        provider.defaultSerializeValue(slot, g);
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    }
+  }
+
+  private static final class VecDeserializer extends StdDeserializer<DVec<?>> {
+    private static final long serialVersionUID = 1L;
+
+    VecDeserializer() {
+      super(DVec.class);
+    }
+
+    @Override
+    public DVec<?> deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
+      JsonNode tree = p.readValueAsTree();
+      JsonNode slots = tree == null ? null : tree.get("slots");
+      Class<?> type = tree == null ? null : SLOT_TYPES.get(tree.path("slotType").asText());
+      if (slots == null || !slots.isArray() || type == null) {
+        throw new com.fasterxml.jackson.core.JsonParseException(
+            p, "pekko-dsm vector without slots or a known slotType");
+      }
+      long[] shape = new long[3];
+      String[] names = {"kind", "size", "chunkSize"};
+      for (int i = 0; i < names.length; i++) {
+        JsonNode v = tree.get(names[i]);
+        if (v == null || !v.canConvertToInt()) {
+          throw new com.fasterxml.jackson.core.JsonParseException(
+              p, "pekko-dsm vector without a numeric \"" + names[i] + "\"");
+        }
+        shape[i] = v.asInt();
+      }
+      Object[] read = new Object[slots.size()];
+      for (int i = 0; i < read.length; i++) {
+        read[i] = ctx.readTreeAsValue(slots.get(i), type);
+      }
+      try {
+        return node()
+            .handles()
+            .importVec(
+                new HandleCodec.VecWire((int) shape[0], (int) shape[1], (int) shape[2], read));
+      } catch (IllegalArgumentException e) {
+        throw new com.fasterxml.jackson.core.JsonParseException(p, e.getMessage());
+      }
     }
   }
 

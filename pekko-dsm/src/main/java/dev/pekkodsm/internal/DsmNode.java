@@ -893,6 +893,18 @@ public final class DsmNode {
    *     class, or is larger than {@code pekko.dsm.move.inline-limit}; nothing it captured has moved
    */
   public byte[] encodeShipped(Object fn, String what) {
+    return encodeShipped(fn, what, false);
+  }
+
+  /**
+   * {@link #encodeShipped} for a function that will run several times (once per chunk of a vector):
+   * the same bytes are sent to each run, so it may not capture a handle.
+   */
+  public byte[] encodeShippedToMany(Object fn, String what) {
+    return encodeShipped(fn, what, true);
+  }
+
+  private byte[] encodeShipped(Object fn, String what, boolean many) {
     Objects.requireNonNull(fn, what);
     HandleCodec.Scope scope = handles.openScope();
     byte[] bytes;
@@ -901,6 +913,13 @@ public final class DsmNode {
     } catch (RuntimeException e) {
       scope.rollback();
       throw new IllegalArgumentException("cannot ship " + what + ": " + e.getMessage(), e);
+    }
+    if (many && scope.touchedHandles()) {
+      scope.rollback();
+      throw new IllegalArgumentException(
+          what
+              + " runs once per chunk and so cannot capture a handle (it would move with the"
+              + " first run only): capture values, or read the handle before the call");
     }
     if (bytes.length > settings.moveInlineBytes) {
       scope.rollback();
@@ -1007,14 +1026,45 @@ public final class DsmNode {
   }
 
   /**
-   * Runs a shipped function in place on an object homed here whose exclusive borrow the caller
-   * holds (a box's write); the borrow ends with the run.
+   * Runs a shipped function on an object homed here whose borrow the caller holds (exclusive for a
+   * {@code write} in place, shared otherwise); the borrow ends with the run.
    */
-  public CompletableFuture<Protocol.TaskResult> runWriteHere(OwnedObject obj, byte[] fn) {
+  public CompletableFuture<Protocol.TaskResult> runHere(OwnedObject obj, boolean write, byte[] fn) {
+    Protocol.RunMode mode = write ? Protocol.RunMode.WRITE : Protocol.RunMode.SHARED;
     return withTaskDeadline(
-        runHeld(obj, Protocol.RunMode.WRITE, fn, false),
-        obj.address(),
-        "a task at " + obj.address());
+        runHeld(obj, mode, fn, false), obj.address(), "a task at " + obj.address());
+  }
+
+  /**
+   * Waits for the result of tasks: as long as a task may take ({@code pekko.dsm.tasks.timeout})
+   * plus a lock or borrow wait and a request.
+   */
+  public <T> T awaitTasks(CompletableFuture<T> future, GlobalAddress address, String what) {
+    Duration budget =
+        settings.taskTimeout.plus(settings.borrowTimeout).plus(settings.askTimeout).plusSeconds(1);
+    try {
+      return future.get(budget.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | CompletionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      if (cause instanceof RuntimeException r) {
+        throw r;
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new DsmException(address, "failed to " + what + ": " + cause, cause);
+    } catch (TimeoutException e) {
+      throw new DsmTimeoutException(
+          address, "gave up waiting to " + what + " after " + budget.toMillis() + " ms", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DsmException(address, "interrupted while waiting to " + what, e);
+    }
+  }
+
+  /** The Up members, this node included, in a fixed order. */
+  public java.util.List<NodeId> upMembers() {
+    return peers.upMembers();
   }
 
   /**

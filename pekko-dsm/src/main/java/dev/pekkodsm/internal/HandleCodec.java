@@ -5,6 +5,7 @@ import dev.pekkodsm.DAtomicLong;
 import dev.pekkodsm.DBox;
 import dev.pekkodsm.DMutex;
 import dev.pekkodsm.DRef;
+import dev.pekkodsm.DVec;
 
 /**
  * Turns handles into their wire form and back. Implemented next to the handles (they keep their
@@ -36,7 +37,16 @@ public interface HandleCodec {
      * every reference read is released and every box read is dropped (nobody else owns it).
      */
     void rollback();
+
+    /** True if a handle was written or read in this scope so far. */
+    boolean touchedHandles();
   }
+
+  /**
+   * A {@code DVec} on the wire: its kind (the ordinal of {@code DVec.Kind}), shape and slots (chunk
+   * boxes, chunk references or shared handles, each written by its own serializer).
+   */
+  record VecWire(int kind, int size, int chunkSize, Object[] slots) {}
 
   /** Starts tracking handles on this thread. */
   Scope openScope();
@@ -63,4 +73,14 @@ public interface HandleCodec {
   RefWire exportMutex(DMutex<?> mutex);
 
   DMutex<?> importMutex(RefWire wire);
+
+  /** A {@code DVec} moves with the message: the sender's handle dies, its slots are written. */
+  VecWire exportVec(DVec<?> vec);
+
+  /**
+   * A {@code DVec} from slots that were read already.
+   *
+   * @throws IllegalArgumentException if the shape or the slots' types do not match
+   */
+  DVec<?> importVec(VecWire wire);
 }

@@ -9,6 +9,7 @@ import dev.pekkodsm.DAtomicLong;
 import dev.pekkodsm.DBox;
 import dev.pekkodsm.DMutex;
 import dev.pekkodsm.DRef;
+import dev.pekkodsm.DVec;
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.serialization.internal.DsmKryo;
@@ -36,6 +37,7 @@ final class HandleKryoSerializers {
   static final int MUTEX_ID = 96;
   static final int NODE_ID_ID = 97;
   static final int ADDRESS_ID = 98;
+  static final int VEC_ID = 99;
 
   private HandleKryoSerializers() {}
 
@@ -59,6 +61,7 @@ final class HandleKryoSerializers {
         DMutex.class,
         new WeightedSerializer<DMutex<?>>("DMutex", handles::exportMutex, handles::importMutex),
         MUTEX_ID);
+    kryo.register(DVec.class, new VecSerializer(node), VEC_ID);
     kryo.register(NodeId.class, new NodeIdSerializer(), NODE_ID_ID);
     kryo.register(GlobalAddress.class, new AddressSerializer(), ADDRESS_ID);
     DsmKryo dsmKryo = (DsmKryo) kryo;
@@ -70,6 +73,52 @@ final class HandleKryoSerializers {
         org.apache.pekko.actor.ActorRef.class,
         new ClassicActorRefSerializer(node.system()),
         CLASSIC_ACTOR_REF_ID);
+  }
+
+  /** A vector: its shape, then each slot with its own handle serializer. */
+  @SuppressWarnings("rawtypes")
+  private static final class VecSerializer extends Serializer<DVec> {
+    private final DsmNode node;
+
+    VecSerializer(DsmNode node) {
+      this.node = node;
+    }
+
+    @Override
+    public void write(Kryo kryo, Output out, DVec vec) {
+      if (describeOnly(kryo)) {
+        out.writeString(vec.toString());
+        return;
+      }
+      refuseInSnapshot(kryo, "DVec");
+      HandleCodec.VecWire w = node.handles().exportVec(vec);
+      out.writeVarInt(w.kind(), true);
+      out.writeVarInt(w.size(), true);
+      out.writeVarInt(w.chunkSize(), true);
+      out.writeVarInt(w.slots().length, true);
+      for (Object slot : w.slots()) {
+        kryo.writeClassAndObject(out, slot);
+      }
+    }
+
+    @Override
+    public DVec read(Kryo kryo, Input in, Class<? extends DVec> type) {
+      refuseInSnapshot(kryo, "DVec");
+      int kind = in.readVarInt(true);
+      int size = in.readVarInt(true);
+      int chunkSize = in.readVarInt(true);
+      int count = in.readVarInt(true);
+      dev.pekkodsm.serialization.internal.BoundedSerializers.checkCount(in, count);
+      Object[] slots = new Object[count];
+      for (int i = 0; i < count; i++) {
+        slots[i] = kryo.readClassAndObject(in);
+      }
+      try {
+        return node.handles().importVec(new HandleCodec.VecWire(kind, size, chunkSize, slots));
+      } catch (IllegalArgumentException e) {
+        throw new com.esotericsoftware.kryo.KryoException(e.getMessage(), e);
+      }
+    }
   }
 
   /** Node ids: plain values, so a task can return where it ran. */

@@ -26,7 +26,7 @@ public final class BoundedSerializers {
   private BoundedSerializers() {}
 
   /** Throws if {@code count} elements cannot possibly fit in the rest of {@code input}. */
-  static void checkCount(Input input, int count) {
+  public static void checkCount(Input input, int count) {
     int remaining = input.limit() - input.position();
     if (count < 0 || count > remaining) {
       throw new KryoException(

@@ -1,0 +1,744 @@
+package dev.pekkodsm;
+
+import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.internal.DsmNode;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.ObjIntConsumer;
+
+/**
+ * A distributed vector: Rust's {@code Vec<T>} whose storage is spread over the cluster.
+ *
+ * <p>A vector of values ({@link Dsm#vec}) keeps its elements in fixed-size chunks, each chunk an
+ * object of its own owned by the vector and placed on a node of the cluster (round-robin, or all on
+ * the creating node). Reading an element or iterating reads whole chunks one-sided into the read
+ * cache, where they stay for later reads; {@link #set} and {@link #update} ship the change to the
+ * chunk's node, so chunks stay where they were placed; {@link #mapChunks} and {@link #updateChunks}
+ * run a function on every chunk where it lives, in parallel. Choose the chunk size by the access
+ * pattern: 1 for large elements (a matrix split into tiles, each tile an element), thousands for
+ * small ones (a column of numbers).
+ *
+ * <p>A vector of shared handles ({@link Dsm#mutexVec}) holds one handle per element, each homed on
+ * the node it was placed on: a vector of {@link DMutex} buckets is a distributed hash table. {@link
+ * #get} returns the element's handle, which stays valid while the vector does ({@code clone()} it
+ * to keep it longer).
+ *
+ * <p>Ownership follows {@link DBox}: the vector owns its chunks, sending it in a message moves it
+ * (its chunks stay where they are), and {@link #drop()} frees them. {@link #share()} returns a
+ * read-only view that holds a shared reference to every chunk; it may be sent to any node, and
+ * until every view is released the owner cannot change the values (Rust's {@code &Vec<T>}). A view
+ * of a vector of handles is simply a clone of its handles.
+ *
+ * <p>Thread-safe.
+ *
+ * @param <T> the element's type; its class must be registered with the DSM serializer
+ */
+public final class DVec<T> implements AutoCloseable {
+
+  /** Where the chunks (or handles) of a new vector are placed. */
+  public enum Placement {
+    /** Chunk {@code k} on the {@code k}-th Up member (in a fixed order, starting here), cycling. */
+    ROUND_ROBIN,
+    /** Every chunk on the creating node. */
+    LOCAL
+  }
+
+  /** What the slots hold. */
+  enum Kind {
+    /** Chunks of values, each a {@code DBox<Object[]>} owned by the vector. */
+    VALUES,
+    /** A read-only view of such chunks: a {@code DRef<Object[]>} each. */
+    VIEW,
+    /** One shared handle per element. */
+    HANDLES
+  }
+
+  private final DsmNode node;
+  private final Kind kind;
+  private final int size;
+  private final int chunkSize;
+  private final Object[] slots;
+  private String death; // guarded by this; non-null once dropped or sent
+
+  DVec(DsmNode node, Kind kind, int size, int chunkSize, Object[] slots) {
+    this.node = node;
+    this.kind = kind;
+    this.size = size;
+    this.chunkSize = chunkSize;
+    this.slots = slots;
+  }
+
+  // ------------------------------------------------------------------ shape
+
+  /** The number of elements. */
+  public int size() {
+    return size;
+  }
+
+  /** Elements per chunk (the last chunk may hold fewer); 1 for a vector of handles. */
+  public int chunkSize() {
+    return chunkSize;
+  }
+
+  /** The number of chunks (for a vector of handles, of elements). */
+  public int chunkCount() {
+    return slots.length;
+  }
+
+  /** True for a read-only view made by {@link #share()}. */
+  public boolean isView() {
+    return kind == Kind.VIEW;
+  }
+
+  /** The node where element {@code index} lives now. */
+  public NodeId nodeOf(int index) {
+    return chunkAddress(chunkOf(index)).node();
+  }
+
+  /** The address of chunk {@code chunk} (for a vector of handles, of that element's object). */
+  public GlobalAddress chunkAddress(int chunk) {
+    Objects.checkIndex(chunk, slots.length);
+    Object slot = live()[chunk];
+    if (slot instanceof DBox<?> b) {
+      return b.address();
+    } else if (slot instanceof DRef<?> r) {
+      return r.address();
+    } else if (slot instanceof DMutex<?> m) {
+      return m.address();
+    } else if (slot instanceof DArc<?> a) {
+      return a.address();
+    }
+    return ((DAtomicLong) slot).address();
+  }
+
+  // ------------------------------------------------------------------ elements
+
+  /**
+   * Element {@code index}: read from its chunk (one one-sided read the first time the chunk's
+   * current version is read on this node, then from the cache). It must not be modified. For a
+   * vector of handles, the element's handle.
+   *
+   * @throws IndexOutOfBoundsException if index is outside the vector
+   */
+  public T get(int index) {
+    return read(index, Function.identity());
+  }
+
+  /** {@link #get} without blocking. */
+  public CompletionStage<T> getAsync(int index) {
+    return readAsync(index, Function.identity());
+  }
+
+  /** Applies {@code fn} to element {@code index} under a shared borrow of its chunk. */
+  public <R> R read(int index, Function<? super T, ? extends R> fn) {
+    Objects.requireNonNull(fn, "fn");
+    int offset = checkIndex(index) % chunkSize;
+    Object slot = live()[chunkOf(index)];
+    return switch (kind) {
+      case VALUES -> chunkBox(slot).read(c -> fn.apply(element(c, offset)));
+      case VIEW -> fn.apply(element(chunkRef(slot).get(), offset));
+      case HANDLES -> fn.apply(handle(slot));
+    };
+  }
+
+  /** {@link #read} without blocking. */
+  public <R> CompletionStage<R> readAsync(int index, Function<? super T, ? extends R> fn) {
+    Objects.requireNonNull(fn, "fn");
+    int offset;
+    Object slot;
+    try {
+      offset = checkIndex(index) % chunkSize;
+      slot = live()[chunkOf(index)];
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return switch (kind) {
+      case VALUES -> chunkBox(slot).readAsync(c -> fn.apply(element(c, offset)));
+      case VIEW -> chunkRef(slot).getAsync().thenApply(c -> fn.apply(element(c, offset)));
+      case HANDLES -> CompletableFuture.completedFuture(fn.apply(handle(slot)));
+    };
+  }
+
+  /**
+   * Replaces element {@code index}, on its chunk's node: the chunk does not move, and its color
+   * advances. Waits like a write for references lent by views.
+   *
+   * @throws IllegalStateException on a view or a vector of handles
+   * @throws IllegalArgumentException if the value's class is not registered
+   */
+  public void set(int index, T value) {
+    node.awaitTasks(setFuture(index, value), null, "set an element");
+  }
+
+  /** {@link #set} without blocking. */
+  public CompletionStage<Void> setAsync(int index, T value) {
+    return node.handOff(setFuture(index, value));
+  }
+
+  private CompletableFuture<Void> setFuture(int index, T value) {
+    Objects.requireNonNull(value, "a DSM value must not be null");
+    int offset = checkIndex(index) % chunkSize;
+    DBox<Object[]> box = chunkBox(owned()[chunkOf(index)]);
+    DFunction<Object[], Object> fn =
+        c -> {
+          c[offset] = value;
+          return null;
+        };
+    return box.runWhereItLives(node.encodeShipped(fn, "the new element"), true)
+        .thenApply(ignored -> null);
+  }
+
+  /**
+   * Replaces element {@code index} with {@code fn(element)}, computed on its chunk's node, and
+   * returns the new element. {@code fn} may instead change a mutable element in place and return
+   * it. {@code fn} is serialized at this call, as for {@link Dsm#spawn}.
+   *
+   * @throws IllegalStateException on a view or a vector of handles
+   */
+  public T update(int index, DFunction<? super T, ? extends T> fn) {
+    return node.awaitTasks(updateFuture(index, fn), null, "update an element");
+  }
+
+  /** {@link #update} without blocking. */
+  public CompletionStage<T> updateAsync(int index, DFunction<? super T, ? extends T> fn) {
+    return node.handOff(updateFuture(index, fn));
+  }
+
+  @SuppressWarnings("unchecked")
+  private CompletableFuture<T> updateFuture(int index, DFunction<? super T, ? extends T> fn) {
+    Objects.requireNonNull(fn, "fn");
+    int offset = checkIndex(index) % chunkSize;
+    DBox<Object[]> box = chunkBox(owned()[chunkOf(index)]);
+    DFunction<Object[], Object> change =
+        c -> {
+          Object next = Objects.requireNonNull(fn.apply((T) c[offset]), "a DSM value");
+          c[offset] = next;
+          return next;
+        };
+    return box.runWhereItLives(node.encodeShipped(change, "the function"), true)
+        .thenApply(v -> (T) v);
+  }
+
+  // ------------------------------------------------------------------ bulk
+
+  /**
+   * Calls {@code action} with every element and its index, in order. Each chunk is read once, as a
+   * whole (one-sided when it lives elsewhere); the elements must not be modified.
+   */
+  public void forEach(ObjIntConsumer<? super T> action) {
+    Objects.requireNonNull(action, "action");
+    Object[] live = live();
+    for (int k = 0; k < live.length; k++) {
+      int base = k * chunkSize;
+      Object slot = live[k];
+      switch (kind) {
+        case VALUES ->
+            chunkBox(slot)
+                .read(
+                    c -> {
+                      visit(c, base, action);
+                      return null;
+                    });
+        case VIEW -> visit(chunkRef(slot).get(), base, action);
+        case HANDLES -> action.accept(handle(slot), k);
+      }
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private void visit(Object[] chunk, int base, ObjIntConsumer<? super T> action) {
+    for (int j = 0; j < chunk.length; j++) {
+      action.accept((T) chunk[j], base + j);
+    }
+  }
+
+  /** A copy of every element, in order; read as {@link #forEach} does. */
+  public List<T> toList() {
+    List<T> out = new ArrayList<>(size);
+    forEach((e, i) -> out.add(e));
+    return out;
+  }
+
+  /**
+   * Runs {@code fn} on every chunk where it lives, all chunks in parallel, under a shared borrow
+   * there, and completes with the results in chunk order. The list is the chunk's elements, read
+   * only. {@code fn} is serialized at this call, as for {@link Dsm#spawn}.
+   *
+   * @throws IllegalStateException on a vector of handles (use each handle's own operations)
+   */
+  public <R> CompletionStage<List<R>> mapChunks(DFunction<? super List<T>, ? extends R> fn) {
+    Objects.requireNonNull(fn, "fn");
+    if (kind == Kind.HANDLES) {
+      throw new IllegalStateException("a vector of handles has no chunks to map");
+    }
+    DFunction<Object[], Object> onChunk = c -> fn.apply(readOnly(c));
+    byte[] bytes = node.encodeShippedToMany(onChunk, "the function");
+    List<CompletableFuture<Object>> runs = new ArrayList<>();
+    for (Object slot : live()) {
+      runs.add(
+          kind == Kind.VALUES
+              ? chunkBox(slot).runWhereItLives(bytes, false)
+              : Tasks.runAtHome(
+                  chunkRef(slot).lend,
+                  dev.pekkodsm.internal.Protocol.RunMode.SHARED,
+                  bytes,
+                  "mapChunks"));
+    }
+    return node.handOff(all(runs));
+  }
+
+  /**
+   * Runs {@code fn} on every chunk where it lives, all chunks in parallel, under a mutable borrow
+   * there: {@code fn} may set elements of the list (its size is fixed) or change them in place.
+   * Completes with the results in chunk order once every chunk is done. Waits like a write for
+   * references lent by views.
+   *
+   * @throws IllegalStateException on a view or a vector of handles
+   */
+  public <R> CompletionStage<List<R>> updateChunks(DFunction<? super List<T>, ? extends R> fn) {
+    Objects.requireNonNull(fn, "fn");
+    Object[] owned = owned();
+    DFunction<Object[], Object> onChunk = c -> fn.apply(writable(c));
+    byte[] bytes = node.encodeShippedToMany(onChunk, "the function");
+    List<CompletableFuture<Object>> runs = new ArrayList<>();
+    for (Object slot : owned) {
+      runs.add(chunkBox(slot).runWhereItLives(bytes, true));
+    }
+    return node.handOff(all(runs));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T> List<T> readOnly(Object[] chunk) {
+    return Collections.unmodifiableList(Arrays.asList((T[]) chunk));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <T> List<T> writable(Object[] chunk) {
+    return Arrays.asList((T[]) chunk);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <R> CompletableFuture<List<R>> all(List<CompletableFuture<Object>> runs) {
+    return CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new))
+        .handle(
+            (ok, failure) -> {
+              Throwable first = null;
+              List<R> out = new ArrayList<>(runs.size());
+              for (CompletableFuture<Object> run : runs) {
+                try {
+                  out.add((R) run.join());
+                } catch (java.util.concurrent.CompletionException e) {
+                  Throwable cause = DBox.unwrap(e);
+                  if (first == null) {
+                    first = cause;
+                  } else if (cause != first) {
+                    first.addSuppressed(cause);
+                  }
+                }
+              }
+              if (first != null) {
+                throw first instanceof RuntimeException r
+                    ? r
+                    : new java.util.concurrent.CompletionException(first);
+              }
+              return out;
+            });
+  }
+
+  // ------------------------------------------------------------------ sharing and dropping
+
+  /**
+   * A read-only view of this vector, holding a shared reference to every chunk (for a vector of
+   * handles, a clone of each handle). Send it to any node; release it with {@link #drop()}.
+   */
+  public DVec<T> share() {
+    return node.await(shareFuture(), null, "share a vector", DVec::drop);
+  }
+
+  /** {@link #share} without blocking. */
+  public CompletionStage<DVec<T>> shareAsync() {
+    return node.handOff(shareFuture());
+  }
+
+  private CompletableFuture<DVec<T>> shareFuture() {
+    Object[] live;
+    try {
+      live = live();
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    List<CompletableFuture<Object>> parts = new ArrayList<>();
+    for (Object slot : live) {
+      parts.add(
+          switch (kind) {
+            case VALUES -> chunkBox(slot).shareAsync().toCompletableFuture().thenApply(r -> r);
+            case VIEW -> CompletableFuture.completedFuture(chunkRef(slot).copy());
+            case HANDLES -> CompletableFuture.completedFuture(cloneHandle(slot));
+          });
+    }
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+        .handle(
+            (ok, failure) -> {
+              Object[] copies = new Object[parts.size()];
+              for (int k = 0; k < copies.length; k++) {
+                copies[k] = parts.get(k).isCompletedExceptionally() ? null : parts.get(k).join();
+              }
+              if (failure != null) {
+                for (Object c : copies) {
+                  if (c != null) {
+                    dropSlot(c);
+                  }
+                }
+                Throwable cause = DBox.unwrap(failure);
+                throw cause instanceof RuntimeException r
+                    ? r
+                    : new java.util.concurrent.CompletionException(cause);
+              }
+              return new DVec<>(
+                  node, kind == Kind.HANDLES ? Kind.HANDLES : Kind.VIEW, size, chunkSize, copies);
+            });
+  }
+
+  /**
+   * Frees the vector: drops every chunk it owns (or releases every reference of a view, or drops
+   * every handle). Idempotent; the vector is dead afterwards.
+   */
+  public void drop() {
+    Object[] all;
+    synchronized (this) {
+      if (death != null) {
+        return;
+      }
+      death = "it was dropped";
+      all = slots;
+    }
+    for (Object slot : all) {
+      dropSlot(slot);
+    }
+  }
+
+  /** Same as {@link #drop()}. */
+  @Override
+  public void close() {
+    drop();
+  }
+
+  private static void dropSlot(Object slot) {
+    if (slot instanceof DBox<?> b) {
+      b.dropAsync();
+    } else if (slot instanceof DRef<?> r) {
+      r.release();
+    } else if (slot instanceof DMutex<?> m) {
+      m.drop();
+    } else if (slot instanceof DArc<?> a) {
+      a.drop();
+    } else if (slot instanceof DAtomicLong l) {
+      l.drop();
+    }
+  }
+
+  private static Object cloneHandle(Object slot) {
+    if (slot instanceof DMutex<?> m) {
+      return m.clone();
+    } else if (slot instanceof DArc<?> a) {
+      return a.clone();
+    }
+    return ((DAtomicLong) slot).clone();
+  }
+
+  @Override
+  public String toString() {
+    String state;
+    synchronized (this) {
+      state = death == null ? "" : ", dead: " + death;
+    }
+    return "DVec("
+        + kind.name().toLowerCase(java.util.Locale.ROOT)
+        + ", "
+        + size
+        + " elements in "
+        + slots.length
+        + (kind == Kind.HANDLES ? " handles" : " chunks of " + chunkSize)
+        + state
+        + ")";
+  }
+
+  // ------------------------------------------------------------------ creation
+
+  /** A vector of {@code values}, chunked and placed. */
+  static <T> CompletableFuture<DVec<T>> ofValues(
+      Dsm dsm, List<? extends T> values, int chunkSize, Placement placement) {
+    DsmNode node = dsm.internalNode();
+    int size = values.size();
+    checkShape(size, chunkSize);
+    java.util.Set<Class<?>> checked = new java.util.HashSet<>();
+    for (T v : values) {
+      Objects.requireNonNull(v, "a DSM value must not be null");
+      if (checked.add(v.getClass())) {
+        dsm.requireRegistered(v);
+      }
+    }
+    List<NodeId> targets = targets(node, placement);
+    List<CompletableFuture<Object>> parts = new ArrayList<>();
+    int chunks = slotCount(Kind.VALUES, size, chunkSize);
+    for (int k = 0; k < chunks; k++) {
+      int from = k * chunkSize;
+      Object[] chunk =
+          values.subList(from, Math.min(size, from + chunkSize)).toArray(new Object[0]);
+      NodeId target = targets.get(k % targets.size());
+      DBox<Object[]> box = dsm.alloc(chunk);
+      parts.add(
+          target.equals(node.self())
+              ? CompletableFuture.completedFuture(box)
+              : settle(node, box, target));
+    }
+    return assemble(node, Kind.VALUES, size, chunkSize, parts);
+  }
+
+  /**
+   * Moves a chunk allocated here to {@code target}: a task there writes it (which moves it) and
+   * returns the box, so this node owns a chunk that lives there.
+   */
+  private static CompletableFuture<Object> settle(DsmNode node, DBox<Object[]> box, NodeId target) {
+    DCallable<DBox<Object[]>> settle =
+        () -> {
+          box.write(c -> c.length);
+          return box;
+        };
+    byte[] task = node.encodeShipped(settle, "a chunk");
+    return node.spawn(target, task).thenApply(r -> node.taskValue(target, null, r));
+  }
+
+  /** A vector whose element {@code i} is {@code init.apply(i)}, computed on its chunk's node. */
+  static <T> CompletableFuture<DVec<T>> generated(
+      Dsm dsm, int size, int chunkSize, DFunction<Integer, ? extends T> init, Placement placement) {
+    DsmNode node = dsm.internalNode();
+    checkShape(size, chunkSize);
+    node.encodeShippedToMany(init, "the initializer"); // fails here if it cannot travel
+    List<NodeId> targets = targets(node, placement);
+    List<CompletableFuture<Object>> parts = new ArrayList<>();
+    int chunks = slotCount(Kind.VALUES, size, chunkSize);
+    for (int k = 0; k < chunks; k++) {
+      int base = k * chunkSize;
+      int length = Math.min(size, base + chunkSize) - base;
+      NodeId target = targets.get(k % targets.size());
+      DCallable<DBox<Object[]>> build = () -> buildChunk(init, base, length);
+      byte[] task = node.encodeShipped(build, "the initializer");
+      parts.add(node.spawn(target, task).thenApply(r -> node.taskValue(target, null, r)));
+    }
+    return assemble(node, Kind.VALUES, size, chunkSize, parts);
+  }
+
+  private static DBox<Object[]> buildChunk(DFunction<Integer, ?> init, int base, int length) {
+    Object[] chunk = new Object[length];
+    for (int j = 0; j < length; j++) {
+      chunk[j] =
+          Objects.requireNonNull(
+              init.apply(base + j), "the initializer returned null for element " + (base + j));
+    }
+    return Dsm.current().alloc(chunk);
+  }
+
+  /** A vector of mutexes, mutex {@code i} holding {@code init.apply(i)} and homed where placed. */
+  static <V> CompletableFuture<DVec<DMutex<V>>> ofMutexes(
+      Dsm dsm, int size, DFunction<Integer, ? extends V> init, Placement placement) {
+    DsmNode node = dsm.internalNode();
+    checkShape(size, 1);
+    node.encodeShippedToMany(init, "the initializer");
+    List<NodeId> targets = targets(node, placement);
+    List<int[]> batches = new ArrayList<>();
+    List<CompletableFuture<Object>> parts = new ArrayList<>();
+    for (int t = 0; t < targets.size(); t++) {
+      NodeId target = targets.get(t);
+      List<Integer> mine = new ArrayList<>();
+      for (int i = t; i < size; i += targets.size()) {
+        mine.add(i);
+      }
+      for (int from = 0; from < mine.size(); from += MUTEXES_PER_TASK) {
+        int[] batch =
+            mine.subList(from, Math.min(mine.size(), from + MUTEXES_PER_TASK)).stream()
+                .mapToInt(Integer::intValue)
+                .toArray();
+        DCallable<ArrayList<Object>> make = () -> makeMutexes(init, batch);
+        byte[] task = node.encodeShipped(make, "the initializer");
+        batches.add(batch);
+        parts.add(node.spawn(target, task).thenApply(r -> node.taskValue(target, null, r)));
+      }
+    }
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+        .handle(
+            (ok, failure) -> {
+              Object[] slots = new Object[size];
+              List<Object> made = new ArrayList<>();
+              for (int b = 0; b < parts.size(); b++) {
+                CompletableFuture<Object> part = parts.get(b);
+                if (!part.isCompletedExceptionally()) {
+                  List<?> handles = (List<?>) part.join();
+                  made.addAll(handles);
+                  int[] batch = batches.get(b);
+                  for (int j = 0; j < batch.length; j++) {
+                    slots[batch[j]] = handles.get(j);
+                  }
+                }
+              }
+              if (failure != null) {
+                made.forEach(DVec::dropSlot);
+                Throwable cause = DBox.unwrap(failure);
+                throw cause instanceof RuntimeException r
+                    ? r
+                    : new java.util.concurrent.CompletionException(cause);
+              }
+              return new DVec<>(node, Kind.HANDLES, size, 1, slots);
+            });
+  }
+
+  private static final int MUTEXES_PER_TASK = 512;
+
+  private static ArrayList<Object> makeMutexes(DFunction<Integer, ?> init, int[] indices) {
+    Dsm dsm = Dsm.current();
+    ArrayList<Object> out = new ArrayList<>(indices.length);
+    for (int i : indices) {
+      out.add(
+          dsm.mutex(
+              Objects.requireNonNull(
+                  init.apply(i), "the initializer returned null for element " + i)));
+    }
+    return out;
+  }
+
+  private static <T> CompletableFuture<DVec<T>> assemble(
+      DsmNode node, Kind kind, int size, int chunkSize, List<CompletableFuture<Object>> parts) {
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+        .handle(
+            (ok, failure) -> {
+              Object[] slots = new Object[parts.size()];
+              for (int k = 0; k < slots.length; k++) {
+                CompletableFuture<Object> part = parts.get(k);
+                slots[k] = part.isCompletedExceptionally() ? null : part.join();
+              }
+              if (failure != null) {
+                for (Object slot : slots) {
+                  if (slot != null) {
+                    dropSlot(slot);
+                  }
+                }
+                Throwable cause = DBox.unwrap(failure);
+                throw cause instanceof RuntimeException r
+                    ? r
+                    : new java.util.concurrent.CompletionException(cause);
+              }
+              return new DVec<>(node, kind, size, chunkSize, slots);
+            });
+  }
+
+  private static void checkShape(int size, int chunkSize) {
+    if (size < 0) {
+      throw new IllegalArgumentException("size " + size + " is negative");
+    }
+    if (chunkSize < 1) {
+      throw new IllegalArgumentException("chunk size " + chunkSize + " must be at least 1");
+    }
+  }
+
+  /** Where chunk {@code k} goes: {@code targets[k % targets.size()]}. */
+  private static List<NodeId> targets(DsmNode node, Placement placement) {
+    Objects.requireNonNull(placement, "placement");
+    if (placement == Placement.LOCAL) {
+      return List.of(node.self());
+    }
+    List<NodeId> members = node.upMembers();
+    int me = Math.max(0, members.indexOf(node.self()));
+    List<NodeId> out = new ArrayList<>(members.size());
+    for (int i = 0; i < members.size(); i++) {
+      out.add(members.get((me + i) % members.size()));
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  Kind kind() {
+    return kind;
+  }
+
+  /**
+   * The slots, for sending: marks this vector dead (it moved with the message) and returns them;
+   * {@link #revive} undoes it if the message cannot be sent.
+   */
+  synchronized Object[] takeForSend() {
+    if (death != null) {
+      throw new UseAfterMoveException(null, "this DVec is dead: " + death);
+    }
+    death = "it was sent to another node in a message, which owns it now";
+    return slots.clone();
+  }
+
+  synchronized void revive() {
+    death = null;
+  }
+
+  private synchronized Object[] live() {
+    if (death != null) {
+      throw new UseAfterMoveException(null, "this DVec is dead: " + death);
+    }
+    return slots;
+  }
+
+  private Object[] owned() {
+    if (kind != Kind.VALUES) {
+      throw new IllegalStateException(
+          kind == Kind.VIEW
+              ? "a view of a vector is read-only; change it through the vector that owns it"
+              : "the elements of a vector of handles are changed through the handles");
+    }
+    return live();
+  }
+
+  private int checkIndex(int index) {
+    return Objects.checkIndex(index, size);
+  }
+
+  private int chunkOf(int index) {
+    return checkIndex(index) / chunkSize;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static DBox<Object[]> chunkBox(Object slot) {
+    return (DBox<Object[]>) slot;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static DRef<Object[]> chunkRef(Object slot) {
+    return (DRef<Object[]>) slot;
+  }
+
+  @SuppressWarnings("unchecked")
+  private T element(Object[] chunk, int offset) {
+    if (offset >= chunk.length) {
+      throw new IllegalStateException(
+          "a chunk of this vector holds "
+              + chunk.length
+              + " elements, not the "
+              + chunkSize
+              + " its shape says: it did not come from a DVec");
+    }
+    return (T) chunk[offset];
+  }
+
+  @SuppressWarnings("unchecked")
+  private T handle(Object slot) {
+    return (T) slot;
+  }
+
+  /** The slots' expected count for a shape; for validating what arrives on the wire. */
+  static int slotCount(Kind kind, int size, int chunkSize) {
+    return kind == Kind.HANDLES ? size : (size + chunkSize - 1) / chunkSize;
+  }
+}
