@@ -2,21 +2,28 @@ package dev.pekkodsm.samples;
 
 import dev.pekkodsm.BorrowConflictException;
 import dev.pekkodsm.DBox;
+import dev.pekkodsm.DMutex;
 import dev.pekkodsm.DRef;
+import dev.pekkodsm.DVec;
+import dev.pekkodsm.Dsm;
 import dev.pekkodsm.DsmCounters;
 import dev.pekkodsm.StaleReferenceException;
 import dev.pekkodsm.UseAfterMoveException;
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.testkit.LocalCluster;
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A walk through the DSM on an embedded three-node cluster: allocate, share and read one-sided,
  * transfer, write (the object moves), write again (the color changes), a released reference
- * rejected, a write waiting for a lent reference, drop. Each step prints what happened and the
- * counters that prove it.
+ * rejected, a write waiting for a lent reference, drop; then a mutex every node updates, code run
+ * where the data is, a distributed vector, and tasks placed by load. Each step prints what happened
+ * and the counters that prove it.
  */
 public final class Tour {
 
@@ -193,6 +200,8 @@ public final class Tour {
       say("node 2: box.read(...) -> UseAfterMoveException: %s", e.getMessage());
     }
 
+    sharedState();
+
     out.println();
     out.println("Counters per node (cumulative):");
     out.printf(
@@ -224,6 +233,117 @@ public final class Tour {
     }
     out.println();
     out.println("Tour complete.");
+  }
+
+  /** Steps 9 to 12: a mutex, code shipped to the data, a vector, tasks placed by load. */
+  private void sharedState() {
+    heading(9, "A counter every node updates: a DMutex");
+    DMutex<Long> counter = cluster.dsm(0).mutex(0L);
+    List<DMutex<Long>> handles =
+        List.of(counter, cluster.send(0, 1, counter.clone()), cluster.send(0, 2, counter.clone()));
+    say("DMutex<Long> counter = dsm1.mutex(0L); a clone is sent to nodes 2 and 3");
+    List<CompletableFuture<Void>> nodes = new ArrayList<>();
+    for (DMutex<Long> h : handles) {
+      nodes.add(
+          CompletableFuture.runAsync(
+              () -> {
+                for (int i = 0; i < 100; i++) {
+                  h.replace(v -> v + 1);
+                }
+              }));
+    }
+    CompletableFuture.allOf(nodes.toArray(CompletableFuture[]::new)).join();
+    say("each node at once: 100 x counter.replace(v -> v + 1), the function shipped to the home");
+    settle();
+    long wire = wireMessages();
+    DsmCounters n3 = counters(2);
+    long total = handles.get(2).read(v -> v);
+    say("node 3: counter.read(v -> v) = %d   %s", total, delta(2, n3));
+    check(total == 300, "the counter ended at " + total);
+    check(wireMessages() == wire, "a mutex read sent a message");
+    say("-> every update counted, under a FIFO lock at node 1; the read sent no message");
+    handles.forEach(DMutex::drop);
+
+    heading(10, "Run code where the data is: spawnTo");
+    DBox<Account> ledger = cluster.dsm(0).alloc(new Account("bob", 10));
+    DBox<Account> owned = cluster.send(0, 2, ledger);
+    say("a box of node 1's object is sent to node 3; node 3 owns it, the object stays on node 1");
+    String ran =
+        cluster
+            .dsm(2)
+            .spawnTo(owned, a -> a.deposit(5) + " on " + Dsm.current().self().hex())
+            .toCompletableFuture()
+            .join();
+    say("node 3: dsm.spawnTo(box, a -> a.deposit(5) + \" on \" + Dsm.current().self()) = %s", ran);
+    check(ran.endsWith(cluster.nodeId(0).hex()), "spawnTo ran elsewhere: " + ran);
+    say(
+        "-> the function ran on node 1, where the object lives; it did not move: %s",
+        where(owned.address()));
+    owned.drop();
+
+    heading(11, "A distributed vector: chunks placed round-robin, computed where they live");
+    List<Long> numbers = new ArrayList<>();
+    for (long i = 1; i <= 3000; i++) {
+      numbers.add(i);
+    }
+    DVec<Long> column = cluster.dsm(0).vec(numbers, 250, DVec.Placement.ROUND_ROBIN);
+    int[] perNode = new int[3];
+    for (int k = 0; k < column.chunkCount(); k++) {
+      perNode[cluster.indexOf(column.chunkAddress(k).node())]++;
+    }
+    say(
+        "DVec<Long> column = dsm1.vec(1..3000, 250, ROUND_ROBIN): %d chunks, %d/%d/%d on nodes"
+            + " 1/2/3",
+        column.chunkCount(), perNode[0], perNode[1], perNode[2]);
+    List<Long> sums =
+        column
+            .mapChunks(c -> c.stream().mapToLong(Long::longValue).sum())
+            .toCompletableFuture()
+            .join();
+    long sum = sums.stream().mapToLong(Long::longValue).sum();
+    say(
+        "column.mapChunks(c -> sum(c)): %d partial sums computed on the chunks' nodes, total %d",
+        sums.size(), sum);
+    DVec<Long> view = cluster.send(0, 2, column.share());
+    DsmCounters before3 = counters(2);
+    long[] scanned = {0};
+    view.forEach((v, i) -> scanned[0] += v);
+    say("node 3: view.forEach(...) total %d   %s", scanned[0], delta(2, before3));
+    check(
+        sum == 4_501_500L && scanned[0] == sum,
+        "the vector's sums were " + sum + ", " + scanned[0]);
+    say(
+        "-> one one-sided read per chunk that lives elsewhere; node 3's own chunks are read in place");
+    view.drop();
+    column.drop();
+
+    heading(12, "Tasks placed by load: spawn");
+    List<CompletableFuture<String>> tasks = new ArrayList<>();
+    for (int i = 0; i < 9; i++) {
+      tasks.add(
+          cluster
+              .dsm(0)
+              .spawn(
+                  () -> {
+                    Thread.sleep(50);
+                    return Dsm.current().self().hex();
+                  })
+              .toCompletableFuture());
+    }
+    int[] ranOn = new int[3];
+    for (CompletableFuture<String> t : tasks) {
+      String hex = t.join();
+      for (int i = 0; i < 3; i++) {
+        if (cluster.nodeId(i).hex().equals(hex)) {
+          ranOn[i]++;
+        }
+      }
+    }
+    say("node 1: 9 x dsm.spawn(() -> { sleep 50 ms; return Dsm.current().self(); })");
+    say(
+        "-> ran %d/%d/%d on nodes 1/2/3: each goes where the fewest tasks are",
+        ranOn[0], ranOn[1], ranOn[2]);
+    check(ranOn[0] > 0 && ranOn[1] > 0 && ranOn[2] > 0, "spawn did not spread the tasks");
   }
 
   private long retryWrite(DBox<Account> box) {

@@ -27,6 +27,9 @@ class TourTest {
           "StaleReferenceException",
           "BorrowConflictException",
           "8. Drop",
+          "counter.read(v -> v) = 300",
+          "9. A counter",
+          "12. Tasks placed by load",
           "Tour complete."
         }) {
       assertTrue(out.contains(expected), () -> "missing \"" + expected + "\" in:\n" + out);
