@@ -150,8 +150,9 @@ public final class Dsm implements Extension {
    * way; a large result is best returned as a {@link DBox} allocated where the task ran.
    *
    * <p>Placement: the Up member with the fewest tasks sent there from this node and not yet ended,
-   * plus the tasks it reported running with its last result; ties go round-robin. The task runs on
-   * the node's task threads ({@code pekko.dsm.tasks.threads}), at most once.
+   * plus the tasks it reported running with its last result (if within a second); ties go
+   * round-robin. The task runs on the node's task threads ({@code pekko.dsm.tasks.threads}), at
+   * most once.
    *
    * @return a stage that fails with {@link RemoteTaskException} if the task threw (its class,
    *     message and trace as text), {@link DsmException} if the node left the cluster first, and

@@ -88,7 +88,14 @@ public final class DsmNode {
   private final java.util.concurrent.ThreadPoolExecutor tasks;
   private final AtomicInteger tasksRunning = new AtomicInteger();
   private final ConcurrentHashMap<NodeId, AtomicInteger> tasksSent = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<NodeId, Integer> reportedLoad = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<NodeId, Report> reportedLoad = new ConcurrentHashMap<>();
+
+  /** The task load a node reported with a result, and when it arrived. */
+  private record Report(int load, long atNanos) {}
+
+  /** How long a reported load counts for placement: it says nothing about later. */
+  private static final long REPORT_TTL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
   private final AtomicLong placementTurn = new AtomicLong();
 
   /** What a reference registered for top-ups and revocations exposes to the node. */
@@ -950,8 +957,9 @@ public final class DsmNode {
 
   /**
    * The node to run a task on: the Up member with the fewest tasks, counting those this node has
-   * sent it and not seen end plus the load it reported with its last result (this node counts what
-   * it is running). Ties go round-robin, so with no load at all tasks are dealt in turn.
+   * sent it and not seen end plus the load it reported with its last result within the last second
+   * (this node counts what it is running). Ties go round-robin, so with no load at all tasks are
+   * dealt in turn.
    */
   public NodeId placeTask() {
     java.util.List<NodeId> members = peers.upMembers();
@@ -966,7 +974,9 @@ public final class DsmNode {
         load = tasksRunning.get();
       } else {
         AtomicInteger sent = tasksSent.get(candidate);
-        load = (sent == null ? 0 : sent.get()) + reportedLoad.getOrDefault(candidate, 0);
+        Report report = reportedLoad.get(candidate);
+        boolean fresh = report != null && System.nanoTime() - report.atNanos() < REPORT_TTL_NANOS;
+        load = (sent == null ? 0 : sent.get()) + (fresh ? report.load() : 0);
       }
       if (load < bestLoad) {
         best = candidate;
@@ -1098,7 +1108,7 @@ public final class DsmNode {
         (reply, failure) -> {
           sent.decrementAndGet();
           if (reply instanceof Protocol.TaskResult r) {
-            reportedLoad.put(target, r.load());
+            reportedLoad.put(target, new Report(r.load(), System.nanoTime()));
           }
         });
   }
