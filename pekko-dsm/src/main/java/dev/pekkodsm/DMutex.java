@@ -86,7 +86,9 @@ public final class DMutex<T> implements AutoCloseable {
    * stays what the last unlock committed. Waits in the same FIFO queue as {@link #lock()}.
    *
    * <p>{@code fn} is serialized at this call, as for {@link Dsm#spawn}; {@code
-   * Dsm.current().self()} inside it is the mutex's home.
+   * Dsm.current().self()} inside it is the mutex's home. On the home itself, when the lock is free,
+   * {@code fn} runs on the calling thread (after the same check that it could travel), and the
+   * {@link RemoteTaskException} it may cause carries its exception as the cause.
    *
    * @throws RemoteTaskException if {@code fn} threw
    * @throws BorrowConflictException if the lock was not granted within the borrow timeout
@@ -116,7 +118,30 @@ public final class DMutex<T> implements AutoCloseable {
 
   @SuppressWarnings("unchecked")
   private <R> CompletableFuture<R> updateFuture(DFunction<?, ?> fn, Protocol.RunMode mode) {
-    byte[] bytes = lend.node().encodeShipped(fn, "the function");
+    DsmNode node = lend.node();
+    if (lend.kind() == Lend.Kind.LENT_LOCAL) {
+      // On the home with the lock free, the function runs right here; it must still be able to
+      // travel, so that code does not depend on where the mutex happens to live.
+      node.checkShippable(fn, "the function");
+      OwnedObject obj = lend.localObject();
+      try {
+        lend.checkLive();
+      } catch (RuntimeException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+      if (obj.tryAcquire(Kind.EXCLUSIVE, null, 0, "an update by " + Thread.currentThread())
+          == Attempt.GRANTED) {
+        try {
+          return CompletableFuture.completedFuture(
+              (R)
+                  node.updateHere(
+                      obj, (Function<Object, Object>) fn, mode == Protocol.RunMode.LOCKED_REPLACE));
+        } catch (RuntimeException e) {
+          return CompletableFuture.failedFuture(e);
+        }
+      }
+    }
+    byte[] bytes = node.encodeShipped(fn, "the function");
     return Tasks.runAtHome(lend, mode, bytes, "update").thenApply(v -> (R) v);
   }
 

@@ -21,6 +21,20 @@ public final class RemoteTaskException extends DsmException {
       String remoteType,
       String remoteMessage,
       String remoteTrace) {
+    this(node, address, remoteType, remoteMessage, remoteTrace, null);
+  }
+
+  /**
+   * With the exception itself as the cause, when the task ran on this node (an update of a mutex
+   * homed here runs on the caller's thread).
+   */
+  public RemoteTaskException(
+      NodeId node,
+      GlobalAddress address,
+      String remoteType,
+      String remoteMessage,
+      String remoteTrace,
+      Throwable cause) {
     super(
         address,
         "a task failed on "
@@ -28,7 +42,8 @@ public final class RemoteTaskException extends DsmException {
             + (address == null ? "" : " (at " + address.objectName() + ")")
             + ": "
             + remoteType
-            + (remoteMessage == null ? "" : ": " + remoteMessage));
+            + (remoteMessage == null || remoteMessage.isEmpty() ? "" : ": " + remoteMessage),
+        cause);
     this.node = node;
     this.remoteType = remoteType;
     this.remoteMessage = remoteMessage;

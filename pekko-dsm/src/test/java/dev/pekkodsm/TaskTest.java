@@ -149,6 +149,19 @@ class TaskTest {
                     }));
     assertEquals(IllegalStateException.class.getName(), e.remoteType());
     assertEquals(1L, (long) onB.read(Counter::version), "all or nothing");
+    RemoteTaskException here =
+        assertThrows(
+            RemoteTaskException.class,
+            () ->
+                mutex.update(
+                    c -> {
+                      c.bump();
+                      throw new IllegalArgumentException("on the home too");
+                    }));
+    assertInstanceOf(IllegalArgumentException.class, here.getCause(), "it ran on this thread");
+    assertEquals(cluster.nodeId(0), here.node());
+    assertEquals(1L, (long) mutex.read(Counter::version), "all or nothing on the home as well");
+    assertEquals(cluster.nodeId(0), mutex.update(c -> Dsm.current().self()));
     try (DMut<Counter> g = mutex.lock()) {
       assertEquals(1L, g.get().version(), "the home's value was put back too");
     }

@@ -942,6 +942,32 @@ public final class DsmNode {
     return bytes;
   }
 
+  /**
+   * Checks that {@code fn} could be shipped, as {@link #encodeShipped} would, changing nothing: the
+   * handles it captures stay where they are.
+   *
+   * @throws IllegalArgumentException as {@link #encodeShipped} does
+   */
+  public void checkShippable(Object fn, String what) {
+    Objects.requireNonNull(fn, what);
+    HandleCodec.Scope scope = handles.openScope();
+    try {
+      int size = kryo.toBytes(fn, Purpose.MOVE).length;
+      if (size > settings.moveInlineBytes) {
+        throw new IllegalArgumentException(
+            what + " serializes to " + size + " bytes, above pekko.dsm.move.inline-limit");
+      }
+    } catch (IllegalArgumentException e) {
+      throw e.getMessage() != null && e.getMessage().startsWith(what)
+          ? e
+          : new IllegalArgumentException("cannot ship " + what + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("cannot ship " + what + ": " + e.getMessage(), e);
+    } finally {
+      scope.rollback();
+    }
+  }
+
   /** Deserializes something shipped; handles it carried are given back if it cannot be read. */
   private Object decodeShipped(byte[] bytes) {
     HandleCodec.Scope scope = handles.openScope();
@@ -1262,6 +1288,17 @@ public final class DsmNode {
    */
   private Protocol.TaskResult locked(
       OwnedObject obj, Function<Object, Object> fn, boolean replace) {
+    Object out;
+    try {
+      out = lockedRun(obj, fn, replace);
+    } catch (RuntimeException | Error e) {
+      return outcome(null, e);
+    }
+    return outcome(out, null);
+  }
+
+  /** The body of a locked run; ends the lock. Rethrows what fn threw, after the restore. */
+  private Object lockedRun(OwnedObject obj, Function<Object, Object> fn, boolean replace) {
     MutexCell cell = (MutexCell) obj.value();
     try {
       Object out = fn.apply(cell.value());
@@ -1269,7 +1306,7 @@ public final class DsmNode {
         cell.value(Objects.requireNonNull(out, "a DSM value must not be null"));
       }
       cell.commit(this, obj);
-      return outcome(out, null);
+      return out;
     } catch (RuntimeException | Error e) {
       try {
         cell.value(readLatest(obj.address(), obj.locator()).join().value());
@@ -1279,9 +1316,41 @@ public final class DsmNode {
             obj.address(),
             restore.toString());
       }
-      return outcome(null, e);
+      throw e;
     } finally {
       obj.endExclusive();
+    }
+  }
+
+  /**
+   * A mutex update on its home whose lock the caller holds: runs {@code fn} on the calling thread,
+   * commits it or puts back the committed value exactly as a shipped update does, and ends the
+   * lock. {@code Dsm.current()} is this node meanwhile.
+   *
+   * @throws dev.pekkodsm.RemoteTaskException if fn threw, as an update from another node would,
+   *     with fn's exception as its cause
+   */
+  public Object updateHere(OwnedObject obj, Function<Object, Object> fn, boolean replace) {
+    DsmNode outer = RUNNING.get();
+    RUNNING.set(this);
+    try {
+      return lockedRun(obj, fn, replace);
+    } catch (RuntimeException | Error e) {
+      java.io.StringWriter trace = new java.io.StringWriter();
+      e.printStackTrace(new java.io.PrintWriter(trace));
+      throw new dev.pekkodsm.RemoteTaskException(
+          self,
+          obj.address(),
+          e.getClass().getName(),
+          e.getMessage() == null ? "" : e.getMessage(),
+          trace.toString(),
+          e);
+    } finally {
+      if (outer == null) {
+        RUNNING.remove();
+      } else {
+        RUNNING.set(outer);
+      }
     }
   }
 

@@ -38,10 +38,20 @@ public final class BoundedInput extends Input {
     return super.readBytes(length);
   }
 
+  // Fixed-width arrays are decoded a word at a time: the bytes are all buffered (checked by
+  // require), and Kryo's own loop assembles every element byte by byte.
+
   @Override
   public int[] readInts(int length) {
     require(length, 4);
-    return super.readInts(length);
+    int[] out = new int[length];
+    byte[] b = buffer;
+    int p = position;
+    for (int i = 0; i < length; i++, p += 4) {
+      out[i] = (int) BulkOutput.INTS.get(b, p);
+    }
+    position = p;
+    return out;
   }
 
   @Override
@@ -53,7 +63,14 @@ public final class BoundedInput extends Input {
   @Override
   public long[] readLongs(int length) {
     require(length, 8);
-    return super.readLongs(length);
+    long[] out = new long[length];
+    byte[] b = buffer;
+    int p = position;
+    for (int i = 0; i < length; i++, p += 8) {
+      out[i] = (long) BulkOutput.LONGS.get(b, p);
+    }
+    position = p;
+    return out;
   }
 
   @Override
@@ -65,13 +82,27 @@ public final class BoundedInput extends Input {
   @Override
   public float[] readFloats(int length) {
     require(length, 4);
-    return super.readFloats(length);
+    float[] out = new float[length];
+    byte[] b = buffer;
+    int p = position;
+    for (int i = 0; i < length; i++, p += 4) {
+      out[i] = Float.intBitsToFloat((int) BulkOutput.INTS.get(b, p));
+    }
+    position = p;
+    return out;
   }
 
   @Override
   public double[] readDoubles(int length) {
     require(length, 8);
-    return super.readDoubles(length);
+    double[] out = new double[length];
+    byte[] b = buffer;
+    int p = position;
+    for (int i = 0; i < length; i++, p += 8) {
+      out[i] = Double.longBitsToDouble((long) BulkOutput.LONGS.get(b, p));
+    }
+    position = p;
+    return out;
   }
 
   @Override

@@ -98,7 +98,7 @@ public final class KryoPool {
 
   private Output newOutput() {
     int limit = outputLimit();
-    return new Output(Math.min(INITIAL_OUTPUT_BYTES, limit), limit);
+    return new BulkOutput(Math.min(INITIAL_OUTPUT_BYTES, limit), limit);
   }
 
   private int outputLimit() {
