@@ -6,15 +6,11 @@ import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.testkit.LocalCluster;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -86,9 +82,7 @@ import org.openjdk.jmh.annotations.Warmup;
 public class MoveBenchmark {
 
   static final int VALUE_BYTES = 1024;
-  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
   private static final long SETTLE_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
-  private static final int MAX_ENTITY_PROBES = 2000;
 
   /** The two-node cluster and the echo entities, shared by the benchmark's thread. */
   @State(Scope.Benchmark)
@@ -102,39 +96,10 @@ public class MoveBenchmark {
     @Setup(Level.Trial)
     public void start() {
       cluster = Clusters.twoNodes(EchoEntity.CONFIG);
-      byte[] payload = Payload.ofLength(VALUE_BYTES).bytes();
+      Echoes.startSharding(cluster, Payload.ofLength(VALUE_BYTES).bytes());
       for (int i = 0; i < 2; i++) {
-        ClusterSharding.get(cluster.system(i))
-            .init(Entity.of(EchoEntity.TYPE_KEY, ctx -> EchoEntity.create(payload)));
+        echoElsewhere.add(Echoes.entityOn(cluster, i, 1 - i));
       }
-      for (int i = 0; i < 2; i++) {
-        echoElsewhere.add(findEntity(i, 1 - i));
-      }
-    }
-
-    /** An echo entity asked from node {@code from} that runs on node {@code on}. */
-    private EntityRef<EchoEntity.Command> findEntity(int from, int on) {
-      String target = Cluster.get(cluster.system(on)).selfMember().address().toString();
-      ClusterSharding sharding = ClusterSharding.get(cluster.system(from));
-      for (int k = 0; k < MAX_ENTITY_PROBES; k++) {
-        EntityRef<EchoEntity.Command> ref =
-            sharding.entityRefFor(EchoEntity.TYPE_KEY, "echo-" + from + "-" + k);
-        if (ask(ref).node().equals(target)) {
-          return ref;
-        }
-        if (k % 20 == 19) {
-          // Shards go to the region with the fewest; give the other region time to register.
-          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
-        }
-      }
-      throw new IllegalStateException(
-          "no echo entity asked from node "
-              + from
-              + " landed on node "
-              + on
-              + " after "
-              + MAX_ENTITY_PROBES
-              + " entity ids");
     }
 
     /** Stops the cluster. */
@@ -335,7 +300,7 @@ public class MoveBenchmark {
   /** Baseline: back-to-back sharding asks to an entity on the other node, alternating nodes. */
   @Benchmark
   public EchoEntity.Pong shardingAsk(Nodes nodes, Turn turn) {
-    return ask(nodes.echoElsewhere.get(turn.next()));
+    return Echoes.ask(nodes.echoElsewhere.get(turn.next()));
   }
 
   /**
@@ -344,10 +309,6 @@ public class MoveBenchmark {
    */
   @Benchmark
   public EchoEntity.Pong shardingAskAfterHandOff(Nodes nodes, Idler idler) {
-    return ask(nodes.echoElsewhere.get(idler.pingPong.holder()));
-  }
-
-  private static EchoEntity.Pong ask(EntityRef<EchoEntity.Command> ref) {
-    return ref.<EchoEntity.Pong>ask(EchoEntity.Ping::new, ASK_TIMEOUT).toCompletableFuture().join();
+    return Echoes.ask(nodes.echoElsewhere.get(idler.pingPong.holder()));
   }
 }

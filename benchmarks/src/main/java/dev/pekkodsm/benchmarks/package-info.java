@@ -11,6 +11,15 @@
  *   <li>{@link dev.pekkodsm.benchmarks.MoveBenchmark}: a mutable borrow that moves a 1 KiB object
  *       between two nodes, against a Cluster Sharding {@code ask} to an entity on the other node;
  *       and the number of messages a move puts on the wire. Target: two.
+ *   <li>{@link dev.pekkodsm.benchmarks.MutexBenchmark}: a one-sided {@code DMutex.read} of 1 KiB
+ *       against a sharding {@code ask} for the same value; lock and {@code update} of a counter on
+ *       the mutex's home and from another node, with messages per operation.
+ *   <li>{@link dev.pekkodsm.benchmarks.AtomicLongBenchmark}: {@code DAtomicLong.incrementAndGet()}
+ *       on the home and from another node, against a sharding {@code ask}.
+ *   <li>{@link dev.pekkodsm.benchmarks.SpawnBenchmark}: {@code spawnOn} and {@code spawnTo} round
+ *       trips to another node, against a typed actor {@code ask} and a sharding {@code ask}.
+ *   <li>{@link dev.pekkodsm.benchmarks.VecReadBenchmark}: a cold {@code DVec.forEach} over 4 MiB of
+ *       tiles on another node, in MB/s, against a local copy of the same bytes.
  * </ul>
  *
  * <p>Run them from the uber-jar, never from the build:
