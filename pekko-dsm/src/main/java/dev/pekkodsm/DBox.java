@@ -582,26 +582,32 @@ public final class DBox<T> implements AutoCloseable {
     try {
       p = place();
     } catch (UseAfterMoveException e) {
+      node.discardShipped(fn); // it never left
       return CompletableFuture.failedFuture(e);
     }
     Kind kind = write ? Kind.EXCLUSIVE : Kind.SHARED;
-    return grab(p, kind, "spawnTo")
-        .thenCompose(
-            granted -> {
-              if (!granted) {
-                return runWhereItLives(fn, write);
-              }
-              if (!current(p)) {
-                release(p, kind);
-                return runWhereItLives(fn, write);
-              }
-              if (p.local()) {
-                GlobalAddress at = p.guard().address();
-                return node.runHere(p.guard(), write, fn)
-                    .thenApply(r -> node.taskValue(node.self(), at, r));
-              }
-              return write ? runRemotely(p, fn) : readRemotely(p, fn);
-            });
+    CompletableFuture<Boolean> grabbed = grab(p, kind, "spawnTo");
+    grabbed.exceptionally(
+        failure -> {
+          node.discardShipped(fn); // the borrow was not granted: it never left
+          return false;
+        });
+    return grabbed.thenCompose(
+        granted -> {
+          if (!granted) {
+            return runWhereItLives(fn, write);
+          }
+          if (!current(p)) {
+            release(p, kind);
+            return runWhereItLives(fn, write);
+          }
+          if (p.local()) {
+            GlobalAddress at = p.guard().address();
+            return node.runHere(p.guard(), write, fn)
+                .thenApply(r -> node.taskValue(node.self(), at, r));
+          }
+          return write ? runRemotely(p, fn) : readRemotely(p, fn);
+        });
   }
 
   private CompletableFuture<Object> runRemotely(Place p, byte[] fn) {
@@ -610,23 +616,75 @@ public final class DBox<T> implements AutoCloseable {
         .handle(
             (reply, failure) -> {
               if (failure != null) {
-                // The home may or may not have run it; this box keeps the color it knew.
-                p.guard().endExclusive();
-                Throwable cause = unwrap(failure);
-                throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
+                // No answer: the home may have run it, and advanced the color. Ask.
+                return resync(p, null)
+                    .handle(
+                        (ignored, resyncFailure) -> {
+                          Throwable cause = unwrap(failure);
+                          throw cause instanceof RuntimeException r
+                              ? r
+                              : new CompletionException(cause);
+                        });
               }
               if (reply instanceof Protocol.TaskResult r) {
-                if (r.object() != 0) {
-                  GlobalAddress now = new GlobalAddress(at.node(), r.object(), r.color());
-                  moved(new Place(node.newGuard(now), false, now, r.locator(), r.frameBytes()));
-                  p.guard().retire(Phase.MOVED);
-                } else {
+                if (r.object() == 0) {
                   p.guard().endExclusive(); // it did not run: nothing changed
+                  return CompletableFuture.completedFuture(r);
                 }
-                return node.taskValue(at.node(), at, r);
+                GlobalAddress now = new GlobalAddress(at.node(), r.object(), r.color());
+                if (r.locator() != 0) {
+                  follow(p, new Place(node.newGuard(now), false, now, r.locator(), r.frameBytes()));
+                  return CompletableFuture.completedFuture(r);
+                }
+                // Written, but its snapshot could not be published: ask the home to publish it;
+                // failing that, follow the color without a snapshot (reads fail, writes work).
+                return resync(p, new Place(node.newGuard(now), false, now, 0, 0))
+                    .handle((ok, resyncFailure) -> r);
               }
               p.guard().endExclusive();
+              node.discardShipped(fn); // refused: it did not run
               throw refusal(p, (Protocol.Refused) reply, "spawnTo");
+            })
+        .thenCompose(f -> f)
+        .thenApply(r -> node.taskValue(at.node(), at, (Protocol.TaskResult) r));
+  }
+
+  /** Moves this box to where its object is now; the old place's waiters look again. */
+  private void follow(Place old, Place now) {
+    moved(now);
+    old.guard().retire(Phase.MOVED);
+  }
+
+  /**
+   * Asks the home of this box's object (which only this box can change) for its id, color and
+   * snapshot now, and follows them; the caller holds the place's guard exclusively, and it is
+   * released (or retired, if the place changed) either way. If the home cannot say, the box follows
+   * {@code ifUnknown}, or stays where it is if that is null.
+   */
+  private CompletableFuture<Void> resync(Place p, Place ifUnknown) {
+    GlobalAddress at = p.remote();
+    return node.ask(
+            at,
+            replyTo -> new Protocol.Where(at.node().value(), at.object(), replyTo),
+            node.settings().borrowTimeout.plus(node.settings().askTimeout),
+            "locate")
+        .handle(
+            (reply, failure) -> {
+              if (reply instanceof Protocol.At a
+                  && (a.object() != at.object() || a.color() != at.color())) {
+                GlobalAddress now = new GlobalAddress(at.node(), a.object(), a.color());
+                follow(p, new Place(node.newGuard(now), false, now, a.locator(), a.frameBytes()));
+              } else if (!(reply instanceof Protocol.At) && ifUnknown != null) {
+                follow(p, ifUnknown);
+              } else {
+                p.guard().endExclusive();
+              }
+              if (failure != null) {
+                throw failure instanceof CompletionException c
+                    ? c
+                    : new CompletionException(failure);
+              }
+              return null;
             });
   }
 
@@ -643,6 +701,7 @@ public final class DBox<T> implements AutoCloseable {
               if (reply instanceof Protocol.TaskResult r) {
                 return node.taskValue(at.node(), at, r);
               }
+              node.discardShipped(fn); // refused: it did not run
               throw refusal(p, (Protocol.Refused) reply, "spawnTo");
             });
   }

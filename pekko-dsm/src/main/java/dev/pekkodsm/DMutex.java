@@ -86,9 +86,10 @@ public final class DMutex<T> implements AutoCloseable {
    * stays what the last unlock committed. Waits in the same FIFO queue as {@link #lock()}.
    *
    * <p>{@code fn} is serialized at this call, as for {@link Dsm#spawn}; {@code
-   * Dsm.current().self()} inside it is the mutex's home. On the home itself, when the lock is free,
-   * {@code fn} runs on the calling thread (after the same check that it could travel), and the
-   * {@link RemoteTaskException} it may cause carries its exception as the cause.
+   * Dsm.current().self()} inside it is the mutex's home. Handles it captures move with it and are
+   * let go of when it returns (as a Rust closure drops what it owns), unless it returns them. On
+   * the home itself, when the lock is free, the shipped function runs on the calling thread, and
+   * the {@link RemoteTaskException} it may cause carries its exception as the cause.
    *
    * @throws RemoteTaskException if {@code fn} threw
    * @throws BorrowConflictException if the lock was not granted within the borrow timeout
@@ -119,29 +120,22 @@ public final class DMutex<T> implements AutoCloseable {
   @SuppressWarnings("unchecked")
   private <R> CompletableFuture<R> updateFuture(DFunction<?, ?> fn, Protocol.RunMode mode) {
     DsmNode node = lend.node();
+    byte[] bytes = node.encodeShipped(fn, "the function");
     if (lend.kind() == Lend.Kind.LENT_LOCAL) {
-      // On the home with the lock free, the function runs right here; it must still be able to
-      // travel, so that code does not depend on where the mutex happens to live.
-      node.checkShippable(fn, "the function");
+      // On the home with the lock free, the shipped function runs right here, exactly as it
+      // would have run there: its captures were serialized, and are let go of afterwards.
       OwnedObject obj = lend.localObject();
-      try {
-        lend.checkLive();
-      } catch (RuntimeException e) {
-        return CompletableFuture.failedFuture(e);
-      }
-      if (obj.tryAcquire(Kind.EXCLUSIVE, null, 0, "an update by " + Thread.currentThread())
-          == Attempt.GRANTED) {
+      if (lend.isLive()
+          && obj.tryAcquire(Kind.EXCLUSIVE, null, 0, "an update by " + Thread.currentThread())
+              == Attempt.GRANTED) {
         try {
           return CompletableFuture.completedFuture(
-              (R)
-                  node.updateHere(
-                      obj, (Function<Object, Object>) fn, mode == Protocol.RunMode.LOCKED_REPLACE));
+              (R) node.updateHere(obj, bytes, mode == Protocol.RunMode.LOCKED_REPLACE));
         } catch (RuntimeException e) {
           return CompletableFuture.failedFuture(e);
         }
       }
     }
-    byte[] bytes = node.encodeShipped(fn, "the function");
     return Tasks.runAtHome(lend, mode, bytes, "update").thenApply(v -> (R) v);
   }
 
@@ -180,13 +174,27 @@ public final class DMutex<T> implements AutoCloseable {
   private CompletableFuture<DsmNode.Latest> latest() {
     DsmNode node = lend.node();
     if (lend.kind() == Lend.Kind.LENT_LOCAL) {
-      return node.readLatest(address(), lend.localObject().locator());
+      return readHere(node, lend.localObject(), 3);
     }
     return node.readLatest(address(), locator)
         .exceptionallyCompose(
             failure ->
                 DBox.unwrap(failure) instanceof StaleReferenceException
                     ? relocate().thenCompose(at -> node.readLatest(address(), at))
+                    : CompletableFuture.failedFuture(failure));
+  }
+
+  /**
+   * A read on the home: a commit may move the snapshot to a bigger slot between reading the locator
+   * and reading the slot, so a vanished slot means "look again", a few times.
+   */
+  private static CompletableFuture<DsmNode.Latest> readHere(
+      DsmNode node, OwnedObject obj, int attempts) {
+    return node.readLatest(obj.address(), obj.locator())
+        .exceptionallyCompose(
+            failure ->
+                attempts > 1 && DBox.unwrap(failure) instanceof StaleReferenceException
+                    ? readHere(node, obj, attempts - 1)
                     : CompletableFuture.failedFuture(failure));
   }
 
@@ -211,12 +219,8 @@ public final class DMutex<T> implements AutoCloseable {
   // ------------------------------------------------------------------ locks
 
   private CompletableFuture<DMut<T>> lockFuture() {
-    try {
-      lend.checkLive();
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
-    }
-    return lend.kind() == Lend.Kind.LENT_LOCAL ? lockHere() : lockAtHome();
+    return lend.checkLiveAsync()
+        .thenCompose(ok -> lend.kind() == Lend.Kind.LENT_LOCAL ? lockHere() : lockAtHome());
   }
 
   private CompletableFuture<DMut<T>> lockHere() {
@@ -256,8 +260,18 @@ public final class DMutex<T> implements AutoCloseable {
                     : new CompletionException(failure);
               }
               if (reply instanceof Protocol.Locked l) {
-                @SuppressWarnings("unchecked")
-                T value = (T) node.decodeSnapshotValue(l.value());
+                T value;
+                try {
+                  @SuppressWarnings("unchecked")
+                  T decoded = (T) node.decodeSnapshotValue(l.value());
+                  value = decoded;
+                } catch (RuntimeException e) {
+                  node.tell(new Protocol.CancelLock(at.node().value(), at.object(), self, lockId));
+                  throw new DsmException(
+                      at,
+                      "the value of mutex " + at + " cannot be read here: " + e.getMessage(),
+                      e);
+                }
                 return new DMut<>(new RemoteGuard(lockId, value));
               }
               Protocol.Refused r = (Protocol.Refused) reply;
@@ -323,8 +337,20 @@ public final class DMutex<T> implements AutoCloseable {
         return;
       }
       ended = true;
+      DsmNode node = lend.node();
       try {
-        cell.commit(lend.node(), obj);
+        cell.commit(node, obj);
+      } catch (RuntimeException e) {
+        node.restoreCommitted(obj);
+        throw new DsmException(
+            address(),
+            "the new value of mutex "
+                + address().objectName()
+                + " could not be published, so it was not committed: the value the last unlock"
+                + " committed stands ("
+                + e.getMessage()
+                + ")",
+            e);
       } finally {
         obj.endExclusive();
       }
@@ -374,25 +400,55 @@ public final class DMutex<T> implements AutoCloseable {
       DsmNode node = lend.node();
       GlobalAddress at = address();
       long self = node.self().value();
+      Runnable giveUp =
+          () -> node.tell(new Protocol.CancelLock(at.node().value(), at.object(), self, lockId));
       byte[] bytes;
       try {
         bytes = node.encodeSnapshotValue(value);
       } catch (RuntimeException e) {
-        node.tell(new Protocol.CancelLock(at.node().value(), at.object(), self, lockId));
+        giveUp.run();
+        throw new DsmException(
+            at,
+            "the new value of mutex "
+                + at.objectName()
+                + " cannot be serialized, so the lock was released and the value the last unlock"
+                + " committed stands: "
+                + e.getMessage(),
+            e);
+      }
+      if (bytes.length > node.settings().moveInlineBytes) {
+        giveUp.run();
+        throw new DsmException(
+            at,
+            "the new value of mutex "
+                + at.objectName()
+                + " ("
+                + bytes.length
+                + " bytes) is above pekko.dsm.move.inline-limit and cannot be sent back, so the"
+                + " lock was released and the value the last unlock committed stands; change large"
+                + " values on their home node or with update(fn)");
+      }
+      Protocol.Reply reply;
+      try {
+        reply =
+            node.await(
+                node.ask(
+                    at,
+                    replyTo ->
+                        new Protocol.Unlock(
+                            at.node().value(), at.object(), self, lockId, bytes, replyTo),
+                    node.settings().askTimeout,
+                    "unlock the mutex"),
+                at,
+                "unlock");
+      } catch (RuntimeException e) {
+        // Whether or not the unlock arrived, the lock must not stay with this node; if it was
+        // applied, the home ignores this.
+        giveUp.run();
         throw e;
       }
-      Protocol.Reply reply =
-          node.await(
-              node.ask(
-                  at,
-                  replyTo ->
-                      new Protocol.Unlock(
-                          at.node().value(), at.object(), self, lockId, bytes, replyTo),
-                  node.settings().askTimeout,
-                  "unlock the mutex"),
-              at,
-              "unlock");
       if (!(reply instanceof Protocol.Unlocked)) {
+        giveUp.run();
         throw new DsmException(
             at, "the unlock of " + at + " was refused: " + ((Protocol.Refused) reply).detail());
       }

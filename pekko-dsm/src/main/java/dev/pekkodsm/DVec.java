@@ -407,27 +407,72 @@ public final class DVec<T> implements AutoCloseable {
   }
 
   /**
-   * Frees the vector: drops every chunk it owns (or releases every reference of a view, or drops
-   * every handle). Idempotent; the vector is dead afterwards.
+   * Frees the vector: drops every chunk it owns (like {@link DBox#drop()}, waiting for views of it
+   * to be released), or releases every reference of a view, or drops every handle. Idempotent; the
+   * vector is dead afterwards.
+   *
+   * @throws BorrowConflictException if a view was not released within the borrow timeout; the
+   *     vector stays usable, and a later {@code drop()} finishes the job
    */
   public void drop() {
-    Object[] all;
-    synchronized (this) {
-      if (death != null) {
-        return;
-      }
-      death = "it was dropped";
-      all = slots;
-    }
-    for (Object slot : all) {
-      dropSlot(slot);
-    }
+    node.await(dropFuture(), null, "drop a vector");
   }
 
   /** Same as {@link #drop()}. */
   @Override
   public void close() {
     drop();
+  }
+
+  /** {@link #drop()} without blocking. */
+  public CompletionStage<Void> dropAsync() {
+    return node.handOff(dropFuture());
+  }
+
+  private CompletableFuture<Void> dropFuture() {
+    Object[] all;
+    synchronized (this) {
+      if (death != null) {
+        return CompletableFuture.completedFuture(null);
+      }
+      all = slots;
+      if (kind != Kind.VALUES) {
+        death = "it was dropped";
+      }
+    }
+    if (kind != Kind.VALUES) {
+      for (Object slot : all) {
+        dropSlot(slot);
+      }
+      return CompletableFuture.completedFuture(null);
+    }
+    List<CompletableFuture<Void>> drops = new ArrayList<>();
+    for (Object slot : all) {
+      drops.add(
+          chunkBox(slot)
+              .dropAsync()
+              .toCompletableFuture()
+              .exceptionally(
+                  failure -> {
+                    if (DBox.unwrap(failure) instanceof UseAfterMoveException) {
+                      return null; // dropped by an earlier drop() that did not finish
+                    }
+                    throw failure instanceof java.util.concurrent.CompletionException c
+                        ? c
+                        : new java.util.concurrent.CompletionException(failure);
+                  }));
+    }
+    return CompletableFuture.allOf(drops.toArray(CompletableFuture[]::new))
+        .whenComplete(
+            (ok, failure) -> {
+              if (failure == null) {
+                synchronized (this) {
+                  if (death == null) {
+                    death = "it was dropped";
+                  }
+                }
+              }
+            });
   }
 
   private static void dropSlot(Object slot) {
@@ -739,6 +784,6 @@ public final class DVec<T> implements AutoCloseable {
 
   /** The slots' expected count for a shape; for validating what arrives on the wire. */
   static int slotCount(Kind kind, int size, int chunkSize) {
-    return kind == Kind.HANDLES ? size : (size + chunkSize - 1) / chunkSize;
+    return kind == Kind.HANDLES || size == 0 ? size : (size - 1) / chunkSize + 1;
   }
 }

@@ -24,7 +24,13 @@ import java.util.List;
 final class HandleBridge implements HandleCodec {
 
   private DsmNode node;
-  private final ThreadLocal<List<Runnable>> undo = new ThreadLocal<>();
+  private final ThreadLocal<Tracked> current = new ThreadLocal<>();
+
+  /** What a scope has done so far: how to undo it, and how to let go of what it read. */
+  private static final class Tracked {
+    final List<Runnable> undo = new ArrayList<>(2);
+    final List<Runnable> imported = new ArrayList<>(2);
+  }
 
   void attach(DsmNode node) {
     this.node = node;
@@ -32,34 +38,54 @@ final class HandleBridge implements HandleCodec {
 
   @Override
   public Scope openScope() {
-    List<Runnable> outer = undo.get();
-    List<Runnable> mine = new ArrayList<>(2);
-    undo.set(mine);
+    Tracked outer = current.get();
+    Tracked mine = new Tracked();
+    current.set(mine);
     return new Scope() {
       @Override
       public void commit() {
-        undo.set(outer);
+        current.set(outer);
       }
 
       @Override
       public boolean touchedHandles() {
-        return !mine.isEmpty();
+        return !mine.undo.isEmpty();
       }
 
       @Override
       public void rollback() {
-        undo.set(outer);
-        for (int i = mine.size() - 1; i >= 0; i--) {
-          mine.get(i).run();
+        current.set(outer);
+        for (int i = mine.undo.size() - 1; i >= 0; i--) {
+          mine.undo.get(i).run();
+        }
+      }
+
+      @Override
+      public void releaseImported() {
+        for (Runnable release : mine.imported) {
+          try {
+            release.run();
+          } catch (RuntimeException e) {
+            // a debug-mode mutation report, say: the handle is given back regardless
+          }
         }
       }
     };
   }
 
   private void onRollback(Runnable action) {
-    List<Runnable> actions = undo.get();
-    if (actions != null) {
-      actions.add(action);
+    Tracked t = current.get();
+    if (t != null) {
+      t.undo.add(action);
+    }
+  }
+
+  /** A handle was read: undone if the message fails, and let go of by releaseImported. */
+  private void onImport(Runnable letGo) {
+    Tracked t = current.get();
+    if (t != null) {
+      t.undo.add(letGo);
+      t.imported.add(letGo);
     }
   }
 
@@ -127,7 +153,7 @@ final class HandleBridge implements HandleCodec {
       }
       obj.boxHolder(node.self());
       DBox<?> box = DBox.local(node, obj);
-      onRollback(box::dropAsync);
+      onImport(box::dropAsync);
       return box;
     }
     DBox<?> box = DBox.remote(node, address, w.locator(), w.frameBytes());
@@ -135,7 +161,7 @@ final class HandleBridge implements HandleCodec {
         new Protocol.Adopt(
             w.home(), w.object(), w.color(), w.from(), node.self().value(), 0, 0, true, false));
     // If the rest of the message cannot be read, nobody else can own this object any more.
-    onRollback(box::dropAsync);
+    onImport(box::dropAsync);
     return box;
   }
 
@@ -224,6 +250,25 @@ final class HandleBridge implements HandleCodec {
     return new DVec<>(node, kind, w.size(), w.chunkSize(), w.slots());
   }
 
+  @Override
+  public void discard(Object[] handles) {
+    for (Object h : handles) {
+      if (h instanceof DBox<?> b) {
+        b.dropAsync();
+      } else if (h instanceof DRef<?> r) {
+        r.lend.release();
+      } else if (h instanceof DArc<?> a) {
+        a.lend.release();
+      } else if (h instanceof DMutex<?> m) {
+        m.lend.release();
+      } else if (h instanceof DAtomicLong l) {
+        l.lend.release();
+      } else if (h instanceof DVec<?> v) {
+        v.dropAsync();
+      }
+    }
+  }
+
   private RefWire exportLend(Lend<?> ref) {
     GlobalAddress a = ref.address();
     // Taking the lend first: a dead reference fails here, and while the lend travels its
@@ -264,7 +309,7 @@ final class HandleBridge implements HandleCodec {
         return Lend.revoked(node, typeName, address, "its version no longer exists at its home");
       }
       Lend<T> ref = Lend.lentLocal(node, typeName, obj, address, w.weight());
-      onRollback(ref::release);
+      onImport(ref::release);
       return ref;
     }
     Lend<T> ref =
@@ -283,7 +328,7 @@ final class HandleBridge implements HandleCodec {
             ref.refId(),
             false,
             w.weight() < LendLedger.TOP_UP_BELOW));
-    onRollback(ref::release);
+    onImport(ref::release);
     return ref;
   }
 }

@@ -460,6 +460,11 @@ final class Lend<T> {
     }
   }
 
+  /** True if this handle is live now (not released, sent, revoked or suspect). */
+  boolean isLive() {
+    return state == LIVE;
+  }
+
   /** {@link #checkLive()} without blocking. */
   CompletableFuture<Void> checkLiveAsync() {
     if (state == LIVE) {

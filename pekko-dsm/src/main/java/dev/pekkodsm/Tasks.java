@@ -18,13 +18,23 @@ final class Tasks {
       Lend<?> lend, Protocol.RunMode mode, byte[] fn, String operation) {
     DsmNode node = lend.node();
     GlobalAddress at = lend.address();
-    return lend.checkLiveAsync()
-        .thenCompose(ok -> node.runAt(at, mode, fn))
-        .thenApply(
-            reply -> {
+    CompletableFuture<Void> live = lend.checkLiveAsync();
+    return live.thenCompose(ok -> node.runAt(at, mode, fn))
+        .handle(
+            (reply, failure) -> {
+              if (failure != null) {
+                if (live.isCompletedExceptionally()) {
+                  node.discardShipped(fn); // it never left
+                }
+                Throwable cause = DBox.unwrap(failure);
+                throw cause instanceof RuntimeException r
+                    ? r
+                    : new java.util.concurrent.CompletionException(cause);
+              }
               if (reply instanceof Protocol.TaskResult r) {
                 return node.taskValue(at.node(), at, r);
               }
+              node.discardShipped(fn); // refused: it did not run
               throw refused(node, at, (Protocol.Refused) reply, operation);
             });
   }

@@ -183,21 +183,33 @@ public final class OwnedObject {
   /** Ends a local shared borrow. */
   public void endShared() {
     List<Waiter> granted;
+    Runnable unowned;
     synchronized (this) {
       state.endShared();
       granted = state.grantWaiting();
+      unowned = unownedNow();
     }
     complete(granted);
+    runIfSet(unowned);
   }
 
   /** Ends an exclusive borrow that did not write: the color stays. */
   public void endExclusive() {
     List<Waiter> granted;
+    Runnable unowned;
     synchronized (this) {
       state.endExclusive(false);
       granted = state.grantWaiting();
+      unowned = unownedNow();
     }
     complete(granted);
+    runIfSet(unowned);
+  }
+
+  private static void runIfSet(Runnable r) {
+    if (r != null) {
+      r.run();
+    }
   }
 
   /**
@@ -248,9 +260,16 @@ public final class OwnedObject {
     return state.sharedOwnership();
   }
 
-  /** The callback to run if the last owner has just gone; null otherwise. Call under the lock. */
+  /**
+   * The callback to run if the last owner is gone and no borrow is in progress (a read, a lock, a
+   * task running on the value finishes first); null otherwise. Call under the lock.
+   */
   private Runnable unownedNow() {
-    if (whenUnowned != null && state.lends().isEmpty() && state.phase() == Phase.ACTIVE) {
+    if (whenUnowned != null
+        && state.lends().isEmpty()
+        && state.phase() == Phase.ACTIVE
+        && state.readers() == 0
+        && !state.hasWriter()) {
       Runnable r = whenUnowned;
       whenUnowned = null;
       return r;

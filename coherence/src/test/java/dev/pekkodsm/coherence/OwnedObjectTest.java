@@ -187,6 +187,26 @@ class OwnedObjectTest {
   }
 
   @Test
+  void shouldWaitForBorrowsInProgressBeforeDroppingAnUnownedObject() {
+    List<String> events = new ArrayList<>();
+    OwnedObject arc = new OwnedObject(HOME, 5, 0, "v", timing, freed::add);
+    arc.shareOwnership(HOME, W, () -> events.add("unowned"));
+    arc.tryAcquire(SHARED, null, 0, null); // a task reading the value
+    arc.returnLend(HOME, W, 0); // the last handle is dropped meanwhile
+    assertEquals(List.of(), events, "not while it is being read");
+    arc.endShared();
+    assertEquals(List.of("unowned"), events);
+
+    OwnedObject mutex = new OwnedObject(HOME, 6, 0, "v", timing, freed::add);
+    mutex.shareOwnership(HOME, W, () -> events.add("unlocked"));
+    mutex.tryAcquire(EXCLUSIVE, null, 0, "lock");
+    mutex.returnLend(HOME, W, 0);
+    assertEquals(List.of("unowned"), events, "not while it is locked");
+    mutex.endExclusive();
+    assertEquals(List.of("unowned", "unlocked"), events);
+  }
+
+  @Test
   void shouldLetALockPassOwnersOfASharedObject() {
     OwnedObject mutex = new OwnedObject(HOME, 4, 0, "v", timing, freed::add);
     mutex.shareOwnership(HOME, W, () -> {});

@@ -198,15 +198,16 @@ public final class DsmJacksonModule extends SimpleModule {
         shape[i] = v.asInt();
       }
       Object[] read = new Object[slots.size()];
-      for (int i = 0; i < read.length; i++) {
-        read[i] = ctx.readTreeAsValue(slots.get(i), type);
-      }
       try {
+        for (int i = 0; i < read.length; i++) {
+          read[i] = ctx.readTreeAsValue(slots.get(i), type);
+        }
         return node()
             .handles()
             .importVec(
                 new HandleCodec.VecWire((int) shape[0], (int) shape[1], (int) shape[2], read));
-      } catch (IllegalArgumentException e) {
+      } catch (IllegalArgumentException | IOException e) {
+        node().handles().discard(read); // what was read of it is given back
         throw new com.fasterxml.jackson.core.JsonParseException(p, e.getMessage());
       }
     }

@@ -85,7 +85,7 @@ public final class DsmNode {
       ThreadLocal.withInitial(() -> new ReadBuffer(4096));
   private volatile ActorRef<Protocol.OwnerCommand> region;
   private static final ThreadLocal<DsmNode> RUNNING = new ThreadLocal<>();
-  private final java.util.concurrent.ThreadPoolExecutor tasks;
+  private final java.util.concurrent.ForkJoinPool tasks;
   private final AtomicInteger tasksRunning = new AtomicInteger();
   private final ConcurrentHashMap<NodeId, AtomicInteger> tasksSent = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<NodeId, Report> reportedLoad = new ConcurrentHashMap<>();
@@ -160,24 +160,31 @@ public final class DsmNode {
             system, self, settings.registry.fingerprint(), transport, settings.askTimeout);
   }
 
-  private static java.util.concurrent.ThreadPoolExecutor taskExecutor(
-      DsmSettings settings, NodeId self) {
+  /**
+   * The task threads: a fork-join pool of {@code tasks.threads} that adds a thread (up to {@code
+   * tasks.max-threads}) whenever one blocks waiting for a DSM operation, since the operation may
+   * itself need a task thread of this node (a task updating a mutex homed here whose lock another
+   * task holds). A fixed pool would stall until the tasks' deadlines.
+   */
+  private static java.util.concurrent.ForkJoinPool taskExecutor(DsmSettings settings, NodeId self) {
     AtomicLong threadIds = new AtomicLong();
-    java.util.concurrent.ThreadPoolExecutor pool =
-        new java.util.concurrent.ThreadPoolExecutor(
-            settings.taskThreads,
-            settings.taskThreads,
-            30,
-            TimeUnit.SECONDS,
-            new java.util.concurrent.LinkedBlockingQueue<>(settings.taskQueueLimit),
-            r -> {
-              Thread t =
-                  new Thread(r, "pekko-dsm-task-" + self.hex() + "-" + threadIds.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
-    pool.allowCoreThreadTimeOut(true);
-    return pool;
+    return new java.util.concurrent.ForkJoinPool(
+        settings.taskThreads,
+        pool -> {
+          java.util.concurrent.ForkJoinWorkerThread t =
+              java.util.concurrent.ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+          t.setName("pekko-dsm-task-" + self.hex() + "-" + threadIds.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        },
+        (thread, e) -> log.error("a task thread died", e),
+        true, // FIFO: tasks start in the order they arrive
+        0,
+        Math.max(settings.taskThreads, settings.taskMaxThreads),
+        1,
+        pool -> true, // at the cap, a blocked task simply waits
+        30,
+        TimeUnit.SECONDS);
   }
 
   void region(ActorRef<Protocol.OwnerCommand> region) {
@@ -828,6 +835,11 @@ public final class DsmNode {
         () ->
             peers
                 .address(target)
+                .exceptionally(
+                    failure -> {
+                      throw new DsmException(
+                          null, target + " is not a member of the cluster: cannot " + what);
+                    })
                 .thenCompose(
                     address ->
                         AskPattern.<Protocol.NodeCommand, Protocol.Reply>ask(
@@ -873,7 +885,7 @@ public final class DsmNode {
                             + timeout.toMillis()
                             + " ms to "
                             + what
-                            + "; the node may be unreachable",
+                            + "; the node may be unreachable, or too busy to answer",
                         failure));
               } else {
                 result.completeExceptionally(failure);
@@ -942,29 +954,52 @@ public final class DsmNode {
     return bytes;
   }
 
+  /** A shipped task or function, and how to let go of the handles it carried once it is done. */
+  private record Shipped(Object value, HandleCodec.Scope scope) {
+    void done() {
+      scope.releaseImported();
+    }
+  }
+
   /**
-   * Checks that {@code fn} could be shipped, as {@link #encodeShipped} would, changing nothing: the
-   * handles it captures stay where they are.
-   *
-   * @throws IllegalArgumentException as {@link #encodeShipped} does
+   * Deserializes a task or function to run it. Like a Rust closure that owns what it captured, the
+   * handles it carried are dropped or released by {@link Shipped#done} when the run is over, unless
+   * the run sent them on or returned them.
    */
-  public void checkShippable(Object fn, String what) {
-    Objects.requireNonNull(fn, what);
+  private Shipped decodeTask(byte[] bytes) {
     HandleCodec.Scope scope = handles.openScope();
     try {
-      int size = kryo.toBytes(fn, Purpose.MOVE).length;
-      if (size > settings.moveInlineBytes) {
-        throw new IllegalArgumentException(
-            what + " serializes to " + size + " bytes, above pekko.dsm.move.inline-limit");
-      }
-    } catch (IllegalArgumentException e) {
-      throw e.getMessage() != null && e.getMessage().startsWith(what)
-          ? e
-          : new IllegalArgumentException("cannot ship " + what + ": " + e.getMessage(), e);
+      Object value = kryo.fromBytes(bytes, 0, bytes.length, Purpose.MOVE);
+      scope.commit();
+      return new Shipped(value, scope);
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException("cannot ship " + what + ": " + e.getMessage(), e);
-    } finally {
       scope.rollback();
+      throw e;
+    }
+  }
+
+  /**
+   * A task or function that was serialized but will never run (its target refused it, or it never
+   * left): the handles it carried are let go of here, as if it had run and returned nothing.
+   */
+  public void discardShipped(byte[] bytes) {
+    discardTask(bytes);
+  }
+
+  /** A task that will never run: what it carried is let go of here. */
+  private void discardTask(byte[] bytes) {
+    try {
+      decodeTask(bytes).done();
+    } catch (RuntimeException e) {
+      log.debug(
+          "a task that did not run could not be read to let go of its handles: {}", e.toString());
+    }
+  }
+
+  /** A result nobody will read (its caller gave up): the handles in it are let go of here. */
+  private void discardResult(Protocol.TaskResult r) {
+    if (!r.failed() && r.result().length > 0) {
+      discardTask(r.result());
     }
   }
 
@@ -1112,19 +1147,35 @@ public final class DsmNode {
       return local;
     }
     long millis = settings.taskTimeout.toMillis();
-    return local
-        .copy()
-        .orTimeout(millis, TimeUnit.MILLISECONDS)
-        .exceptionally(
-            failure -> {
-              if (failure instanceof TimeoutException) {
-                throw new DsmTimeoutException(
-                    at,
-                    what + " did not end within " + millis + " ms (pekko.dsm.tasks.timeout)",
-                    failure);
+    CompletableFuture<R> out = new CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicBoolean settled =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    dev.pekkodsm.coherence.Timing.Cancellable deadline =
+        timing.schedule(
+            settings.taskTimeout.toNanos(),
+            () -> {
+              if (settled.compareAndSet(false, true)) {
+                out.completeExceptionally(
+                    new DsmTimeoutException(
+                        at,
+                        what + " did not end within " + millis + " ms (pekko.dsm.tasks.timeout)",
+                        null));
               }
-              throw failure instanceof CompletionException c ? c : new CompletionException(failure);
             });
+    local.whenComplete(
+        (value, failure) -> {
+          if (settled.compareAndSet(false, true)) {
+            deadline.cancel();
+            if (failure != null) {
+              out.completeExceptionally(failure);
+            } else {
+              out.complete(value);
+            }
+          } else if (value instanceof Protocol.TaskResult r) {
+            discardResult(r); // nobody will read it: what it carried is let go of
+          }
+        });
+    return out;
   }
 
   private <R> CompletableFuture<R> counted(NodeId target, CompletableFuture<R> request) {
@@ -1143,18 +1194,23 @@ public final class DsmNode {
   public CompletableFuture<Protocol.TaskResult> runTask(byte[] task) {
     return submit(
         () -> {
-          Object decoded = decodeShipped(task);
-          if (!(decoded instanceof java.util.concurrent.Callable<?> callable)) {
-            throw new IllegalArgumentException(
-                "not a task: " + (decoded == null ? "null" : decoded.getClass().getName()));
-          }
+          Shipped shipped = decodeTask(task);
           try {
-            return outcome(callable.call(), null);
-          } catch (Exception e) {
-            return outcome(null, e);
+            if (!(shipped.value() instanceof java.util.concurrent.Callable<?> callable)) {
+              throw new IllegalArgumentException(
+                  "not a task: "
+                      + (shipped.value() == null ? "null" : shipped.value().getClass().getName()));
+            }
+            try {
+              return outcome(callable.call(), null);
+            } catch (Exception e) {
+              return outcome(null, e);
+            }
+          } finally {
+            shipped.done();
           }
         },
-        () -> {});
+        () -> discardTask(task));
   }
 
   /**
@@ -1204,28 +1260,41 @@ public final class DsmNode {
     Runnable release = mode == Protocol.RunMode.SHARED ? obj::endShared : obj::endExclusive;
     return submit(
         () -> {
+          Shipped shipped = null;
           Function<Object, Object> fn;
           try {
-            fn = asFunction(decodeShipped(fnBytes));
+            shipped = decodeTask(fnBytes);
+            fn = asFunction(shipped.value());
           } catch (RuntimeException e) {
             release.run();
+            if (shipped != null) {
+              shipped.done();
+            }
             throw e;
           }
-          return switch (mode) {
-            case SHARED -> {
-              try {
-                yield outcome(fn.apply(obj.value()), null);
-              } catch (RuntimeException | Error e) {
-                yield outcome(null, e);
-              } finally {
-                obj.endShared();
+          try {
+            return switch (mode) {
+              case SHARED -> {
+                try {
+                  yield outcome(fn.apply(obj.value()), null);
+                } catch (RuntimeException | Error e) {
+                  yield outcome(null, e);
+                } finally {
+                  obj.endShared();
+                }
               }
-            }
-            case WRITE -> written(obj, fn, remote);
-            case LOCKED, LOCKED_REPLACE -> locked(obj, fn, mode == Protocol.RunMode.LOCKED_REPLACE);
-          };
+              case WRITE -> written(obj, fn, remote);
+              case LOCKED, LOCKED_REPLACE ->
+                  locked(obj, fn, mode == Protocol.RunMode.LOCKED_REPLACE);
+            };
+          } finally {
+            shipped.done();
+          }
         },
-        release);
+        () -> {
+          release.run();
+          discardTask(fnBytes);
+        });
   }
 
   @SuppressWarnings("unchecked")
@@ -1277,8 +1346,21 @@ public final class DsmNode {
         obj.endShared();
       }
     } catch (RuntimeException e) {
+      // The box must still learn the new color (locator 0: no snapshot to read yet), or it
+      // could never write, move or drop its object again.
       log.warn("the write of a task on {} could not be published: {}", address, e.toString());
-      return outcome(result, error != null ? error : e);
+      GlobalAddress now = obj.address();
+      Protocol.TaskResult r = outcome(result, error);
+      return new Protocol.TaskResult(
+          r.result(),
+          r.errorType(),
+          r.errorMessage(),
+          r.errorTrace(),
+          now.object(),
+          now.color(),
+          0,
+          0,
+          r.load());
     }
   }
 
@@ -1308,14 +1390,7 @@ public final class DsmNode {
       cell.commit(this, obj);
       return out;
     } catch (RuntimeException | Error e) {
-      try {
-        cell.value(readLatest(obj.address(), obj.locator()).join().value());
-      } catch (RuntimeException restore) {
-        log.error(
-            "mutex {} keeps the value a failed update left: the committed one cannot be read: {}",
-            obj.address(),
-            restore.toString());
-      }
+      restoreCommitted(obj);
       throw e;
     } finally {
       obj.endExclusive();
@@ -1323,14 +1398,40 @@ public final class DsmNode {
   }
 
   /**
-   * A mutex update on its home whose lock the caller holds: runs {@code fn} on the calling thread,
-   * commits it or puts back the committed value exactly as a shipped update does, and ends the
-   * lock. {@code Dsm.current()} is this node meanwhile.
+   * Puts back the value a mutex's last unlock committed (decoded from its published snapshot),
+   * after a change that failed or could not be committed. The caller holds the lock.
+   */
+  public void restoreCommitted(OwnedObject obj) {
+    MutexCell cell = (MutexCell) obj.value();
+    try {
+      cell.value(readLatest(obj.address(), obj.locator()).join().value());
+    } catch (RuntimeException restore) {
+      log.error(
+          "mutex {} keeps the value a failed change left: the committed one cannot be read: {}",
+          obj.address(),
+          restore.toString());
+    }
+  }
+
+  /**
+   * A mutex update on its home whose lock the caller holds: runs the shipped function on the
+   * calling thread, commits it or puts back the committed value exactly as a shipped update does,
+   * and ends the lock. What the function captured is let go of afterwards, as after any task.
+   * {@code Dsm.current()} is this node meanwhile.
    *
    * @throws dev.pekkodsm.RemoteTaskException if fn threw, as an update from another node would,
    *     with fn's exception as its cause
    */
-  public Object updateHere(OwnedObject obj, Function<Object, Object> fn, boolean replace) {
+  public Object updateHere(OwnedObject obj, byte[] fnBytes, boolean replace) {
+    Shipped shipped;
+    Function<Object, Object> fn;
+    try {
+      shipped = decodeTask(fnBytes);
+      fn = asFunction(shipped.value());
+    } catch (RuntimeException e) {
+      obj.endExclusive();
+      throw e;
+    }
     DsmNode outer = RUNNING.get();
     RUNNING.set(this);
     try {
@@ -1351,6 +1452,7 @@ public final class DsmNode {
       } else {
         RUNNING.set(outer);
       }
+      shipped.done();
     }
   }
 
@@ -1361,8 +1463,10 @@ public final class DsmNode {
   private CompletableFuture<Protocol.TaskResult> submit(
       java.util.function.Supplier<Protocol.TaskResult> body, Runnable onRefused) {
     CompletableFuture<Protocol.TaskResult> out = new CompletableFuture<>();
-    tasksRunning.incrementAndGet();
     try {
+      if (tasksRunning.incrementAndGet() > settings.taskThreads + settings.taskQueueLimit) {
+        throw new java.util.concurrent.RejectedExecutionException("queue full");
+      }
       tasks.execute(
           () -> {
             RUNNING.set(this);

@@ -227,7 +227,7 @@ public final class DsmSerializer extends SerializerWithStringManifest {
     } else if (o instanceof Protocol.Where m) {
       w.l(m.home()).l(m.object()).ref(m.replyTo());
     } else if (o instanceof Protocol.At m) {
-      w.l(m.locator()).i(m.frameBytes());
+      w.l(m.object()).i(m.color()).l(m.locator()).i(m.frameBytes());
     } else if (o instanceof Protocol.Freeze m) {
       w.l(m.home()).l(m.object()).i(m.color()).l(m.requester()).ref(m.replyTo());
     } else if (o instanceof Protocol.Confirm m) {
@@ -339,7 +339,7 @@ public final class DsmSerializer extends SerializerWithStringManifest {
           case TASK_RESULT ->
               new Protocol.TaskResult(
                   r.bytes(), r.s(), r.s(), r.s(), r.l(), r.i(), r.l(), r.i(), r.i());
-          case AT -> new Protocol.At(r.l(), r.i());
+          case AT -> new Protocol.At(r.l(), r.i(), r.l(), r.i());
           case FREEZE -> new Protocol.Freeze(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
           case CONFIRM -> new Protocol.Confirm(r.l(), r.l(), r.i(), r.l(), r.<Protocol.Reply>ref());
           case CONFIRMED -> new Protocol.Confirmed(r.b(), r.s());

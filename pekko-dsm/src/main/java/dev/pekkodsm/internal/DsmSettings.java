@@ -38,6 +38,7 @@ public final class DsmSettings {
   public final int moveInlineBytes;
   public final boolean detectSharedMutation;
   public final int taskThreads;
+  public final int taskMaxThreads;
   public final int taskQueueLimit;
   public final Duration taskTimeout;
 
@@ -106,6 +107,7 @@ public final class DsmSettings {
     this.moveInlineBytes = (int) inline;
     this.detectSharedMutation = c.getBoolean("debug.detect-shared-mutation");
     this.taskThreads = atLeastOne(c, "tasks.threads");
+    this.taskMaxThreads = atLeastOne(c, "tasks.max-threads");
     this.taskQueueLimit = atLeastOne(c, "tasks.queue-limit");
     this.taskTimeout = positive(c, "tasks.timeout");
   }

@@ -40,6 +40,13 @@ public interface HandleCodec {
 
     /** True if a handle was written or read in this scope so far. */
     boolean touchedHandles();
+
+    /**
+     * Lets go of every handle read in this scope that is still live here: a box is dropped, a
+     * reference or shared handle released. For what a task captured, once the task is done with it
+     * (what it sent on or returned is no longer live here, and is left alone).
+     */
+    void releaseImported();
   }
 
   /**
@@ -83,4 +90,7 @@ public interface HandleCodec {
    * @throws IllegalArgumentException if the shape or the slots' types do not match
    */
   DVec<?> importVec(VecWire wire);
+
+  /** Lets go of handles read from a message that turned out unusable (nulls are skipped). */
+  void discard(Object[] handles);
 }

@@ -151,7 +151,7 @@ final class OwnerEntity {
         op.replyTo().tell(Refused.of(Reason.FAILED, obj.address() + " is not an atomic"));
       }
     } else if (command instanceof Protocol.Where w) {
-      w.replyTo().tell(new Protocol.At(obj.locator(), obj.snapshotBytes()));
+      where(obj, w);
     } else if (command instanceof Protocol.RunAt r) {
       node.runAt(obj, r.color(), r.mode(), r.fn(), true).thenAccept(r.replyTo()::tell);
     } else if (command instanceof Protocol.Lock l) {
@@ -373,6 +373,39 @@ final class OwnerEntity {
             });
   }
 
+  private void where(OwnedObject obj, Protocol.Where w) {
+    if (obj.value() instanceof MutexCell || obj.value() instanceof AtomicCell) {
+      GlobalAddress a = obj.address(); // rewritten in place: the slot is all a reader needs
+      w.replyTo().tell(new Protocol.At(a.object(), a.color(), obj.locator(), obj.snapshotBytes()));
+      return;
+    }
+    GlobalAddress address = obj.address();
+    obj.acquire(BorrowState.Kind.SHARED, null, 0, null, node.borrowTimeoutNs())
+        .whenComplete(
+            (granted, failure) -> {
+              if (failure != null) {
+                w.replyTo().tell(node.refusal(address, failure));
+                return;
+              }
+              try {
+                DsmNode.Snapshot snapshot = node.ensurePublished(obj);
+                GlobalAddress now = obj.address();
+                w.replyTo()
+                    .tell(
+                        new Protocol.At(
+                            now.object(), now.color(), snapshot.locator(), snapshot.frameBytes()));
+              } catch (RuntimeException e) {
+                w.replyTo()
+                    .tell(
+                        Refused.of(
+                            Reason.FAILED,
+                            "the home could not publish " + address + ": " + e.getMessage()));
+              } finally {
+                obj.endShared();
+              }
+            });
+  }
+
   private void lock(OwnedObject obj, Protocol.Lock l) {
     if (!(obj.value() instanceof MutexCell cell)) {
       l.replyTo().tell(Refused.of(Reason.FAILED, obj.address() + " is not a mutex"));
@@ -388,19 +421,31 @@ final class OwnerEntity {
                 l.replyTo().tell(node.refusal(address, failure));
                 return;
               }
+              // Record the holder first, then look for a cancellation or a departure: a
+              // CancelLock or a departure handled meanwhile either finds the holder recorded
+              // (and releases the lock itself) or is seen here. Only the winner of release()
+              // ends the exclusive borrow.
+              cell.lockedBy(holder, l.lockId());
               if (node.lendCancelled(key) || node.isDeparted(holder)) {
-                obj.endExclusive(); // the holder gave up, or is gone: nobody will unlock
+                if (cell.release(holder, l.lockId())) {
+                  obj.endExclusive(); // the holder gave up, or is gone: nobody will unlock
+                }
                 return;
               }
               byte[] value;
               try {
                 value = node.encodeSnapshotValue(cell.value());
               } catch (RuntimeException e) {
-                obj.endExclusive();
+                if (cell.release(holder, l.lockId())) {
+                  obj.endExclusive();
+                }
                 l.replyTo().tell(Refused.of(Reason.FAILED, e.getMessage()));
                 return;
               }
               if (value.length > node.settings().moveInlineBytes) {
+                if (!cell.release(holder, l.lockId())) {
+                  return;
+                }
                 obj.endExclusive();
                 l.replyTo()
                     .tell(
@@ -414,7 +459,6 @@ final class OwnerEntity {
                                 + " its home node, or ship the change with update(fn)"));
                 return;
               }
-              cell.lockedBy(holder, l.lockId());
               l.replyTo().tell(new Protocol.Locked(value, cell.version()));
             });
   }
@@ -431,20 +475,33 @@ final class OwnerEntity {
                       + ": it was released because the node was thought gone, or gave up"));
       return;
     }
-    Object value;
-    try {
-      value = node.decodeSnapshotValue(u.value());
-    } catch (RuntimeException e) {
-      cell.release(holder, u.lockId());
-      obj.endExclusive();
-      u.replyTo().tell(Refused.of(Reason.FAILED, "the new value cannot be read: " + e));
+    // Take the lock back from the holder first: if a departure or a CancelLock released it
+    // meanwhile, that one ended the borrow, and this unlock is too late to count.
+    if (!cell.release(holder, u.lockId())) {
+      u.replyTo()
+          .tell(
+              Refused.of(
+                  Reason.STALE,
+                  "this node no longer holds the lock of " + obj.address().objectName()));
       return;
     }
-    cell.value(value);
     try {
-      cell.commit(node, obj);
+      Object value;
+      try {
+        value = node.decodeSnapshotValue(u.value());
+      } catch (RuntimeException e) {
+        u.replyTo().tell(Refused.of(Reason.FAILED, "the new value cannot be read: " + e));
+        return;
+      }
+      cell.value(value);
+      try {
+        cell.commit(node, obj);
+      } catch (RuntimeException e) {
+        node.restoreCommitted(obj);
+        u.replyTo().tell(Refused.of(Reason.FAILED, "the new value cannot be published: " + e));
+        return;
+      }
     } finally {
-      cell.release(holder, u.lockId());
       obj.endExclusive();
     }
     u.replyTo().tell(new Protocol.Unlocked(cell.version()));

@@ -146,11 +146,16 @@ public final class Protocol {
     }
   }
 
-  /** Where is the snapshot of {@code object} now? (The one a reader knew was given up.) */
+  /**
+   * Where is the snapshot of {@code object} now? Asked by a reader whose slot was given up (a
+   * mutex's or atomic's snapshot outgrew it), and by a box that lost track of its object's color (a
+   * task on it whose answer did not arrive): for a plain object the home publishes the current
+   * color first.
+   */
   public record Where(long home, long object, ActorRef<Reply> replyTo) implements OwnerCommand {}
 
-  /** The answer to {@link Where}. */
-  public record At(long locator, int frameBytes) implements Reply {}
+  /** The answer to {@link Where}: the object's id and color now, and its snapshot. */
+  public record At(long object, int color, long locator, int frameBytes) implements Reply {}
 
   /** The owner on {@code requester} (not the home) drops the object. */
   public record Drop(long home, long object, int color, long requester, ActorRef<Reply> replyTo)
