@@ -165,22 +165,13 @@ public final class DAtomicLong implements AutoCloseable {
             });
   }
 
-  /** Asks the home where the snapshot lives now. */
+  /** Asks the home where the snapshot lives now, and remembers it. */
   private CompletableFuture<Long> relocate() {
-    DsmNode node = lend.node();
-    GlobalAddress at = address();
-    return node.ask(
-            at,
-            replyTo -> new Protocol.Where(at.node().value(), at.object(), replyTo),
-            node.settings().askTimeout,
-            "locate the atomic")
+    return lend.locateSnapshot()
         .thenApply(
-            reply -> {
-              if (reply instanceof Protocol.At a && a.locator() != 0) {
-                locator = a.locator();
-                return a.locator();
-              }
-              throw new ObjectLostException(at, "the atomic " + at + " is gone: " + reply);
+            at -> {
+              locator = at;
+              return at;
             });
   }
 

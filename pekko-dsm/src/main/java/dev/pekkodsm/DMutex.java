@@ -198,21 +198,13 @@ public final class DMutex<T> implements AutoCloseable {
                     : CompletableFuture.failedFuture(failure));
   }
 
+  /** Asks the home where the snapshot lives now, and remembers it. */
   private CompletableFuture<Long> relocate() {
-    DsmNode node = lend.node();
-    GlobalAddress at = address();
-    return node.ask(
-            at,
-            replyTo -> new Protocol.Where(at.node().value(), at.object(), replyTo),
-            node.settings().askTimeout,
-            "locate the mutex")
+    return lend.locateSnapshot()
         .thenApply(
-            reply -> {
-              if (reply instanceof Protocol.At a && a.locator() != 0) {
-                locator = a.locator();
-                return a.locator();
-              }
-              throw new ObjectLostException(at, "the mutex " + at + " is gone: " + reply);
+            at -> {
+              locator = at;
+              return at;
             });
   }
 

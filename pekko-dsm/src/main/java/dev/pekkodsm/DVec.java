@@ -291,7 +291,7 @@ public final class DVec<T> implements AutoCloseable {
                   bytes,
                   "mapChunks"));
     }
-    return node.handOff(all(runs));
+    return node.handOff(Tasks.<R>allInOrder(runs));
   }
 
   /**
@@ -311,7 +311,7 @@ public final class DVec<T> implements AutoCloseable {
     for (Object slot : owned) {
       runs.add(chunkBox(slot).runWhereItLives(bytes, true));
     }
-    return node.handOff(all(runs));
+    return node.handOff(Tasks.<R>allInOrder(runs));
   }
 
   @SuppressWarnings("unchecked")
@@ -322,34 +322,6 @@ public final class DVec<T> implements AutoCloseable {
   @SuppressWarnings("unchecked")
   private static <T> List<T> writable(Object[] chunk) {
     return Arrays.asList((T[]) chunk);
-  }
-
-  @SuppressWarnings("unchecked")
-  private static <R> CompletableFuture<List<R>> all(List<CompletableFuture<Object>> runs) {
-    return CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new))
-        .handle(
-            (ok, failure) -> {
-              Throwable first = null;
-              List<R> out = new ArrayList<>(runs.size());
-              for (CompletableFuture<Object> run : runs) {
-                try {
-                  out.add((R) run.join());
-                } catch (java.util.concurrent.CompletionException e) {
-                  Throwable cause = DBox.unwrap(e);
-                  if (first == null) {
-                    first = cause;
-                  } else if (cause != first) {
-                    first.addSuppressed(cause);
-                  }
-                }
-              }
-              if (first != null) {
-                throw first instanceof RuntimeException r
-                    ? r
-                    : new java.util.concurrent.CompletionException(first);
-              }
-              return out;
-            });
   }
 
   // ------------------------------------------------------------------ sharing and dropping

@@ -460,6 +460,27 @@ final class Lend<T> {
     }
   }
 
+  /**
+   * Asks the home where the snapshot of an object rewritten in place (a mutex, an atomic) lives
+   * now: it moves to a bigger slot when it outgrows its own.
+   */
+  CompletableFuture<Long> locateSnapshot() {
+    GlobalAddress at = address;
+    return node.ask(
+            at,
+            replyTo -> new Protocol.Where(at.node().value(), at.object(), replyTo),
+            node.settings().askTimeout,
+            "locate the " + typeName)
+        .thenApply(
+            reply -> {
+              if (reply instanceof Protocol.At a && a.locator() != 0) {
+                return a.locator();
+              }
+              throw new ObjectLostException(
+                  at, "the " + typeName + " " + at + " is gone: " + reply);
+            });
+  }
+
   /** True if this handle is live now (not released, sent, revoked or suspect). */
   boolean isLive() {
     return state == LIVE;

@@ -78,27 +78,7 @@ public final class TaskGroup implements AutoCloseable {
       joined = true;
       all = List.copyOf(tasks);
     }
-    return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
-        .handle(
-            (ok, ignored) -> {
-              Throwable first = null;
-              for (CompletableFuture<?> task : all) {
-                if (task.isCompletedExceptionally()) {
-                  Throwable cause = failure(task);
-                  if (first == null) {
-                    first = cause;
-                  } else if (cause != first) {
-                    first.addSuppressed(cause);
-                  }
-                }
-              }
-              if (first != null) {
-                throw first instanceof RuntimeException r
-                    ? r
-                    : new java.util.concurrent.CompletionException(first);
-              }
-              return null;
-            });
+    return Tasks.allInOrder(all).thenApply(results -> null);
   }
 
   /**
@@ -125,15 +105,5 @@ public final class TaskGroup implements AutoCloseable {
   @Override
   public void close() {
     join();
-  }
-
-  private static Throwable failure(CompletableFuture<?> task) {
-    try {
-      task.join();
-      return null;
-    } catch (java.util.concurrent.CompletionException
-        | java.util.concurrent.CancellationException e) {
-      return DBox.unwrap(e);
-    }
   }
 }

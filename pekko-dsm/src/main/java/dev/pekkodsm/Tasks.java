@@ -39,6 +39,40 @@ final class Tasks {
             });
   }
 
+  /**
+   * Completes when every stage has: with their results in order, or with the first failure in
+   * order, the others suppressed in it.
+   */
+  @SuppressWarnings("unchecked")
+  static <R> CompletableFuture<java.util.List<R>> allInOrder(
+      java.util.List<? extends CompletableFuture<?>> stages) {
+    return CompletableFuture.allOf(stages.toArray(CompletableFuture[]::new))
+        .handle(
+            (ok, ignored) -> {
+              Throwable first = null;
+              java.util.List<R> out = new java.util.ArrayList<>(stages.size());
+              for (CompletableFuture<?> stage : stages) {
+                try {
+                  out.add((R) stage.join());
+                } catch (java.util.concurrent.CompletionException
+                    | java.util.concurrent.CancellationException e) {
+                  Throwable cause = DBox.unwrap(e);
+                  if (first == null) {
+                    first = cause;
+                  } else if (cause != first) {
+                    first.addSuppressed(cause);
+                  }
+                }
+              }
+              if (first != null) {
+                throw first instanceof RuntimeException r
+                    ? r
+                    : new java.util.concurrent.CompletionException(first);
+              }
+              return out;
+            });
+  }
+
   /** A home's refusal of a shared handle's task, as the public exception. */
   static RuntimeException refused(
       DsmNode node, GlobalAddress at, Protocol.Refused r, String operation) {

@@ -1113,24 +1113,7 @@ public final class DsmNode {
   public <T> T awaitTasks(CompletableFuture<T> future, GlobalAddress address, String what) {
     Duration budget =
         settings.taskTimeout.plus(settings.borrowTimeout).plus(settings.askTimeout).plusSeconds(1);
-    try {
-      return future.get(budget.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (ExecutionException | CompletionException e) {
-      Throwable cause = e.getCause() == null ? e : e.getCause();
-      if (cause instanceof RuntimeException r) {
-        throw r;
-      }
-      if (cause instanceof Error err) {
-        throw err;
-      }
-      throw new DsmException(address, "failed to " + what + ": " + cause, cause);
-    } catch (TimeoutException e) {
-      throw new DsmTimeoutException(
-          address, "gave up waiting to " + what + " after " + budget.toMillis() + " ms", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new DsmException(address, "interrupted while waiting to " + what, e);
-    }
+    return awaitWithin(future, budget, address, what, ignored -> {});
   }
 
   /** The Up members, this node included, in a fixed order. */
@@ -1830,8 +1813,17 @@ public final class DsmNode {
       GlobalAddress address,
       String what,
       Consumer<? super T> onAbandon) {
+    return awaitWithin(future, blockingBudget(), address, what, onAbandon);
+  }
+
+  private <T> T awaitWithin(
+      CompletableFuture<T> future,
+      Duration budget,
+      GlobalAddress address,
+      String what,
+      Consumer<? super T> onAbandon) {
     try {
-      return future.get(blockingBudget().toMillis(), TimeUnit.MILLISECONDS);
+      return future.get(budget.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException | CompletionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       if (cause instanceof RuntimeException r) {
@@ -1844,9 +1836,7 @@ public final class DsmNode {
     } catch (TimeoutException e) {
       future.thenAccept(onAbandon);
       throw new DsmTimeoutException(
-          address,
-          "gave up waiting to " + what + " after " + blockingBudget().toMillis() + " ms",
-          e);
+          address, "gave up waiting to " + what + " after " + budget.toMillis() + " ms", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       future.thenAccept(onAbandon);
