@@ -182,7 +182,10 @@ public class MutexBenchmark {
     }
   }
 
-  /** An increment shipped to the home's task threads and run under the lock, from the home. */
+  /**
+   * An increment as a function, from the home: with the lock free it runs on this thread, after
+   * being serialized and deserialized as a shipped function would be.
+   */
   @Benchmark
   public long updateHome() {
     tally();
