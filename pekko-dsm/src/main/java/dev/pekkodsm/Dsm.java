@@ -293,6 +293,14 @@ public final class Dsm implements Extension {
   }
 
   /**
+   * The one-sided transport this node reads each peer with ({@code shm}, {@code tcp} or {@code
+   * rdma}), for the peers it has read so far. Chosen once per peer by {@code pekko.dsm.transport}.
+   */
+  public java.util.Map<NodeId, String> transports() {
+    return node.transportsInUse();
+  }
+
+  /**
    * Completes when this node can serve its objects to others: its shard region has registered with
    * the cluster's shard coordinator.
    */

@@ -18,6 +18,9 @@ package dev.pekkodsm;
  * @param staleRejections uses of released or outdated references that were refused
  * @param liveObjects objects homed on this node now
  * @param arenaSlots snapshots published in this node's arena now
+ * @param shmReads one-sided reads served by mapping a same-host peer's arena
+ * @param tcpReads one-sided reads served by a peer's tcp read server
+ * @param rdmaReads one-sided reads served by RDMA
  */
 public record DsmCounters(
     long localReads,
@@ -33,7 +36,10 @@ public record DsmCounters(
     long borrowConflicts,
     long staleRejections,
     long liveObjects,
-    long arenaSlots) {
+    long arenaSlots,
+    long shmReads,
+    long tcpReads,
+    long rdmaReads) {
 
   /** The difference between this snapshot and an earlier one (gauges are taken as they are). */
   public DsmCounters minus(DsmCounters earlier) {
@@ -51,6 +57,9 @@ public record DsmCounters(
         borrowConflicts - earlier.borrowConflicts,
         staleRejections - earlier.staleRejections,
         liveObjects,
-        arenaSlots);
+        arenaSlots,
+        shmReads - earlier.shmReads,
+        tcpReads - earlier.tcpReads,
+        rdmaReads - earlier.rdmaReads);
   }
 }

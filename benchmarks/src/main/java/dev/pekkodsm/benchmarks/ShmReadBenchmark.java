@@ -1,6 +1,7 @@
 package dev.pekkodsm.benchmarks;
 
 import dev.pekkodsm.memory.ArenaSettings;
+import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
@@ -121,7 +122,7 @@ public class ShmReadBenchmark {
     readerKryo = new KryoPool(registry, SerializationSettings.DEFAULTS, k -> {}, HINT);
     readerCodec = new SnapshotCodec(readerKryo);
     transport = new ShmTransport(readerCodec, MAX_FRAME_BYTES);
-    reader = transport.open(arena.endpoint());
+    reader = transport.open(PeerEndpoint.shmOnly(arena.endpoint(), "this-host"));
     buffer = new ReadBuffer(4096);
 
     Payload read = (Payload) uncachedRead();

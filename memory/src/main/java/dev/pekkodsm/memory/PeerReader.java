@@ -9,6 +9,11 @@ public interface PeerReader extends AutoCloseable {
   /** The arena this reader reads. */
   ArenaEndpoint endpoint();
 
+  /** The name of the transport this reader uses ({@code shm}, {@code tcp}, {@code rdma}). */
+  default String transport() {
+    return "unknown";
+  }
+
   /**
    * Copies the snapshot of {@code (endpoint().node(), object, color)} at {@code locator} into
    * {@code out} and checks it. Never blocks past {@code deadlineNs} (a {@link System#nanoTime()}

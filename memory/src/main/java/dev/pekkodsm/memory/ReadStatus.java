@@ -17,6 +17,8 @@ public enum ReadStatus {
   CONTENDED,
   /** The locator points outside the peer's arena. */
   OUT_OF_RANGE,
-  /** The peer's arena cannot be reached (not mapped, wrong token, peer gone, timed out). */
-  UNAVAILABLE
+  /** The peer's arena cannot be reached (not mapped, wrong token, peer gone, connection lost). */
+  UNAVAILABLE,
+  /** The peer did not answer before the read's deadline. */
+  TIMED_OUT
 }

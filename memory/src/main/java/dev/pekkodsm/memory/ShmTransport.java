@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -37,8 +38,8 @@ public final class ShmTransport implements OneSidedTransport {
   }
 
   @Override
-  public PeerReader open(ArenaEndpoint peer) throws TransportUnavailableException {
-    Reader reader = new Reader(peer);
+  public PeerReader open(PeerEndpoint peer) throws TransportUnavailableException {
+    Reader reader = new Reader(peer.arena());
     MappedByteBuffer first = reader.map(0);
     if (first == null) {
       throw new TransportUnavailableException(reader.failure);
@@ -63,6 +64,11 @@ public final class ShmTransport implements OneSidedTransport {
     }
 
     @Override
+    public String transport() {
+      return "shm";
+    }
+
+    @Override
     public ArenaEndpoint endpoint() {
       return peer;
     }
@@ -77,7 +83,10 @@ public final class ShmTransport implements OneSidedTransport {
       if (segment == null) {
         segment = map(index);
         if (segment == null) {
-          return ReadStatus.UNAVAILABLE;
+          // A segment the owner has not created is a locator outside its arena, not an outage.
+          return Files.exists(SnapshotArena.segmentPath(folder, index))
+              ? ReadStatus.UNAVAILABLE
+              : ReadStatus.OUT_OF_RANGE;
         }
       }
       if (closed) {

@@ -8,7 +8,6 @@ import static dev.pekkodsm.memory.SlotLayout.SEQUENCE_OFFSET;
 import static dev.pekkodsm.memory.SlotLayout.SLOT_ALIGNMENT;
 import static dev.pekkodsm.memory.SlotLayout.SLOT_HEADER_BYTES;
 
-import dev.pekkodsm.serialization.DecodeStatus;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -30,8 +29,14 @@ public final class SlotReads {
 
   private SlotReads() {}
 
+  /** {@link #copyStable} result: the offset cannot name a slot of the segment. */
+  public static final int OUT_OF_RANGE = -1;
+
+  /** {@link #copyStable} result: a writer held the slot for the whole retry budget. */
+  public static final int CONTENDED = -2;
+
   /**
-   * Reads the slot at {@code offset} of {@code segment} into {@code out}.
+   * Reads the slot at {@code offset} of {@code segment} into {@code out} and checks the copy.
    *
    * @param segmentBytes the valid size of the segment
    * @param maxFrameBytes the largest frame the caller accepts
@@ -50,10 +55,36 @@ public final class SlotReads {
       int maxFrameBytes,
       ReadBuffer out,
       long deadlineNs) {
+    int copied = copyStable(segment, segmentBytes, offset, maxFrameBytes, out, deadlineNs);
+    if (copied == OUT_OF_RANGE) {
+      return ReadStatus.OUT_OF_RANGE;
+    }
+    if (copied == CONTENDED) {
+      return ReadStatus.CONTENDED;
+    }
+    return check(codec, out.bytes(), copied, node, object, color);
+  }
+
+  /**
+   * Copies one stable version of a slot's frame into {@code out}: the bytes between two equal even
+   * sequence reads. Nothing about the frame is trusted except for bounds: a frame whose header
+   * announces an impossible length is copied as its header only, so {@link #check} reports it. This
+   * is what a remote reader's server does on the reader's behalf.
+   *
+   * @return the number of bytes copied (at least a frame header), or {@link #OUT_OF_RANGE} or
+   *     {@link #CONTENDED}
+   */
+  public static int copyStable(
+      ByteBuffer segment,
+      int segmentBytes,
+      long offset,
+      int maxFrameBytes,
+      ReadBuffer out,
+      long deadlineNs) {
     if (offset < FIRST_SLOT_OFFSET
         || offset % SLOT_ALIGNMENT != 0
         || offset + SLOT_HEADER_BYTES + SnapshotCodec.HEADER_BYTES > segmentBytes) {
-      return ReadStatus.OUT_OF_RANGE;
+      return OUT_OF_RANGE;
     }
     int slot = (int) offset;
     int frameAt = slot + SLOT_HEADER_BYTES;
@@ -78,17 +109,7 @@ public final class SlotReads {
         long after = (long) LONG.getAcquire(segment, slot + SEQUENCE_OFFSET);
         if (before == after) {
           out.length(copy);
-          if (!plausible) {
-            return codec.verify(dst, 0, copy, node, object, color) == DecodeStatus.BAD_MAGIC
-                ? ReadStatus.FREED
-                : ReadStatus.CORRUPT;
-          }
-          return switch (codec.verify(dst, 0, copy, node, object, color)) {
-            case OK -> ReadStatus.OK;
-            case BAD_MAGIC -> ReadStatus.FREED;
-            case WRONG_OBJECT -> ReadStatus.STALE;
-            default -> ReadStatus.CORRUPT;
-          };
+          return copy;
         }
       }
       // A writer is in the slot: spin briefly, then back off until the budget runs out.
@@ -100,10 +121,24 @@ public final class SlotReads {
           giveUpNs = deadlineNs - now < RETRY_BUDGET_NS ? deadlineNs : now + RETRY_BUDGET_NS;
         }
         if (now - giveUpNs >= 0) {
-          return ReadStatus.CONTENDED;
+          return CONTENDED;
         }
         LockSupport.parkNanos(1_000);
       }
     }
+  }
+
+  /**
+   * What a reader concludes from a stable copy of a frame: every transport applies exactly this
+   * check before a byte is deserialized.
+   */
+  public static ReadStatus check(
+      SnapshotCodec codec, byte[] frame, int length, long node, long object, int color) {
+    return switch (codec.verify(frame, 0, length, node, object, color)) {
+      case OK -> ReadStatus.OK;
+      case BAD_MAGIC -> ReadStatus.FREED;
+      case WRONG_OBJECT -> ReadStatus.STALE;
+      default -> ReadStatus.CORRUPT;
+    };
   }
 }

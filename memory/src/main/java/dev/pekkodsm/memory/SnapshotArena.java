@@ -11,6 +11,7 @@ import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
@@ -216,6 +217,27 @@ public final class SnapshotArena implements AutoCloseable {
         settings.maxFrameBytes(),
         out,
         System.nanoTime() + 20_000_000L);
+  }
+
+  /**
+   * A read-only view of segment {@code index} (little-endian, the whole segment), or null if the
+   * arena has no such segment or is closed. For servers that read this arena for remote peers;
+   * readers must go through {@link SlotReads}.
+   */
+  public ByteBuffer segment(int index) {
+    MappedByteBuffer segment;
+    synchronized (this) {
+      if (index < 0 || index >= segmentCount || closed) {
+        return null;
+      }
+      segment = segments[index];
+    }
+    return segment.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** The settings this arena was created with. */
+  public ArenaSettings settings() {
+    return settings;
   }
 
   /** Slots currently published. */

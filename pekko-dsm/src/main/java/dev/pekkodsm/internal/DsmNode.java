@@ -14,11 +14,16 @@ import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.ReadCache;
 import dev.pekkodsm.coherence.SystemTiming;
 import dev.pekkodsm.coherence.Tombstones;
+import dev.pekkodsm.memory.HostIdentity;
+import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
 import dev.pekkodsm.memory.ShmTransport;
 import dev.pekkodsm.memory.SnapshotArena;
+import dev.pekkodsm.memory.TcpReadServer;
+import dev.pekkodsm.memory.TcpSettings;
+import dev.pekkodsm.memory.TcpTransport;
 import dev.pekkodsm.serialization.SnapshotFormatException;
 import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.Purpose;
@@ -61,7 +66,9 @@ public final class DsmNode {
   private final KryoPool kryo;
   private final SnapshotCodec codec;
   private final SnapshotArena arena;
-  private final ShmTransport transport;
+  private final Transports transports;
+  private final TcpReadServer tcpServer;
+  private final PeerEndpoint endpoint;
   private final SystemTiming timing;
   private final ReadCache cache;
   private final Tombstones tombstones;
@@ -114,6 +121,10 @@ public final class DsmNode {
   }
 
   DsmNode(ActorSystem<?> system, DsmSettings settings, NodeId self, HandleCodec handles) {
+    if (settings.transport == DsmSettings.Transport.RDMA) {
+      throw new IllegalStateException(
+          "pekko.dsm.transport = rdma, but RDMA is unavailable on this node");
+    }
     this.system = system;
     this.settings = settings;
     this.self = self;
@@ -130,7 +141,25 @@ public final class DsmNode {
     this.cache = new ReadCache(settings.readCacheBytes);
     this.tombstones = new Tombstones(settings.tombstoneEntries, settings.tombstoneTtl);
     this.arena = SnapshotArena.create(settings.arena, self.value(), codec);
-    this.transport = new ShmTransport(codec, settings.arena.maxFrameBytes());
+    this.tcpServer = startTcpServer(system, settings, arena);
+    PeerEndpoint published =
+        PeerEndpoint.shmOnly(arena.endpoint(), HostIdentity.of(settings.arena.directory()));
+    if (tcpServer != null) {
+      String host = settings.tcpPublicHost.isEmpty() ? artery(system) : settings.tcpPublicHost;
+      published = published.withTcp(host, tcpServer.address().getPort());
+    }
+    this.endpoint = published;
+    boolean readsTcp =
+        settings.transport == DsmSettings.Transport.AUTO
+            || settings.transport == DsmSettings.Transport.TCP;
+    this.transports =
+        new Transports(
+            settings.transport,
+            endpoint,
+            new ShmTransport(codec, settings.arena.maxFrameBytes()),
+            readsTcp ? new TcpTransport(codec, settings.arena.maxFrameBytes(), settings.tcp) : null,
+            null,
+            "RDMA is not built into this node yet");
     this.metrics = new Metrics(table::size, arena::liveSlots);
     Duration keep = settings.askTimeout.plus(settings.borrowTimeout).multipliedBy(3);
     this.handOvers =
@@ -157,7 +186,53 @@ public final class DsmNode {
     this.tasks = taskExecutor(settings, self);
     this.peers =
         new PeerDirectory(
-            system, self, settings.registry.fingerprint(), transport, settings.askTimeout);
+            system, self, settings.registry.fingerprint(), transports, settings.askTimeout);
+  }
+
+  /** The host Artery is bound to: where peers reach this node. */
+  private static String artery(ActorSystem<?> system) {
+    return system.address().getHost().orElse("127.0.0.1");
+  }
+
+  /** Starts the tcp read server when this node may be read over tcp; null otherwise. */
+  private static TcpReadServer startTcpServer(
+      ActorSystem<?> system, DsmSettings settings, SnapshotArena arena) {
+    if (settings.transport != DsmSettings.Transport.AUTO
+        && settings.transport != DsmSettings.Transport.TCP) {
+      return null;
+    }
+    TcpSettings tcp = settings.tcp;
+    if (tcp.bindHost().isEmpty()) {
+      tcp = tcp.withBindHost(artery(system));
+    }
+    try {
+      return TcpReadServer.start(arena, tcp);
+    } catch (java.io.IOException e) {
+      arena.close();
+      throw new java.io.UncheckedIOException(
+          "cannot start the tcp read server on "
+              + tcp.bindHost()
+              + ":"
+              + tcp.port()
+              + " (pekko.dsm.tcp.bind-host, pekko.dsm.tcp.port): "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  /** What this node publishes so that peers can read its arena. */
+  public PeerEndpoint endpoint() {
+    return endpoint;
+  }
+
+  /** The transport chosen for each peer read so far. */
+  public java.util.Map<NodeId, String> transportsInUse() {
+    return transports.chosen();
+  }
+
+  /** The tcp read server, or null if this node runs none. */
+  public TcpReadServer tcpServer() {
+    return tcpServer;
   }
 
   /**
@@ -522,7 +597,9 @@ public final class DsmNode {
                       SnapshotCodec.ANY_COLOR,
                       readBuffers.get(),
                       System.nanoTime() + settings.askTimeout.toNanos());
-              metrics.oneSidedReads.increment();
+              if (status == ReadStatus.OK) {
+                metrics.oneSidedRead(reader, readBuffers.get().length());
+              }
               return decodeLatest(address, status);
             });
   }
@@ -530,7 +607,6 @@ public final class DsmNode {
   private Latest decodeLatest(GlobalAddress address, ReadStatus status) {
     ReadBuffer buffer = readBuffers.get();
     if (status == ReadStatus.OK) {
-      metrics.bytesRead.add(buffer.length());
       Object value =
           kryo.fromBytes(
               buffer.bytes(),
@@ -546,11 +622,32 @@ public final class DsmNode {
       throw new StaleReferenceException(
           address, "the snapshot of " + address.objectName() + " is no longer at this slot");
     }
-    if (status == ReadStatus.UNAVAILABLE && peers.isDeparted(address.node())) {
-      throw lost(address);
+    throw unreadable(address, status);
+  }
+
+  /** The exception for a one-sided read that ended in anything but a copy or a freed slot. */
+  private RuntimeException unreadable(GlobalAddress address, ReadStatus status) {
+    if (peers.isDeparted(address.node())) {
+      return lost(address);
     }
-    throw new CorruptSnapshotException(
-        address, "the snapshot of " + address + " failed its checks (" + status + ")", null);
+    return switch (status) {
+      case UNAVAILABLE ->
+          new DsmException(
+              address, "cannot read the arena of " + address.node() + " (its transport is down)");
+      case TIMED_OUT ->
+          new DsmTimeoutException(
+              address,
+              address.node() + " did not answer the read of " + address + " in time",
+              null);
+      case CONTENDED ->
+          new DsmTimeoutException(
+              address, "the snapshot slot of " + address + " stayed locked by a writer", null);
+      default ->
+          new CorruptSnapshotException(
+              address,
+              "the snapshot of " + address + " at its home failed its checks (" + status + ")",
+              null);
+    };
   }
 
   /** Serializes a value as a snapshot payload (no handle may be inside). */
@@ -637,8 +734,7 @@ public final class DsmNode {
     ReadStatus status = reader.read(locator, address.object(), address.color(), buffer, deadline);
     switch (status) {
       case OK -> {
-        metrics.oneSidedReads.increment();
-        metrics.bytesRead.add(buffer.length());
+        metrics.oneSidedRead(reader, buffer.length());
         Object value;
         try {
           value =
@@ -677,20 +773,7 @@ public final class DsmNode {
                 + " at its home (it was written, moved or dropped); ask its owner for a new "
                 + "reference");
       }
-      case UNAVAILABLE -> {
-        if (peers.isDeparted(address.node())) {
-          throw lost(address);
-        }
-        throw new DsmException(address, "cannot read the arena of " + address.node());
-      }
-      case CONTENDED ->
-          throw new DsmTimeoutException(
-              address, "the snapshot slot of " + address + " stayed locked by a writer", null);
-      default ->
-          throw new CorruptSnapshotException(
-              address,
-              "the snapshot of " + address + " at its home failed its checks (" + status + ")",
-              null);
+      default -> throw unreadable(address, status);
     }
   }
 
@@ -763,8 +846,7 @@ public final class DsmNode {
                         + "); the object is lost",
                     failure);
               }
-              metrics.oneSidedReads.increment();
-              metrics.bytesRead.add(buffer.length());
+              metrics.oneSidedRead(reader, buffer.length());
               return kryo.fromBytes(
                   buffer.bytes(),
                   SnapshotCodec.HEADER_BYTES,
@@ -1865,7 +1947,10 @@ public final class DsmNode {
     tasks.shutdownNow();
     timing.close();
     peers.close();
-    transport.close();
+    transports.close();
+    if (tcpServer != null) {
+      tcpServer.close();
+    }
     arena.close();
   }
 

@@ -2,6 +2,7 @@ package dev.pekkodsm.internal;
 
 import dev.pekkodsm.Dsm;
 import dev.pekkodsm.memory.ArenaEndpoint;
+import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.serialization.internal.Purpose;
 import java.io.NotSerializableException;
 import java.nio.ByteBuffer;
@@ -271,7 +272,8 @@ public final class DsmSerializer extends SerializerWithStringManifest {
     } else if (o instanceof Protocol.GetEndpoint m) {
       w.ref(m.replyTo());
     } else if (o instanceof Protocol.EndpointInfo m) {
-      ArenaEndpoint a = m.arena();
+      PeerEndpoint e = m.endpoint();
+      ArenaEndpoint a = e.arena();
       w.l(m.node())
           .l(m.registryFingerprint())
           .l(a.node())
@@ -279,7 +281,12 @@ public final class DsmSerializer extends SerializerWithStringManifest {
           .l(a.tokenHi())
           .l(a.tokenLo())
           .i(a.segmentBytes())
-          .i(a.maxSegments());
+          .i(a.maxSegments())
+          .s(e.hostId())
+          .s(e.tcpHost())
+          .i(e.tcpPort())
+          .s(e.rdmaHost())
+          .i(e.rdmaPort());
     } else if (o instanceof Protocol.ToppedUp m) {
       w.l(m.refId()).l(m.home()).l(m.object()).i(m.color()).l(m.weight());
     } else if (o instanceof Protocol.Revoked m) {
@@ -358,8 +365,14 @@ public final class DsmSerializer extends SerializerWithStringManifest {
           case ENDPOINT_INFO -> {
             long nodeId = r.l();
             long fingerprint = r.l();
-            yield new Protocol.EndpointInfo(
-                nodeId, new ArenaEndpoint(r.l(), r.s(), r.l(), r.l(), r.i(), r.i()), fingerprint);
+            ArenaEndpoint arena = new ArenaEndpoint(r.l(), r.s(), r.l(), r.l(), r.i(), r.i());
+            PeerEndpoint endpoint;
+            try {
+              endpoint = new PeerEndpoint(arena, r.s(), r.s(), r.i(), r.s(), r.i());
+            } catch (IllegalArgumentException | NullPointerException e) {
+              throw new NotSerializableException("malformed endpoint: " + e.getMessage());
+            }
+            yield new Protocol.EndpointInfo(nodeId, endpoint, fingerprint);
           }
           case TOPPED_UP -> new Protocol.ToppedUp(r.l(), r.l(), r.l(), r.i(), r.positive());
           case REVOKED -> new Protocol.Revoked(r.l(), r.s());

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigValue;
 import dev.pekkodsm.memory.ArenaSettings;
+import dev.pekkodsm.memory.TcpSettings;
 import dev.pekkodsm.serialization.ClassRegistry;
 import dev.pekkodsm.serialization.SerializationSettings;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
@@ -22,13 +23,20 @@ public final class DsmSettings {
   /** The one-sided read transports this build can use. */
   public enum Transport {
     AUTO,
-    SHM
+    SHM,
+    TCP,
+    RDMA
   }
 
   public final Duration askTimeout;
   public final Duration borrowTimeout;
   public final Transport transport;
   public final ArenaSettings arena;
+  public final TcpSettings tcp;
+  public final String tcpPublicHost;
+  public final String rdmaBindHost;
+  public final int rdmaPort;
+  public final Duration rdmaConnectTimeout;
   public final long readCacheBytes;
   public final SerializationSettings serialization;
   public final ClassRegistry registry;
@@ -53,7 +61,7 @@ public final class DsmSettings {
       throw new ConfigException.BadValue(
           c.origin(),
           "pekko.dsm.transport",
-          "transport=" + c.getString("transport") + " is not one of auto, shm");
+          "transport=" + c.getString("transport") + " is not one of auto, shm, tcp, rdma");
     }
     Config s = c.getConfig("serialization");
     long maxSnapshot = s.getBytes("max-snapshot-size");
@@ -93,6 +101,31 @@ public final class DsmSettings {
     } catch (IllegalArgumentException e) {
       throw new ConfigException.BadValue(a.origin(), "pekko.dsm.arena", e.getMessage());
     }
+    Config tc = c.getConfig("tcp");
+    try {
+      this.tcp =
+          new TcpSettings(
+              tc.getString("bind-host"),
+              tc.getInt("port"),
+              tc.getInt("server-threads"),
+              tc.getInt("max-connections"),
+              tc.getInt("connections-per-peer"),
+              tc.getDuration("connect-timeout"),
+              tc.getDuration("handshake-timeout"),
+              tc.getDuration("write-stall-timeout"),
+              tc.getString("secret"));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException.BadValue(tc.origin(), "pekko.dsm.tcp", e.getMessage());
+    }
+    this.tcpPublicHost = tc.getString("public-host");
+    Config rc = c.getConfig("rdma");
+    this.rdmaBindHost = rc.getString("bind-host");
+    this.rdmaPort = rc.getInt("port");
+    if (rdmaPort < 0 || rdmaPort > 65535) {
+      throw new ConfigException.BadValue(
+          rc.origin(), "pekko.dsm.rdma.port", "port=" + rdmaPort + " must be in [0, 65535]");
+    }
+    this.rdmaConnectTimeout = positive(c, "rdma.connect-timeout");
     this.readCacheBytes = c.getBytes("read-cache.max-unpinned-size");
     this.tombstoneEntries = c.getLong("tombstones.max-entries");
     this.tombstoneTtl = positive(c, "tombstones.ttl");

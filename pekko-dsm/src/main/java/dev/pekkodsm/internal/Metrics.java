@@ -1,6 +1,7 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.DsmCounters;
+import dev.pekkodsm.memory.PeerReader;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
@@ -18,6 +19,9 @@ public final class Metrics {
   final LongAdder lends = new LongAdder();
   final LongAdder borrowConflicts = new LongAdder();
   final LongAdder staleRejections = new LongAdder();
+  final LongAdder shmReads = new LongAdder();
+  final LongAdder tcpReads = new LongAdder();
+  final LongAdder rdmaReads = new LongAdder();
   private final LongSupplier liveObjects;
   private final LongSupplier arenaSlots;
 
@@ -29,6 +33,18 @@ public final class Metrics {
   /** Counts one protocol message put on the wire (called by the serializer). */
   public void messageSent() {
     messagesSent.increment();
+  }
+
+  /** Counts one successful one-sided read of {@code bytes} through {@code reader}. */
+  void oneSidedRead(PeerReader reader, int bytes) {
+    oneSidedReads.increment();
+    bytesRead.add(bytes);
+    switch (reader.transport()) {
+      case "shm" -> shmReads.increment();
+      case "tcp" -> tcpReads.increment();
+      case "rdma" -> rdmaReads.increment();
+      default -> {}
+    }
   }
 
   public void localRead() {
@@ -62,6 +78,9 @@ public final class Metrics {
         borrowConflicts.sum(),
         staleRejections.sum(),
         liveObjects.getAsLong(),
-        arenaSlots.getAsLong());
+        arenaSlots.getAsLong(),
+        shmReads.sum(),
+        tcpReads.sum(),
+        rdmaReads.sum());
   }
 }

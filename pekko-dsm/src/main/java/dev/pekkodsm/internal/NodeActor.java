@@ -37,7 +37,7 @@ final class NodeActor {
                         .tell(
                             new Protocol.EndpointInfo(
                                 node.self().value(),
-                                node.arena().endpoint(),
+                                node.endpoint(),
                                 node.settings().registry.fingerprint()));
                     return Behaviors.same();
                   })

@@ -1,7 +1,6 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.coherence.NodeId;
-import dev.pekkodsm.memory.OneSidedTransport;
 import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.TransportUnavailableException;
 import java.time.Duration;
@@ -36,7 +35,7 @@ final class PeerDirectory {
   private final ActorSystem<?> system;
   private final NodeId self;
   private final long registryFingerprint;
-  private final OneSidedTransport transport;
+  private final Transports transports;
   private final Duration askTimeout;
   private final ConcurrentHashMap<NodeId, Address> members = new ConcurrentHashMap<>();
   private final Set<NodeId> departed = ConcurrentHashMap.newKeySet();
@@ -50,12 +49,12 @@ final class PeerDirectory {
       ActorSystem<?> system,
       NodeId self,
       long registryFingerprint,
-      OneSidedTransport transport,
+      Transports transports,
       Duration askTimeout) {
     this.system = system;
     this.self = self;
     this.registryFingerprint = registryFingerprint;
-    this.transport = transport;
+    this.transports = transports;
     this.askTimeout = askTimeout;
   }
 
@@ -90,6 +89,7 @@ final class PeerDirectory {
     if (reader != null) {
       reader.thenAccept(PeerReader::close);
     }
+    transports.forget(node);
   }
 
   /** True once {@code node} has been removed from the cluster. */
@@ -180,21 +180,13 @@ final class PeerDirectory {
                 return;
               }
               try {
-                PeerReader reader = transport.open(info.arena());
-                log.debug("reading {} over {}", node, transport.name());
+                PeerReader reader = transports.open(node, info.endpoint());
                 if (!fresh.complete(reader) || departed.contains(node)) {
                   reader.close();
                 }
               } catch (TransportUnavailableException | RuntimeException e) {
-                String message =
-                    "no one-sided transport reaches "
-                        + node
-                        + " (tried "
-                        + transport.name()
-                        + "): "
-                        + e.getMessage();
-                log.warn(message);
-                fresh.completeExceptionally(new IllegalStateException(message, e));
+                log.warn(e.getMessage());
+                fresh.completeExceptionally(new IllegalStateException(e.getMessage(), e));
               }
             });
     return fresh;

@@ -1,6 +1,6 @@
 package dev.pekkodsm.internal;
 
-import dev.pekkodsm.memory.ArenaEndpoint;
+import dev.pekkodsm.memory.PeerEndpoint;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 
@@ -245,8 +245,11 @@ public final class Protocol {
   /** Asks a node for the endpoint of its arena. */
   public record GetEndpoint(ActorRef<EndpointInfo> replyTo) implements NodeCommand {}
 
-  /** A node's arena endpoint and the fingerprint of its class registry. */
-  public record EndpointInfo(long node, ArenaEndpoint arena, long registryFingerprint)
+  /**
+   * Where and how a node's arena can be read (host identity, arena files, tcp and RDMA addresses)
+   * and the fingerprint of its class registry.
+   */
+  public record EndpointInfo(long node, PeerEndpoint endpoint, long registryFingerprint)
       implements DsmMessage {}
 
   /** More weight for reference {@code refId} to {@code (home, object, color)}. */

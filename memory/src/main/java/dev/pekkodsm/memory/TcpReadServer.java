@@ -1,0 +1,517 @@
+package dev.pekkodsm.memory;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves one-sided reads of a node's arena over tcp, for peers on other hosts: a read names a slot,
+ * the server copies the slot's frame under its seqlock and sends the bytes. No actor, no object
+ * table and no lock of the node is involved, so a read never waits for the owner (one-sided
+ * semantics over a two-sided wire). The protocol is in {@code TcpWire}.
+ *
+ * <p>Runs on its own selector threads ({@link TcpSettings#serverThreads()}). Hostile clients cost
+ * only their own connection: a bad handshake, an unknown opcode, a handshake or request left
+ * half-sent past {@link TcpSettings#handshakeTimeout()}, or a client that stops reading its replies
+ * for {@link TcpSettings#writeStallTimeout()} is closed; a request for any locator is
+ * bounds-checked against the arena's segments and answered; connections beyond {@link
+ * TcpSettings#maxConnections()} are closed on arrival. Nothing outside the arena's mapped segments
+ * is ever read.
+ *
+ * <p>The port must be reachable only by cluster members: without {@link TcpSettings#secret()} any
+ * client that reaches it can read every published snapshot. The secret authenticates clients; it
+ * does not encrypt the traffic.
+ *
+ * <p>Thread-safe.
+ */
+public final class TcpReadServer implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(TcpReadServer.class);
+  private static final long SWEEP_MS = 100;
+  private static final long SERVE_BUDGET_NS = 5_000_000L;
+  private static final int HIGH_WATER_BYTES = 256 * 1024;
+
+  private final SnapshotArena arena;
+  private final TcpSettings settings;
+  private final ServerSocketChannel server;
+  private final Loop[] loops;
+  private final AtomicInteger open = new AtomicInteger();
+  private final SecureRandom random = new SecureRandom();
+  private final LongAdder accepted = new LongAdder();
+  private final LongAdder refused = new LongAdder();
+  private final LongAdder served = new LongAdder();
+  private final LongAdder bytesServed = new LongAdder();
+  private final LongAdder closedForMisbehaviour = new LongAdder();
+  private int nextLoop;
+  private volatile boolean closed;
+
+  private TcpReadServer(SnapshotArena arena, TcpSettings settings, ServerSocketChannel server)
+      throws IOException {
+    this.arena = arena;
+    this.settings = settings;
+    this.server = server;
+    this.loops = new Loop[settings.serverThreads()];
+    for (int i = 0; i < loops.length; i++) {
+      loops[i] = new Loop(i);
+    }
+  }
+
+  /**
+   * Binds the read server and starts its threads.
+   *
+   * @throws IOException if the address cannot be bound
+   */
+  public static TcpReadServer start(SnapshotArena arena, TcpSettings settings) throws IOException {
+    ServerSocketChannel channel = ServerSocketChannel.open();
+    try {
+      channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+      channel.bind(new InetSocketAddress(settings.bindHost(), settings.port()), 1024);
+      channel.configureBlocking(false);
+      TcpReadServer server = new TcpReadServer(arena, settings, channel);
+      server.loops[0].selector.wakeup();
+      channel.register(server.loops[0].selector, SelectionKey.OP_ACCEPT);
+      long node = arena.endpoint().node();
+      for (Loop loop : server.loops) {
+        Thread thread =
+            new Thread(loop, "pekko-dsm-tcp-" + Long.toHexString(node) + "-" + loop.index);
+        thread.setDaemon(true);
+        loop.thread = thread;
+        thread.start();
+      }
+      return server;
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+  }
+
+  /** The bound address (with the real port when 0 was asked for). */
+  public InetSocketAddress address() {
+    try {
+      return (InetSocketAddress) server.getLocalAddress();
+    } catch (IOException e) {
+      throw new IllegalStateException("the read server is closed", e);
+    }
+  }
+
+  /** Connections open now. */
+  public int connections() {
+    return open.get();
+  }
+
+  /** Connections accepted since start. */
+  public long acceptedConnections() {
+    return accepted.sum();
+  }
+
+  /** Connections closed on arrival because {@link TcpSettings#maxConnections()} were open. */
+  public long refusedConnections() {
+    return refused.sum();
+  }
+
+  /** Read requests answered. */
+  public long readsServed() {
+    return served.sum();
+  }
+
+  /** Frame bytes sent in replies. */
+  public long bytesServed() {
+    return bytesServed.sum();
+  }
+
+  /**
+   * Connections closed for misbehaving: a bad handshake, an unknown opcode, a stalled handshake or
+   * request, or replies left unread.
+   */
+  public long misbehavingConnections() {
+    return closedForMisbehaviour.sum();
+  }
+
+  /** Stops the server and closes every connection. Idempotent. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      server.close();
+    } catch (IOException e) {
+      log.debug("closing the read server: {}", e.toString());
+    }
+    for (Loop loop : loops) {
+      loop.selector.wakeup();
+      Thread thread = loop.thread;
+      if (thread != null && thread != Thread.currentThread()) {
+        try {
+          thread.join(1000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+  }
+
+  /** One selector thread and the connections it serves. */
+  private final class Loop implements Runnable {
+    final int index;
+    final Selector selector;
+    final ConcurrentLinkedQueue<SocketChannel> incoming = new ConcurrentLinkedQueue<>();
+    final Set<Connection> connections = new HashSet<>();
+    final ReadBuffer scratch = new ReadBuffer(64 * 1024);
+    final List<ByteBuffer> segments = new ArrayList<>();
+    volatile Thread thread;
+    long lastSweepNs = System.nanoTime();
+
+    Loop(int index) throws IOException {
+      this.index = index;
+      this.selector = Selector.open();
+    }
+
+    @Override
+    public void run() {
+      try {
+        while (!closed) {
+          selector.select(SWEEP_MS);
+          for (SocketChannel channel; (channel = incoming.poll()) != null; ) {
+            adopt(channel);
+          }
+          Iterator<SelectionKey> keys = selector.selectedKeys().iterator();
+          while (keys.hasNext()) {
+            SelectionKey key = keys.next();
+            keys.remove();
+            if (!key.isValid()) {
+              continue;
+            }
+            if (key.isAcceptable()) {
+              acceptAll();
+            } else {
+              Connection connection = (Connection) key.attachment();
+              connection.onReady(key);
+            }
+          }
+          long now = System.nanoTime();
+          if (now - lastSweepNs >= SWEEP_MS * 1_000_000L) {
+            lastSweepNs = now;
+            sweep(now);
+          }
+        }
+      } catch (IOException | ClosedSelectorException e) {
+        if (!closed) {
+          log.error("tcp read server loop {} failed; its connections are closed", index, e);
+        }
+      } finally {
+        for (Connection connection : List.copyOf(connections)) {
+          connection.close();
+        }
+        for (SocketChannel channel; (channel = incoming.poll()) != null; ) {
+          quietClose(channel);
+          open.decrementAndGet();
+        }
+        try {
+          selector.close();
+        } catch (IOException e) {
+          log.debug("closing a selector: {}", e.toString());
+        }
+      }
+    }
+
+    private void acceptAll() throws IOException {
+      for (SocketChannel channel; (channel = server.accept()) != null; ) {
+        if (open.incrementAndGet() > settings.maxConnections()) {
+          open.decrementAndGet();
+          refused.increment();
+          quietClose(channel);
+          continue;
+        }
+        accepted.increment();
+        Loop target = loops[nextLoop];
+        nextLoop = (nextLoop + 1) % loops.length;
+        if (target == this) {
+          adopt(channel);
+        } else {
+          target.incoming.add(channel);
+          target.selector.wakeup();
+        }
+      }
+    }
+
+    private void adopt(SocketChannel channel) {
+      try {
+        channel.configureBlocking(false);
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        Connection connection = new Connection(this, channel);
+        connection.key = channel.register(selector, SelectionKey.OP_WRITE, connection);
+        connections.add(connection);
+      } catch (IOException e) {
+        quietClose(channel);
+        open.decrementAndGet();
+      }
+    }
+
+    private void sweep(long now) {
+      for (Connection connection : List.copyOf(connections)) {
+        connection.checkTimeouts(now);
+      }
+    }
+
+    /** The segment view for {@code index}, or null if the arena has no such segment. */
+    ByteBuffer segment(int index) {
+      if (index < segments.size()) {
+        return segments.get(index);
+      }
+      ByteBuffer segment = arena.segment(index);
+      if (segment == null) {
+        return null;
+      }
+      while (segments.size() < index) {
+        segments.add(arena.segment(segments.size()));
+      }
+      segments.add(segment);
+      return segment;
+    }
+  }
+
+  /** One client connection, confined to its loop's thread. */
+  private final class Connection {
+    final Loop loop;
+    final SocketChannel channel;
+    final ByteBuffer in = ByteBuffer.allocate(64 * TcpWire.REQUEST_BYTES);
+    ByteBuffer out = ByteBuffer.allocate(64 * 1024);
+    final byte[] nonce = new byte[TcpWire.NONCE_BYTES];
+    final long openedNs = System.nanoTime();
+    SelectionKey key;
+    boolean authenticated;
+    boolean closing;
+    long partialSinceNs;
+    long stalledSinceNs;
+
+    Connection(Loop loop, SocketChannel channel) {
+      this.loop = loop;
+      this.channel = channel;
+      in.order(ByteOrder.LITTLE_ENDIAN);
+      out.order(ByteOrder.LITTLE_ENDIAN);
+      random.nextBytes(nonce);
+      ArenaEndpoint endpoint = arena.endpoint();
+      out.putLong(TcpWire.HELLO_MAGIC)
+          .putInt(TcpWire.VERSION)
+          .putInt(settings.hasSecret() ? TcpWire.FLAG_SECRET : 0)
+          .putLong(endpoint.tokenHi())
+          .putLong(endpoint.tokenLo())
+          .putLong(endpoint.node())
+          .put(nonce);
+    }
+
+    void onReady(SelectionKey ready) {
+      try {
+        if (ready.isWritable() && !flush()) {
+          return;
+        }
+        if (closing) {
+          close();
+          return;
+        }
+        if (ready.isReadable()) {
+          int n = channel.read(in);
+          if (n < 0) {
+            close();
+            return;
+          }
+        }
+        process();
+      } catch (IOException e) {
+        close();
+      }
+    }
+
+    /** Handles every complete message buffered, as long as replies fit under the high water. */
+    private void process() throws IOException {
+      in.flip();
+      try {
+        if (!authenticated) {
+          if (in.remaining() < TcpWire.AUTH_BYTES) {
+            return;
+          }
+          authenticate(); // a refused client's bytes are dropped; the refusal is flushed below
+        }
+        while (in.remaining() >= TcpWire.REQUEST_BYTES && out.position() < HIGH_WATER_BYTES) {
+          int opcode = in.getInt();
+          in.getInt();
+          long id = in.getLong();
+          long locator = in.getLong();
+          if (opcode != TcpWire.READ_OPCODE) {
+            misbehaved();
+            in.clear();
+            return;
+          }
+          serve(id, locator);
+        }
+      } finally {
+        in.compact();
+        if (in.position() == 0) {
+          partialSinceNs = 0;
+        } else if (partialSinceNs == 0) {
+          partialSinceNs = System.nanoTime();
+        }
+      }
+      if (channel.isOpen()) {
+        flush(); // a refusal goes out, then flush closes the connection
+      }
+    }
+
+    private void authenticate() {
+      long magic = in.getLong();
+      byte[] mac = new byte[TcpWire.MAC_BYTES];
+      in.get(mac);
+      ArenaEndpoint endpoint = arena.endpoint();
+      int status;
+      if (magic != TcpWire.HELLO_MAGIC) {
+        status = TcpWire.REFUSED_PROTOCOL;
+      } else if (settings.hasSecret()
+          && !TcpWire.sameMac(
+              mac, TcpWire.mac(settings.secret(), nonce, endpoint.tokenHi(), endpoint.tokenLo()))) {
+        status = TcpWire.REFUSED_SECRET;
+      } else {
+        status = TcpWire.ACCEPTED;
+      }
+      out.putInt(TcpWire.ACCEPT_MAGIC).putInt(status);
+      if (status == TcpWire.ACCEPTED) {
+        authenticated = true;
+      } else {
+        closedForMisbehaviour.increment();
+        closing = true; // the refusal is sent, then the connection closes
+        in.position(in.limit());
+      }
+    }
+
+    private void serve(long id, long locator) {
+      int segmentIndex = SlotLayout.segment(locator);
+      ByteBuffer segment = segmentIndex < settingsMaxSegments() ? loop.segment(segmentIndex) : null;
+      int copied =
+          segment == null
+              ? SlotReads.OUT_OF_RANGE
+              : SlotReads.copyStable(
+                  segment,
+                  arena.settings().segmentBytes(),
+                  SlotLayout.offset(locator),
+                  arena.settings().maxFrameBytes(),
+                  loop.scratch,
+                  System.nanoTime() + SERVE_BUDGET_NS);
+      served.increment();
+      if (copied < 0) {
+        ensureRoom(TcpWire.REPLY_HEADER_BYTES);
+        out.putLong(id)
+            .putInt(copied == SlotReads.CONTENDED ? TcpWire.CONTENDED : TcpWire.OUT_OF_RANGE)
+            .putInt(0);
+        return;
+      }
+      ensureRoom(TcpWire.REPLY_HEADER_BYTES + copied);
+      out.putLong(id).putInt(TcpWire.COPIED).putInt(copied).put(loop.scratch.bytes(), 0, copied);
+      bytesServed.add(copied);
+    }
+
+    private int settingsMaxSegments() {
+      return arena.settings().maxSegments();
+    }
+
+    private void ensureRoom(int bytes) {
+      if (out.remaining() < bytes) {
+        ByteBuffer bigger =
+            ByteBuffer.allocate(Math.max(out.capacity() * 2, out.position() + bytes))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        out.flip();
+        bigger.put(out);
+        out = bigger;
+      }
+    }
+
+    /**
+     * Writes what is pending. True when everything went out: reading resumes. False when the socket
+     * is full: only write interest remains, so a client that does not read its replies stops being
+     * read from (and is closed after the stall timeout).
+     */
+    private boolean flush() throws IOException {
+      out.flip();
+      try {
+        if (out.hasRemaining()) {
+          channel.write(out);
+        }
+        if (out.hasRemaining()) {
+          if (stalledSinceNs == 0) {
+            stalledSinceNs = System.nanoTime();
+          }
+          key.interestOps(SelectionKey.OP_WRITE);
+          return false;
+        }
+      } finally {
+        out.compact();
+      }
+      stalledSinceNs = 0;
+      if (closing) {
+        close();
+        return false;
+      }
+      if (out.capacity() > 1024 * 1024) {
+        out = ByteBuffer.allocate(64 * 1024).order(ByteOrder.LITTLE_ENDIAN); // let a big one go
+      }
+      key.interestOps(SelectionKey.OP_READ);
+      if (in.position() >= TcpWire.REQUEST_BYTES && authenticated) {
+        process(); // requests left over when the replies hit the high water
+      }
+      return true;
+    }
+
+    void checkTimeouts(long now) {
+      long handshakeNs = settings.handshakeTimeout().toNanos();
+      if (!authenticated && now - openedNs > handshakeNs) {
+        misbehaved();
+      } else if (partialSinceNs != 0 && now - partialSinceNs > handshakeNs) {
+        misbehaved();
+      } else if (stalledSinceNs != 0
+          && now - stalledSinceNs > settings.writeStallTimeout().toNanos()) {
+        misbehaved();
+      }
+    }
+
+    private void misbehaved() {
+      closedForMisbehaviour.increment();
+      close();
+    }
+
+    void close() {
+      if (loop.connections.remove(this)) {
+        open.decrementAndGet();
+      }
+      if (key != null) {
+        key.cancel();
+      }
+      quietClose(channel);
+    }
+  }
+
+  private static void quietClose(SocketChannel channel) {
+    try {
+      channel.close();
+    } catch (IOException e) {
+      log.debug("closing a connection: {}", e.toString());
+    }
+  }
+}

@@ -1,0 +1,137 @@
+package dev.pekkodsm.memory;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Settings of the tcp read server and of the tcp transport's client side, validated once when
+ * built.
+ *
+ * @param bindHost the address the read server listens on ({@code 0.0.0.0} for every interface)
+ * @param port the read server's port; 0 picks a free one
+ * @param serverThreads the server's selector threads; each serves its share of the connections
+ * @param maxConnections connections the server holds at once; more are closed as they arrive
+ * @param connectionsPerPeer connections a reader keeps to each peer; reads are pipelined on each
+ * @param connectTimeout how long opening a connection (with its handshake) may take
+ * @param handshakeTimeout how long the server waits for a new connection's handshake, or for the
+ *     rest of a request it has started to receive
+ * @param writeStallTimeout how long the server keeps a connection whose client does not read its
+ *     replies
+ * @param secret a shared secret every client must prove it knows (HMAC-SHA256 over a random
+ *     challenge); empty for none
+ */
+public record TcpSettings(
+    String bindHost,
+    int port,
+    int serverThreads,
+    int maxConnections,
+    int connectionsPerPeer,
+    Duration connectTimeout,
+    Duration handshakeTimeout,
+    Duration writeStallTimeout,
+    String secret) {
+
+  /** Defaults for tests and tools: loopback, any port, no secret. */
+  public static TcpSettings loopback() {
+    return new TcpSettings(
+        "127.0.0.1",
+        0,
+        1,
+        1024,
+        2,
+        Duration.ofSeconds(2),
+        Duration.ofSeconds(5),
+        Duration.ofSeconds(10),
+        "");
+  }
+
+  public TcpSettings {
+    Objects.requireNonNull(bindHost, "bindHost");
+    Objects.requireNonNull(secret, "secret");
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port=" + port + " must be in [0, 65535]");
+    }
+    if (serverThreads < 1 || serverThreads > 64) {
+      throw new IllegalArgumentException("serverThreads=" + serverThreads + " must be in [1, 64]");
+    }
+    if (maxConnections < 1) {
+      throw new IllegalArgumentException("maxConnections=" + maxConnections + " must be >= 1");
+    }
+    if (connectionsPerPeer < 1 || connectionsPerPeer > 64) {
+      throw new IllegalArgumentException(
+          "connectionsPerPeer=" + connectionsPerPeer + " must be in [1, 64]");
+    }
+    positive("connectTimeout", connectTimeout);
+    positive("handshakeTimeout", handshakeTimeout);
+    positive("writeStallTimeout", writeStallTimeout);
+  }
+
+  /** True if clients must prove they know {@link #secret()}. */
+  public boolean hasSecret() {
+    return !secret.isEmpty();
+  }
+
+  /** A copy with another port. */
+  public TcpSettings withPort(int newPort) {
+    return new TcpSettings(
+        bindHost,
+        newPort,
+        serverThreads,
+        maxConnections,
+        connectionsPerPeer,
+        connectTimeout,
+        handshakeTimeout,
+        writeStallTimeout,
+        secret);
+  }
+
+  /** A copy that binds another address. */
+  public TcpSettings withBindHost(String newBindHost) {
+    return new TcpSettings(
+        newBindHost,
+        port,
+        serverThreads,
+        maxConnections,
+        connectionsPerPeer,
+        connectTimeout,
+        handshakeTimeout,
+        writeStallTimeout,
+        secret);
+  }
+
+  /** A copy with another secret. */
+  public TcpSettings withSecret(String newSecret) {
+    return new TcpSettings(
+        bindHost,
+        port,
+        serverThreads,
+        maxConnections,
+        connectionsPerPeer,
+        connectTimeout,
+        handshakeTimeout,
+        writeStallTimeout,
+        newSecret);
+  }
+
+  /** A copy with other server limits. */
+  public TcpSettings withLimits(
+      int newMaxConnections, Duration newHandshakeTimeout, Duration newWriteStallTimeout) {
+    return new TcpSettings(
+        bindHost,
+        port,
+        serverThreads,
+        newMaxConnections,
+        connectionsPerPeer,
+        connectTimeout,
+        newHandshakeTimeout,
+        newWriteStallTimeout,
+        secret);
+  }
+
+  private static void positive(String name, Duration value) {
+    Objects.requireNonNull(value, name);
+    if (value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(name + "=" + value + " must be positive");
+    }
+  }
+}
