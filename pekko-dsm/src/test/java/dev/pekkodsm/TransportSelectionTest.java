@@ -166,4 +166,36 @@ class TransportSelectionTest {
       box.drop();
     }
   }
+
+  /**
+   * This machine has no RDMA (no libdisni, no device): a node told to use rdma refuses to start and
+   * says why, instead of running without the transport it was asked for.
+   */
+  @Test
+  void shouldRefuseToStartWithRdmaWhereItIsUnavailable() {
+    org.junit.jupiter.api.Assumptions.assumeFalse(
+        dev.pekkodsm.memory.rdma.Rdma.isAvailable(), "RDMA is available here");
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                LocalCluster.withNodes(1)
+                    .config("pekko.dsm.transport = rdma")
+                    .startTimeout(java.time.Duration.ofSeconds(20))
+                    .start()
+                    .close());
+    String message = String.valueOf(e.getMessage()) + " " + rootCause(e).getMessage();
+    assertTrue(message.contains("RDMA is unavailable"), message);
+    assertTrue(
+        message.contains(
+            dev.pekkodsm.memory.rdma.Rdma.unavailabilityCause().getMessage().substring(0, 20)),
+        message);
+  }
+
+  static Throwable rootCause(Throwable t) {
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t;
+  }
 }

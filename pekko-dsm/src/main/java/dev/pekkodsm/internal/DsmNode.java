@@ -24,6 +24,10 @@ import dev.pekkodsm.memory.SnapshotArena;
 import dev.pekkodsm.memory.TcpReadServer;
 import dev.pekkodsm.memory.TcpSettings;
 import dev.pekkodsm.memory.TcpTransport;
+import dev.pekkodsm.memory.rdma.Rdma;
+import dev.pekkodsm.memory.rdma.RdmaArenaServer;
+import dev.pekkodsm.memory.rdma.RdmaSettings;
+import dev.pekkodsm.memory.rdma.RdmaTransport;
 import dev.pekkodsm.serialization.SnapshotFormatException;
 import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.Purpose;
@@ -68,6 +72,7 @@ public final class DsmNode {
   private final SnapshotArena arena;
   private final Transports transports;
   private final TcpReadServer tcpServer;
+  private final RdmaArenaServer rdmaServer;
   private final PeerEndpoint endpoint;
   private final SystemTiming timing;
   private final ReadCache cache;
@@ -121,9 +126,11 @@ public final class DsmNode {
   }
 
   DsmNode(ActorSystem<?> system, DsmSettings settings, NodeId self, HandleCodec handles) {
-    if (settings.transport == DsmSettings.Transport.RDMA) {
+    if (settings.transport == DsmSettings.Transport.RDMA && !Rdma.isAvailable()) {
       throw new IllegalStateException(
-          "pekko.dsm.transport = rdma, but RDMA is unavailable on this node");
+          "pekko.dsm.transport = rdma, but RDMA is unavailable on this node: "
+              + Rdma.unavailabilityCause().getMessage(),
+          Rdma.unavailabilityCause());
     }
     this.system = system;
     this.settings = settings;
@@ -148,6 +155,12 @@ public final class DsmNode {
       String host = settings.tcpPublicHost.isEmpty() ? artery(system) : settings.tcpPublicHost;
       published = published.withTcp(host, tcpServer.address().getPort());
     }
+    this.rdmaServer = startRdmaServer(system, settings, arena);
+    if (rdmaServer != null) {
+      published =
+          published.withRdma(
+              rdmaServer.address().getAddress().getHostAddress(), rdmaServer.address().getPort());
+    }
     this.endpoint = published;
     boolean readsTcp =
         settings.transport == DsmSettings.Transport.AUTO
@@ -158,8 +171,18 @@ public final class DsmNode {
             endpoint,
             new ShmTransport(codec, settings.arena.maxFrameBytes()),
             readsTcp ? new TcpTransport(codec, settings.arena.maxFrameBytes(), settings.tcp) : null,
-            null,
-            "RDMA is not built into this node yet");
+            rdmaServer != null
+                ? new RdmaTransport(
+                    codec, settings.arena.maxFrameBytes(), rdmaSettings(system, settings))
+                : null,
+            rdmaServer != null
+                ? ""
+                : settings.transport == DsmSettings.Transport.SHM
+                        || settings.transport == DsmSettings.Transport.TCP
+                    ? "not used (pekko.dsm.transport = "
+                        + settings.transport.name().toLowerCase(java.util.Locale.ROOT)
+                        + ")"
+                    : "unavailable: " + Rdma.unavailabilityCause().getMessage());
     this.metrics = new Metrics(table::size, arena::liveSlots);
     Duration keep = settings.askTimeout.plus(settings.borrowTimeout).multipliedBy(3);
     this.handOvers =
@@ -192,6 +215,48 @@ public final class DsmNode {
   /** The host Artery is bound to: where peers reach this node. */
   private static String artery(ActorSystem<?> system) {
     return system.address().getHost().orElse("127.0.0.1");
+  }
+
+  private static RdmaSettings rdmaSettings(ActorSystem<?> system, DsmSettings settings) {
+    String host = settings.rdmaBindHost.isEmpty() ? artery(system) : settings.rdmaBindHost;
+    RdmaSettings d = RdmaSettings.defaults(host).withPort(settings.rdmaPort);
+    return new RdmaSettings(
+        d.bindHost(),
+        d.port(),
+        d.backlog(),
+        d.maxConnections(),
+        settings.rdmaConnectTimeout,
+        d.requestTimeout(),
+        d.queueDepth(),
+        d.readBufferBytes(),
+        d.firstReadBytes(),
+        d.eventPollInterval());
+  }
+
+  /**
+   * Starts the RDMA listener when RDMA may be used and is available; null otherwise. In {@code
+   * auto}, a listener that cannot start is logged and the node goes on without RDMA.
+   */
+  private static RdmaArenaServer startRdmaServer(
+      ActorSystem<?> system, DsmSettings settings, SnapshotArena arena) {
+    boolean wanted =
+        settings.transport == DsmSettings.Transport.AUTO
+            || settings.transport == DsmSettings.Transport.RDMA;
+    if (!wanted || !Rdma.isAvailable()) {
+      return null;
+    }
+    try {
+      return RdmaArenaServer.start(arena, rdmaSettings(system, settings));
+    } catch (java.io.IOException | RuntimeException e) {
+      if (settings.transport == DsmSettings.Transport.RDMA) {
+        arena.close();
+        throw new IllegalStateException(
+            "cannot start the RDMA listener (pekko.dsm.rdma): " + e.getMessage(), e);
+      }
+      org.slf4j.LoggerFactory.getLogger(DsmNode.class)
+          .warn("RDMA is available but its listener did not start; going on without it", e);
+      return null;
+    }
   }
 
   /** Starts the tcp read server when this node may be read over tcp; null otherwise. */
@@ -1950,6 +2015,9 @@ public final class DsmNode {
     transports.close();
     if (tcpServer != null) {
       tcpServer.close();
+    }
+    if (rdmaServer != null) {
+      rdmaServer.close();
     }
     arena.close();
   }
