@@ -5,13 +5,19 @@ import dev.pekkodsm.serialization.SerializationSettings;
 import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.Purpose;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
+import java.io.IOException;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.function.Consumer;
 
-/** Test helpers: a codec, arena settings, frames. */
-final class Frames {
+/** Test helpers shared by the transport tests: a codec, arena settings, frames, tampering. */
+public final class Frames {
   static final long NODE = 0xA11CEL;
 
-  static final SnapshotCodec CODEC =
+  public static final SnapshotCodec CODEC =
       new SnapshotCodec(
           new KryoPool(
               ClassRegistry.empty(),
@@ -19,7 +25,7 @@ final class Frames {
               k -> {},
               "-"));
 
-  static final int MAX_FRAME = (1 << 20) + SnapshotCodec.HEADER_BYTES;
+  public static final int MAX_FRAME = (1 << 20) + SnapshotCodec.HEADER_BYTES;
 
   private Frames() {}
 
@@ -32,7 +38,7 @@ final class Frames {
     return CODEC.encode(value, NODE, object, color, Purpose.SNAPSHOT);
   }
 
-  static Object decode(ReadBuffer buffer) {
+  public static Object decode(ReadBuffer buffer) {
     return CODEC
         .pool()
         .fromBytes(
@@ -40,5 +46,20 @@ final class Frames {
             SnapshotCodec.HEADER_BYTES,
             buffer.length() - SnapshotCodec.HEADER_BYTES,
             Purpose.SNAPSHOT);
+  }
+
+  /** Changes segment {@code index} of {@code arena} behind its back, as corruption would. */
+  public static void tamper(SnapshotArena arena, int index, Consumer<MappedByteBuffer> change)
+      throws IOException {
+    try (FileChannel channel =
+        FileChannel.open(
+            SnapshotArena.segmentPath(arena.folder(), index),
+            StandardOpenOption.READ,
+            StandardOpenOption.WRITE)) {
+      MappedByteBuffer raw =
+          channel.map(FileChannel.MapMode.READ_WRITE, 0, arena.settings().segmentBytes());
+      raw.order(ByteOrder.LITTLE_ENDIAN);
+      change.accept(raw);
+    }
   }
 }

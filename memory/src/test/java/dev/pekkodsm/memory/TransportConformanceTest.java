@@ -9,11 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -71,15 +68,7 @@ abstract class TransportConformanceTest {
 
   /** Changes bytes of segment 0 behind the arena's back, as corruption or a crash would. */
   static void tamper(SnapshotArena arena, Consumer<MappedByteBuffer> change) throws Exception {
-    try (FileChannel ch =
-        FileChannel.open(
-            SnapshotArena.segmentPath(arena.folder(), 0),
-            StandardOpenOption.READ,
-            StandardOpenOption.WRITE)) {
-      MappedByteBuffer raw = ch.map(FileChannel.MapMode.READ_WRITE, 0, 1 << 20);
-      raw.order(ByteOrder.LITTLE_ENDIAN);
-      change.accept(raw);
-    }
+    Frames.tamper(arena, 0, change);
   }
 
   @Test
