@@ -53,7 +53,12 @@ class ConfExamplesTest {
             "pekko.dsm.serialization.classes { \"no.such.Clazz\" = 100 }",
             "pekko.dsm.serialization.classes { \"java.lang.Thread\" = 7 }",
             "pekko.dsm.serialization.classes { \"java.lang.Thread\" = nope }",
-            "pekko.dsm.move.inline-limit = 100MiB")) {
+            "pekko.dsm.move.inline-limit = 100MiB",
+            "pekko.dsm.tcp.port = 70000",
+            "pekko.dsm.tcp.connections-per-peer = 0",
+            "pekko.dsm.tcp.handshake-timeout = 0s",
+            "pekko.dsm.rdma.port = -1",
+            "pekko.dsm.rdma.connect-timeout = 0s")) {
       var e =
           assertThrows(
               ConfigException.class,
