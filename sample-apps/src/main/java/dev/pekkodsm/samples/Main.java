@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "pekko-dsm 0.1.0-SNAPSHOT",
     description = "pekko-dsm: a distributed shared memory for Apache Pekko.",
-    subcommands = {Main.TourCommand.class, Main.NodeCommand.class})
+    subcommands = {Main.TourCommand.class, Main.NodeCommand.class, BenchCommand.class})
 public final class Main implements Callable<Integer> {
 
   @Override

@@ -1,0 +1,240 @@
+package dev.pekkodsm.samples;
+
+import dev.pekkodsm.samples.kv.KvBench;
+import dev.pekkodsm.samples.kv.KvReport;
+import dev.pekkodsm.samples.kv.KvResult;
+import dev.pekkodsm.samples.kv.KvSpec;
+import dev.pekkodsm.samples.kv.Workload;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ./dsm bench ...}: the comparison harnesses. */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = "Compare pekko-dsm with the systems a JVM user would pick instead.",
+    subcommands = {BenchCommand.Kv.class})
+final class BenchCommand implements Callable<Integer> {
+
+  @Override
+  public Integer call() {
+    CommandLine.usage(this, System.out);
+    return 0;
+  }
+
+  /** {@code ./dsm bench kv}: the KV store on every system, side by side. */
+  @Command(
+      name = "kv",
+      mixinStandardHelpOptions = true,
+      sortOptions = false,
+      description = {
+        "Run the YCSB-style KV workload on each system in turn (same nodes, threads, data and",
+        "key sequence; every cluster torn down before the next starts), print a table, and write",
+        "JSON, CSV and PNG charts under --results.",
+        "Example: ./dsm bench kv --nodes 3 --systems dsm,delegation,local --duration 20s"
+      })
+  static final class Kv implements Callable<Integer> {
+
+    @Option(
+        names = "--systems",
+        split = ",",
+        defaultValue = "dsm,delegation,local",
+        description =
+            "systems to run, in order (default ${DEFAULT-VALUE}; known: dsm, delegation, local)")
+    List<String> systems;
+
+    @Option(
+        names = "--nodes",
+        split = ",",
+        defaultValue = "3",
+        description =
+            "node counts; several (1,2,3,4) draw the scaling curve (default ${DEFAULT-VALUE})")
+    List<Integer> nodes;
+
+    @Option(
+        names = "--read-ratio",
+        split = ",",
+        defaultValue = "0.9",
+        description =
+            "fractions of GETs, one run per value: 0.9 DRust, 0.5 YCSB A, 0.95 B, 1.0 C"
+                + " (default ${DEFAULT-VALUE})")
+    List<Double> readRatios;
+
+    @Option(
+        names = "--zipf",
+        defaultValue = "0.99",
+        description = "zipfian constant, 0 for uniform keys (default ${DEFAULT-VALUE})")
+    double zipf;
+
+    @Option(
+        names = "--keys",
+        defaultValue = "100000",
+        description = "keys (default ${DEFAULT-VALUE})")
+    int keys;
+
+    @Option(
+        names = "--value-bytes",
+        defaultValue = "256",
+        description = "value size, 8 of them the version (default ${DEFAULT-VALUE})")
+    int valueBytes;
+
+    @Option(
+        names = "--buckets",
+        description = "buckets of the hash table (entities for delegation); default keys/16")
+    Integer buckets;
+
+    @Option(
+        names = "--threads",
+        defaultValue = "4",
+        description = "client threads per node (default ${DEFAULT-VALUE})")
+    int threads;
+
+    @Option(
+        names = "--warmup",
+        defaultValue = "5s",
+        converter = DurationConverter.class,
+        description = "warm-up per run, e.g. 5s, 500ms, 1m (default ${DEFAULT-VALUE})")
+    Duration warmup;
+
+    @Option(
+        names = "--duration",
+        defaultValue = "20s",
+        converter = DurationConverter.class,
+        description = "measured time per run (default ${DEFAULT-VALUE})")
+    Duration duration;
+
+    @Option(names = "--seed", defaultValue = "42", description = "seed (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(
+        names = "--results",
+        defaultValue = "results",
+        description = "folder for the run's files (default ${DEFAULT-VALUE})")
+    Path results;
+
+    @Option(
+        names = "--smoke",
+        description = "a quick check of every system: 1,000 keys, 2 threads, 1 s + 2 s")
+    boolean smoke;
+
+    @Option(names = "--no-progress", description = "no progress bar")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws Exception {
+      if (smoke) {
+        keys = 1000;
+        valueBytes = 64;
+        threads = 2;
+        warmup = Duration.ofSeconds(1);
+        duration = Duration.ofSeconds(2);
+      }
+      KvSpec spec =
+          new KvSpec(keys, valueBytes, buckets != null ? buckets : Math.max(1, keys / 16));
+      for (String s : systems) {
+        if (!KvBench.SYSTEMS.containsKey(s)) {
+          throw new CommandLine.ParameterException(
+              new CommandLine(this),
+              "unknown system " + s + "; known: " + String.join(", ", KvBench.SYSTEMS.keySet()));
+        }
+      }
+      List<KvResult> all = new ArrayList<>();
+      for (int n : nodes) {
+        for (double readRatio : readRatios) {
+          Workload workload = new Workload(readRatio, zipf, threads, warmup, duration, seed);
+          KvBench bench = new KvBench(spec, workload, System.out, !noProgress);
+          for (String system : systems) {
+            all.add(bench.run(system, n));
+          }
+        }
+      }
+      KvReport report = new KvReport(all, describe(spec));
+      System.out.println();
+      report.print(System.out);
+      Path dir =
+          results.resolve(
+              "kv-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+      List<Path> files = report.write(dir);
+      System.out.println();
+      System.out.println("Wrote " + files.size() + " files to " + dir + ":");
+      files.forEach(f -> System.out.println("  " + f.getFileName()));
+      long stale =
+          all.stream()
+              .filter(r -> r.system().equals("dsm") || r.system().equals("delegation"))
+              .mapToLong(KvResult::staleReads)
+              .sum();
+      return stale == 0 ? 0 : 2;
+    }
+
+    private Map<String, Object> describe(KvSpec spec) {
+      Map<String, Object> run = new LinkedHashMap<>();
+      run.put("started", LocalDateTime.now().toString());
+      run.put("systems", systems);
+      run.put("nodes", nodes);
+      run.put("readRatios", readRatios);
+      run.put("zipf", zipf);
+      run.put("keys", spec.keys());
+      run.put("valueBytes", spec.valueBytes());
+      run.put("buckets", spec.buckets());
+      run.put("threadsPerNode", threads);
+      run.put("warmup", warmup.toString());
+      run.put("duration", duration.toString());
+      run.put("seed", seed);
+      run.put(
+          "java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+      run.put("cpus", Runtime.getRuntime().availableProcessors());
+      run.put("cpu", cpuModel());
+      run.put("maxHeapMiB", Runtime.getRuntime().maxMemory() >> 20);
+      return run;
+    }
+
+    private static String cpuModel() {
+      try {
+        for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+          if (line.startsWith("model name")) {
+            return line.substring(line.indexOf(':') + 1).trim();
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        // not Linux: the arch will do
+      }
+      return System.getProperty("os.arch");
+    }
+  }
+
+  /** Parses {@code 20s}, {@code 500ms}, {@code 2m}, or an ISO-8601 duration. */
+  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      String v = value.trim().toLowerCase(Locale.ROOT);
+      try {
+        if (v.endsWith("ms")) {
+          return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+        }
+        if (v.endsWith("s")) {
+          return Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
+        }
+        if (v.endsWith("m")) {
+          return Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
+        }
+        return Duration.parse(value);
+      } catch (RuntimeException e) {
+        throw new CommandLine.TypeConversionException(
+            "'" + value + "' is not a duration; use e.g. 20s, 500ms, 2m");
+      }
+    }
+  }
+}

@@ -1,0 +1,94 @@
+package dev.pekkodsm.samples.kv;
+
+import dev.pekkodsm.DMutex;
+import dev.pekkodsm.DVec;
+import dev.pekkodsm.Dsm;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A key-value store on pekko-dsm's public API, as a user would write it: a hash table whose buckets
+ * are the mutexes of a {@link DVec}, spread round-robin over the nodes. A GET reads its bucket
+ * one-sided ({@link DMutex#read}: no message to the bucket's node); a SET or DELETE ships a small
+ * function to the bucket's home, which runs it under the lock ({@link DMutex#update}: one request,
+ * one reply) and republishes the bucket.
+ *
+ * <p>Linearizable per key: a GET returns the value the last completed SET committed, because {@link
+ * DMutex#read} reads the value the last unlock published.
+ *
+ * <p>One store handle per node: create it on one node with {@link #create}, send {@link #table()}
+ * (or a {@link DVec#share()} of it) to the others in a message and wrap it there with {@link
+ * #over}. Thread-safe: all threads of a node share one handle. Keys and values must be registered
+ * with the DSM serializer ({@code Long}, {@code String} and {@code byte[]} are out of the box).
+ *
+ * @param <K> key type; its {@code hashCode} must be the same on every node (true of {@code Long},
+ *     {@code String}, records of those)
+ * @param <V> value type
+ */
+public final class DsmKvStore<K, V> implements AutoCloseable {
+
+  private final DVec<DMutex<HashMap<K, V>>> table;
+  private final List<DMutex<HashMap<K, V>>> buckets;
+
+  private DsmKvStore(DVec<DMutex<HashMap<K, V>>> table) {
+    this.table = table;
+    this.buckets = table.toList(); // the bucket handles, resolved once
+  }
+
+  /** A new, empty store of {@code buckets} buckets spread over the cluster's nodes. */
+  public static <K, V> DsmKvStore<K, V> create(Dsm dsm, int buckets) {
+    return new DsmKvStore<>(
+        dsm.<HashMap<K, V>>mutexVec(buckets, i -> new HashMap<>(), DVec.Placement.ROUND_ROBIN));
+  }
+
+  /** The store whose table arrived in a message on this node. */
+  public static <K, V> DsmKvStore<K, V> over(DVec<DMutex<HashMap<K, V>>> table) {
+    return new DsmKvStore<>(Objects.requireNonNull(table, "table"));
+  }
+
+  /** The table, to send to another node (send {@code table().share()} to keep this handle). */
+  public DVec<DMutex<HashMap<K, V>>> table() {
+    return table;
+  }
+
+  /** The value of {@code key}, or {@code null}; must not be modified. One one-sided read. */
+  public V get(K key) {
+    return bucket(key).read(m -> m.get(key));
+  }
+
+  /** Stores {@code value} under {@code key}; returns once the bucket's home committed it. */
+  public void set(K key, V value) {
+    Objects.requireNonNull(value, "value");
+    bucket(key)
+        .update(
+            m -> {
+              m.put(key, value);
+              return null;
+            });
+  }
+
+  /** Removes {@code key}; returns whether it was present. */
+  public boolean delete(K key) {
+    return bucket(key).update(m -> m.remove(key) != null);
+  }
+
+  /** Number of buckets. */
+  public int buckets() {
+    return buckets.size();
+  }
+
+  /** Lets go of this node's handle of the table; the store is freed when every handle has. */
+  @Override
+  public void close() {
+    table.drop();
+  }
+
+  private DMutex<HashMap<K, V>> bucket(K key) {
+    int h = Objects.requireNonNull(key, "key").hashCode();
+    h ^= h >>> 16;
+    h *= 0x7feb352d;
+    h ^= h >>> 15;
+    return buckets.get(Math.floorMod(h, buckets.size()));
+  }
+}

@@ -1,0 +1,123 @@
+package dev.pekkodsm.samples.kv;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.Test;
+
+class StaleReadCheckerTest {
+
+  private static byte[] write(StaleReadChecker checker, long key, byte[][] store) {
+    long[] start = new long[1];
+    long version = checker.beginWrite(key, start);
+    byte[] value = KvValues.of(key, version, 16);
+    store[(int) key] = value;
+    checker.endWrite(key, version, start[0]);
+    return value;
+  }
+
+  @Test
+  void shouldFlagAReadOfAValueOverwrittenBeforeTheReadBegan() {
+    StaleReadChecker checker = new StaleReadChecker(4);
+    byte[][] store = new byte[4][];
+    byte[] first = write(checker, 1, store);
+    byte[] second = write(checker, 1, store);
+
+    assertFalse(checker.endRead(1, checker.beginRead(1), second), "the latest value is fresh");
+    assertTrue(checker.endRead(1, checker.beginRead(1), first), "the overwritten one is stale");
+    assertEquals(2, checker.reads());
+    assertEquals(1, checker.staleReads());
+  }
+
+  @Test
+  void shouldNotFlagValuesOfOverlappingWrites() {
+    StaleReadChecker checker = new StaleReadChecker(1);
+    byte[][] store = new byte[1][];
+    write(checker, 0, store);
+    long[] a = new long[1];
+    long[] b = new long[1];
+    long va = checker.beginWrite(0, a);
+    long vb = checker.beginWrite(0, b);
+    // b completes first, then a: the store may have ordered them either way.
+    checker.endWrite(0, vb, b[0]);
+    checker.endWrite(0, va, a[0]);
+    assertFalse(checker.endRead(0, checker.beginRead(0), KvValues.of(0, va, 16)));
+    assertFalse(checker.endRead(0, checker.beginRead(0), KvValues.of(0, vb, 16)));
+    assertEquals(0, checker.staleReads());
+  }
+
+  @Test
+  void shouldNotFlagAReadThatBeganBeforeTheOverwriteCompleted() {
+    StaleReadChecker checker = new StaleReadChecker(1);
+    byte[][] store = new byte[1][];
+    byte[] old = write(checker, 0, store);
+    long begun = checker.beginRead(0); // the read starts ...
+    write(checker, 0, store); // ... a write completes meanwhile ...
+    assertFalse(checker.endRead(0, begun, old), "... and the read may still return the old one");
+  }
+
+  @Test
+  void shouldFlagAMissingValueOnceTheKeyWasWrittenAndCountMalformedBytes() {
+    StaleReadChecker checker = new StaleReadChecker(2);
+    assertFalse(checker.endRead(0, checker.beginRead(0), null), "nothing written yet");
+    byte[] value = write(checker, 0, new byte[2][]);
+    assertTrue(checker.endRead(0, checker.beginRead(0), null), "written, then missing");
+    assertFalse(checker.endRead(1, checker.beginRead(1), value), "key 0's bytes under key 1");
+    byte[] torn = value.clone();
+    torn[10] ^= 1;
+    checker.endRead(0, checker.beginRead(0), torn);
+    assertEquals(2, checker.malformedReads());
+  }
+
+  /** A store whose readers keep the first value they saw of each key, forever. */
+  private static final class StaleCacheKv implements KvSystem {
+    private final ConcurrentHashMap<Long, byte[]> map = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, byte[]> cache = new ConcurrentHashMap<>();
+
+    @Override
+    public int nodes() {
+      return 2;
+    }
+
+    @Override
+    public KvClient client(int node) {
+      return new KvClient() {
+        @Override
+        public byte[] get(long key) {
+          return cache.computeIfAbsent(key, map::get);
+        }
+
+        @Override
+        public void set(long key, byte[] value) {
+          map.put(key, value);
+        }
+
+        @Override
+        public boolean delete(long key) {
+          return map.remove(key) != null;
+        }
+      };
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  @Test
+  void shouldCatchADeliberatelyStaleReaderInARealRun() throws Exception {
+    KvSpec spec = new KvSpec(200, 32, 16);
+    Workload workload =
+        new Workload(0.5, 0.99, 2, Duration.ofMillis(100), Duration.ofMillis(500), 7);
+    KvBench bench = new KvBench(spec, workload, System.out, false);
+    KvResult stale = bench.run("stale-cache", new StaleCacheKv());
+    assertTrue(stale.staleReads() > 0, "the checker must see the stale cache: " + stale);
+    assertEquals(0, stale.malformedReads());
+
+    KvResult fresh = bench.run("local", LocalKv.start(2, spec));
+    assertEquals(0, fresh.staleReads(), "a ConcurrentHashMap is linearizable: " + fresh);
+    assertTrue(fresh.reads() > 1000);
+  }
+}
