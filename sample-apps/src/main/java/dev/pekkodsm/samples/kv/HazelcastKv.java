@@ -1,0 +1,420 @@
+package dev.pekkodsm.samples.kv;
+
+import com.hazelcast.cluster.Address;
+import com.hazelcast.config.Config;
+import com.hazelcast.config.EvictionConfig;
+import com.hazelcast.config.EvictionPolicy;
+import com.hazelcast.config.InMemoryFormat;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.MaxSizePolicy;
+import com.hazelcast.config.NearCacheConfig;
+import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import com.hazelcast.spi.properties.ClusterProperty;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import javax.management.JMException;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+
+/**
+ * Hazelcast {@code IMap} as the invalidation-based peer of the KV comparison (DESIGN §8): {@code N}
+ * embedded members in this JVM, one per node, forming one cluster; node {@code i}'s client uses
+ * member {@code i}'s {@code IMap<Long, byte[]>} named {@value #MAP_NAME}. Two variants:
+ *
+ * <ul>
+ *   <li>{@value #NAME} ({@link #factory()}): the plain map. A {@code get} of a key another member
+ *       owns is a remote call; every {@code get} deserializes, so it returns a fresh array.
+ *   <li>{@value #NEAR_CACHE_NAME} ({@link #nearCacheFactory()}): the same map with a member-side
+ *       near cache, set up as Hazelcast's Near Cache page recommends for a read-mostly {@code IMap}
+ *       on members ("Near Cache example for IMap": map {@code BINARY}, near cache {@code OBJECT},
+ *       {@code cache-local-entries} true). {@code invalidate-on-change} is true, so a write
+ *       invalidates the other members' copies; there is no time-to-live or max-idle expiry, which
+ *       would hide staleness and add misses; the entry-count limit is {@link KvSpec#keys()}, so the
+ *       whole key set fits and nothing is evicted. In-memory format {@code OBJECT}: a hit returns
+ *       the cached {@code byte[]} itself instead of deserializing a copy, which is what the docs
+ *       list as the near cache's benefit ("avoids the network and deserialization costs"); the
+ *       returned array is therefore shared by every reader on that node and must not be modified.
+ *       {@code cache-local-entries} true: without it a member never caches the keys it owns itself
+ *       and reads them from its {@code BINARY} record store, deserializing each time; the docs
+ *       describe the option as useful exactly when the near cache's format differs from the map's.
+ * </ul>
+ *
+ * <p>Coherence of the near cache is Hazelcast's, unchanged: the writing member drops its own copy
+ * before {@code set} returns; the other members are told asynchronously, with Hazelcast's default
+ * invalidation batching ({@code hazelcast.map.invalidation.batch.enabled} true, batch size 100,
+ * flushed at the latest every 10 s), which the docs advise when there are many mutating operations,
+ * as in a 10 % SET workload. Under load a batch fills within milliseconds; a lone write can stay
+ * invisible to other members' near caches for up to 10 s. Misses are cached too: a member that read
+ * a key while it was absent goes on reading {@code null} until the invalidation of the write
+ * arrives. Reads from the near cache are therefore only eventually consistent, unlike the DSM's.
+ *
+ * <p>Cluster layout, as the docs recommend for embedded members: the default 271 partitions ({@link
+ * KvSpec#buckets()} is not used; Hazelcast places keys itself), one synchronous backup ({@code
+ * backup-count} 1, the default, so a {@code set} waits for the backup's acknowledgement), no
+ * asynchronous backups, map in-memory format {@code BINARY} (the default). The members join over
+ * TCP/IP on 127.0.0.1 only: each member binds an ephemeral port chosen by the OS (port 0,
+ * auto-increment off) on the loopback interface ({@code hazelcast.socket.bind.any} false) and is
+ * given the addresses of the members started before it; multicast and auto-detection are off, as
+ * are phone-home and the shutdown hook. The cluster name is unique per run, so parallel runs never
+ * merge. Hazelcast logs through SLF4J, so the application's logback configuration decides what is
+ * shown.
+ *
+ * <p>Deadlines: {@link KvSystem.Factory#start} waits at most {@link #STARTUP_TIMEOUT} until every
+ * member sees all {@code N} members and no partition is migrating. Map calls are blocking calls
+ * bounded by Hazelcast's invocation properties: {@code hazelcast.operation.call.timeout.millis} is
+ * {@value #CALL_TIMEOUT_MILLIS} (default 60 000), and a remote call that gets neither a response
+ * nor an operation heartbeat fails with {@code OperationTimeoutException} after that timeout plus
+ * the heartbeat timeout, which Hazelcast derives from the same value, so after about 20 s; {@code
+ * hazelcast.invocation.max.retry.count} is {@value #MAX_RETRY_COUNT} (default 250, 500 ms apart),
+ * so a call retried because of a migration or a member that left gives up after a few seconds
+ * instead of two minutes. A call that runs locally on the key's owner and has no backup (a {@code
+ * get} on the owner) never waits on the network.
+ *
+ * <p>{@link #messagesSent()} counts the frames (one per Hazelcast packet) the members' outbound I/O
+ * threads have written, read from Hazelcast's metrics, which it publishes over JMX.
+ *
+ * <p>Thread-safety: the clients are thread-safe, as {@code IMap} is; {@link #close()} must not run
+ * concurrently with client calls.
+ */
+public final class HazelcastKv implements KvSystem {
+
+  /** Name of the plain variant. */
+  public static final String NAME = "hazelcast";
+
+  /** Name of the near-cache variant. */
+  public static final String NEAR_CACHE_NAME = "hazelcast-nearcache";
+
+  /** Name of the map holding the key-value pairs. */
+  public static final String MAP_NAME = "kv";
+
+  /** How long {@link KvSystem.Factory#start} waits for the cluster to form. */
+  public static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(90);
+
+  /**
+   * {@code hazelcast.operation.call.timeout.millis} of every member (Hazelcast's default: 60 s).
+   */
+  public static final long CALL_TIMEOUT_MILLIS = 10_000;
+
+  /** {@code hazelcast.invocation.max.retry.count} of every member (Hazelcast's default: 250). */
+  public static final int MAX_RETRY_COUNT = 10;
+
+  /** Period of Hazelcast's metrics collection, which {@link #messagesSent()} reads. */
+  public static final int METRICS_COLLECTION_SECONDS = 1;
+
+  /**
+   * How long {@link #messagesSent()} waits: a frame count reaches JMX up to two collection periods
+   * after the frame was written (measured: 200 remote sets were fully counted about 2 s later).
+   */
+  private static final long METRICS_WAIT_NS =
+      TimeUnit.SECONDS.toNanos(3L * METRICS_COLLECTION_SECONDS);
+
+  private static final long POLL_NS = TimeUnit.MILLISECONDS.toNanos(10);
+
+  private final String clusterName;
+  private final List<HazelcastInstance> members;
+  private final List<KvClient> clients;
+
+  private HazelcastKv(String clusterName, List<HazelcastInstance> members) {
+    this.clusterName = clusterName;
+    this.members = List.copyOf(members);
+    List<KvClient> clients = new ArrayList<>(members.size());
+    for (HazelcastInstance member : members) {
+      clients.add(new MapClient(member.getMap(MAP_NAME)));
+    }
+    this.clients = List.copyOf(clients);
+  }
+
+  /** Starts the {@value #NAME} variant: a plain {@code IMap}. */
+  public static KvSystem.Factory factory() {
+    return (nodes, spec) -> start(nodes, spec, false);
+  }
+
+  /**
+   * Starts the {@value #NEAR_CACHE_NAME} variant: the {@code IMap} with a near cache per member.
+   */
+  public static KvSystem.Factory nearCacheFactory() {
+    return (nodes, spec) -> start(nodes, spec, true);
+  }
+
+  /**
+   * Starts {@code nodes} members, waits until they form one cluster and returns the system.
+   *
+   * @throws IllegalArgumentException if {@code nodes <= 0}
+   * @throws IllegalStateException if the cluster does not form within {@link #STARTUP_TIMEOUT}; the
+   *     members started so far are terminated first
+   */
+  static HazelcastKv start(int nodes, KvSpec spec, boolean nearCache) {
+    if (nodes <= 0) {
+      throw new IllegalArgumentException("nodes=" + nodes + " must be > 0");
+    }
+    Objects.requireNonNull(spec, "spec");
+    long deadlineNs = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
+    String clusterName = "pekko-dsm-kv-" + UUID.randomUUID();
+    List<HazelcastInstance> members = new ArrayList<>(nodes);
+    List<String> addresses = new ArrayList<>(nodes);
+    try {
+      for (int node = 0; node < nodes; node++) {
+        HazelcastInstance member =
+            Hazelcast.newHazelcastInstance(config(clusterName, node, addresses, spec, nearCache));
+        members.add(member);
+        Address address = member.getCluster().getLocalMember().getAddress();
+        addresses.add(address.getHost() + ":" + address.getPort());
+      }
+      awaitCluster(clusterName, members, deadlineNs);
+      return new HazelcastKv(clusterName, members);
+    } catch (RuntimeException | Error e) {
+      for (HazelcastInstance member : members) {
+        member.getLifecycleService().terminate();
+      }
+      throw e;
+    }
+  }
+
+  private static Config config(
+      String clusterName, int node, List<String> seeds, KvSpec spec, boolean nearCache) {
+    Config config = new Config();
+    config.setClusterName(clusterName);
+    config.setInstanceName(clusterName + "-" + node);
+    config.setProperty(ClusterProperty.LOGGING_TYPE.getName(), "slf4j");
+    config.setProperty(ClusterProperty.PHONE_HOME_ENABLED.getName(), "false");
+    config.setProperty(ClusterProperty.SHUTDOWNHOOK_ENABLED.getName(), "false");
+    config.setProperty(ClusterProperty.SOCKET_BIND_ANY.getName(), "false");
+    config.setProperty(
+        ClusterProperty.MAX_JOIN_SECONDS.getName(), Long.toString(STARTUP_TIMEOUT.toSeconds()));
+    config.setProperty(
+        ClusterProperty.OPERATION_CALL_TIMEOUT_MILLIS.getName(),
+        Long.toString(CALL_TIMEOUT_MILLIS));
+    config.setProperty(
+        ClusterProperty.INVOCATION_MAX_RETRY_COUNT.getName(), Integer.toString(MAX_RETRY_COUNT));
+    config.getJetConfig().setEnabled(false);
+    config
+        .getMetricsConfig()
+        .setEnabled(true)
+        .setCollectionFrequencySeconds(METRICS_COLLECTION_SECONDS)
+        .getJmxConfig()
+        .setEnabled(true);
+
+    NetworkConfig network = config.getNetworkConfig();
+    network.setPort(0).setPortAutoIncrement(false);
+    network.getInterfaces().setEnabled(true).addInterface("127.0.0.1");
+    JoinConfig join = network.getJoin();
+    join.getMulticastConfig().setEnabled(false);
+    join.getAutoDetectionConfig().setEnabled(false);
+    join.getTcpIpConfig().setEnabled(true).setMembers(new ArrayList<>(seeds));
+
+    MapConfig map =
+        new MapConfig(MAP_NAME)
+            .setInMemoryFormat(InMemoryFormat.BINARY)
+            .setBackupCount(MapConfig.DEFAULT_BACKUP_COUNT)
+            .setAsyncBackupCount(0);
+    if (nearCache) {
+      map.setNearCacheConfig(nearCacheConfig(spec));
+    }
+    config.addMapConfig(map);
+    return config;
+  }
+
+  private static NearCacheConfig nearCacheConfig(KvSpec spec) {
+    EvictionConfig eviction =
+        new EvictionConfig()
+            .setMaxSizePolicy(MaxSizePolicy.ENTRY_COUNT)
+            .setEvictionPolicy(EvictionPolicy.LRU)
+            .setSize(spec.keys());
+    return new NearCacheConfig(MAP_NAME)
+        .setInMemoryFormat(InMemoryFormat.OBJECT)
+        .setInvalidateOnChange(true)
+        .setCacheLocalEntries(true)
+        .setTimeToLiveSeconds(0)
+        .setMaxIdleSeconds(0)
+        .setEvictionConfig(eviction);
+  }
+
+  /** Waits until every member sees all members and the partition table is settled. */
+  private static void awaitCluster(
+      String clusterName, List<HazelcastInstance> members, long deadlineNs) {
+    int nodes = members.size();
+    while (!allSee(members, nodes)) {
+      if (System.nanoTime() - deadlineNs > 0) {
+        throw new IllegalStateException(
+            "Hazelcast cluster "
+                + clusterName
+                + " did not form within "
+                + STARTUP_TIMEOUT
+                + ": members see "
+                + sizes(members)
+                + " members, expected "
+                + nodes);
+      }
+      LockSupport.parkNanos(POLL_NS);
+    }
+    // Assign the partitions now, so the first measured operations do not pay for it.
+    members.get(0).getPartitionService().getPartition(0L).getOwner();
+    while (!members.get(0).getPartitionService().isClusterSafe()) {
+      if (System.nanoTime() - deadlineNs > 0) {
+        throw new IllegalStateException(
+            "Hazelcast cluster "
+                + clusterName
+                + " still migrating partitions after "
+                + STARTUP_TIMEOUT);
+      }
+      LockSupport.parkNanos(POLL_NS);
+    }
+  }
+
+  private static boolean allSee(List<HazelcastInstance> members, int nodes) {
+    for (HazelcastInstance member : members) {
+      if (member.getCluster().getMembers().size() != nodes) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static List<Integer> sizes(List<HazelcastInstance> members) {
+    List<Integer> sizes = new ArrayList<>(members.size());
+    for (HazelcastInstance member : members) {
+      sizes.add(member.getCluster().getMembers().size());
+    }
+    return sizes;
+  }
+
+  @Override
+  public int nodes() {
+    return members.size();
+  }
+
+  @Override
+  public KvClient client(int node) {
+    return clients.get(node);
+  }
+
+  /** The member of {@code node}, for tests. */
+  HazelcastInstance member(int node) {
+    return members.get(node);
+  }
+
+  /** The cluster name, unique per run; member {@code i}'s instance name is this plus "-i". */
+  String clusterName() {
+    return clusterName;
+  }
+
+  /**
+   * Frames written by all members' outbound I/O threads so far: every Hazelcast packet is one
+   * frame, and with only members in the cluster every frame goes from one member to another. This
+   * counts all member-to-member traffic, including backups, responses, invalidation batches and
+   * heartbeats. The values come from Hazelcast's metrics ({@code tcp.outputThread}: {@code
+   * framesTransceived} plus {@code priorityFramesTransceived}), sampled every {@value
+   * #METRICS_COLLECTION_SECONDS} s and published as JMX MBeans, where a count shows up to two
+   * periods late; this method therefore first waits three periods (3 s), so that every frame
+   * written before the call is counted. Call it between phases, not on the hot path.
+   *
+   * @return the count, or {@code -1} if the metrics are not published or the wait was interrupted
+   */
+  @Override
+  public long messagesSent() {
+    try {
+      TimeUnit.NANOSECONDS.sleep(METRICS_WAIT_NS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return -1;
+    }
+    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+    long frames = 0;
+    for (HazelcastInstance member : members) {
+      try {
+        Set<ObjectName> threads =
+            server.queryNames(
+                new ObjectName(
+                    "com.hazelcast:type=Metrics,instance="
+                        + member.getName()
+                        + ",prefix=tcp.outputThread,*"),
+                null);
+        if (threads.isEmpty()) {
+          return -1;
+        }
+        for (ObjectName thread : threads) {
+          frames += ((Number) server.getAttribute(thread, "framesTransceived")).longValue();
+          frames += ((Number) server.getAttribute(thread, "priorityFramesTransceived")).longValue();
+        }
+      } catch (JMException e) {
+        return -1;
+      }
+    }
+    return frames;
+  }
+
+  /**
+   * Shuts the whole cluster down the way Hazelcast offers for it ({@code Cluster.shutdown()}: the
+   * cluster goes passive, so no partitions migrate, then every member stops); members that are
+   * still running afterwards, or all of them if that fails, are terminated. Returns when every
+   * member of this system has stopped. Idempotent.
+   */
+  @Override
+  public void close() {
+    RuntimeException failure = null;
+    HazelcastInstance first = members.get(0);
+    if (first.getLifecycleService().isRunning()) {
+      try {
+        first.getCluster().shutdown();
+      } catch (RuntimeException e) {
+        failure = e;
+      }
+    }
+    for (HazelcastInstance member : members) {
+      if (member.getLifecycleService().isRunning()) {
+        member.getLifecycleService().terminate();
+      }
+    }
+    if (failure != null && anyRunning()) {
+      throw new IllegalStateException(
+          "Hazelcast cluster " + clusterName + " did not shut down", failure);
+    }
+  }
+
+  private boolean anyRunning() {
+    for (HazelcastInstance member : members) {
+      if (member.getLifecycleService().isRunning()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** One member's map: every call is a blocking {@code IMap} call with Hazelcast's deadlines. */
+  private static final class MapClient implements KvClient {
+
+    private final IMap<Long, byte[]> map;
+
+    MapClient(IMap<Long, byte[]> map) {
+      this.map = map;
+    }
+
+    @Override
+    public byte[] get(long key) {
+      return map.get(key);
+    }
+
+    @Override
+    public void set(long key, byte[] value) {
+      // set, not put: put would return (and ship) the old value.
+      map.set(key, value);
+    }
+
+    @Override
+    public boolean delete(long key) {
+      // IMap.delete returns nothing; remove returns the old value, null when absent.
+      return map.remove(key) != null;
+    }
+  }
+}
