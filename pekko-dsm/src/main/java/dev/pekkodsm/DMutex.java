@@ -65,8 +65,9 @@ public final class DMutex<T> implements AutoCloseable {
   }
 
   /**
-   * Applies {@code fn} to the value the last unlock committed, read one-sided. {@code fn} must not
-   * modify the value (it is a private copy, but changes to it are lost).
+   * Applies {@code fn} to the value the last unlock committed, read one-sided. The read copies and
+   * checks the snapshot; a version this node has decoded before is not decoded again, so {@code fn}
+   * gets the value shared by every read of that version on this node, and must not modify it.
    */
   public <R> R read(Function<? super T, ? extends R> fn) {
     Objects.requireNonNull(fn, "fn");
@@ -176,11 +177,11 @@ public final class DMutex<T> implements AutoCloseable {
     if (lend.kind() == Lend.Kind.LENT_LOCAL) {
       return readHere(node, lend.localObject(), 3);
     }
-    return node.readLatest(address(), locator)
+    return node.readShared(address(), locator)
         .exceptionallyCompose(
             failure ->
                 DBox.unwrap(failure) instanceof StaleReferenceException
-                    ? relocate().thenCompose(at -> node.readLatest(address(), at))
+                    ? relocate().thenCompose(at -> node.readShared(address(), at))
                     : CompletableFuture.failedFuture(failure));
   }
 
@@ -190,7 +191,7 @@ public final class DMutex<T> implements AutoCloseable {
    */
   private static CompletableFuture<DsmNode.Latest> readHere(
       DsmNode node, OwnedObject obj, int attempts) {
-    return node.readLatest(obj.address(), obj.locator())
+    return node.readShared(obj.address(), obj.locator())
         .exceptionallyCompose(
             failure ->
                 attempts > 1 && DBox.unwrap(failure) instanceof StaleReferenceException

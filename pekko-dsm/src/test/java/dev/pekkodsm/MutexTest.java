@@ -158,6 +158,33 @@ class MutexTest {
   }
 
   @Test
+  void shouldDecodeEachCommittedVersionOncePerNode() {
+    DMutex<ArrayList<String>> mutex = cluster.dsm(0).mutex(new ArrayList<>(List.of("a")));
+    DMutex<ArrayList<String>> onB = cluster.cluster().send(0, 1, mutex.clone());
+    DsmCounters before = cluster.dsm(1).counters();
+    List<String> first = onB.read(v -> v);
+    List<String> second = onB.read(v -> v);
+    DsmCounters d = cluster.dsm(1).counters().minus(before);
+    assertEquals(List.of("a"), first);
+    assertTrue(first == second, "the same version is decoded once and shared");
+    assertEquals(2, d.oneSidedReads(), "every read still copies and checks the snapshot");
+    assertEquals(1, d.cacheHits(), "the second read found the decoded version");
+
+    mutex.update(v -> v.add("b"));
+    List<String> third = onB.read(v -> v);
+    assertEquals(List.of("a", "b"), third, "a new version is read, never the cached one");
+    assertEquals(List.of("a"), first, "the old version's value is untouched");
+    assertTrue(third == onB.read(v -> v));
+    try (DMut<ArrayList<String>> g = onB.lock()) {
+      g.get().add("c"); // the locker's copy is its own, not the shared one
+    }
+    assertEquals(List.of("a", "b"), third);
+    assertEquals(List.of("a", "b", "c"), mutex.read(v -> v));
+    onB.drop();
+    mutex.drop();
+  }
+
+  @Test
   void shouldFindTheSnapshotAfterItOutgrewItsSlot() {
     DMutex<ArrayList<String>> mutex = cluster.dsm(0).mutex(new ArrayList<>(List.of("a")));
     DMutex<ArrayList<String>> onB = cluster.cluster().send(0, 1, mutex.clone());

@@ -96,6 +96,30 @@ public final class ReadCache {
   }
 
   /**
+   * The entry for {@code address} if there is one, without pinning it: for readers that use the
+   * value at once and keep no reference to it.
+   */
+  public Entry peek(GlobalAddress address) {
+    Entry e = pinned.get(address);
+    if (e == null) {
+      e = unpinned.getIfPresent(address);
+    }
+    if (e != null) {
+      hits.increment();
+    } else {
+      misses.increment();
+    }
+    return e;
+  }
+
+  /** Keeps a freshly read copy, unpinned, unless one is cached for that address already. */
+  public void offer(GlobalAddress address, Object value, int sizeBytes) {
+    if (!pinned.containsKey(address)) {
+      unpinned.asMap().putIfAbsent(address, new Entry(address, value, sizeBytes));
+    }
+  }
+
+  /**
    * Installs a freshly read copy, pinned once. If another thread installed the same address
    * meanwhile, that entry is pinned and returned instead, so all references share one copy.
    */

@@ -638,12 +638,29 @@ public final class DsmNode {
    * gone): ask the home where it is now.
    */
   public CompletableFuture<Latest> readLatest(GlobalAddress address, long locator) {
+    return readLatest(address, locator, false);
+  }
+
+  /**
+   * {@link #readLatest}, for a caller that only reads the value: a version this node already
+   * decoded is not decoded again. The copy is checked as always; then the version in its header,
+   * with the object, is a colored address no other content will ever have, and the value decoded
+   * for it is kept in the read cache and shared by every such read here. The value must not be
+   * modified.
+   */
+  public CompletableFuture<Latest> readShared(GlobalAddress address, long locator) {
+    return readLatest(address, locator, true);
+  }
+
+  private CompletableFuture<Latest> readLatest(
+      GlobalAddress address, long locator, boolean shared) {
     if (address.node().equals(self)) {
       try {
         return CompletableFuture.completedFuture(
             decodeLatest(
                 address,
-                arena.read(locator, address.object(), SnapshotCodec.ANY_COLOR, readBuffers.get())));
+                arena.read(locator, address.object(), SnapshotCodec.ANY_COLOR, readBuffers.get()),
+                shared));
       } catch (RuntimeException e) {
         return CompletableFuture.failedFuture(e);
       }
@@ -665,20 +682,32 @@ public final class DsmNode {
               if (status == ReadStatus.OK) {
                 metrics.oneSidedRead(reader, readBuffers.get().length());
               }
-              return decodeLatest(address, status);
+              return decodeLatest(address, status, shared);
             });
   }
 
-  private Latest decodeLatest(GlobalAddress address, ReadStatus status) {
+  private Latest decodeLatest(GlobalAddress address, ReadStatus status, boolean shared) {
     ReadBuffer buffer = readBuffers.get();
     if (status == ReadStatus.OK) {
+      int version = SnapshotCodec.color(buffer.bytes(), 0);
+      GlobalAddress colored = shared ? address.withColor(version) : null;
+      if (shared) {
+        ReadCache.Entry known = cache.peek(colored);
+        if (known != null) {
+          metrics.cacheHits.increment();
+          return new Latest(known.value(), version);
+        }
+      }
       Object value =
           kryo.fromBytes(
               buffer.bytes(),
               SnapshotCodec.HEADER_BYTES,
               buffer.length() - SnapshotCodec.HEADER_BYTES,
               Purpose.SNAPSHOT);
-      return new Latest(value, SnapshotCodec.color(buffer.bytes(), 0));
+      if (shared) {
+        cache.offer(colored, value, buffer.length());
+      }
+      return new Latest(value, version);
     }
     if (status == ReadStatus.FREED || status == ReadStatus.STALE) {
       if (peers.isDeparted(address.node())) {
