@@ -49,6 +49,7 @@ public final class KvBench {
   private static Map<String, KvSystem.Factory> systems() {
     Map<String, KvSystem.Factory> systems = new LinkedHashMap<>();
     systems.put("dsm", DsmKv::start);
+    systems.put("dsm-unbatched", DsmKv::startUnbatched);
     systems.put("delegation", DelegationKv::start);
     systems.put("local", LocalKv::start);
     return java.util.Collections.unmodifiableMap(systems);

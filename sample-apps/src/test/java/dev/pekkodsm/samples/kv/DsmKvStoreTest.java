@@ -30,7 +30,7 @@ class DsmKvStoreTest {
     DsmKvStore<Long, byte[]> first = DsmKvStore.create(cluster.dsm(0), 12);
     stores = new ArrayList<>(List.of(first));
     for (int i = 1; i < 3; i++) {
-      stores.add(DsmKvStore.over(cluster.send(0, i, first.table().share())));
+      stores.add(DsmKvStore.over(cluster.dsm(i), cluster.send(0, i, first.table().share())));
     }
   }
 
