@@ -10,7 +10,10 @@ package dev.pekkodsm.samples.kv;
  */
 public interface KvClient {
 
-  /** The value stored under {@code key}, or {@code null} if there is none. */
+  /**
+   * The value stored under {@code key}, or {@code null} if there is none. The array may be shared
+   * with other readers (caches return the copy they hold): callers must not modify it.
+   */
   byte[] get(long key);
 
   /** Stores {@code value} under {@code key}; returns when the write is complete. */
