@@ -604,9 +604,12 @@ public final class Tour {
     DsmCounters d = dsm.counters().minus(before);
     return String.format(
         Locale.ROOT,
-        "[one-sided reads +%d (%d bytes), cache hits +%d, local reads +%d]",
+        "[one-sided reads +%d (%d bytes%s), cache hits +%d, local reads +%d]",
         d.oneSidedReads(),
         d.bytesRead(),
+        (d.shmReads() > 0 ? ", shm" : "")
+            + (d.tcpReads() > 0 ? ", tcp" : "")
+            + (d.rdmaReads() > 0 ? ", rdma" : ""),
         d.cacheHits(),
         d.localReads());
   }

@@ -74,10 +74,10 @@ final class TourNodes implements AutoCloseable {
 
   /**
    * The configuration of this JVM's node when it joins a running cluster: {@code configFile}
-   * (optional) layered over the classpath's configuration and a few defaults (cluster provider,
-   * Artery TCP on 127.0.0.1); {@code host}, {@code port} and {@code seeds} override it. The port is
-   * {@code port}, or any free one: the files in {@code conf/} name the ports of the cluster's own
-   * nodes, which this JVM must not take.
+   * (optional) layered over the classpath's configuration and the defaults of {@code conf/}
+   * (cluster provider, Artery TCP on 127.0.0.1, the Split Brain Resolver); {@code host}, {@code
+   * port} and {@code seeds} override it. The port is {@code port}, or any free one: the files in
+   * {@code conf/} name the ports of the cluster's own nodes, which this JVM must not take.
    *
    * @throws IllegalArgumentException if {@code configFile} does not exist
    */
@@ -90,6 +90,10 @@ final class TourNodes implements AutoCloseable {
                     "pekko.actor.provider = cluster",
                     "pekko.remote.artery.transport = tcp",
                     "pekko.remote.artery.canonical.hostname = \"127.0.0.1\"",
+                    // As in conf/: members refuse a joining node whose downing differs.
+                    "pekko.cluster.downing-provider-class = "
+                        + "\"org.apache.pekko.cluster.sbr.SplitBrainResolverProvider\"",
+                    "pekko.cluster.split-brain-resolver.active-strategy = keep-majority",
                     "pekko.loglevel = WARNING"))
             .withFallback(ConfigFactory.load());
     if (configFile != null) {
@@ -161,7 +165,8 @@ final class TourNodes implements AutoCloseable {
       throw new IllegalStateException(
           "this node did not join the cluster within "
               + wait.toSeconds()
-              + " s; is a seed node running? "
+              + " s; is a seed node running? (If it is, its log says why it refused this"
+              + " node.) "
               + HOW_TO_START,
           e);
     } catch (InterruptedException e) {
