@@ -569,7 +569,7 @@ public final class Tour {
    * asynchronously).
    */
   private static void quiet(Dsm dsm) {
-    long quietNs = TimeUnit.MILLISECONDS.toNanos(200);
+    long quietNs = TimeUnit.MILLISECONDS.toNanos(500);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     long last = dsm.counters().messagesSent();
     long since = System.nanoTime();

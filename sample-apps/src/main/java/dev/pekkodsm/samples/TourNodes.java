@@ -212,18 +212,21 @@ final class TourNodes implements AutoCloseable {
         }
         picked.add(m);
         if (picked.size() == 2) {
-          return new TourNodes(
-              dsm,
-              List.of(dsm.self(), idOf(picked.get(0)), idOf(picked.get(1))),
-              String.format(
-                  Locale.ROOT,
-                  "this JVM (%s) as node 1, node 2 at %s and node 3 at %s; %d members Up in all",
-                  system.address(),
-                  picked.get(0).address(),
-                  picked.get(1).address(),
-                  others.size() + 1),
-              system,
-              onClose);
+          TourNodes nodes =
+              new TourNodes(
+                  dsm,
+                  List.of(dsm.self(), idOf(picked.get(0)), idOf(picked.get(1))),
+                  String.format(
+                      Locale.ROOT,
+                      "this JVM (%s) as node 1, node 2 at %s and node 3 at %s; %d members Up in all",
+                      system.address(),
+                      picked.get(0).address(),
+                      picked.get(1).address(),
+                      others.size() + 1),
+                  system,
+                  onClose);
+          nodes.connectPeers();
+          return nodes;
         }
       }
       if (System.nanoTime() - deadline > 0) {
@@ -259,6 +262,30 @@ final class TourNodes implements AutoCloseable {
   private static final Comparator<Member> BY_ADDRESS =
       Comparator.comparing((Member m) -> m.address().getHost().orElse(""))
           .thenComparingInt(m -> m.address().getPort().orElse(0));
+
+  /**
+   * Makes nodes 2 and 3 ready to read the arenas of the other two, as {@link LocalCluster} does for
+   * its nodes: no endpoint is then fetched in the middle of a step, where its message would be
+   * counted.
+   */
+  private void connectPeers() {
+    NodeId one = id(1);
+    NodeId two = id(2);
+    NodeId three = id(3);
+    for (int node = 2; node <= 3; node++) {
+      on(
+          node,
+          () -> {
+            Dsm here = Dsm.current();
+            for (NodeId peer : new NodeId[] {one, two, three}) {
+              if (!peer.equals(here.self())) {
+                here.internalNode().awaitPeer(peer).get(TASK_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+              }
+            }
+            return Boolean.TRUE;
+          });
+    }
+  }
 
   private static NodeId idOf(Member m) {
     return NodeId.of(m.uniqueAddress().longUid());
