@@ -19,15 +19,66 @@ public final class Main implements Callable<Integer> {
     return 0;
   }
 
-  /** Runs the tour on an embedded three-node cluster. */
+  /** Runs the tour on an embedded three-node cluster, or from this JVM against a running one. */
   @Command(
       name = "tour",
       mixinStandardHelpOptions = true,
-      description = "Walk through the DSM on an embedded three-node cluster in this JVM.")
+      description = {
+        "Walk through the DSM on three nodes: by default an embedded cluster in this JVM.",
+        "With --config or --join, this JVM joins a running cluster as node 1 and drives two of"
+            + " its nodes (the first two Up, in address order) as nodes 2 and 3, e.g. three"
+            + " nodes started with ./dsm node --config conf/multi-jvm.conf --port 25521 (25522,"
+            + " 25523), then: ./dsm tour --config conf/multi-jvm.conf"
+      })
   static final class TourCommand implements Callable<Integer> {
+    @CommandLine.Option(
+        names = "--config",
+        description = "HOCON file of the cluster to join, layered over the classpath's config")
+    String config;
+
+    @CommandLine.Option(
+        names = "--join",
+        description = "HOST:PORT of a seed node to join; repeat for several (overrides the config)")
+    java.util.List<String> join = new java.util.ArrayList<>();
+
+    @CommandLine.Option(
+        names = "--name",
+        defaultValue = "pekko-dsm",
+        description = "the cluster's actor system name (default ${DEFAULT-VALUE})")
+    String name;
+
+    @CommandLine.Option(names = "--host", description = "address this JVM's node binds")
+    String host;
+
+    @CommandLine.Option(
+        names = "--port",
+        description = "Artery port of this JVM's node (default: any free port)")
+    Integer port;
+
+    @CommandLine.Option(
+        names = "--wait",
+        defaultValue = "60",
+        description = "seconds to wait for two other DSM nodes (default ${DEFAULT-VALUE})")
+    int waitSeconds;
+
     @Override
     public Integer call() {
-      new Tour(System.out).run();
+      Tour tour = new Tour(System.out);
+      if (config == null && join.isEmpty()) {
+        tour.run();
+        return 0;
+      }
+      try (TourNodes nodes =
+          TourNodes.join(
+              TourNodes.remoteConfig(config, name, host, port, join),
+              name,
+              java.time.Duration.ofSeconds(waitSeconds),
+              System.out)) {
+        tour.run(nodes);
+      } catch (IllegalArgumentException | IllegalStateException e) {
+        System.err.println("./dsm tour: " + e.getMessage());
+        return 1;
+      }
       return 0;
     }
   }

@@ -1,0 +1,78 @@
+package dev.pekkodsm.samples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.testkit.ProcessCluster;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The tour in remote mode: this JVM is node 1, and nodes 2 and 3 are separate JVM processes, as
+ * with {@code ./dsm tour --config conf/multi-jvm.conf} against nodes started by {@code ./dsm node}.
+ * The processes get the samples' classes and registrations from this module's classpath.
+ */
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
+class TourAcrossProcessesTest {
+
+  @Test
+  void shouldRunEveryStepWithNodesTwoAndThreeInOtherProcesses() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    // Three processes, so the tour picks two of them and the cluster has a member it does not
+    // drive, as a cluster met in the wild may.
+    try (ProcessCluster cluster =
+            ProcessCluster.withProcesses(3).config("pekko.dsm.borrow-timeout = 2s").start();
+        TourNodes nodes =
+            TourNodes.joined(cluster.driverSystem(), Duration.ofSeconds(60), out, () -> {})) {
+      Set<NodeId> processes = Set.of(cluster.nodeId(0), cluster.nodeId(1), cluster.nodeId(2));
+      assertTrue(processes.contains(nodes.id(2)) && processes.contains(nodes.id(3)));
+      assertEquals(cluster.driver().self(), nodes.id(1));
+      new Tour(out).run(nodes);
+    }
+    String said = bytes.toString(StandardCharsets.UTF_8);
+    System.out.print(said); // kept in the test's output file
+    TourTest.assertEveryStep(said);
+    assertTrue(said.contains("on the cluster's other members"), said);
+  }
+
+  @Test
+  void shouldSayHowToStartTheNodesWhenTooFewAreUp() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    try (ProcessCluster cluster = ProcessCluster.withProcesses(1).start()) {
+      IllegalStateException e =
+          assertThrows(
+              IllegalStateException.class,
+              () ->
+                  TourNodes.joined(cluster.driverSystem(), Duration.ofSeconds(10), out, () -> {}));
+      assertTrue(e.getMessage().startsWith("found 1 of the 2 other DSM nodes"), e.getMessage());
+      assertTrue(e.getMessage().contains("./dsm node --config conf/multi-jvm.conf"));
+    }
+  }
+
+  @Test
+  void shouldGiveUpJoiningWithAClearMessageWhenNoSeedAnswers() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                TourNodes.join(
+                    TourNodes.remoteConfig(null, "tour-alone", null, null, List.of("127.0.0.1:9")),
+                    "tour-alone",
+                    Duration.ofSeconds(5),
+                    out));
+    assertTrue(e.getMessage().contains("did not join the cluster within 5 s"), e.getMessage());
+  }
+}
