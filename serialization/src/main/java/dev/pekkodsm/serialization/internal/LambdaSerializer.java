@@ -8,6 +8,8 @@ import com.esotericsoftware.kryo.io.Output;
 import java.lang.invoke.SerializedLambda;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Serializable lambdas (a lambda whose target interface extends {@code Serializable}), written as
@@ -23,6 +25,27 @@ import java.lang.reflect.Method;
 final class LambdaSerializer extends Serializer<Object> {
 
   private static final String DESERIALIZE = "$deserializeLambda$";
+
+  /** Each lambda class's {@code writeReplace}, looked up once; null if it has none. */
+  private static final ClassValue<Method> WRITE_REPLACE =
+      new ClassValue<>() {
+        @Override
+        protected Method computeValue(Class<?> type) {
+          try {
+            Method replace = type.getDeclaredMethod("writeReplace");
+            replace.setAccessible(true);
+            return replace;
+          } catch (NoSuchMethodException e) {
+            return null;
+          }
+        }
+      };
+
+  /**
+   * The {@code $deserializeLambda$} of each declaring class seen by this serializer's Kryo (one
+   * Kryo per thread at a time, so no locking).
+   */
+  private final Map<String, Method> rebuilders = new HashMap<>();
 
   @Override
   public void write(Kryo kryo, Output out, Object lambda) {
@@ -59,10 +82,14 @@ final class LambdaSerializer extends Serializer<Object> {
     for (int i = 0; i < captured; i++) {
       args[i] = kryo.readClassAndObject(in);
     }
-    Class<?> declaring = declaringClass(kryo, capturing);
+    Method rebuild = rebuilders.get(capturing);
+    if (rebuild == null) {
+      rebuild = rebuilder(kryo, capturing);
+      rebuilders.put(capturing, rebuild);
+    }
     SerializedLambda form =
         new SerializedLambda(
-            declaring,
+            rebuild.getDeclaringClass(),
             functionalInterface,
             methodName,
             methodSignature,
@@ -73,8 +100,6 @@ final class LambdaSerializer extends Serializer<Object> {
             instantiated,
             args);
     try {
-      Method rebuild = declaring.getDeclaredMethod(DESERIALIZE, SerializedLambda.class);
-      rebuild.setAccessible(true);
       return rebuild.invoke(null, form);
     } catch (InvocationTargetException e) {
       throw new KryoException(
@@ -84,7 +109,8 @@ final class LambdaSerializer extends Serializer<Object> {
     }
   }
 
-  private static Class<?> declaringClass(Kryo kryo, String name) {
+  /** The declaring class's {@code $deserializeLambda$}, made callable. */
+  private static Method rebuilder(Kryo kryo, String name) {
     Class<?> declaring;
     try {
       ClassLoader loader = kryo.getClassLoader();
@@ -93,24 +119,24 @@ final class LambdaSerializer extends Serializer<Object> {
       throw new KryoException("the class " + name + " that declared a lambda is not here", e);
     }
     try {
-      declaring.getDeclaredMethod(DESERIALIZE, SerializedLambda.class);
+      Method rebuild = declaring.getDeclaredMethod(DESERIALIZE, SerializedLambda.class);
+      rebuild.setAccessible(true);
+      return rebuild;
     } catch (NoSuchMethodException e) {
       throw new KryoException(name + " declares no serializable lambda");
+    } catch (RuntimeException e) {
+      throw new KryoException(name + "'s serializable lambdas cannot be rebuilt here", e);
     }
-    return declaring;
   }
 
   /** The lambda's serialized form, or a clear error if it is not a serializable lambda. */
   static SerializedLambda serializedForm(Object lambda) {
     try {
-      Method replace = lambda.getClass().getDeclaredMethod("writeReplace");
-      replace.setAccessible(true);
-      Object form = replace.invoke(lambda);
+      Method replace = WRITE_REPLACE.get(lambda.getClass());
+      Object form = replace == null ? null : replace.invoke(lambda);
       if (form instanceof SerializedLambda s) {
         return s;
       }
-    } catch (NoSuchMethodException e) {
-      // not serializable: reported below
     } catch (ReflectiveOperationException | RuntimeException e) {
       throw new IllegalArgumentException("the lambda " + lambda + " cannot be serialized", e);
     }
