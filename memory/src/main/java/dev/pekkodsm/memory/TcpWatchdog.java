@@ -8,8 +8,9 @@ import java.util.concurrent.locks.LockSupport;
  * Enforces the deadlines of the tcp transport's blocking socket calls: a thread that blocks in a
  * connect, read or write arms its connection's {@link Guard} with its deadline, and if the call is
  * still blocked when the deadline passes, this watchdog expires the guard, which closes the
- * connection and so ends the call. Socket timeouts would do the same per call, but cost the JDK two
- * more system calls on every read (non-blocking mode and a poll).
+ * connection and so ends the call. Socket timeouts would do the same per call, but make the JDK
+ * read a non-blocking socket: two more system calls on every read (a read that finds nothing, then
+ * a poll).
  *
  * <p>Arming and disarming are a field write each, with no system call: the watchdog thread sleeps
  * until the earliest armed deadline, or for at most {@value #IDLE_MS} ms, and is woken only by a
