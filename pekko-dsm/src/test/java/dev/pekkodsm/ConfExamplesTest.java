@@ -55,6 +55,7 @@ class ConfExamplesTest {
             "pekko.dsm.serialization.classes { \"java.lang.Thread\" = nope }",
             "pekko.dsm.move.inline-limit = 100MiB",
             "pekko.dsm.tcp.port = 70000",
+            "pekko.dsm.tcp.server-threads = 0",
             "pekko.dsm.tcp.connections-per-peer = 0",
             "pekko.dsm.tcp.handshake-timeout = 0s",
             "pekko.dsm.rdma.port = -1",

@@ -81,8 +81,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@link Mode#Throughput}. {@link #tcpThroughput4Threads} and {@link
  * #tcpEchoFloorThroughput4Threads} run the tcp read and the echo from four threads at once: the tcp
  * transport shares its {@link TcpSettings#connectionsPerPeer()} connections (2) between the threads
- * and pipelines their requests, while the echo gives every thread its own connection and server
- * thread.
+ * and pipelines their requests, served by the read server's {@link TcpSettings#serverThreads()} (2)
+ * threads, while the echo gives every thread its own connection and server thread.
  *
  * <p>{@link #payloadBytes} is the Kryo payload's size; every frame adds a {@value
  * SnapshotCodec#HEADER_BYTES}-byte header, and every tcp reply a further 16 bytes.

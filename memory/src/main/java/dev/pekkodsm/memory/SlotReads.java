@@ -81,30 +81,17 @@ public final class SlotReads {
       int maxFrameBytes,
       ReadBuffer out,
       long deadlineNs) {
-    if (offset < FIRST_SLOT_OFFSET
-        || offset % SLOT_ALIGNMENT != 0
-        || offset + SLOT_HEADER_BYTES + SnapshotCodec.HEADER_BYTES > segmentBytes) {
+    if (!holdsSlot(segmentBytes, offset)) {
       return OUT_OF_RANGE;
     }
     int slot = (int) offset;
-    int frameAt = slot + SLOT_HEADER_BYTES;
     long giveUpNs = 0;
     for (int attempt = 0; ; attempt++) {
       long before = (long) LONG.getAcquire(segment, slot + SEQUENCE_OFFSET);
       if ((before & 1) == 0) {
-        int capacity = (int) INT.get(segment, slot + CAPACITY_OFFSET);
-        int length = (int) INT.get(segment, frameAt + SnapshotCodec.LENGTH_OFFSET);
-        long frameBytes = (long) SnapshotCodec.HEADER_BYTES + length;
-        boolean plausible =
-            capacity >= SLOT_ALIGNMENT
-                && capacity % SLOT_ALIGNMENT == 0
-                && (long) slot + capacity <= segmentBytes
-                && length >= 0
-                && frameBytes <= capacity - SLOT_HEADER_BYTES
-                && frameBytes <= maxFrameBytes;
-        int copy = plausible ? (int) frameBytes : SnapshotCodec.HEADER_BYTES;
+        int copy = bytesToCopy(segment, segmentBytes, slot, maxFrameBytes);
         byte[] dst = out.ensureCapacity(copy);
-        segment.get(frameAt, dst, 0, copy);
+        segment.get(slot + SLOT_HEADER_BYTES, dst, 0, copy);
         VarHandle.loadLoadFence(); // the copy above completes before the sequence is re-read
         long after = (long) LONG.getAcquire(segment, slot + SEQUENCE_OFFSET);
         if (before == after) {
@@ -112,19 +99,109 @@ public final class SlotReads {
           return copy;
         }
       }
-      // A writer is in the slot: spin briefly, then back off until the budget runs out.
-      if (attempt < SPIN_ATTEMPTS) {
-        Thread.onSpinWait();
-      } else {
+      if (attempt >= SPIN_ATTEMPTS) {
         long now = System.nanoTime();
         if (giveUpNs == 0) {
-          giveUpNs = deadlineNs - now < RETRY_BUDGET_NS ? deadlineNs : now + RETRY_BUDGET_NS;
+          giveUpNs = giveUpAt(now, deadlineNs);
         }
         if (now - giveUpNs >= 0) {
           return CONTENDED;
         }
-        LockSupport.parkNanos(1_000);
       }
+      waitForWriter(attempt);
+    }
+  }
+
+  /**
+   * {@link #copyStable(ByteBuffer, int, long, int, ReadBuffer, long)} into a buffer that {@code
+   * out} provides, at that buffer's position, which is then advanced past the copy: one copy from
+   * the segment to where the bytes are sent from (a direct buffer, for the tcp read server).
+   *
+   * @return the number of bytes copied, or {@link #OUT_OF_RANGE} or {@link #CONTENDED} (nothing
+   *     advanced)
+   */
+  static int copyStable(
+      ByteBuffer segment,
+      int segmentBytes,
+      long offset,
+      int maxFrameBytes,
+      FrameSink out,
+      long deadlineNs) {
+    if (!holdsSlot(segmentBytes, offset)) {
+      return OUT_OF_RANGE;
+    }
+    int slot = (int) offset;
+    long giveUpNs = 0;
+    for (int attempt = 0; ; attempt++) {
+      long before = (long) LONG.getAcquire(segment, slot + SEQUENCE_OFFSET);
+      if ((before & 1) == 0) {
+        int copy = bytesToCopy(segment, segmentBytes, slot, maxFrameBytes);
+        ByteBuffer dst = out.room(copy);
+        int at = dst.position();
+        dst.put(at, segment, slot + SLOT_HEADER_BYTES, copy);
+        VarHandle.loadLoadFence(); // the copy above completes before the sequence is re-read
+        long after = (long) LONG.getAcquire(segment, slot + SEQUENCE_OFFSET);
+        if (before == after) {
+          dst.position(at + copy);
+          return copy;
+        }
+      }
+      if (attempt >= SPIN_ATTEMPTS) {
+        long now = System.nanoTime();
+        if (giveUpNs == 0) {
+          giveUpNs = giveUpAt(now, deadlineNs);
+        }
+        if (now - giveUpNs >= 0) {
+          return CONTENDED;
+        }
+      }
+      waitForWriter(attempt);
+    }
+  }
+
+  /** Where {@link #copyStable(ByteBuffer, int, long, int, FrameSink, long)} copies a frame to. */
+  interface FrameSink {
+    /** A buffer with at least {@code bytes} remaining after its position. */
+    ByteBuffer room(int bytes);
+  }
+
+  /** True if a slot header and a frame header at {@code offset} lie inside the segment. */
+  private static boolean holdsSlot(int segmentBytes, long offset) {
+    return offset >= FIRST_SLOT_OFFSET
+        && offset % SLOT_ALIGNMENT == 0
+        && offset + SLOT_HEADER_BYTES + SnapshotCodec.HEADER_BYTES <= segmentBytes;
+  }
+
+  /**
+   * How many bytes of the slot's frame to copy: the whole frame if the slot's header and the
+   * frame's length are plausible (read with plain loads, judged only once the copy proves stable),
+   * else the frame header alone, so that {@link #check} reports it.
+   */
+  private static int bytesToCopy(
+      ByteBuffer segment, int segmentBytes, int slot, int maxFrameBytes) {
+    int capacity = (int) INT.get(segment, slot + CAPACITY_OFFSET);
+    int length = (int) INT.get(segment, slot + SLOT_HEADER_BYTES + SnapshotCodec.LENGTH_OFFSET);
+    long frameBytes = (long) SnapshotCodec.HEADER_BYTES + length;
+    boolean plausible =
+        capacity >= SLOT_ALIGNMENT
+            && capacity % SLOT_ALIGNMENT == 0
+            && (long) slot + capacity <= segmentBytes
+            && length >= 0
+            && frameBytes <= capacity - SLOT_HEADER_BYTES
+            && frameBytes <= maxFrameBytes;
+    return plausible ? (int) frameBytes : SnapshotCodec.HEADER_BYTES;
+  }
+
+  private static long giveUpAt(long now, long deadlineNs) {
+    return deadlineNs - now < RETRY_BUDGET_NS ? deadlineNs : now + RETRY_BUDGET_NS;
+  }
+
+  /** A writer is in the slot: spin briefly, then back off. */
+  private static void waitForWriter(int attempt) {
+    if (attempt < SPIN_ATTEMPTS) {
+      Thread.onSpinWait();
+    } else {
+      LockSupport.parkNanos(1_000);
     }
   }
 

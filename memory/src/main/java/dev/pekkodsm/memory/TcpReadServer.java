@@ -48,6 +48,8 @@ public final class TcpReadServer implements AutoCloseable {
   private static final long SWEEP_MS = 100;
   private static final long SERVE_BUDGET_NS = 5_000_000L;
   private static final int HIGH_WATER_BYTES = 256 * 1024;
+  private static final int OUT_BYTES = 64 * 1024;
+  private static final int OUT_KEPT_BYTES = 1024 * 1024;
 
   private final SnapshotArena arena;
   private final TcpSettings settings;
@@ -176,7 +178,6 @@ public final class TcpReadServer implements AutoCloseable {
     final Selector selector;
     final ConcurrentLinkedQueue<SocketChannel> incoming = new ConcurrentLinkedQueue<>();
     final Set<Connection> connections = new HashSet<>();
-    final ReadBuffer scratch = new ReadBuffer(64 * 1024);
     final List<ByteBuffer> segments = new ArrayList<>();
     volatile Thread thread;
     long lastSweepNs = System.nanoTime();
@@ -290,12 +291,15 @@ public final class TcpReadServer implements AutoCloseable {
     }
   }
 
-  /** One client connection, confined to its loop's thread. */
-  private final class Connection {
+  /**
+   * One client connection, confined to its loop's thread. Replies are assembled in a direct buffer:
+   * a slot is copied into it once and written from it with no further copy.
+   */
+  private final class Connection implements SlotReads.FrameSink {
     final Loop loop;
     final SocketChannel channel;
     final ByteBuffer in = ByteBuffer.allocate(64 * TcpWire.REQUEST_BYTES);
-    ByteBuffer out = ByteBuffer.allocate(64 * 1024);
+    ByteBuffer out = ByteBuffer.allocateDirect(OUT_BYTES);
     final byte[] nonce = new byte[TcpWire.NONCE_BYTES];
     final long openedNs = System.nanoTime();
     SelectionKey key;
@@ -392,7 +396,7 @@ public final class TcpReadServer implements AutoCloseable {
       } else {
         status = TcpWire.ACCEPTED;
       }
-      out.putInt(TcpWire.ACCEPT_MAGIC).putInt(status);
+      room(TcpWire.ACCEPT_BYTES).putInt(TcpWire.ACCEPT_MAGIC).putInt(status);
       if (status == TcpWire.ACCEPTED) {
         authenticated = true;
       } else {
@@ -405,6 +409,9 @@ public final class TcpReadServer implements AutoCloseable {
     private void serve(long id, long locator) {
       int segmentIndex = SlotLayout.segment(locator);
       ByteBuffer segment = segmentIndex < settingsMaxSegments() ? loop.segment(segmentIndex) : null;
+      room(TcpWire.REPLY_HEADER_BYTES);
+      int header = out.position();
+      out.position(header + TcpWire.REPLY_HEADER_BYTES);
       int copied =
           segment == null
               ? SlotReads.OUT_OF_RANGE
@@ -413,18 +420,20 @@ public final class TcpReadServer implements AutoCloseable {
                   arena.settings().segmentBytes(),
                   SlotLayout.offset(locator),
                   arena.settings().maxFrameBytes(),
-                  loop.scratch,
+                  this,
                   System.nanoTime() + SERVE_BUDGET_NS);
       served.increment();
+      // room() may have replaced out during the copy, keeping its content: the header is written
+      // into the current buffer.
+      out.putLong(header, id);
       if (copied < 0) {
-        ensureRoom(TcpWire.REPLY_HEADER_BYTES);
-        out.putLong(id)
-            .putInt(copied == SlotReads.CONTENDED ? TcpWire.CONTENDED : TcpWire.OUT_OF_RANGE)
-            .putInt(0);
+        out.putInt(
+                header + 8,
+                copied == SlotReads.CONTENDED ? TcpWire.CONTENDED : TcpWire.OUT_OF_RANGE)
+            .putInt(header + 12, 0);
         return;
       }
-      ensureRoom(TcpWire.REPLY_HEADER_BYTES + copied);
-      out.putLong(id).putInt(TcpWire.COPIED).putInt(copied).put(loop.scratch.bytes(), 0, copied);
+      out.putInt(header + 8, TcpWire.COPIED).putInt(header + 12, copied);
       bytesServed.add(copied);
     }
 
@@ -432,15 +441,20 @@ public final class TcpReadServer implements AutoCloseable {
       return arena.settings().maxSegments();
     }
 
-    private void ensureRoom(int bytes) {
+    /**
+     * Grows {@code out}, keeping its content, so that {@code bytes} more fit after its position.
+     */
+    @Override
+    public ByteBuffer room(int bytes) {
       if (out.remaining() < bytes) {
         ByteBuffer bigger =
-            ByteBuffer.allocate(Math.max(out.capacity() * 2, out.position() + bytes))
+            ByteBuffer.allocateDirect(Math.max(out.capacity() * 2, out.position() + bytes))
                 .order(ByteOrder.LITTLE_ENDIAN);
         out.flip();
         bigger.put(out);
         out = bigger;
       }
+      return out;
     }
 
     /**
@@ -469,8 +483,9 @@ public final class TcpReadServer implements AutoCloseable {
         close();
         return false;
       }
-      if (out.capacity() > 1024 * 1024) {
-        out = ByteBuffer.allocate(64 * 1024).order(ByteOrder.LITTLE_ENDIAN); // let a big one go
+      if (out.capacity() > OUT_KEPT_BYTES) {
+        out =
+            ByteBuffer.allocateDirect(OUT_BYTES).order(ByteOrder.LITTLE_ENDIAN); // let a big one go
       }
       key.interestOps(SelectionKey.OP_READ);
       if (in.position() >= TcpWire.REQUEST_BYTES && authenticated) {

@@ -36,7 +36,7 @@ public record TcpSettings(
     return new TcpSettings(
         "127.0.0.1",
         0,
-        1,
+        2,
         1024,
         2,
         Duration.ofSeconds(2),

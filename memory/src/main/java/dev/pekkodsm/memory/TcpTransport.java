@@ -2,13 +2,13 @@ package dev.pekkodsm.memory;
 
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.SocketChannel;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -27,9 +27,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * replaced when they break. Reads are pipelined on a connection: concurrent readers' requests are
  * written together in one write (batching), and whichever waiting reader holds the connection's
  * read side reads replies for everyone, handing each to its caller (leader/follower), so a lone
- * reader pays one wake-up per read, as a plain blocking echo would. Every read honours its
- * deadline: it returns {@link ReadStatus#TIMED_OUT} when the peer does not answer in time, and a
- * connection that breaks fails its reads with {@link ReadStatus#UNAVAILABLE}.
+ * reader pays one wake-up per read, as a plain blocking echo would. Sockets are blocking channels
+ * read through a per-connection direct staging buffer, so a reply usually takes one system call,
+ * header and body together.
+ *
+ * <p>Every read honours its deadline: it returns {@link ReadStatus#TIMED_OUT} when the peer does
+ * not answer in time. A thread blocked in a socket call past its deadline is released by a watchdog
+ * ({@code TcpWatchdog}) that closes the connection; the other reads on that connection, and a read
+ * whose connection breaks for any other reason, are tried once more on a fresh connection while
+ * their deadline allows, and fail with {@link ReadStatus#UNAVAILABLE} if that cannot be opened.
  *
  * <p>Thread-safe.
  */
@@ -41,6 +47,7 @@ public final class TcpTransport implements OneSidedTransport {
   private final int maxFrameBytes;
   private final TcpSettings settings;
   private final AtomicLong connectionsOpened = new AtomicLong();
+  private final TcpWatchdog watchdog = new TcpWatchdog("pekko-dsm-tcp-deadlines");
   private volatile boolean closed;
 
   /**
@@ -96,9 +103,11 @@ public final class TcpTransport implements OneSidedTransport {
     return reader;
   }
 
+  /** Closes every connection of every reader and stops the watchdog. */
   @Override
   public void close() {
     closed = true;
+    watchdog.close();
   }
 
   private final class Reader implements PeerReader {
@@ -127,31 +136,50 @@ public final class TcpTransport implements OneSidedTransport {
       if (readerClosed || closed) {
         return ReadStatus.UNAVAILABLE;
       }
-      int index = (int) (Thread.currentThread().getId() % connections.length());
+      // An interrupted thread's channel call would close the connection shared with other readers:
+      // the interrupt is set aside for the read, which its deadline bounds, and restored after it.
+      boolean interrupted = Thread.interrupted();
+      try {
+        int index = (int) (Thread.currentThread().getId() % connections.length());
+        int copied = attempt(index, locator, out, deadlineNs);
+        if (copied == Connection.BROKEN && System.nanoTime() - deadlineNs < 0) {
+          copied = attempt(index, locator, out, deadlineNs); // on a fresh connection
+        }
+        // A slot a writer held for the server's whole (short) budget is asked for again, within
+        // the same retry budget a same-host reader has.
+        long retryUntilNs = System.nanoTime() + CONTENDED_RETRY_NS;
+        while (copied == -TcpWire.CONTENDED
+            && System.nanoTime() - Math.min(retryUntilNs, deadlineNs) < 0) {
+          LockSupport.parkNanos(50_000);
+          copied = attempt(index, locator, out, deadlineNs);
+        }
+        return switch (copied) {
+          case Connection.TIMED_OUT -> ReadStatus.TIMED_OUT;
+          case Connection.BROKEN ->
+              System.nanoTime() - deadlineNs >= 0 ? ReadStatus.TIMED_OUT : ReadStatus.UNAVAILABLE;
+          case Connection.UNREACHABLE -> ReadStatus.UNAVAILABLE;
+          case -TcpWire.OUT_OF_RANGE -> ReadStatus.OUT_OF_RANGE;
+          case -TcpWire.CONTENDED -> ReadStatus.CONTENDED;
+          default -> SlotReads.check(codec, out.bytes(), copied, peer.node(), object, color);
+        };
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+
+    /** One read on connection {@code index}: what {@link Connection#read} returns. */
+    private int attempt(int index, long locator, ReadBuffer out, long deadlineNs) {
       Connection connection;
       try {
         connection = connection(index, deadlineNs, false);
       } catch (SocketTimeoutException e) {
-        return ReadStatus.TIMED_OUT;
+        return Connection.TIMED_OUT;
       } catch (IOException e) {
-        return ReadStatus.UNAVAILABLE;
+        return Connection.UNREACHABLE;
       }
-      int copied = connection.read(locator, out, deadlineNs);
-      // A slot a writer held for the server's whole (short) budget is asked for again, within
-      // the same retry budget a same-host reader has.
-      long retryUntilNs = System.nanoTime() + CONTENDED_RETRY_NS;
-      while (copied == -TcpWire.CONTENDED
-          && System.nanoTime() - Math.min(retryUntilNs, deadlineNs) < 0) {
-        LockSupport.parkNanos(50_000);
-        copied = connection.read(locator, out, deadlineNs);
-      }
-      return switch (copied) {
-        case Connection.TIMED_OUT -> ReadStatus.TIMED_OUT;
-        case Connection.BROKEN -> ReadStatus.UNAVAILABLE;
-        case -TcpWire.OUT_OF_RANGE -> ReadStatus.OUT_OF_RANGE;
-        case -TcpWire.CONTENDED -> ReadStatus.CONTENDED;
-        default -> SlotReads.check(codec, out.bytes(), copied, peer.node(), object, color);
-      };
+      return connection.read(locator, out, deadlineNs);
     }
 
     /** The live connection in slot {@code index}, connecting it if needed. */
@@ -169,7 +197,7 @@ public final class TcpTransport implements OneSidedTransport {
         if (readerClosed) {
           throw new IOException("reader closed");
         }
-        Connection fresh = Connection.open(peer, settings, maxFrameBytes, deadlineNs);
+        Connection fresh = Connection.open(peer, settings, maxFrameBytes, watchdog, deadlineNs);
         connectionsOpened.incrementAndGet();
         Connection old = connections.getAndSet(index, fresh);
         if (old != null) {
@@ -218,11 +246,13 @@ public final class TcpTransport implements OneSidedTransport {
   private static final class Connection {
     static final int TIMED_OUT = -100;
     static final int BROKEN = -101;
+    static final int UNREACHABLE = -102;
+    private static final int STAGING_BYTES = 64 * 1024;
 
-    private final Socket socket;
-    private final InputStream in;
-    private final OutputStream outStream;
+    private final SocketChannel channel;
     private final int maxFrameBytes;
+    private final TcpWatchdog.Guard readGuard;
+    private final TcpWatchdog.Guard writeGuard;
     private final AtomicLong ids = new AtomicLong();
     private final Map<Long, Call> calls = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Call> toSend = new ConcurrentLinkedQueue<>();
@@ -232,50 +262,64 @@ public final class TcpTransport implements OneSidedTransport {
 
     // Guarded by writing.
     private final ByteBuffer requests =
-        ByteBuffer.allocate(64 * TcpWire.REQUEST_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer.allocateDirect(64 * TcpWire.REQUEST_BYTES).order(ByteOrder.LITTLE_ENDIAN);
 
-    // The reply being read, guarded by reading: a leader that leaves mid-reply leaves this state
-    // for the next one.
-    private final byte[] header = new byte[TcpWire.REPLY_HEADER_BYTES];
-    private final ByteBuffer headerView = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
-    private int headerRead;
+    // The replies being read, guarded by reading: a leader that leaves mid-reply leaves this state
+    // for the next one. staging holds received bytes not yet handed out, from position to limit.
+    private final ByteBuffer staging =
+        ByteBuffer.allocateDirect(STAGING_BYTES).order(ByteOrder.LITTLE_ENDIAN).limit(0);
     private Call current; // the call whose body is being read; null while skipping
-    private int bodyLength = -1;
+    private int bodyLength = -1; // -1 while a header is awaited
     private int bodyRead;
-    private final byte[] skip = new byte[8192];
 
-    private Connection(Socket socket, int maxFrameBytes) throws IOException {
-      this.socket = socket;
-      this.in = socket.getInputStream();
-      this.outStream = socket.getOutputStream();
+    private Connection(SocketChannel channel, int maxFrameBytes, TcpWatchdog watchdog) {
+      this.channel = channel;
       this.maxFrameBytes = maxFrameBytes;
+      this.readGuard = watchdog.guard(() -> fail("a read's deadline passed"));
+      this.writeGuard = watchdog.guard(() -> fail("a write's deadline passed"));
     }
 
+    /**
+     * Connects and completes the handshake by {@code deadlineNs} or the connect timeout, whichever
+     * comes first.
+     *
+     * @throws SocketTimeoutException if that time passed
+     * @throws IOException if the peer cannot be reached or refuses the handshake
+     */
     static Connection open(
-        PeerEndpoint peer, TcpSettings settings, int maxFrameBytes, long deadlineNs)
+        PeerEndpoint peer,
+        TcpSettings settings,
+        int maxFrameBytes,
+        TcpWatchdog watchdog,
+        long deadlineNs)
         throws IOException {
-      long leftMs =
-          Math.min(
-              settings.connectTimeout().toMillis(),
-              Math.max(1, (deadlineNs - System.nanoTime()) / 1_000_000L));
-      Socket socket = new Socket();
+      InetSocketAddress address = new InetSocketAddress(peer.tcpHost(), peer.tcpPort());
+      if (address.isUnresolved()) {
+        throw new UnknownHostException(peer.tcpHost());
+      }
+      long connectByNs = System.nanoTime() + settings.connectTimeout().toNanos();
+      long openByNs = deadlineNs - connectByNs < 0 ? deadlineNs : connectByNs;
+      SocketChannel channel = SocketChannel.open();
+      Connection connection = new Connection(channel, maxFrameBytes, watchdog);
+      connection.readGuard.arm(openByNs); // covers the connect and the whole handshake
       try {
-        socket.setTcpNoDelay(true);
-        socket.connect(new InetSocketAddress(peer.tcpHost(), peer.tcpPort()), (int) leftMs);
-        socket.setSoTimeout((int) leftMs);
-        handshake(socket, peer, settings);
-        return new Connection(socket, maxFrameBytes);
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        channel.connect(address);
+        connection.handshake(peer, settings);
+        return connection;
       } catch (IOException | RuntimeException e) {
-        socket.close();
+        connection.fail("the connection could not be opened");
+        if (System.nanoTime() - openByNs >= 0) {
+          throw new SocketTimeoutException("no handshake within the deadline");
+        }
         throw e;
+      } finally {
+        connection.readGuard.disarm();
       }
     }
 
-    private static void handshake(Socket socket, PeerEndpoint peer, TcpSettings settings)
-        throws IOException {
-      InputStream in = socket.getInputStream();
-      ByteBuffer hello = ByteBuffer.wrap(readFully(in, TcpWire.HELLO_BYTES));
-      hello.order(ByteOrder.LITTLE_ENDIAN);
+    private void handshake(PeerEndpoint peer, TcpSettings settings) throws IOException {
+      ByteBuffer hello = receiveExactly(TcpWire.HELLO_BYTES);
       long magic = hello.getLong();
       int version = hello.getInt();
       int flags = hello.getInt();
@@ -301,9 +345,11 @@ public final class TcpTransport implements OneSidedTransport {
       ByteBuffer auth = ByteBuffer.allocate(TcpWire.AUTH_BYTES).order(ByteOrder.LITTLE_ENDIAN);
       auth.putLong(TcpWire.HELLO_MAGIC);
       auth.put(TcpWire.mac(settings.secret(), nonce, tokenHi, tokenLo));
-      socket.getOutputStream().write(auth.array());
-      ByteBuffer accept = ByteBuffer.wrap(readFully(in, TcpWire.ACCEPT_BYTES));
-      accept.order(ByteOrder.LITTLE_ENDIAN);
+      auth.flip();
+      while (auth.hasRemaining()) {
+        channel.write(auth);
+      }
+      ByteBuffer accept = receiveExactly(TcpWire.ACCEPT_BYTES);
       int acceptMagic = accept.getInt();
       int status = accept.getInt();
       if (acceptMagic != TcpWire.ACCEPT_MAGIC) {
@@ -318,12 +364,15 @@ public final class TcpTransport implements OneSidedTransport {
       }
     }
 
-    private static byte[] readFully(InputStream in, int length) throws IOException {
-      byte[] bytes = in.readNBytes(length);
-      if (bytes.length < length) {
-        throw new IOException("the connection closed during the handshake");
+    /** Reads exactly {@code length} handshake bytes (the server sends nothing more until asked). */
+    private ByteBuffer receiveExactly(int length) throws IOException {
+      ByteBuffer bytes = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+      while (bytes.hasRemaining()) {
+        if (channel.read(bytes) < 0) {
+          throw new IOException("the connection closed during the handshake");
+        }
       }
-      return bytes;
+      return bytes.flip();
     }
 
     /**
@@ -338,7 +387,7 @@ public final class TcpTransport implements OneSidedTransport {
         return BROKEN;
       }
       toSend.add(call);
-      sendQueued();
+      sendQueued(deadlineNs);
       while (true) {
         int state = call.state.get();
         if (state == Call.DONE) {
@@ -364,8 +413,11 @@ public final class TcpTransport implements OneSidedTransport {
       }
     }
 
-    /** Writes every queued request; whoever holds the write side writes for everyone. */
-    private void sendQueued() {
+    /**
+     * Writes every queued request; whoever holds the write side writes for everyone, by its own
+     * deadline.
+     */
+    private void sendQueued(long deadlineNs) {
       while (!toSend.isEmpty() && writing.tryLock()) {
         try {
           requests.clear();
@@ -373,7 +425,15 @@ public final class TcpTransport implements OneSidedTransport {
               requests.remaining() >= TcpWire.REQUEST_BYTES && (next = toSend.poll()) != null; ) {
             requests.putInt(TcpWire.READ_OPCODE).putInt(0).putLong(next.id).putLong(next.locator);
           }
-          outStream.write(requests.array(), 0, requests.position());
+          requests.flip();
+          writeGuard.arm(deadlineNs);
+          try {
+            while (requests.hasRemaining()) {
+              channel.write(requests);
+            }
+          } finally {
+            writeGuard.disarm();
+          }
         } catch (IOException e) {
           fail("write failed: " + e.getMessage());
         } finally {
@@ -384,31 +444,29 @@ public final class TcpTransport implements OneSidedTransport {
 
     /**
      * Reads replies, handing each to its caller, until {@code mine} is done or the deadline passes.
-     * A leader whose own reply is half-read at its deadline skips the rest of it.
+     * A leader whose own reply is half-read at its deadline leaves the rest of it to be skipped.
      */
     private void lead(Call mine, long deadlineNs) {
       try {
-        while (mine.state.get() != Call.DONE) {
-          long leftNs = deadlineNs - System.nanoTime();
-          if (leftNs <= 0) {
+        while (true) {
+          handOutStaged();
+          if (mine.state.get() == Call.DONE) {
+            return;
+          }
+          if (deadlineNs - System.nanoTime() <= 0) {
             if (current == mine) {
               current = null; // the rest of this body is skipped by whoever reads next
               mine.result = TIMED_OUT;
               mine.state.set(Call.DONE);
-              calls.remove(mine.id);
             }
             return;
           }
-          socket.setSoTimeout((int) Math.max(1, leftNs / 1_000_000L));
-          step();
-        }
-      } catch (SocketTimeoutException e) {
-        // nothing arrived in time; the loop above decides
-        if (deadlineNs - System.nanoTime() <= 0 && current == mine) {
-          current = null;
-          mine.result = TIMED_OUT;
-          mine.state.set(Call.DONE);
-          calls.remove(mine.id);
+          readGuard.arm(deadlineNs);
+          try {
+            receive();
+          } finally {
+            readGuard.disarm();
+          }
         }
       } catch (IOException e) {
         Call filling = current;
@@ -422,55 +480,87 @@ public final class TcpTransport implements OneSidedTransport {
       }
     }
 
-    /** Reads a little of the current reply; completes its call when the body is in. */
-    private void step() throws IOException {
-      if (headerRead < header.length) {
-        int n = in.read(header, headerRead, header.length - headerRead);
-        if (n < 0) {
-          throw new IOException("the peer closed the connection");
+    /**
+     * One blocking read: the rest of a body larger than the staging buffer goes straight into its
+     * caller's buffer, anything else into the staging buffer.
+     */
+    private void receive() throws IOException {
+      int n;
+      int rest = bodyLength - bodyRead;
+      if (current != null && rest >= STAGING_BYTES) {
+        // The staging buffer is empty: handOutStaged() moved all of it into this body.
+        n = channel.read(ByteBuffer.wrap(current.out.bytes(), bodyRead, rest));
+        if (n > 0) {
+          bodyRead += n;
         }
-        headerRead += n;
-        if (headerRead < header.length) {
-          return;
-        }
-        long id = headerView.getLong(0);
-        int status = headerView.getInt(8);
-        int length = headerView.getInt(12);
-        if (length < 0 || length > maxFrameBytes || (status != TcpWire.COPIED && length != 0)) {
-          throw new IOException("the peer sent a malformed reply (length " + length + ")");
-        }
-        Call call = calls.remove(id);
-        current =
-            call != null && call.state.compareAndSet(Call.WAITING, Call.FILLING) ? call : null;
-        bodyLength = length;
-        bodyRead = 0;
-        if (current != null) {
-          current.result = status == TcpWire.COPIED ? length : -status;
-          current.out.ensureCapacity(length);
+      } else {
+        staging.compact();
+        try {
+          n = channel.read(staging);
+        } finally {
+          staging.flip();
         }
       }
-      if (bodyRead < bodyLength) {
-        int n =
-            current != null
-                ? in.read(current.out.bytes(), bodyRead, bodyLength - bodyRead)
-                : in.read(skip, 0, Math.min(skip.length, bodyLength - bodyRead));
-        if (n < 0) {
-          throw new IOException("the peer closed the connection");
+      if (n < 0) {
+        throw new IOException("the peer closed the connection");
+      }
+    }
+
+    /**
+     * Hands every reply the staging buffer holds to its caller, and the start of a reply it holds
+     * only in part.
+     */
+    private void handOutStaged() throws IOException {
+      while (true) {
+        if (bodyLength < 0) {
+          if (staging.remaining() < TcpWire.REPLY_HEADER_BYTES) {
+            return;
+          }
+          long id = staging.getLong();
+          int status = staging.getInt();
+          int length = staging.getInt();
+          boolean known =
+              status == TcpWire.COPIED
+                  || status == TcpWire.OUT_OF_RANGE
+                  || status == TcpWire.CONTENDED;
+          if (!known
+              || length < 0
+              || length > maxFrameBytes
+              || (status != TcpWire.COPIED && length != 0)) {
+            throw new IOException(
+                "the peer sent a malformed reply (status " + status + ", length " + length + ")");
+          }
+          Call call = calls.remove(id);
+          current =
+              call != null && call.state.compareAndSet(Call.WAITING, Call.FILLING) ? call : null;
+          bodyLength = length;
+          bodyRead = 0;
+          if (current != null) {
+            current.result = status == TcpWire.COPIED ? length : -status;
+            current.out.ensureCapacity(length);
+          }
         }
-        bodyRead += n;
+        int take = Math.min(staging.remaining(), bodyLength - bodyRead);
+        if (take > 0) {
+          if (current != null) {
+            staging.get(current.out.bytes(), bodyRead, take);
+          } else {
+            staging.position(staging.position() + take);
+          }
+          bodyRead += take;
+        }
         if (bodyRead < bodyLength) {
           return;
         }
-      }
-      Call done = current;
-      headerRead = 0;
-      current = null;
-      bodyLength = -1;
-      if (done != null) {
-        done.out.length(Math.max(0, done.result));
-        done.state.set(Call.DONE);
-        if (done.waiter != Thread.currentThread()) {
-          LockSupport.unpark(done.waiter);
+        Call done = current;
+        current = null;
+        bodyLength = -1;
+        if (done != null) {
+          done.out.length(Math.max(0, done.result));
+          done.state.set(Call.DONE);
+          if (done.waiter != Thread.currentThread()) {
+            LockSupport.unpark(done.waiter);
+          }
         }
       }
     }
@@ -482,6 +572,9 @@ public final class TcpTransport implements OneSidedTransport {
         LockSupport.unpark(filling.waiter);
         return;
       }
+      if (calls.isEmpty()) {
+        return;
+      }
       for (Call waiting : calls.values()) {
         if (waiting.state.get() == Call.WAITING) {
           LockSupport.unpark(waiting.waiter);
@@ -490,11 +583,13 @@ public final class TcpTransport implements OneSidedTransport {
       }
     }
 
-    /** Marks the connection broken and fails every call on it. */
+    /** Marks the connection broken, closes it (ending any blocked call) and fails every call. */
     void fail(String why) {
       broken = true;
+      readGuard.remove();
+      writeGuard.remove();
       try {
-        socket.close();
+        channel.close();
       } catch (IOException e) {
         // closing a broken socket: nothing more to do
       }

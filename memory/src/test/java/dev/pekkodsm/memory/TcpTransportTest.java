@@ -54,16 +54,7 @@ class TcpTransportTest extends TransportConformanceTest {
         new Thread(
             () -> {
               try (Socket s = silent.accept()) {
-                ArenaEndpoint a = arena.endpoint();
-                ByteBuffer hello =
-                    ByteBuffer.allocate(TcpWire.HELLO_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-                hello.putLong(TcpWire.HELLO_MAGIC).putInt(TcpWire.VERSION).putInt(0);
-                hello.putLong(a.tokenHi()).putLong(a.tokenLo()).putLong(a.node());
-                s.getOutputStream().write(hello.array());
-                s.getInputStream().readNBytes(TcpWire.AUTH_BYTES);
-                ByteBuffer ok = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-                ok.putInt(TcpWire.ACCEPT_MAGIC).putInt(TcpWire.ACCEPTED);
-                s.getOutputStream().write(ok.array());
+                acceptAsServer(s, arena);
                 s.getInputStream().transferTo(OutputStream.nullOutputStream());
               } catch (IOException e) {
                 // closed by the test
@@ -75,6 +66,19 @@ class TcpTransportTest extends TransportConformanceTest {
         PeerEndpoint.shmOnly(arena.endpoint(), "elsewhere")
             .withTcp("127.0.0.1", silent.getLocalPort());
     return tcp.open(peer);
+  }
+
+  /** Plays the server's side of the handshake on {@code s}, for {@code arena}, with no secret. */
+  static void acceptAsServer(Socket s, SnapshotArena arena) throws IOException {
+    ArenaEndpoint a = arena.endpoint();
+    ByteBuffer hello = ByteBuffer.allocate(TcpWire.HELLO_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    hello.putLong(TcpWire.HELLO_MAGIC).putInt(TcpWire.VERSION).putInt(0);
+    hello.putLong(a.tokenHi()).putLong(a.tokenLo()).putLong(a.node());
+    s.getOutputStream().write(hello.array());
+    s.getInputStream().readNBytes(TcpWire.AUTH_BYTES);
+    ByteBuffer ok = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+    ok.putInt(TcpWire.ACCEPT_MAGIC).putInt(TcpWire.ACCEPTED);
+    s.getOutputStream().write(ok.array());
   }
 
   /** A raw client that completes the handshake, for sending whatever a test wants. */
@@ -355,6 +359,102 @@ class TcpTransportTest extends TransportConformanceTest {
             .withTcp("127.0.0.1", server.address().getPort());
     var e = assertThrows(TransportUnavailableException.class, () -> tcp.open(wrongPort));
     assertTrue(e.getMessage().contains("another arena"), e.getMessage());
+  }
+
+  /** A socket channel closes itself under an interrupted thread; the transport must not let it. */
+  @Test
+  void shouldReadOnAnInterruptedThreadAndKeepItsInterrupt() throws Exception {
+    SnapshotArena arena = arena(1 << 20, 1);
+    PeerReader reader = closeLater(open(arena));
+    byte[] f = frame("interrupted", 4, 0);
+    long locator = arena.publish(f, f.length);
+    ReadBuffer out = new ReadBuffer(8);
+    assertEquals(ReadStatus.OK, reader.read(locator, 4, 0, out, inFiveSeconds()));
+    long opened = tcp.connectionsOpened();
+    Thread.currentThread().interrupt();
+    try {
+      assertEquals(ReadStatus.OK, reader.read(locator, 4, 0, out, inFiveSeconds()));
+      assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is kept");
+    } finally {
+      Thread.interrupted();
+    }
+    assertEquals("interrupted", decode(out));
+    assertEquals(ReadStatus.OK, reader.read(locator, 4, 0, out, inFiveSeconds()));
+    assertEquals(opened, tcp.connectionsOpened(), "the connection was not closed");
+  }
+
+  /**
+   * A read blocked past its deadline closes its connection; a read waiting on the same connection
+   * with a later deadline is answered on a fresh one.
+   */
+  @Test
+  void shouldRetryOnAFreshConnectionWhenAnotherReadsDeadlineClosesIt() throws Exception {
+    SnapshotArena arena = arena(1 << 20, 1);
+    byte[] f = frame("second connection", 6, 0);
+    long locator = arena.publish(f, f.length);
+    ServerSocket fake =
+        closeLater(new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()));
+    Thread server =
+        new Thread(
+            () -> {
+              try (Socket first = fake.accept()) {
+                acceptAsServer(first, arena); // then never answers
+                try (Socket second = fake.accept()) {
+                  acceptAsServer(second, arena);
+                  DataInputStream in = new DataInputStream(second.getInputStream());
+                  byte[] request = new byte[TcpWire.REQUEST_BYTES];
+                  while (true) {
+                    in.readFully(request);
+                    long id = ByteBuffer.wrap(request).order(ByteOrder.LITTLE_ENDIAN).getLong(8);
+                    ByteBuffer reply =
+                        ByteBuffer.allocate(TcpWire.REPLY_HEADER_BYTES + f.length)
+                            .order(ByteOrder.LITTLE_ENDIAN);
+                    reply.putLong(id).putInt(TcpWire.COPIED).putInt(f.length).put(f);
+                    second.getOutputStream().write(reply.array());
+                  }
+                }
+              } catch (IOException e) {
+                // closed by the test
+              }
+            });
+    server.setDaemon(true);
+    server.start();
+    TcpSettings one =
+        new TcpSettings(
+            "127.0.0.1",
+            0,
+            1,
+            16,
+            1,
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(10),
+            "");
+    TcpTransport single = closeLater(new TcpTransport(CODEC, MAX_FRAME, one));
+    PeerReader reader =
+        closeLater(
+            single.open(
+                PeerEndpoint.shmOnly(arena.endpoint(), "elsewhere")
+                    .withTcp("127.0.0.1", fake.getLocalPort())));
+    ReadStatus[] shortRead = new ReadStatus[1];
+    Thread impatient =
+        new Thread(
+            () ->
+                shortRead[0] =
+                    reader.read(
+                        locator,
+                        6,
+                        0,
+                        new ReadBuffer(8),
+                        System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300)));
+    impatient.start();
+    Thread.sleep(100); // the impatient read now blocks on the only connection
+    ReadBuffer out = new ReadBuffer(8);
+    assertEquals(ReadStatus.OK, reader.read(locator, 6, 0, out, inFiveSeconds()));
+    assertEquals("second connection", decode(out));
+    impatient.join();
+    assertEquals(ReadStatus.TIMED_OUT, shortRead[0]);
+    assertEquals(2, single.connectionsOpened());
   }
 
   @Test
