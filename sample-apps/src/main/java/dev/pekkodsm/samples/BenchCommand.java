@@ -1,11 +1,13 @@
 package dev.pekkodsm.samples;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pekkodsm.samples.kv.KvBench;
 import dev.pekkodsm.samples.kv.KvReport;
 import dev.pekkodsm.samples.kv.KvResult;
 import dev.pekkodsm.samples.kv.KvSpec;
 import dev.pekkodsm.samples.kv.Workload;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +19,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -133,6 +136,17 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "no progress bar")
     boolean noProgress;
 
+    @Option(
+        names = "--in-process",
+        description =
+            "run every system in this JVM instead of a fresh JVM each (faster to start, but the"
+                + " systems that run later find the JIT warmed by the earlier ones)")
+    boolean inProcess;
+
+    /** Set on the child JVM of a forked run: write the one result here and stop. */
+    @Option(names = "--result-file", hidden = true)
+    Path resultFile;
+
     @Override
     public Integer call() throws Exception {
       if (smoke) {
@@ -157,9 +171,16 @@ final class BenchCommand implements Callable<Integer> {
           Workload workload = new Workload(readRatio, zipf, threads, warmup, duration, seed);
           KvBench bench = new KvBench(spec, workload, System.out, !noProgress);
           for (String system : systems) {
-            all.add(bench.run(system, n));
+            all.add(
+                inProcess || resultFile != null
+                    ? bench.run(system, n)
+                    : forked(system, n, readRatio, spec));
           }
         }
+      }
+      if (resultFile != null) {
+        new ObjectMapper().writeValue(resultFile.toFile(), all.get(0));
+        return 0;
       }
       KvReport report = new KvReport(all, describe(spec));
       System.out.println();
@@ -179,6 +200,64 @@ final class BenchCommand implements Callable<Integer> {
       return stale == 0 ? 0 : 2;
     }
 
+    /**
+     * Runs one system in a fresh JVM (this one's classpath and flags), so that no system finds the
+     * JIT warmed, or the heap littered, by another; its output goes to this console.
+     */
+    private KvResult forked(String system, int n, double readRatio, KvSpec spec)
+        throws IOException, InterruptedException {
+      Path result = Files.createTempFile("kv-result-", ".json");
+      try {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.addAll(HAZELCAST_FLAGS); // the jar's manifest gives these to java -jar only
+        command.addAll(
+            List.of(
+                "-cp",
+                System.getProperty("java.class.path"),
+                Main.class.getName(),
+                "bench",
+                "kv",
+                "--systems=" + system,
+                "--nodes=" + n,
+                "--read-ratio=" + readRatio,
+                "--zipf=" + zipf,
+                "--keys=" + spec.keys(),
+                "--value-bytes=" + spec.valueBytes(),
+                "--buckets=" + spec.buckets(),
+                "--threads=" + threads,
+                "--warmup=" + warmup.toMillis() + "ms",
+                "--duration=" + duration.toMillis() + "ms",
+                "--seed=" + seed,
+                "--result-file=" + result));
+        if (noProgress) {
+          command.add("--no-progress");
+        }
+        Process child = new ProcessBuilder(command).inheritIO().start();
+        long limitMs = 120_000 + 4 * (warmup.toMillis() + duration.toMillis());
+        if (!child.waitFor(limitMs, TimeUnit.MILLISECONDS)) {
+          child.destroyForcibly();
+          throw new IllegalStateException(system + " did not finish within " + limitMs + " ms");
+        }
+        if (child.exitValue() != 0) {
+          throw new IllegalStateException(
+              system + "'s JVM failed (exit " + child.exitValue() + ")");
+        }
+        return new ObjectMapper().readValue(result.toFile(), KvResult.class);
+      } finally {
+        Files.deleteIfExists(result);
+      }
+    }
+
+    private static final List<String> HAZELCAST_FLAGS =
+        List.of(
+            "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
+            "--add-opens=java.base/java.lang=ALL-UNNAMED",
+            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+            "--add-opens=java.management/sun.management=ALL-UNNAMED",
+            "--add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED");
+
     private Map<String, Object> describe(KvSpec spec) {
       Map<String, Object> run = new LinkedHashMap<>();
       run.put("started", LocalDateTime.now().toString());
@@ -192,6 +271,7 @@ final class BenchCommand implements Callable<Integer> {
       run.put("threadsPerNode", threads);
       run.put("warmup", warmup.toString());
       run.put("duration", duration.toString());
+      run.put("jvmPerSystem", !inProcess);
       run.put("seed", seed);
       run.put(
           "java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
