@@ -56,7 +56,7 @@ final class BenchCommand implements Callable<Integer> {
         split = ",",
         defaultValue = "dsm,delegation,local",
         description =
-            "systems to run, in order (default ${DEFAULT-VALUE}; known: dsm, delegation, local)")
+            "systems to run, in order (default ${DEFAULT-VALUE}; known: dsm, dsm-unbatched, delegation, hazelcast, hazelcast-nearcache, local)")
     List<String> systems;
 
     @Option(
