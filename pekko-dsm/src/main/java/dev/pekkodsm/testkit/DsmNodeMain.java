@@ -116,6 +116,27 @@ public final class DsmNodeMain {
   /** Starts the node's actor system and joins the seeds (or itself, if it is the first seed). */
   static ActorSystem<Void> start(
       String configFile, String name, String host, Integer port, List<String> seeds) {
+    Config config = config(ConfigFactory.load(), configFile, name, host, port, seeds);
+    return ActorSystem.create(Behaviors.empty(), name, config);
+  }
+
+  /**
+   * A node's configuration as {@code ./dsm node} builds it: {@code configFile} (optional) layered
+   * over {@code base}, then {@code host}, {@code port} and {@code seeds} (HOST:PORT of an actor
+   * system called {@code name}) over both; each of those is left alone when null or empty.
+   *
+   * @throws IllegalArgumentException if {@code configFile} does not exist
+   */
+  public static Config config(
+      Config base, String configFile, String name, String host, Integer port, List<String> seeds) {
+    Config layered = base;
+    if (configFile != null) {
+      File file = new File(configFile);
+      if (!file.isFile()) {
+        throw new IllegalArgumentException("no such config file: " + file.getAbsolutePath());
+      }
+      layered = ConfigFactory.parseFile(file).withFallback(layered);
+    }
     Config overrides = ConfigFactory.empty();
     if (host != null) {
       overrides =
@@ -137,15 +158,6 @@ public final class DsmNodeMain {
                   "pekko.cluster.seed-nodes = [" + String.join(", ", addresses) + "]")
               .withFallback(overrides);
     }
-    Config base = ConfigFactory.load();
-    if (configFile != null) {
-      File file = new File(configFile);
-      if (!file.isFile()) {
-        throw new IllegalArgumentException("no such config file: " + file.getAbsolutePath());
-      }
-      base = ConfigFactory.parseFile(file).withFallback(base);
-    }
-    Config config = overrides.withFallback(base).resolve();
-    return ActorSystem.create(Behaviors.empty(), name, config);
+    return overrides.withFallback(layered).resolve();
   }
 }

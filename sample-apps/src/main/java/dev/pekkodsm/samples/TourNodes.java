@@ -6,7 +6,6 @@ import dev.pekkodsm.DCallable;
 import dev.pekkodsm.Dsm;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.testkit.LocalCluster;
-import java.io.File;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -96,32 +95,8 @@ final class TourNodes implements AutoCloseable {
                     "pekko.cluster.split-brain-resolver.active-strategy = keep-majority",
                     "pekko.loglevel = WARNING"))
             .withFallback(ConfigFactory.load());
-    if (configFile != null) {
-      File file = new File(configFile);
-      if (!file.isFile()) {
-        throw new IllegalArgumentException("no such config file: " + file.getAbsolutePath());
-      }
-      base = ConfigFactory.parseFile(file).withFallback(base);
-    }
-    Config overrides =
-        ConfigFactory.parseString(
-            "pekko.remote.artery.canonical.port = " + (port == null ? 0 : port));
-    if (host != null) {
-      overrides =
-          ConfigFactory.parseString("pekko.remote.artery.canonical.hostname = \"" + host + "\"")
-              .withFallback(overrides);
-    }
-    if (!seeds.isEmpty()) {
-      List<String> addresses = new ArrayList<>();
-      for (String seed : seeds) {
-        addresses.add("\"pekko://" + name + "@" + seed + "\"");
-      }
-      overrides =
-          ConfigFactory.parseString(
-                  "pekko.cluster.seed-nodes = [" + String.join(", ", addresses) + "]")
-              .withFallback(overrides);
-    }
-    return overrides.withFallback(base).resolve();
+    return dev.pekkodsm.testkit.DsmNodeMain.config(
+        base, configFile, name, host, port == null ? 0 : port, seeds);
   }
 
   /**
