@@ -44,17 +44,17 @@ final class BenchCommand implements Callable<Integer> {
       mixinStandardHelpOptions = true,
       sortOptions = false,
       description = {
-        "Run the YCSB-style KV workload on each system in turn (same nodes, threads, data and",
-        "key sequence; every cluster torn down before the next starts), print a table, and write",
-        "JSON, CSV and PNG charts under --results.",
-        "Example: ./dsm bench kv --nodes 3 --systems dsm,delegation,local --duration 20s"
+        "Run the YCSB-style KV workload on each system in turn (same nodes, threads, data and key"
+            + " sequence; each system in a JVM of its own, torn down before the next starts),"
+            + " print a table, and write JSON, CSV and PNG charts under --results.",
+        "Example: ./dsm bench kv --nodes 3 --read-ratio 0.9,1.0 --duration 20s"
       })
   static final class Kv implements Callable<Integer> {
 
     @Option(
         names = "--systems",
         split = ",",
-        defaultValue = "dsm,delegation,local",
+        defaultValue = "dsm,delegation,hazelcast,hazelcast-nearcache,local",
         description =
             "systems to run, in order (default ${DEFAULT-VALUE}; known: dsm, dsm-unbatched, delegation, hazelcast, hazelcast-nearcache, local)")
     List<String> systems;
