@@ -21,6 +21,17 @@ public interface PeerReader extends AutoCloseable {
    */
   ReadStatus read(long locator, long object, int color, ReadBuffer out, long deadlineNs);
 
+  /**
+   * The color of the snapshot of {@code (endpoint().node(), object)} at {@code locator}, if this
+   * transport can tell it without copying the frame (shm reads the header under the seqlock);
+   * {@code -1} otherwise, or if the slot holds no such snapshot: then {@link #read} it. For readers
+   * holding a decoded copy of an object republished in place, to reuse it while its version is
+   * current.
+   */
+  default long peekColor(long locator, long object, long deadlineNs) {
+    return -1;
+  }
+
   /** Drops the reader's resources. */
   @Override
   void close();

@@ -105,6 +105,25 @@ public final class ShmTransport implements OneSidedTransport {
           deadlineNs);
     }
 
+    @Override
+    public long peekColor(long locator, long object, long deadlineNs) {
+      int index = SlotLayout.segment(locator);
+      if (index >= peer.maxSegments() || closed) {
+        return -1;
+      }
+      MappedByteBuffer segment = segments.get(index);
+      if (segment == null) {
+        return -1; // the first read of a segment maps it
+      }
+      return SlotReads.peekColor(
+          segment,
+          peer.segmentBytes(),
+          SlotLayout.offset(locator),
+          peer.node(),
+          object,
+          deadlineNs);
+    }
+
     /** Maps and validates one segment; null (with {@link #failure} set) if it cannot. */
     MappedByteBuffer map(int index) {
       if (closed) {

@@ -206,6 +206,50 @@ public final class SlotReads {
   }
 
   /**
+   * The color (for an object republished in place, its version) of the frame of {@code (node,
+   * object)} in the slot at {@code offset}, read under the seqlock without copying the frame: for a
+   * reader that holds a decoded copy of some version and only needs to know whether it is still the
+   * current one. Checks the magic, node and object; not the CRC, since nothing is decoded from this
+   * read (a corrupt color only makes the caller read and check the whole frame).
+   *
+   * @return the color, {@code >= 0} as an unsigned int, or {@code -1} if the slot is out of range,
+   *     contended past the deadline, freed, or holds another object: then read the frame
+   */
+  public static long peekColor(
+      ByteBuffer segment, int segmentBytes, long offset, long node, long object, long deadlineNs) {
+    if (!holdsSlot(segmentBytes, offset)) {
+      return -1;
+    }
+    int frame = (int) offset + SLOT_HEADER_BYTES;
+    long giveUpNs = 0;
+    for (int attempt = 0; ; attempt++) {
+      long before = (long) LONG.getAcquire(segment, (int) offset + SEQUENCE_OFFSET);
+      if ((before & 1) == 0) {
+        int magic = (int) INT.get(segment, frame + SnapshotCodec.MAGIC_OFFSET);
+        long frameNode = (long) LONG.get(segment, frame + SnapshotCodec.NODE_OFFSET);
+        long frameObject = (long) LONG.get(segment, frame + SnapshotCodec.OBJECT_OFFSET);
+        int color = (int) INT.get(segment, frame + SnapshotCodec.COLOR_OFFSET);
+        VarHandle.loadLoadFence(); // the header reads above complete before the sequence re-read
+        long after = (long) LONG.getAcquire(segment, (int) offset + SEQUENCE_OFFSET);
+        if (before == after) {
+          boolean ours = magic == SnapshotCodec.MAGIC && frameNode == node && frameObject == object;
+          return ours ? color & 0xffffffffL : -1;
+        }
+      }
+      if (attempt >= SPIN_ATTEMPTS) {
+        long now = System.nanoTime();
+        if (giveUpNs == 0) {
+          giveUpNs = giveUpAt(now, deadlineNs);
+        }
+        if (now - giveUpNs >= 0) {
+          return -1;
+        }
+      }
+      waitForWriter(attempt);
+    }
+  }
+
+  /**
    * What a reader concludes from a stable copy of a frame: every transport applies exactly this
    * check before a byte is deserialized.
    */

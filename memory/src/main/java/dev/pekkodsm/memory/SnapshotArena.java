@@ -219,6 +219,25 @@ public final class SnapshotArena implements AutoCloseable {
         System.nanoTime() + 20_000_000L);
   }
 
+  /** {@link PeerReader#peekColor} of this arena's own slot: its color, or {@code -1}. */
+  public long peekColor(long locator, long object) {
+    int index = SlotLayout.segment(locator);
+    MappedByteBuffer segment;
+    synchronized (this) {
+      if (index >= segmentCount) {
+        return -1;
+      }
+      segment = segments[index];
+    }
+    return SlotReads.peekColor(
+        segment,
+        settings.segmentBytes(),
+        SlotLayout.offset(locator),
+        node,
+        object,
+        System.nanoTime() + 20_000_000L);
+  }
+
   /**
    * A read-only view of segment {@code index} (little-endian, the whole segment), or null if the
    * arena has no such segment or is closed. For servers that read this arena for remote peers;

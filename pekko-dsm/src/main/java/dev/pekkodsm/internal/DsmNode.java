@@ -656,6 +656,10 @@ public final class DsmNode {
       GlobalAddress address, long locator, boolean shared) {
     if (address.node().equals(self)) {
       try {
+        Latest known = shared ? known(address, arena.peekColor(locator, address.object())) : null;
+        if (known != null) {
+          return CompletableFuture.completedFuture(known);
+        }
         return CompletableFuture.completedFuture(
             decodeLatest(
                 address,
@@ -672,18 +676,44 @@ public final class DsmNode {
         .reader(address.node())
         .thenApply(
             reader -> {
+              long deadlineNs = System.nanoTime() + settings.askTimeout.toNanos();
+              if (shared) {
+                Latest known =
+                    known(address, reader.peekColor(locator, address.object(), deadlineNs));
+                if (known != null) {
+                  metrics.oneSidedRead(reader, SnapshotCodec.HEADER_BYTES);
+                  return known;
+                }
+              }
               ReadStatus status =
                   reader.read(
                       locator,
                       address.object(),
                       SnapshotCodec.ANY_COLOR,
                       readBuffers.get(),
-                      System.nanoTime() + settings.askTimeout.toNanos());
+                      deadlineNs);
               if (status == ReadStatus.OK) {
                 metrics.oneSidedRead(reader, readBuffers.get().length());
               }
               return decodeLatest(address, status, shared);
             });
+  }
+
+  /**
+   * The value of {@code address}'s object at version {@code color} if this node has decoded that
+   * version before, else null ({@code color} is -1 when the transport could not tell it).
+   */
+  private Latest known(GlobalAddress address, long color) {
+    if (color < 0) {
+      return null;
+    }
+    int version = (int) color;
+    ReadCache.Entry entry = cache.peek(address.withColor(version));
+    if (entry == null) {
+      return null;
+    }
+    metrics.cacheHits.increment();
+    return new Latest(entry.value(), version);
   }
 
   private Latest decodeLatest(GlobalAddress address, ReadStatus status, boolean shared) {

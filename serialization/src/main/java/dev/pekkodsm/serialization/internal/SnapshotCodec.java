@@ -37,11 +37,11 @@ public final class SnapshotCodec {
 
   public static final int HEADER_BYTES = 32;
 
-  static final int MAGIC_OFFSET = 0;
+  public static final int MAGIC_OFFSET = 0;
   static final int CRC_OFFSET = 4;
-  static final int NODE_OFFSET = 8;
-  static final int OBJECT_OFFSET = 16;
-  static final int COLOR_OFFSET = 24;
+  public static final int NODE_OFFSET = 8;
+  public static final int OBJECT_OFFSET = 16;
+  public static final int COLOR_OFFSET = 24;
   public static final int LENGTH_OFFSET = 28;
 
   private static final VarHandle INT =
