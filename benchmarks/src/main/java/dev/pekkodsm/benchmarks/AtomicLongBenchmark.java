@@ -85,14 +85,14 @@ public class AtomicLongBenchmark {
   @TearDown(Level.Trial)
   public void stop(BenchmarkParams params) {
     try {
-      String method = params.getBenchmark().substring(params.getBenchmark().lastIndexOf('.') + 1);
       tally.report(
-          method,
-          switch (method) {
-            case "incrementRemote" -> 2;
-            case "shardingAsk" -> -1;
-            default -> 0;
-          });
+          params,
+          method ->
+              switch (method) {
+                case "incrementRemote" -> 2;
+                case "shardingAsk" -> -1;
+                default -> 0;
+              });
       onOther.drop();
       atHome.drop();
     } finally {

@@ -2,6 +2,8 @@ package dev.pekkodsm.benchmarks;
 
 import dev.pekkodsm.testkit.LocalCluster;
 import java.time.Duration;
+import java.util.function.ToIntFunction;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
  * Counts the DSM protocol messages that one trial's measured operations put on the wire, on every
@@ -36,6 +38,16 @@ final class MessageTally {
   /** Counts one measured operation. */
   void op() {
     ops++;
+  }
+
+  /**
+   * {@link #report(String, int)} for the method {@code params} measured, expecting {@code
+   * expectedPerOp} of that method's name.
+   */
+  void report(BenchmarkParams params, ToIntFunction<String> expectedPerOp) {
+    String benchmark = params.getBenchmark();
+    String method = benchmark.substring(benchmark.lastIndexOf('.') + 1);
+    report(method, expectedPerOp.applyAsInt(method));
   }
 
   /**

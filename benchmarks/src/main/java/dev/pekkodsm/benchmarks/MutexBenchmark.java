@@ -132,15 +132,15 @@ public class MutexBenchmark {
   @TearDown(Level.Trial)
   public void stop(BenchmarkParams params) {
     try {
-      String method = params.getBenchmark().substring(params.getBenchmark().lastIndexOf('.') + 1);
       tally.report(
-          method,
-          switch (method) {
-            case "lockRemote" -> 4;
-            case "updateRemote" -> 2;
-            case "shardingAsk" -> -1;
-            default -> 0;
-          });
+          params,
+          method ->
+              switch (method) {
+                case "lockRemote" -> 4;
+                case "updateRemote" -> 2;
+                case "shardingAsk" -> -1;
+                default -> 0;
+              });
       valueOnOther.drop();
       counterOnOther.drop();
       valueAtHome.drop();

@@ -135,8 +135,7 @@ public class SpawnBenchmark {
   @TearDown(Level.Trial)
   public void stop(BenchmarkParams params) {
     try {
-      String method = params.getBenchmark().substring(params.getBenchmark().lastIndexOf('.') + 1);
-      tally.report(method, method.endsWith("Ask") ? -1 : 2);
+      tally.report(params, method -> method.endsWith("Ask") ? -1 : 2);
       ref.release();
       box.drop();
       refSource.dropAsync(); // completes once the home has the reference back; close() follows

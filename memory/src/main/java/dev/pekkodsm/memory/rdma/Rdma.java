@@ -84,15 +84,15 @@ public final class Rdma {
   /**
    * The probe itself, independent of this JVM's state so that tests can drive it: null when {@code
    * disabled} is not {@code "true"} and every step succeeds, otherwise an {@link
-   * UnsupportedOperationException} that explains the first failure (later failures are appended to
-   * its message and attached as suppressed exceptions). Never throws.
+   * RdmaUnavailableException} that explains the first failure (later failures are appended to its
+   * message and attached as suppressed exceptions). Never throws.
    *
    * @param disabled the value of {@value #DISABLED_PROPERTY}, or null if unset
    */
   static Throwable evaluate(String disabled, Probe... steps) {
     try {
       if (disabled != null && disabled.trim().equalsIgnoreCase("true")) {
-        return new UnsupportedOperationException(
+        return new RdmaUnavailableException(
             "RDMA was disabled with -D" + DISABLED_PROPERTY + "=" + disabled.trim());
       }
       List<Throwable> failures = new ArrayList<>(steps.length);
@@ -110,8 +110,8 @@ public final class Rdma {
       for (int i = 1; i < failures.size(); i++) {
         message.append("; also: ").append(explain(failures.get(i)));
       }
-      UnsupportedOperationException cause =
-          new UnsupportedOperationException(message.toString(), failures.get(0));
+      RdmaUnavailableException cause =
+          new RdmaUnavailableException(message.toString(), failures.get(0));
       for (int i = 1; i < failures.size(); i++) {
         cause.addSuppressed(failures.get(i));
       }
