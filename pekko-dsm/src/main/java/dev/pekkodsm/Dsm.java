@@ -16,6 +16,7 @@ import dev.pekkodsm.internal.HomeTasks;
 import dev.pekkodsm.internal.LendCore;
 import dev.pekkodsm.internal.MutexCore;
 import dev.pekkodsm.internal.NodeRuntime;
+import dev.pekkodsm.memory.SyncLayout;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
@@ -106,8 +107,11 @@ public final class Dsm implements Extension {
    * home, and returns its first handle.
    */
   public DAtomicLong atomicLong(long initial) {
+    long id = ctx.table().nextObjectId();
+    long cell = node.region().allocateCell(SyncLayout.KIND_ATOMIC, id);
+    node.region().compareAndExchange(cell, id, SyncLayout.WORD, 0, initial, 0);
     return new DAtomicLong(
-        new AtomicCore(firstShare(HandleKind.ATOMIC, ObjectKind.ATOMIC, new AtomicCell(initial))));
+        new AtomicCore(firstShare(HandleKind.ATOMIC, ObjectKind.ATOMIC, id, new AtomicCell(cell))));
   }
 
   /**
@@ -118,15 +122,18 @@ public final class Dsm implements Extension {
    */
   public <T> DMutex<T> mutex(T value) {
     requireRegistered(value);
-    MutexCell cell = new MutexCell(value);
-    LendCore share = firstShare(HandleKind.MUTEX, ObjectKind.MUTEX, cell);
-    cell.publishInitial(ctx.publisher(), share.localObject());
-    return new DMutex<>(new MutexCore(share));
+    long id = ctx.table().nextObjectId();
+    MutexCell cell = node.mutexes().create(id, value);
+    return new DMutex<>(new MutexCore(firstShare(HandleKind.MUTEX, ObjectKind.MUTEX, id, cell)));
   }
 
   /** A new object with shared ownership, homed here, and this node's first share of it. */
   private LendCore firstShare(HandleKind handle, ObjectKind kind, Object value) {
-    OwnedObject obj = ctx.table().allocateShared(kind, value, LendLedger.INITIAL_WEIGHT);
+    return firstShare(handle, kind, ctx.table().nextObjectId(), value);
+  }
+
+  private LendCore firstShare(HandleKind handle, ObjectKind kind, long id, Object value) {
+    OwnedObject obj = ctx.table().allocateShared(kind, id, value, LendLedger.INITIAL_WEIGHT);
     return LendCore.local(ctx, handle, obj, obj.address(), LendLedger.INITIAL_WEIGHT);
   }
 

@@ -21,6 +21,8 @@ package dev.pekkodsm;
  * @param shmReads one-sided reads served by mapping a same-host peer's arena
  * @param tcpReads one-sided reads served by a peer's tcp read server
  * @param rdmaReads one-sided reads served by RDMA
+ * @param oneSidedAtomics atomic operations on another node's sync region (lock words, atomics)
+ * @param oneSidedWrites values written into another node's sync region (mutex commits)
  */
 public record DsmCounters(
     long localReads,
@@ -39,7 +41,9 @@ public record DsmCounters(
     long arenaSlots,
     long shmReads,
     long tcpReads,
-    long rdmaReads) {
+    long rdmaReads,
+    long oneSidedAtomics,
+    long oneSidedWrites) {
 
   /** The difference between this snapshot and an earlier one (gauges are taken as they are). */
   public DsmCounters minus(DsmCounters earlier) {
@@ -60,6 +64,8 @@ public record DsmCounters(
         arenaSlots,
         shmReads - earlier.shmReads,
         tcpReads - earlier.tcpReads,
-        rdmaReads - earlier.rdmaReads);
+        rdmaReads - earlier.rdmaReads,
+        oneSidedAtomics - earlier.oneSidedAtomics,
+        oneSidedWrites - earlier.oneSidedWrites);
   }
 }

@@ -1,9 +1,11 @@
 package dev.pekkodsm.coherence;
 
+import dev.pekkodsm.memory.SyncAccess;
+import dev.pekkodsm.memory.SyncLayout;
+
 /**
- * The value of a {@code DAtomicLong} at its home, with the version of its published snapshot.
- * Operations and their publication are serialized by the cell's monitor, so snapshots are published
- * in the order the operations happened.
+ * A {@code DAtomicLong} at its home: the cell in the sync region whose word is its value, changed
+ * one-sided by atomic instructions (or the transport's atomics) from every node.
  */
 public final class AtomicCell {
 
@@ -19,54 +21,44 @@ public final class AtomicCell {
   /** The outcome: the value the operation returns, and for compare-and-set whether it did. */
   public record Result(long value, boolean done) {}
 
-  private long value;
-  private int version;
+  private final long cell;
 
-  public AtomicCell(long initial) {
-    this.value = initial;
+  public AtomicCell(long cell) {
+    this.cell = cell;
+  }
+
+  /** The locator of the atomic's cell in the home's sync region. */
+  public long cell() {
+    return cell;
   }
 
   /**
-   * Applies {@code op} and, if the atomic's snapshot is published (it was shared with another
-   * node), publishes the new value before returning, so a one-sided read that starts afterwards
-   * sees it.
+   * Applies {@code op} to the atomic's cell through {@code sync}, one-sided: get, set, add and
+   * compare-and-set are one atomic operation each (set is a compare-and-exchange loop).
    */
-  public synchronized Result apply(
-      SnapshotPort snapshots, OwnedObject home, Op op, long a, long b) {
-    long before = value;
-    Result result =
-        switch (op) {
-          case GET -> new Result(value, true);
-          case SET -> {
-            value = a;
-            yield new Result(before, true);
+  public static Result apply(
+      SyncAccess sync, long cell, long object, Op op, long a, long b, long deadlineNs) {
+    return switch (op) {
+      case GET -> new Result(sync.load(cell, object, SyncLayout.WORD, deadlineNs), true);
+      case ADD_AND_GET ->
+          new Result(sync.getAndAdd(cell, object, SyncLayout.WORD, a, deadlineNs) + a, true);
+      case GET_AND_ADD ->
+          new Result(sync.getAndAdd(cell, object, SyncLayout.WORD, a, deadlineNs), true);
+      case COMPARE_AND_SET -> {
+        long witness = sync.compareAndExchange(cell, object, SyncLayout.WORD, a, b, deadlineNs);
+        yield witness == a ? new Result(b, true) : new Result(witness, false);
+      }
+      case SET -> {
+        long seen = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+        while (true) {
+          long witness =
+              sync.compareAndExchange(cell, object, SyncLayout.WORD, seen, a, deadlineNs);
+          if (witness == seen) {
+            yield new Result(seen, true);
           }
-          case ADD_AND_GET -> {
-            value += a;
-            yield new Result(value, true);
-          }
-          case GET_AND_ADD -> {
-            value += a;
-            yield new Result(before, true);
-          }
-          case COMPARE_AND_SET -> {
-            boolean match = value == a;
-            if (match) {
-              value = b;
-            }
-            yield new Result(value, match);
-          }
-        };
-    if (value != before && home.locator() != 0) {
-      snapshots.republish(home, value, ++version);
-    }
-    return result;
-  }
-
-  /** Publishes the current value if it is not yet; the first export of the atomic calls this. */
-  public synchronized void ensurePublished(SnapshotPort snapshots, OwnedObject home) {
-    if (home.locator() == 0) {
-      snapshots.republish(home, value, version);
-    }
+          seen = witness;
+        }
+      }
+    };
   }
 }

@@ -21,14 +21,32 @@ public final class ObjectTable {
   private final NodeId self;
   private final Timing timing;
   private final LongConsumer freeSlot;
+  private final Retired retired;
   private final Tombstones tombstones;
   private final ConcurrentHashMap<Long, OwnedObject> objects = new ConcurrentHashMap<>();
   private final AtomicLong nextObjectId = new AtomicLong(1);
+
+  /** What the node does when an object's life here ends, beyond freeing its snapshot. */
+  public interface Retired {
+    /** {@code value} was the value of {@code objectId}, of {@code kind} (a cell, for some). */
+    void retired(ObjectKind kind, long objectId, Object value);
+  }
+
+  /** A table whose objects need nothing freed when they retire but their snapshots. */
+  public ObjectTable(
+      NodeId self,
+      Timing timing,
+      LongConsumer freeSlot,
+      long tombstoneEntries,
+      Duration tombstoneTtl) {
+    this(self, timing, freeSlot, (kind, id, value) -> {}, tombstoneEntries, tombstoneTtl);
+  }
 
   /**
    * @param self the node whose objects these are
    * @param timing the clock and timer for the objects' borrow deadlines
    * @param freeSlot frees a published snapshot's arena slot
+   * @param retired frees what else an object held (a mutex's or an atomic's cell)
    * @param tombstoneEntries how many tombstones are kept at most
    * @param tombstoneTtl how long a tombstone is kept
    */
@@ -36,11 +54,13 @@ public final class ObjectTable {
       NodeId self,
       Timing timing,
       LongConsumer freeSlot,
+      Retired retired,
       long tombstoneEntries,
       Duration tombstoneTtl) {
     this.self = self;
     this.timing = timing;
     this.freeSlot = freeSlot;
+    this.retired = retired;
     this.tombstones = new Tombstones(tombstoneEntries, tombstoneTtl);
   }
 
@@ -81,10 +101,18 @@ public final class ObjectTable {
    * owner is this node with {@code weight}. It is dropped when the last owner's weight comes back.
    */
   public OwnedObject allocateShared(ObjectKind kind, Object value, long weight) {
+    return allocateShared(kind, nextObjectId(), value, weight);
+  }
+
+  /**
+   * {@link #allocateShared(ObjectKind, Object, long)} under an id taken with {@link #nextObjectId}
+   * (a cell in the sync region is made for that id first).
+   */
+  public OwnedObject allocateShared(ObjectKind kind, long objectId, Object value, long weight) {
     if (!kind.sharedOwnership()) {
       throw new IllegalArgumentException(kind + " is not owned by shares");
     }
-    OwnedObject obj = new OwnedObject(kind, self, nextObjectId(), 0, value, timing, freeSlot);
+    OwnedObject obj = new OwnedObject(kind, self, objectId, 0, value, timing, freeSlot);
     shareOwnership(obj, self, weight);
     return put(obj);
   }
@@ -135,9 +163,12 @@ public final class ObjectTable {
    */
   public void retire(OwnedObject obj, BorrowState.Phase phase, GlobalAddress movedTo) {
     GlobalAddress last = obj.address();
+    ObjectKind kind = obj.kind();
+    Object value = obj.value();
     obj.retire(phase);
     objects.remove(last.object(), obj);
     tombstones.record(last.object(), new Tombstones.Tombstone(phase, last, movedTo));
+    retired.retired(kind, last.object(), value);
   }
 
   /** What became of an object no longer here, or null if nothing is remembered. */

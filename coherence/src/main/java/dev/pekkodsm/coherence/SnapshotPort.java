@@ -14,11 +14,4 @@ public interface SnapshotPort {
    * @throws RuntimeException if the value cannot be serialized or the arena is full
    */
   Snapshot publish(OwnedObject obj);
-
-  /**
-   * Writes {@code value} as the snapshot of an object rewritten in place (a mutex, an atomic) under
-   * {@code version}: in its slot if it fits (readers see the old frame or the new one, never a
-   * mix), in a new slot otherwise. Calls for one object are serialized by the caller.
-   */
-  void republish(OwnedObject obj, Object value, int version);
 }

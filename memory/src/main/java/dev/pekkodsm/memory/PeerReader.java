@@ -59,6 +59,11 @@ public interface PeerReader extends SyncAccess, AutoCloseable {
     throw noSync();
   }
 
+  @Override
+  default long peekValueColor(long locator, long object, long deadlineNs) {
+    return -1;
+  }
+
   private SyncFailedException noSync() {
     return new SyncFailedException(
         SyncStatus.UNAVAILABLE,

@@ -307,6 +307,22 @@ public final class ShmTransport implements OneSidedTransport {
     }
 
     @Override
+    public long peekValueColor(long locator, long object, long deadlineNs) {
+      int index = SlotLayout.segment(locator);
+      MappedByteBuffer segment = index < peer.maxSegments() ? values.get(index) : null;
+      if (segment == null || closed) {
+        return -1; // the first read of a segment maps it
+      }
+      return SlotReads.peekColor(
+          segment,
+          peer.segmentBytes(),
+          SlotLayout.offset(locator),
+          peer.node(),
+          object,
+          deadlineNs);
+    }
+
+    @Override
     public void close() {
       closed = true;
       for (int i = 0; i < segments.length(); i++) {

@@ -42,4 +42,10 @@ public interface SyncAccess {
    * length and CRC.
    */
   ReadStatus readValue(long locator, long object, int color, ReadBuffer out, long deadlineNs);
+
+  /**
+   * The color of the frame of {@code object} in a value slot, read under the slot's seqlock without
+   * copying the frame (see {@link PeerReader#peekColor}); -1 if it cannot be told.
+   */
+  long peekValueColor(long locator, long object, long deadlineNs);
 }

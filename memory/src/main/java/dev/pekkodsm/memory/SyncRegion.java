@@ -187,6 +187,11 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     return values.read(locator, object, color, out);
   }
 
+  @Override
+  public long peekValueColor(long locator, long object, long deadlineNs) {
+    return values.peekColor(locator, object);
+  }
+
   /** The values arena, for the tcp read server. */
   SnapshotArena values() {
     return values;

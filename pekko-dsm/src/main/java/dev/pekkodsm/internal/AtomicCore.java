@@ -3,15 +3,19 @@ package dev.pekkodsm.internal;
 import dev.pekkodsm.DsmException;
 import dev.pekkodsm.coherence.AtomicCell;
 import dev.pekkodsm.coherence.GlobalAddress;
-import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.home.HomeReply;
 import dev.pekkodsm.coherence.home.HomeRequest;
+import dev.pekkodsm.memory.SyncAccess;
+import dev.pekkodsm.memory.SyncFailedException;
+import dev.pekkodsm.memory.SyncStatus;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The client side of a {@code DAtomicLong}: operations applied at the home (in place there, one
- * request and one reply from elsewhere) and one-sided reads of the latest value. Built on the
- * handle's {@link LendCore}, which holds its share.
+ * The client side of a {@code DAtomicLong}: every operation is one atomic operation on the atomic's
+ * cell in its home's sync region, one-sided from every node (the home's own mapping on the home,
+ * the transport's atomics elsewhere). Where the transport has no one-sided atomics, the operation
+ * is sent to the home, which applies it. Built on the handle's {@link LendCore}, which holds its
+ * share.
  *
  * <p>Thread-safe.
  */
@@ -34,38 +38,53 @@ public final class AtomicCore {
     return lend.address();
   }
 
-  /** The current value: one-sided on a node that is not the home. */
-  public CompletableFuture<Long> get() {
-    if (lend.form() == LendCore.Form.LOCAL) {
-      return apply(AtomicCell.Op.GET, 0, 0).thenApply(AtomicCell.Result::value);
-    }
-    return lend.checkLiveAsync()
-        .thenCompose(ok -> lend.readLatest(false))
-        .thenApply(latest -> (Long) latest.value());
+  private long cell() {
+    return lend.form() == LendCore.Form.LOCAL
+        ? lend.localObject().atomicCell().cell()
+        : lend.locator();
   }
 
-  /** Applies {@code op} at the home. */
+  /** The current value. */
+  public CompletableFuture<Long> get() {
+    return apply(AtomicCell.Op.GET, 0, 0).thenApply(AtomicCell.Result::value);
+  }
+
+  /** Applies {@code op} one-sided, or at the home if the transport has no atomics. */
   public CompletableFuture<AtomicCell.Result> apply(AtomicCell.Op op, long a, long b) {
-    if (lend.form() == LendCore.Form.LOCAL) {
-      try {
-        lend.checkLive();
-        OwnedObject obj = lend.localObject();
-        return CompletableFuture.completedFuture(
-            obj.atomicCell().apply(ctx.publisher(), obj, op, a, b));
-      } catch (RuntimeException e) {
-        return CompletableFuture.failedFuture(e);
+    CompletableFuture<Void> live = lend.checkLiveAsync();
+    if (live.isDone() && !live.isCompletedExceptionally()) {
+      CompletableFuture<SyncAccess> sync = ctx.sync(address().node());
+      if (sync.isDone() && !sync.isCompletedExceptionally()) {
+        return applyOneSided(sync.join(), op, a, b);
       }
     }
+    return live.thenCompose(ok -> ctx.sync(address().node()))
+        .thenCompose(sync -> applyOneSided(sync, op, a, b));
+  }
+
+  private CompletableFuture<AtomicCell.Result> applyOneSided(
+      SyncAccess sync, AtomicCell.Op op, long a, long b) {
+    try {
+      AtomicCell.Result r =
+          AtomicCell.apply(sync, cell(), address().object(), op, a, b, ctx.deadlineNs());
+      ctx.metrics().oneSided(sync, false, op == AtomicCell.Op.GET, Long.BYTES);
+      return CompletableFuture.completedFuture(r);
+    } catch (SyncFailedException e) {
+      if (e.status() == SyncStatus.UNAVAILABLE && !ctx.isDeparted(address().node())) {
+        return applyAtHome(op, a, b);
+      }
+      return CompletableFuture.failedFuture(ctx.reader().syncFailed(address(), e));
+    }
+  }
+
+  private CompletableFuture<AtomicCell.Result> applyAtHome(AtomicCell.Op op, long a, long b) {
     GlobalAddress at = address();
-    return lend.checkLiveAsync()
-        .thenCompose(
-            ok ->
-                ctx.homes()
-                    .ask(
-                        at,
-                        new HomeRequest.AtomicOp(at.node().value(), at.object(), op, a, b),
-                        ctx.settings().askTimeout,
-                        "update the atomic"))
+    return ctx.homes()
+        .ask(
+            at,
+            new HomeRequest.AtomicOp(at.node().value(), at.object(), op, a, b),
+            ctx.settings().askTimeout,
+            "update the atomic")
         .thenApply(
             reply -> {
               if (reply instanceof HomeReply.AtomicDone d) {

@@ -3,6 +3,8 @@ package dev.pekkodsm.internal;
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.ObjectTable;
+import dev.pekkodsm.coherence.mutex.MutexHome;
+import dev.pekkodsm.memory.SyncAccess;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -123,6 +125,27 @@ public final class ClientContext {
 
   public Metrics metrics() {
     return metrics;
+  }
+
+  /** The home side of the locks of the mutexes homed on this node. */
+  public MutexHome mutexes() {
+    return node.mutexes();
+  }
+
+  /**
+   * One-sided access to {@code node}'s sync region: this node's own region, or the peer's through
+   * its transport (ready once the peer's endpoint is known).
+   */
+  public CompletableFuture<SyncAccess> sync(NodeId node) {
+    if (node.equals(self())) {
+      return CompletableFuture.completedFuture(this.node.region());
+    }
+    return peers.reader(node).thenApply(reader -> reader);
+  }
+
+  /** The deadline of a one-sided operation started now. */
+  public long deadlineNs() {
+    return System.nanoTime() + settings.askTimeout.toNanos();
   }
 
   /** True if {@code node} has left the cluster. */

@@ -1,7 +1,10 @@
 package dev.pekkodsm.internal;
 
+import dev.pekkodsm.coherence.AtomicCell;
 import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.coherence.MutexCell;
 import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.ObjectKind;
 import dev.pekkodsm.coherence.ObjectTable;
 import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.ReadCache;
@@ -10,8 +13,10 @@ import dev.pekkodsm.coherence.home.HomeProtocol;
 import dev.pekkodsm.coherence.home.HomeReply;
 import dev.pekkodsm.coherence.home.HomeRequest;
 import dev.pekkodsm.coherence.home.RequestMemory;
+import dev.pekkodsm.coherence.mutex.MutexHome;
 import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.SnapshotArena;
+import dev.pekkodsm.memory.SyncRegion;
 import dev.pekkodsm.memory.TcpReadServer;
 import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
@@ -46,6 +51,7 @@ public final class DsmNode {
   private final NodeId self;
   private final KryoPool kryo;
   private final SnapshotArena arena;
+  private final SyncRegion region;
   private final SystemTiming timing;
   private final ObjectTable table;
   private final Metrics metrics;
@@ -54,6 +60,7 @@ public final class DsmNode {
   private final HomeProxy homes;
   private final TaskRunner runner;
   private final HomeProtocol home;
+  private final MutexHome mutexes;
   private final HandleWire handles;
   private final ClientContext client;
   private final Membership membership;
@@ -74,9 +81,22 @@ public final class DsmNode {
     this.timing = new SystemTiming("pekko-dsm-timer-" + self.hex());
     ReadCache cache = new ReadCache(settings.readCacheBytes);
     this.arena = SnapshotArena.create(settings.arena, self.value(), codec);
+    this.region = SyncRegion.create(arena, settings.syncCells);
+    MutexHome[] mutexes = new MutexHome[1]; // the table frees cells through it, made below
     this.table =
         new ObjectTable(
-            self, timing, arena::free, settings.tombstoneEntries, settings.tombstoneTtl);
+            self,
+            timing,
+            arena::free,
+            (kind, object, value) -> {
+              if (kind == ObjectKind.MUTEX) {
+                mutexes[0].destroy((MutexCell) value, object);
+              } else if (kind == ObjectKind.ATOMIC) {
+                region.freeCell(((AtomicCell) value).cell());
+              }
+            },
+            settings.tombstoneEntries,
+            settings.tombstoneTtl);
     this.metrics = new Metrics(table::size, arena::liveSlots);
     this.transports = TransportBootstrap.start(system, settings, arena, codec);
     this.peers =
@@ -95,21 +115,24 @@ public final class DsmNode {
             kryo,
             codec,
             arena,
+            region,
             timing,
             metrics,
             settings.moveInlineBytes,
             2 * (settings.askTimeout.toNanos() + settings.borrowTimeout.toNanos()));
     SnapshotReader reader =
-        new SnapshotReader(
-            self, kryo, arena, cache, peers, homes, metrics, errors, settings.askTimeout);
+        new SnapshotReader(self, kryo, cache, peers, homes, metrics, errors, settings.askTimeout);
+    mutexes[0] = new MutexHome(self, publisher, timing, settings.borrowTimeout.toNanos());
+    this.mutexes = mutexes[0];
     Shipping shipping = new Shipping(kryo, handles, settings.moveInlineBytes);
     this.runner =
-        new TaskRunner(this, table, publisher, reader, shipping, timing, metrics, settings);
+        new TaskRunner(this, table, publisher, mutexes[0], shipping, timing, metrics, settings);
     RefRegistry refs = new RefRegistry(self, homes);
     this.home =
         new HomeProtocol(
             table,
             new NodePorts(self, publisher, runner, refs, homes, peers, metrics),
+            this.mutexes,
             new RequestMemory(keep, 64L * 1024 * 1024, 100_000, timing),
             settings.borrowTimeout.toNanos(),
             settings.moveInlineBytes);
@@ -182,6 +205,16 @@ public final class DsmNode {
     return home;
   }
 
+  /** The home side of the locks of the mutexes homed here. */
+  public MutexHome mutexes() {
+    return mutexes;
+  }
+
+  /** This node's sync region. */
+  public SyncRegion region() {
+    return region;
+  }
+
   /** This node's requests to other nodes. */
   public HomeProxy homes() {
     return homes;
@@ -248,6 +281,7 @@ public final class DsmNode {
     timing.close();
     peers.close();
     transports.close();
+    region.close();
     arena.close();
   }
 

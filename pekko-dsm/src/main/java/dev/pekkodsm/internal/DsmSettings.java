@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigValue;
 import dev.pekkodsm.memory.ArenaSettings;
+import dev.pekkodsm.memory.SyncRegion;
 import dev.pekkodsm.memory.TcpSettings;
 import dev.pekkodsm.serialization.ClassRegistry;
 import dev.pekkodsm.serialization.SerializationSettings;
@@ -49,6 +50,7 @@ public final class DsmSettings {
   public final int taskMaxThreads;
   public final int taskQueueLimit;
   public final Duration taskTimeout;
+  public final int syncCells;
 
   private DsmSettings(Config root, ClassRegistry extra, ClassLoader loader) {
     Config c = root.getConfig("pekko.dsm");
@@ -143,6 +145,14 @@ public final class DsmSettings {
     this.taskMaxThreads = atLeastOne(c, "tasks.max-threads");
     this.taskQueueLimit = atLeastOne(c, "tasks.queue-limit");
     this.taskTimeout = positive(c, "tasks.timeout");
+    int cells = c.getInt("sync.max-cells");
+    if (cells < 1 || cells > SyncRegion.maxCells()) {
+      throw new ConfigException.BadValue(
+          c.origin(),
+          "pekko.dsm.sync.max-cells",
+          "max-cells=" + cells + " must be in [1, " + SyncRegion.maxCells() + "]");
+    }
+    this.syncCells = cells;
   }
 
   /**

@@ -52,6 +52,25 @@ public final class Errors {
     return conflict(address, operation, r.readers(), null, lent, borrowTimeout.toNanos());
   }
 
+  /** A lock that was not granted in time; {@code detail} says who held it. */
+  public BorrowConflictException lockConflict(GlobalAddress address, String detail) {
+    metrics.borrowConflicts.increment();
+    return new BorrowConflictException(address, detail, 0, Map.of());
+  }
+
+  /** A lock on this node that was not granted in time, the lock being {@code held} as described. */
+  public BorrowConflictException lockConflict(GlobalAddress address, String held, long waitedNs) {
+    return lockConflict(
+        address,
+        "the lock of mutex "
+            + address.objectName()
+            + " waited "
+            + TimeUnit.NANOSECONDS.toMillis(waitedNs)
+            + " ms (pekko.dsm.borrow-timeout) and is still "
+            + held
+            + "; a holder must close its guard");
+  }
+
   /** A home's {@link HomeReply.Reason#FAILED} refusal, as the public exception. */
   public DsmException failedAtHome(GlobalAddress address, String operation, HomeReply.Refused r) {
     return new DsmException(

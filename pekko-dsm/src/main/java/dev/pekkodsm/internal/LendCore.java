@@ -48,9 +48,10 @@ public final class LendCore {
   private final long fingerprint; // debug: the value's hash when first read
   private final NodeId sender; // REMOTE: the node it came from, or null if lent directly
   private volatile RefState state = RefState.LIVE;
-  private volatile long snapshotAt; // REMOTE mutex or atomic: its slot moves when outgrown
   private ReadCache.Entry entry; // REMOTE memo; racy reads are safe (final fields)
   private long weight; // guarded by this
+  private int holds; // guarded by this; see hold()
+  private long heldBack; // guarded by this: weight a release left for the last hold to return
   private String revokedBecause; // guarded by this
   private long loadedFingerprint; // guarded by this; debug: hash of a remote value when read
 
@@ -79,7 +80,6 @@ public final class LendCore {
     this.endScope = endScope;
     this.weight = weight;
     this.sender = sender;
-    this.snapshotAt = locator;
     this.refId = form == Form.REMOTE ? ctx.refs().register(new Slot()) : 0;
     this.fingerprint =
         ctx.settings().detectSharedMutation && localValue != null
@@ -448,46 +448,6 @@ public final class LendCore {
     return state == RefState.LIVE;
   }
 
-  /**
-   * Reads the latest snapshot of an object rewritten in place (a mutex, an atomic) homed elsewhere,
-   * one-sided. Its slot moves when it outgrows it: if the slot was given up, the home is asked
-   * where it is now, once.
-   *
-   * @param shared the caller only reads the value: a version decoded before is not decoded again
-   */
-  public CompletableFuture<SnapshotReader.Latest> readLatest(boolean shared) {
-    return readAt(snapshotAt, shared)
-        .exceptionallyCompose(
-            failure ->
-                Futures.unwrap(failure) instanceof StaleReferenceException
-                    ? locateSnapshot().thenCompose(at -> readAt(at, shared))
-                    : CompletableFuture.failedFuture(failure));
-  }
-
-  private CompletableFuture<SnapshotReader.Latest> readAt(long at, boolean shared) {
-    return shared ? ctx.reader().readShared(address, at) : ctx.reader().readLatest(address, at);
-  }
-
-  /** Asks the home where the snapshot of an object rewritten in place lives now. */
-  private CompletableFuture<Long> locateSnapshot() {
-    GlobalAddress at = address;
-    return ctx.homes()
-        .ask(
-            at,
-            new HomeRequest.Where(at.node().value(), at.object()),
-            ctx.settings().askTimeout,
-            "locate the " + kind.simpleName())
-        .thenApply(
-            reply -> {
-              if (reply instanceof HomeReply.At a && a.locator() != 0) {
-                snapshotAt = a.locator();
-                return a.locator();
-              }
-              throw new ObjectLostException(
-                  at, "the " + kind.simpleName() + " " + at + " is gone: " + reply);
-            });
-  }
-
   /** The context of the node this handle lives on. */
   public ClientContext context() {
     return ctx;
@@ -540,21 +500,58 @@ public final class LendCore {
       weight = 0;
       e = entry;
       before = localValue != null ? fingerprint : loadedFingerprint;
+      if (holds > 0) {
+        heldBack = w; // returned when the last hold ends: the object must outlive it
+        w = 0;
+      }
     }
     long after =
         before == 0 ? 0 : ctx.publisher().fingerprint(localValue != null ? localValue : e.value());
     forget(e);
-    switch (form) {
-      case LOCAL -> local.returnLend(ctx.self(), w, address.color());
-      case REMOTE -> giveBack(w);
-      case SCOPED -> endScope.run();
-    }
+    giveBack(w);
     if (before != after) {
       throw new SharedMutationException(
           address,
           "the value of "
               + address
               + " changed while it was shared; mutate it only inside write() or borrowMut()");
+    }
+  }
+
+  /**
+   * Keeps the object alive until the matching {@link #endHold()}, even if this handle is released
+   * meanwhile (its weight then goes back when the hold ends): for a mutex's lock guard and an
+   * update in flight, which must not find the mutex freed under them. Costs no message.
+   */
+  public void hold() {
+    synchronized (this) {
+      holds++;
+    }
+  }
+
+  /** Ends a {@link #hold()}; the last one returns the weight of a release made meanwhile. */
+  public void endHold() {
+    long w;
+    synchronized (this) {
+      if (--holds > 0 || heldBack == 0) {
+        return;
+      }
+      w = heldBack;
+      heldBack = 0;
+    }
+    giveBack(w);
+  }
+
+  /** Gives weight back to the object: at once on its home, by a message elsewhere. */
+  private void giveBack(long w) {
+    switch (form) {
+      case LOCAL -> {
+        if (w > 0) {
+          local.returnLend(ctx.self(), w, address.color());
+        }
+      }
+      case REMOTE -> giveBackRemote(w);
+      case SCOPED -> endScope.run();
     }
   }
 
@@ -568,7 +565,7 @@ public final class LendCore {
     }
   }
 
-  private void giveBack(long w) {
+  private void giveBackRemote(long w) {
     if (w > 0) {
       ctx.homes()
           .tell(
@@ -617,11 +614,7 @@ public final class LendCore {
           return;
         }
       }
-      if (form == Form.LOCAL) {
-        local.returnLend(ctx.self(), w, address.color());
-      } else {
-        giveBack(w);
-      }
+      giveBack(w);
     }
 
     @Override

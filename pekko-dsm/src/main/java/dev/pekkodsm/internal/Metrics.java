@@ -2,6 +2,7 @@ package dev.pekkodsm.internal;
 
 import dev.pekkodsm.DsmCounters;
 import dev.pekkodsm.memory.PeerReader;
+import dev.pekkodsm.memory.SyncAccess;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
@@ -22,6 +23,8 @@ public final class Metrics {
   final LongAdder shmReads = new LongAdder();
   final LongAdder tcpReads = new LongAdder();
   final LongAdder rdmaReads = new LongAdder();
+  final LongAdder oneSidedAtomics = new LongAdder();
+  final LongAdder oneSidedWrites = new LongAdder();
   private final LongSupplier liveObjects;
   private final LongSupplier arenaSlots;
 
@@ -44,6 +47,20 @@ public final class Metrics {
       case "tcp" -> tcpReads.increment();
       case "rdma" -> rdmaReads.increment();
       default -> {}
+    }
+  }
+
+  /** Counts a one-sided operation on {@code sync} if it is another node's region. */
+  void oneSided(SyncAccess sync, boolean write, boolean read, int bytes) {
+    if (sync instanceof PeerReader reader) {
+      if (read) {
+        oneSidedRead(reader, bytes);
+      } else {
+        oneSidedAtomics.increment();
+      }
+      if (write) {
+        oneSidedWrites.increment();
+      }
     }
   }
 
@@ -81,6 +98,8 @@ public final class Metrics {
         arenaSlots.getAsLong(),
         shmReads.sum(),
         tcpReads.sum(),
-        rdmaReads.sum());
+        rdmaReads.sum(),
+        oneSidedAtomics.sum(),
+        oneSidedWrites.sum());
   }
 }

@@ -1,25 +1,33 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.DsmException;
-import dev.pekkodsm.StaleReferenceException;
-import dev.pekkodsm.coherence.BorrowState.Attempt;
-import dev.pekkodsm.coherence.BorrowState.Kind;
-import dev.pekkodsm.coherence.BorrowTimeoutException;
+import dev.pekkodsm.RemoteTaskException;
 import dev.pekkodsm.coherence.GlobalAddress;
-import dev.pekkodsm.coherence.MutexCell;
-import dev.pekkodsm.coherence.ObjectRetiredException;
 import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.client.Refusals;
 import dev.pekkodsm.coherence.home.HomeReply;
 import dev.pekkodsm.coherence.home.HomeRequest;
 import dev.pekkodsm.coherence.home.RunMode;
+import dev.pekkodsm.coherence.mutex.LockWord;
+import dev.pekkodsm.coherence.mutex.MutexQueue;
+import dev.pekkodsm.coherence.mutex.MutexSteps;
+import dev.pekkodsm.coherence.mutex.OwnedCopy;
+import dev.pekkodsm.memory.ReadBuffer;
+import dev.pekkodsm.memory.ReadStatus;
+import dev.pekkodsm.memory.SyncAccess;
+import dev.pekkodsm.memory.SyncFailedException;
+import dev.pekkodsm.memory.SyncStatus;
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 
 /**
- * The client side of a {@code DMutex}: the lock (in place on the home, by moving the value to the
- * locker from elsewhere), one-sided reads of the last committed value, and updates that ship the
- * function to the home. Built on the handle's {@link LendCore}, which holds its share.
+ * The client side of a {@code DMutex}: its lock taken and its value committed one-sided in the
+ * home's sync region (the home's own mapping on the home, the transport's atomics elsewhere),
+ * queueing at the home only when the lock is held; one-sided reads of the committed value; updates
+ * run here under a lock taken at once, or shipped to the home when the lock is held. Built on the
+ * handle's {@link LendCore}, which holds its share.
  *
  * <p>Thread-safe.
  */
@@ -27,6 +35,7 @@ public final class MutexCore {
 
   private final LendCore lend;
   private final ClientContext ctx;
+  private final OwnedCopy owned = new OwnedCopy(); // this handle's copy, for lockers elsewhere
 
   public MutexCore(LendCore lend) {
     this.lend = lend;
@@ -42,61 +51,67 @@ public final class MutexCore {
     return lend.address();
   }
 
+  private boolean local() {
+    return lend.form() == LendCore.Form.LOCAL;
+  }
+
+  private OwnedObject home() {
+    return lend.localObject();
+  }
+
+  private long cell() {
+    return local() ? home().mutexCell().cell() : lend.locator();
+  }
+
+  private long object() {
+    return address().object();
+  }
+
   // ------------------------------------------------------------------ reads
 
   /**
-   * The value the last unlock committed, read one-sided; a version this node has decoded before is
-   * not decoded again, so the value is shared and must not be modified.
+   * The committed value, read one-sided; a version this node has decoded before is not decoded
+   * again, so the value is shared and must not be modified.
    */
   public CompletableFuture<Object> read() {
     return lend.checkLiveAsync()
-        .thenCompose(ok -> latest())
-        .thenApply(SnapshotReader.Latest::value);
-  }
-
-  private CompletableFuture<SnapshotReader.Latest> latest() {
-    if (lend.form() == LendCore.Form.LOCAL) {
-      return readHere(lend.localObject(), 3);
-    }
-    return lend.readLatest(true);
-  }
-
-  /**
-   * A read on the home: a commit may move the snapshot to a bigger slot between reading the locator
-   * and reading the slot, so a vanished slot means "look again", a few times.
-   */
-  private CompletableFuture<SnapshotReader.Latest> readHere(OwnedObject obj, int attempts) {
-    return ctx.reader()
-        .readShared(obj.address(), obj.locator())
-        .exceptionallyCompose(
-            failure ->
-                attempts > 1 && Futures.unwrap(failure) instanceof StaleReferenceException
-                    ? readHere(obj, attempts - 1)
-                    : CompletableFuture.failedFuture(failure));
+        .thenCompose(ok -> ctx.sync(address().node()))
+        .thenApply(sync -> ctx.reader().readMutex(sync, address(), cell()));
   }
 
   // ------------------------------------------------------------------ updates
 
   /**
-   * Runs a shipped function under the lock at the mutex's home. On the home itself, when the lock
-   * is free, it runs right here, exactly as it would have run there: its captures were serialized,
-   * and are let go of afterwards.
+   * Runs a shipped function under the lock: here, if the lock is taken at once (the function is run
+   * as if shipped here, and the value committed one-sided); at the home, queued, if it is held.
    */
   public CompletableFuture<Object> update(byte[] fn, RunMode mode) {
-    if (lend.form() == LendCore.Form.LOCAL) {
-      OwnedObject obj = lend.localObject();
-      if (lend.isLive()
-          && obj.tryAcquire(Kind.EXCLUSIVE, null, 0, "an update by " + Thread.currentThread())
-              == Attempt.GRANTED) {
-        try {
-          return CompletableFuture.completedFuture(
-              ctx.runner().updateHere(obj, fn, mode == RunMode.LOCKED_REPLACE));
-        } catch (RuntimeException e) {
-          return CompletableFuture.failedFuture(e);
-        }
-      }
+    lend.hold(); // the mutex outlives the update even if this handle is dropped meanwhile
+    CompletableFuture<Object> done = updateHeld(fn, mode);
+    done.whenComplete((v, e) -> lend.endHold());
+    return done;
+  }
+
+  private CompletableFuture<Object> updateHeld(byte[] fn, RunMode mode) {
+    CompletableFuture<SyncAccess> sync = ctx.sync(address().node());
+    if (!lend.isLive() || !sync.isDone() || sync.isCompletedExceptionally()) {
+      return HomeTasks.runAtHome(lend, mode, fn, "update");
     }
-    return HomeTasks.runAtHome(lend, mode, fn, "update");
+    Held held;
+    try {
+      held = tryLock(sync.join());
+    } catch (SyncFailedException e) {
+      return HomeTasks.runAtHome(lend, mode, fn, "update"); // no one-sided writes to that node
+    }
+    if (held == null) {
+      return HomeTasks.runAtHome(lend, mode, fn, "update"); // queue at the home
+    }
+    try {
+      return CompletableFuture.completedFuture(
+          ctx.runner().withShipped(fn, f -> held.change(f, mode == RunMode.LOCKED_REPLACE)));
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   // ------------------------------------------------------------------ locks
@@ -104,33 +119,57 @@ public final class MutexCore {
   /** Locks the mutex: the guard's {@code endWrite} commits and unlocks. */
   public CompletableFuture<Guard> lock() {
     return lend.checkLiveAsync()
-        .thenCompose(ok -> lend.form() == LendCore.Form.LOCAL ? lockHere() : lockAtHome());
+        .thenCompose(ok -> ctx.sync(address().node()))
+        .thenCompose(
+            sync -> {
+              Held held;
+              try {
+                held = tryLock(sync);
+              } catch (SyncFailedException e) {
+                return lockAtHome(null);
+              }
+              return held != null
+                  ? CompletableFuture.completedFuture(new LockGuard(held))
+                  : lockAtHome(sync);
+            });
   }
 
-  private CompletableFuture<Guard> lockHere() {
-    OwnedObject obj = lend.localObject();
-    String who = "a lock by thread " + Thread.currentThread().getName();
-    CompletableFuture<Void> granted =
-        obj.tryAcquire(Kind.EXCLUSIVE, null, 0, who) == Attempt.GRANTED
-            ? CompletableFuture.completedFuture(null)
-            : obj.acquire(Kind.EXCLUSIVE, null, 0, who, ctx.borrowTimeoutNs());
-    return granted.handle(
-        (ok, failure) -> {
-          if (failure != null) {
-            throw asLockFailure(failure);
-          }
-          return new LocalGuard(obj, obj.mutexCell());
-        });
+  /** Takes the lock one-sided if it is free and nobody waits; null if it must be asked for. */
+  private Held tryLock(SyncAccess sync) {
+    long word =
+        MutexSteps.tryLock(sync, cell(), object(), LockWord.tag(ctx.self()), ctx.deadlineNs());
+    return word == MutexSteps.NOT_FREE ? null : new Held(sync, word, null, 0);
   }
 
-  private CompletableFuture<Guard> lockAtHome() {
-    GlobalAddress at = address();
-    long self = ctx.self().value();
+  /** Queues for the lock at the home (which may be this node). */
+  private CompletableFuture<Guard> lockAtHome(SyncAccess sync) {
     long lockId = ctx.homes().nextRequestId();
+    if (local()) {
+      CompletableFuture<Guard> granted = new CompletableFuture<>();
+      ctx.mutexes()
+          .lock(
+              home().mutexCell(),
+              ctx.self(),
+              lockId,
+              new MutexQueue.Listener() {
+                @Override
+                public void granted(long word) {
+                  granted.complete(new LockGuard(new Held(sync, word, null, 0)));
+                }
+
+                @Override
+                public void timedOut(long word, long waitedNs) {
+                  granted.completeExceptionally(
+                      ctx.errors().lockConflict(address(), LockWord.describe(word), waitedNs));
+                }
+              });
+      return granted;
+    }
+    GlobalAddress at = address();
     return ctx.homes()
         .ask(
             at,
-            new HomeRequest.Lock(at.node().value(), at.object(), self, lockId),
+            new HomeRequest.Lock(at.node().value(), at.object(), ctx.self().value(), lockId),
             ctx.borrowingAskTimeout(),
             "lock the mutex")
         .handle(
@@ -140,21 +179,23 @@ public final class MutexCore {
                 throw Futures.propagate(failure);
               }
               if (reply instanceof HomeReply.Locked l) {
-                Object value;
-                try {
-                  value = ctx.publisher().decodeValue(l.value());
-                } catch (RuntimeException e) {
-                  cancelLock(lockId);
-                  throw new DsmException(
-                      at,
-                      "the value of mutex " + at + " cannot be read here: " + e.getMessage(),
-                      e);
+                Object value = null;
+                if (l.value().length > 0) {
+                  try {
+                    value = ctx.publisher().decodeValue(l.value());
+                  } catch (RuntimeException e) {
+                    cancelLock(lockId);
+                    throw new DsmException(
+                        at,
+                        "the value of mutex " + at + " cannot be read here: " + e.getMessage(),
+                        e);
+                  }
                 }
-                return new RemoteGuard(lockId, value);
+                return new LockGuard(new Held(sync, l.word(), value, l.color()));
               }
               HomeReply.Refused r = (HomeReply.Refused) reply;
               throw switch (Refusals.decide(r)) {
-                case CONFLICT -> ctx.errors().conflict(at, "lock", r);
+                case CONFLICT -> ctx.errors().lockConflict(at, r.detail());
                 case LOST -> ctx.errors().lost(at);
                 case GONE, FAILED ->
                     new DsmException(at, "the mutex " + at + " refused the lock: " + r.detail());
@@ -169,139 +210,202 @@ public final class MutexCore {
             new HomeRequest.CancelLock(at.node().value(), at.object(), ctx.self().value(), lockId));
   }
 
-  private RuntimeException asLockFailure(Throwable failure) {
-    Throwable cause = Futures.unwrap(failure);
-    if (cause instanceof BorrowTimeoutException t) {
-      return ctx.errors().conflict(address(), "lock", t);
-    }
-    if (cause instanceof ObjectRetiredException) {
-      return new StaleReferenceException(address(), "the mutex " + address() + " was freed");
-    }
-    return Futures.propagate(cause);
+  /** The lock was taken back: the holder's change is not committed. */
+  static DsmException lockLost(GlobalAddress at, RuntimeException cause) {
+    return new DsmException(
+        at,
+        "the lock of mutex "
+            + at.objectName()
+            + " was taken back (this node was thought gone), so the change was not committed;"
+            + " the value the last unlock committed stands",
+        cause);
   }
 
-  /** A held lock: its value until it ends, and what ending it commits. */
-  private abstract class HeldLock implements Guard {
-    private boolean ended;
-
-    @Override
-    public final GlobalAddress address() {
-      return MutexCore.this.address();
-    }
-
-    @Override
-    public final void endWrite() {
-      if (ended) {
-        return;
-      }
-      ended = true;
-      commit();
-    }
-
-    /** Commits the value and unlocks, once. */
-    abstract void commit();
-
-    final void check() {
-      if (ended) {
-        throw new IllegalStateException("the lock of " + address() + " was released");
-      }
-    }
+  /** The new value could not be committed: the lock was released, the old value stands. */
+  static DsmException notCommitted(GlobalAddress at, RuntimeException cause) {
+    return new DsmException(
+        at,
+        "the new value of mutex "
+            + at.objectName()
+            + " could not be published, so it was not committed: the value the last unlock"
+            + " committed stands ("
+            + cause.getMessage()
+            + ")",
+        cause);
   }
 
-  /** The lock held on the home node: the value is changed in place. */
-  private final class LocalGuard extends HeldLock {
-    private final OwnedObject obj;
-    private final MutexCell cell;
+  /**
+   * The lock, held by this node as {@code word}: the value to change, and how to commit it or let
+   * go. On the home through the home's own copy and region; elsewhere through this handle's copy
+   * and the transport.
+   */
+  private final class Held {
+    private final SyncAccess sync; // null if this node cannot operate one-sided on the home
+    private final long word;
+    private Object value; // the holder's copy, once fetched
+    private int color;
 
-    LocalGuard(OwnedObject obj, MutexCell cell) {
-      this.obj = obj;
-      this.cell = cell;
+    Held(SyncAccess sync, long word, Object value, int color) {
+      this.sync = sync;
+      this.word = word;
+      this.value = value;
+      this.color = color;
     }
 
-    @Override
-    public Object value() {
-      check();
-      return cell.value();
-    }
-
-    @Override
-    public void set(Object value) {
-      check();
-      cell.value(Objects.requireNonNull(value, "a DSM value must not be null"));
-    }
-
-    @Override
-    void commit() {
-      try {
-        cell.commit(ctx.publisher(), obj);
-      } catch (RuntimeException e) {
-        ctx.runner().restoreCommitted(obj);
+    /** The value to change: this node's copy if it is of the committed version, else read. */
+    Object value() {
+      if (value != null) {
+        return value;
+      }
+      if (local()) {
+        int[] c = new int[1];
+        value = ctx.mutexes().ownedValue(home().mutexCell(), object(), word, c);
+        color = c[0];
+        return value;
+      }
+      if (sync == null) {
         throw new DsmException(
             address(),
-            "the new value of mutex "
-                + address().objectName()
-                + " could not be published, so it was not committed: the value the last unlock"
-                + " committed stands ("
-                + e.getMessage()
-                + ")",
-            e);
-      } finally {
-        obj.endExclusive();
+            "the value of mutex "
+                + address()
+                + " is too large to travel in a message, and this node cannot read its home's"
+                + " sync region one-sided; change it on its home or with update(fn)");
       }
-    }
-  }
-
-  /** The lock held from another node: the value was moved here, and goes back on unlock. */
-  private final class RemoteGuard extends HeldLock {
-    private final long lockId;
-    private Object value;
-
-    RemoteGuard(long lockId, Object value) {
-      this.lockId = lockId;
-      this.value = value;
-    }
-
-    @Override
-    public Object value() {
-      check();
+      long at =
+          MutexSteps.slot(sync, cell(), object(), LockWord.activeSlot(word), ctx.deadlineNs());
+      long peeked = sync.peekValueColor(at, object(), ctx.deadlineNs());
+      if (peeked >= 0 && LockWord.names(word, (int) peeked)) {
+        Object mine = owned.at((int) peeked);
+        if (mine != null) {
+          color = (int) peeked;
+          value = mine;
+          return value;
+        }
+      }
+      ReadBuffer buffer = new ReadBuffer(256);
+      ReadStatus status =
+          sync.readValue(at, object(), SnapshotCodec.ANY_COLOR, buffer, ctx.deadlineNs());
+      if (status != ReadStatus.OK
+          || !LockWord.names(word, SnapshotCodec.color(buffer.bytes(), 0))) {
+        throw new DsmException(
+            address(),
+            "the committed value of mutex " + address() + " could not be read: " + status);
+      }
+      ctx.metrics().oneSided(sync, false, true, buffer.length());
+      color = SnapshotCodec.color(buffer.bytes(), 0);
+      value = ctx.publisher().decode(buffer);
+      owned.keep(color, value);
       return value;
     }
 
-    @Override
-    public void set(Object newValue) {
-      check();
-      value = Objects.requireNonNull(newValue, "a DSM value must not be null");
-    }
-
-    @Override
-    void commit() {
-      GlobalAddress at = address();
-      byte[] bytes;
+    /**
+     * Runs {@code fn} on the value and commits (the value, or the result if {@code replace}); if
+     * {@code fn} throws, lets go with the committed value standing and throws {@link
+     * RemoteTaskException} with its exception as the cause.
+     */
+    Object change(Function<Object, Object> fn, boolean replace) {
+      Object current;
       try {
-        bytes = ctx.publisher().encodeValue(value);
+        current = value();
       } catch (RuntimeException e) {
-        cancelLock(lockId);
-        throw new DsmException(
-            at,
-            "the new value of mutex "
-                + at.objectName()
-                + " cannot be serialized, so the lock was released and the value the last unlock"
-                + " committed stands: "
-                + e.getMessage(),
+        release();
+        throw e;
+      }
+      Object out;
+      try {
+        out = fn.apply(current);
+      } catch (RuntimeException | Error e) {
+        release();
+        throw new RemoteTaskException(
+            ctx.self(),
+            address(),
+            e.getClass().getName(),
+            e.getMessage() == null ? "" : e.getMessage(),
+            Shipping.trace(e),
             e);
       }
-      if (bytes.length > ctx.settings().moveInlineBytes) {
-        cancelLock(lockId);
+      commit(replace ? Objects.requireNonNull(out, "a DSM value must not be null") : current);
+      return out;
+    }
+
+    /** Commits {@code next} and releases the lock; on failure the committed value stands. */
+    void commit(Object next) {
+      if (local()) {
+        try {
+          ctx.mutexes().commitHere(home().mutexCell(), object(), word, next, color());
+        } catch (SyncFailedException fenced) {
+          throw lockLost(address(), fenced);
+        } catch (RuntimeException e) {
+          ctx.mutexes().releaseHere(home().mutexCell(), object(), word);
+          throw notCommitted(address(), e);
+        }
+        return;
+      }
+      owned.forget();
+      int nextColor = color() + 1;
+      byte[] frame;
+      try {
+        frame = ctx.publisher().frame(next, address().node().value(), object(), nextColor);
+      } catch (RuntimeException e) {
+        release();
+        throw notCommitted(address(), e);
+      }
+      MutexSteps.Outcome outcome;
+      try {
+        if (sync == null) {
+          throw new SyncFailedException(SyncStatus.UNAVAILABLE, "no one-sided writes");
+        }
+        outcome =
+            MutexSteps.commit(
+                sync, cell(), object(), word, frame, frame.length, nextColor, ctx.deadlineNs());
+        ctx.metrics().oneSided(sync, true, false, frame.length);
+      } catch (SyncFailedException e) {
+        if (e.status() != SyncStatus.TOO_LARGE && e.status() != SyncStatus.UNAVAILABLE) {
+          throw new DsmException(address(), "the commit of " + address() + " failed: " + e, e);
+        }
+        commitAtHome(frame);
+        return;
+      }
+      switch (outcome) {
+        case RELEASED -> owned.keep(nextColor, next);
+        case HANDED_OFF -> {
+          owned.keep(nextColor, next);
+          handOff();
+        }
+        case FENCED -> throw lockLost(address(), null);
+      }
+    }
+
+    /** The committed version, fetching the value if it was not yet. */
+    private int color() {
+      if (value == null) {
+        value();
+      }
+      return color;
+    }
+
+    /**
+     * Has the home commit a value that outgrew the slots (which then grow) or that this node cannot
+     * write one-sided: the value travels in a message, so it must fit one.
+     */
+    private void commitAtHome(byte[] frame) {
+      GlobalAddress at = address();
+      int payload = frame.length - SnapshotCodec.HEADER_BYTES;
+      if (payload > ctx.settings().moveInlineBytes) {
+        release();
         throw new DsmException(
             at,
             "the new value of mutex "
                 + at.objectName()
                 + " ("
-                + bytes.length
-                + " bytes) is above pekko.dsm.move.inline-limit and cannot be sent back, so the"
-                + " lock was released and the value the last unlock committed stands; change large"
-                + " values on their home node or with update(fn)");
+                + payload
+                + " bytes) outgrew its slots and is above pekko.dsm.move.inline-limit, so it"
+                + " cannot be sent to its home: the lock was released and the value the last"
+                + " unlock committed stands; change large values on their home node or with"
+                + " update(fn)");
       }
+      byte[] bytes = new byte[payload];
+      System.arraycopy(frame, SnapshotCodec.HEADER_BYTES, bytes, 0, payload);
       HomeReply reply;
       try {
         reply =
@@ -310,21 +414,101 @@ public final class MutexCore {
                     .ask(
                         at,
                         new HomeRequest.Unlock(
-                            at.node().value(), at.object(), ctx.self().value(), lockId, bytes),
+                            at.node().value(), at.object(), ctx.self().value(), 0, bytes),
                         ctx.settings().askTimeout,
                         "unlock the mutex"),
                 at,
                 "unlock");
       } catch (RuntimeException e) {
-        // Whether or not the unlock arrived, the lock must not stay with this node; if it was
-        // applied, the home ignores this.
-        cancelLock(lockId);
+        release();
         throw e;
       }
       if (!(reply instanceof HomeReply.Unlocked)) {
-        cancelLock(lockId);
+        release();
         throw new DsmException(
             at, "the unlock of " + at + " was refused: " + ((HomeReply.Refused) reply).detail());
+      }
+    }
+
+    /** Lets go of the lock: the committed value stands. */
+    void release() {
+      owned.forget(); // the holder may have changed it
+      if (local()) {
+        ctx.mutexes().releaseHere(home().mutexCell(), object(), word);
+        return;
+      }
+      try {
+        if (sync != null
+            && MutexSteps.release(sync, cell(), object(), word, ctx.deadlineNs())
+                == MutexSteps.Outcome.HANDED_OFF) {
+          handOff();
+        }
+      } catch (SyncFailedException e) {
+        cancelLockAtHome();
+      }
+      if (sync == null) {
+        cancelLockAtHome();
+      }
+    }
+
+    private void cancelLockAtHome() {
+      GlobalAddress at = address();
+      ctx.homes()
+          .tell(new HomeRequest.CancelLock(at.node().value(), at.object(), ctx.self().value(), 0));
+    }
+
+    /** The lock was handed to the home, where lockers wait: it passes it on. */
+    private void handOff() {
+      GlobalAddress at = address();
+      ctx.homes().tell(new HomeRequest.HandedOff(at.node().value(), at.object()));
+    }
+  }
+
+  /** The guard of a lock: the value, and commit and unlock when it ends. */
+  private final class LockGuard implements Guard {
+    private final Held held;
+    private boolean ended;
+
+    LockGuard(Held held) {
+      this.held = held;
+      lend.hold(); // the mutex outlives the guard even if the handle is dropped meanwhile
+    }
+
+    @Override
+    public Object value() {
+      check();
+      return held.value();
+    }
+
+    @Override
+    public void set(Object value) {
+      check();
+      Objects.requireNonNull(value, "a DSM value must not be null");
+      held.value(); // the committed version, which the new value follows
+      held.value = value;
+    }
+
+    @Override
+    public GlobalAddress address() {
+      return MutexCore.this.address();
+    }
+
+    @Override
+    public void endWrite() {
+      if (ended) {
+        return;
+      }
+      ended = true;
+      try {
+        held.commit(held.value());
+      } finally {
+        lend.endHold();
+      }
+    }
+
+    private void check() {
+      if (ended) {
+        throw new IllegalStateException("the lock of " + address() + " was released");
       }
     }
   }

@@ -48,11 +48,6 @@ final class NodePorts implements HomePorts {
   }
 
   @Override
-  public void republish(OwnedObject obj, Object value, int version) {
-    publisher.republish(obj, value, version);
-  }
-
-  @Override
   public HomeReply handOverValue(OwnedObject obj) {
     return publisher.handOverValue(obj);
   }
@@ -73,8 +68,9 @@ final class NodePorts implements HomePorts {
   }
 
   @Override
-  public void restoreCommitted(OwnedObject mutex) {
-    tasks.restoreCommitted(mutex);
+  public CompletableFuture<HomeReply.TaskResult> runLocked(
+      OwnedObject mutex, long word, RunMode mode, byte[] fn) {
+    return tasks.runLocked(mutex, word, mode, fn);
   }
 
   @Override

@@ -1,13 +1,15 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.coherence.GlobalAddress;
-import dev.pekkodsm.coherence.ObjectKind;
 import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.Snapshot;
 import dev.pekkodsm.coherence.SnapshotPort;
 import dev.pekkodsm.coherence.Timing;
 import dev.pekkodsm.coherence.home.HomeReply;
+import dev.pekkodsm.coherence.mutex.MutexStore;
+import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.SnapshotArena;
+import dev.pekkodsm.memory.SyncRegion;
 import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.Purpose;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
@@ -22,12 +24,13 @@ import java.util.zip.CRC32C;
  *
  * <p>Thread-safe.
  */
-public final class SnapshotPublisher implements SnapshotPort {
+public final class SnapshotPublisher implements SnapshotPort, MutexStore {
 
   private final long self;
   private final KryoPool kryo;
   private final SnapshotCodec codec;
   private final SnapshotArena arena;
+  private final SyncRegion region;
   private final Timing timing;
   private final Metrics metrics;
   private final int moveInlineBytes;
@@ -44,6 +47,7 @@ public final class SnapshotPublisher implements SnapshotPort {
       KryoPool kryo,
       SnapshotCodec codec,
       SnapshotArena arena,
+      SyncRegion region,
       Timing timing,
       Metrics metrics,
       int moveInlineBytes,
@@ -52,21 +56,33 @@ public final class SnapshotPublisher implements SnapshotPort {
     this.kryo = kryo;
     this.codec = codec;
     this.arena = arena;
+    this.region = region;
     this.timing = timing;
     this.metrics = metrics;
     this.moveInlineBytes = moveInlineBytes;
     this.moveSlotKeepNs = moveSlotKeepNs;
   }
 
+  /**
+   * {@inheritDoc} For a mutex or an atomic, whose value lives in the sync region, the locator of
+   * its cell.
+   */
   @Override
   public Snapshot publish(OwnedObject obj) {
+    switch (obj.kind()) {
+      case MUTEX -> {
+        return new Snapshot(obj.mutexCell().cell(), 0);
+      }
+      case ATOMIC -> {
+        return new Snapshot(obj.atomicCell().cell(), 0);
+      }
+      default -> {
+        // a box's or an arc's snapshot, below
+      }
+    }
     long locator = obj.locator();
     if (locator != 0) {
       return new Snapshot(locator, obj.snapshotBytes());
-    }
-    if (obj.kind() == ObjectKind.ATOMIC) {
-      obj.atomicCell().ensurePublished(this, obj);
-      return new Snapshot(obj.locator(), obj.snapshotBytes());
     }
     GlobalAddress a = obj.address();
     long[] published = new long[2];
@@ -87,25 +103,6 @@ public final class SnapshotPublisher implements SnapshotPort {
       throw new IllegalStateException("object " + a + " changed while being published");
     }
     return new Snapshot(effective, obj.snapshotBytes());
-  }
-
-  @Override
-  public void republish(OwnedObject obj, Object value, int version) {
-    long object = obj.objectId();
-    codec.encode(
-        value,
-        self,
-        object,
-        version,
-        Purpose.SNAPSHOT,
-        (frame, length) -> {
-          long current = obj.locator();
-          if (current == 0 || !arena.rewrite(current, frame, length)) {
-            obj.relocate(arena.publish(frame, length), length);
-          }
-          return null;
-        });
-    metrics.snapshotsPublished.increment();
   }
 
   /**
@@ -141,6 +138,58 @@ public final class SnapshotPublisher implements SnapshotPort {
       pending.cancel();
       arena.free(locator);
     }
+  }
+
+  // ---------------------------------------------------------------- the sync region
+
+  /** This node's sync region. */
+  @Override
+  public SyncRegion region() {
+    return region;
+  }
+
+  /** The frame of a mutex's value, of any node's mutex (a locker commits into its home's slot). */
+  public byte[] frame(Object value, long home, long object, int color) {
+    return codec.encode(value, home, object, color, Purpose.SNAPSHOT);
+  }
+
+  @Override
+  public byte[] frame(Object value, long object, int color) {
+    return frame(value, self, object, color);
+  }
+
+  @Override
+  public Object decode(ReadBuffer buffer) {
+    return kryo.fromBytes(
+        buffer.bytes(),
+        SnapshotCodec.HEADER_BYTES,
+        buffer.length() - SnapshotCodec.HEADER_BYTES,
+        Purpose.SNAPSHOT);
+  }
+
+  @Override
+  public long allocateSlot(byte[] frame, int frameCapacity) {
+    return region.allocateValue(frame, frame.length, frameCapacity);
+  }
+
+  @Override
+  public int slotCapacity(long locator) {
+    return region.valueCapacity(locator);
+  }
+
+  @Override
+  public void freeSlot(long locator) {
+    region.freeValue(locator);
+  }
+
+  @Override
+  public long allocateCell(int kind, long object) {
+    return region.allocateCell(kind, object);
+  }
+
+  @Override
+  public void freeCell(long cell) {
+    region.freeCell(cell);
   }
 
   /** Serializes a value as a snapshot payload (no handle may be inside). */

@@ -9,10 +9,14 @@ import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.ReadCache;
 import dev.pekkodsm.coherence.home.HomeReply;
 import dev.pekkodsm.coherence.home.HomeRequest;
+import dev.pekkodsm.coherence.mutex.LockWord;
+import dev.pekkodsm.coherence.mutex.MutexSteps;
 import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
-import dev.pekkodsm.memory.SnapshotArena;
+import dev.pekkodsm.memory.SyncAccess;
+import dev.pekkodsm.memory.SyncFailedException;
+import dev.pekkodsm.memory.SyncLayout;
 import dev.pekkodsm.serialization.SnapshotFormatException;
 import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.Purpose;
@@ -29,12 +33,8 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class SnapshotReader {
 
-  /** The latest snapshot of an object rewritten in place, and its version. */
-  public record Latest(Object value, int version) {}
-
   private final NodeId self;
   private final KryoPool kryo;
-  private final SnapshotArena arena;
   private final ReadCache cache;
   private final PeerDirectory peers;
   private final HomeProxy homes;
@@ -47,7 +47,6 @@ public final class SnapshotReader {
   SnapshotReader(
       NodeId self,
       KryoPool kryo,
-      SnapshotArena arena,
       ReadCache cache,
       PeerDirectory peers,
       HomeProxy homes,
@@ -56,7 +55,6 @@ public final class SnapshotReader {
       Duration readTimeout) {
     this.self = self;
     this.kryo = kryo;
-    this.arena = arena;
     this.cache = cache;
     this.peers = peers;
     this.homes = homes;
@@ -160,116 +158,77 @@ public final class SnapshotReader {
     cache.unpin(entry);
   }
 
-  // ---------------------------------------------------------------- snapshots rewritten in place
+  // ---------------------------------------------------------------- mutexes' values
 
   /**
-   * Reads the latest snapshot of an object whose home rewrites it in place, one-sided (from this
-   * node's own arena if it is the home). Fails with {@link StaleReferenceException} if the slot was
-   * given up (the snapshot outgrew it, or the object is gone): ask the home where it is now.
+   * Reads a mutex's committed value one-sided through {@code sync} (its home's region): the lock
+   * word, then the frame of the value slot it names, checked to be of the version it names. A
+   * version this node decoded before is not decoded (nor copied: the slot's header tells the
+   * version); the value is then shared by every read of that version here and must not be modified.
+   * Linearizable: the value is the one committed when the word was read.
+   *
+   * @throws StaleReferenceException if the mutex is gone at its home
    */
-  public CompletableFuture<Latest> readLatest(GlobalAddress address, long locator) {
-    return readLatest(address, locator, false);
-  }
-
-  /**
-   * {@link #readLatest}, for a caller that only reads the value: a version this node already
-   * decoded is not decoded again. The copy is checked as always; then the version in its header,
-   * with the object, is a colored address no other content will ever have, and the value decoded
-   * for it is kept in the read cache and shared by every such read here. The value must not be
-   * modified.
-   */
-  public CompletableFuture<Latest> readShared(GlobalAddress address, long locator) {
-    return readLatest(address, locator, true);
-  }
-
-  private CompletableFuture<Latest> readLatest(
-      GlobalAddress address, long locator, boolean shared) {
-    if (address.node().equals(self)) {
-      try {
-        Latest known = shared ? known(address, arena.peekColor(locator, address.object())) : null;
-        if (known != null) {
-          return CompletableFuture.completedFuture(known);
-        }
-        ReadStatus status =
-            arena.read(locator, address.object(), SnapshotCodec.ANY_COLOR, buffers.get());
-        return CompletableFuture.completedFuture(decodeLatest(address, status, shared));
-      } catch (RuntimeException e) {
-        return CompletableFuture.failedFuture(e);
-      }
-    }
-    if (peers.isDeparted(address.node())) {
-      return CompletableFuture.failedFuture(errors.lost(address));
-    }
-    return peers
-        .reader(address.node())
-        .thenApply(
-            reader -> {
-              long deadlineNs = deadline();
-              if (shared) {
-                Latest known =
-                    known(address, reader.peekColor(locator, address.object(), deadlineNs));
-                if (known != null) {
-                  metrics.oneSidedRead(reader, SnapshotCodec.HEADER_BYTES);
-                  return known;
-                }
-              }
-              ReadStatus status =
-                  reader.read(
-                      locator,
-                      address.object(),
-                      SnapshotCodec.ANY_COLOR,
-                      buffers.get(),
-                      deadlineNs);
-              if (status == ReadStatus.OK) {
-                metrics.oneSidedRead(reader, buffers.get().length());
-              }
-              return decodeLatest(address, status, shared);
-            });
-  }
-
-  /**
-   * The value of {@code address}'s object at version {@code color} if this node has decoded that
-   * version before, else null ({@code color} is -1 when the transport could not tell it).
-   */
-  private Latest known(GlobalAddress address, long color) {
-    if (color < 0) {
-      return null;
-    }
-    int version = (int) color;
-    ReadCache.Entry entry = cache.peek(address.withColor(version));
-    if (entry == null) {
-      return null;
-    }
-    metrics.cacheHits.increment();
-    return new Latest(entry.value(), version);
-  }
-
-  private Latest decodeLatest(GlobalAddress address, ReadStatus status, boolean shared) {
+  public Object readMutex(SyncAccess sync, GlobalAddress address, long cell) {
+    long object = address.object();
+    long deadlineNs = deadline();
     ReadBuffer buffer = buffers.get();
-    if (status == ReadStatus.OK) {
-      int version = SnapshotCodec.color(buffer.bytes(), 0);
-      GlobalAddress colored = shared ? address.withColor(version) : null;
-      if (shared) {
-        ReadCache.Entry known = cache.peek(colored);
-        if (known != null) {
-          metrics.cacheHits.increment();
-          return new Latest(known.value(), version);
+    try {
+      while (true) {
+        long word = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+        long at = MutexSteps.slot(sync, cell, object, LockWord.activeSlot(word), deadlineNs);
+        long peeked = sync.peekValueColor(at, object, deadlineNs);
+        if (peeked >= 0 && LockWord.names(word, (int) peeked)) {
+          ReadCache.Entry known = cache.peek(address.withColor((int) peeked));
+          if (known != null) {
+            metrics.cacheHits.increment();
+            metrics.oneSided(sync, false, true, SnapshotCodec.HEADER_BYTES);
+            return known.value();
+          }
         }
+        ReadStatus status = sync.readValue(at, object, SnapshotCodec.ANY_COLOR, buffer, deadlineNs);
+        if (status == ReadStatus.OK) {
+          int color = SnapshotCodec.color(buffer.bytes(), 0);
+          if (LockWord.names(word, color)) {
+            metrics.oneSided(sync, false, true, buffer.length());
+            GlobalAddress colored = address.withColor(color);
+            ReadCache.Entry known = cache.peek(colored);
+            if (known != null) {
+              metrics.cacheHits.increment();
+              return known.value();
+            }
+            Object value = decode(buffer, Purpose.SNAPSHOT);
+            cache.offer(colored, value, buffer.length());
+            return value;
+          }
+        } else if (status != ReadStatus.STALE && status != ReadStatus.FREED) {
+          throw unreadable(address, status);
+        }
+        // Commits overtook this read, or the value moved to new slots: look again.
+        if (System.nanoTime() - deadlineNs >= 0) {
+          throw unreadable(address, ReadStatus.CONTENDED);
+        }
+        Thread.onSpinWait();
       }
-      Object value = decode(buffer, Purpose.SNAPSHOT);
-      if (shared) {
-        cache.offer(colored, value, buffer.length());
-      }
-      return new Latest(value, version);
+    } catch (SyncFailedException e) {
+      throw syncFailed(address, e);
     }
-    if (status == ReadStatus.FREED || status == ReadStatus.STALE) {
-      if (peers.isDeparted(address.node())) {
-        throw errors.lost(address);
-      }
-      throw new StaleReferenceException(
-          address, "the snapshot of " + address.objectName() + " is no longer at this slot");
+  }
+
+  /** The exception for a one-sided operation on a sync region that did not happen. */
+  RuntimeException syncFailed(GlobalAddress address, SyncFailedException e) {
+    if (peers.isDeparted(address.node())) {
+      return errors.lost(address);
     }
-    throw unreadable(address, status);
+    return switch (e.status()) {
+      case NOT_THIS_OBJECT ->
+          new StaleReferenceException(
+              address, address.objectName() + " is gone at its home: " + e.getMessage());
+      case TIMED_OUT ->
+          new DsmTimeoutException(
+              address, address.node() + " did not answer in time: " + e.getMessage(), e);
+      default -> new DsmException(address, "cannot reach " + address + ": " + e.getMessage(), e);
+    };
   }
 
   // ---------------------------------------------------------------- large moves

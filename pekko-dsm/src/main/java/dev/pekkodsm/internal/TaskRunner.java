@@ -1,7 +1,6 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.DsmTimeoutException;
-import dev.pekkodsm.RemoteTaskException;
 import dev.pekkodsm.coherence.BorrowState;
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.MutexCell;
@@ -12,6 +11,8 @@ import dev.pekkodsm.coherence.Snapshot;
 import dev.pekkodsm.coherence.Timing;
 import dev.pekkodsm.coherence.home.HomeReply;
 import dev.pekkodsm.coherence.home.RunMode;
+import dev.pekkodsm.coherence.mutex.MutexHome;
+import dev.pekkodsm.memory.SyncFailedException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Callable;
@@ -47,7 +48,7 @@ public final class TaskRunner {
   private final NodeId self;
   private final ObjectTable table;
   private final SnapshotPublisher publisher;
-  private final SnapshotReader reader;
+  private final MutexHome mutexes;
   private final Shipping shipping;
   private final Timing timing;
   private final Metrics metrics;
@@ -59,7 +60,7 @@ public final class TaskRunner {
       DsmNode node,
       ObjectTable table,
       SnapshotPublisher publisher,
-      SnapshotReader reader,
+      MutexHome mutexes,
       Shipping shipping,
       Timing timing,
       Metrics metrics,
@@ -68,7 +69,7 @@ public final class TaskRunner {
     this.self = table.self();
     this.table = table;
     this.publisher = publisher;
-    this.reader = reader;
+    this.mutexes = mutexes;
     this.shipping = shipping;
     this.timing = timing;
     this.metrics = metrics;
@@ -170,7 +171,8 @@ public final class TaskRunner {
                 }
               }
               case WRITE -> written(obj, fn, remote);
-              case LOCKED, LOCKED_REPLACE -> locked(obj, fn, mode == RunMode.LOCKED_REPLACE);
+              case LOCKED, LOCKED_REPLACE ->
+                  throw new IllegalArgumentException("a function under a lock runs by runLocked");
             };
           } finally {
             shipped.done();
@@ -243,85 +245,90 @@ public final class TaskRunner {
   }
 
   /**
-   * Under a mutex's lock: commits the value if fn returned, and puts back the last committed value
-   * if it threw, so an update is all or nothing.
+   * Runs a shipped function under a mutex's lock, which the home holds for it as {@code word}: on
+   * the committed value, committed again (or replaced by the result, for {@link
+   * RunMode#LOCKED_REPLACE}) if it returns, left as it was if it throws; the lock is released
+   * either way.
    */
-  private HomeReply.TaskResult locked(
-      OwnedObject obj, Function<Object, Object> fn, boolean replace) {
+  CompletableFuture<HomeReply.TaskResult> runLocked(
+      OwnedObject obj, long word, RunMode mode, byte[] fnBytes) {
+    MutexCell mutex = obj.mutexCell();
+    long object = obj.objectId();
+    return submit(
+        () -> {
+          Shipping.Shipped shipped = null;
+          Function<Object, Object> fn;
+          try {
+            shipped = shipping.decode(fnBytes);
+            fn = asFunction(shipped.value());
+          } catch (RuntimeException e) {
+            mutexes.releaseHere(mutex, object, word);
+            if (shipped != null) {
+              shipped.done();
+            }
+            throw e;
+          }
+          try {
+            return outcome(
+                underLock(obj, word, v -> fn.apply(v), mode == RunMode.LOCKED_REPLACE), null);
+          } catch (RuntimeException | Error e) {
+            return outcome(null, e);
+          } finally {
+            shipped.done();
+          }
+        },
+        () -> {
+          mutexes.releaseHere(mutex, object, word);
+          shipping.discard(fnBytes);
+        });
+  }
+
+  /**
+   * The body of a change under a mutex's lock held by this node, its home, as {@code word}: runs
+   * {@code fn} on the value and commits (the value, or {@code fn}'s result if {@code replace}), or
+   * releases the lock with the committed value standing if {@code fn} throws or the new value
+   * cannot be committed. Rethrows what {@code fn} threw.
+   */
+  Object underLock(OwnedObject obj, long word, Function<Object, Object> fn, boolean replace) {
+    MutexCell mutex = obj.mutexCell();
+    long object = obj.objectId();
+    int[] color = new int[1];
+    Object value;
+    try {
+      value = mutexes.ownedValue(mutex, object, word, color);
+    } catch (RuntimeException e) {
+      mutexes.releaseHere(mutex, object, word);
+      throw e;
+    }
     Object out;
     try {
-      out = lockedRun(obj, fn, replace);
+      out = fn.apply(value);
     } catch (RuntimeException | Error e) {
-      return outcome(null, e);
-    }
-    return outcome(out, null);
-  }
-
-  /** The body of a locked run; ends the lock. Rethrows what fn threw, after the restore. */
-  private Object lockedRun(OwnedObject obj, Function<Object, Object> fn, boolean replace) {
-    MutexCell cell = obj.mutexCell();
-    try {
-      Object out = fn.apply(cell.value());
-      if (replace) {
-        cell.value(Objects.requireNonNull(out, "a DSM value must not be null"));
-      }
-      cell.commit(publisher, obj);
-      return out;
-    } catch (RuntimeException | Error e) {
-      restoreCommitted(obj);
+      mutexes.releaseHere(mutex, object, word);
       throw e;
-    } finally {
-      obj.endExclusive();
     }
-  }
-
-  /**
-   * Puts back the value a mutex's last unlock committed (decoded from its published snapshot),
-   * after a change that failed or could not be committed. The caller holds the lock.
-   */
-  void restoreCommitted(OwnedObject obj) {
-    MutexCell cell = obj.mutexCell();
+    Object next = replace ? Objects.requireNonNull(out, "a DSM value must not be null") : value;
     try {
-      cell.value(reader.readLatest(obj.address(), obj.locator()).join().value());
-    } catch (RuntimeException restore) {
-      log.error(
-          "mutex {} keeps the value a failed change left: the committed one cannot be read: {}",
-          obj.address(),
-          restore.toString());
-    }
-  }
-
-  /**
-   * A mutex update on its home whose lock the caller holds: runs the shipped function on the
-   * calling thread, commits it or puts back the committed value exactly as a shipped update does,
-   * and ends the lock. What the function captured is let go of afterwards, as after any task.
-   * {@code Dsm.current()} is this node meanwhile.
-   *
-   * @throws RemoteTaskException if fn threw, as an update from another node would, with fn's
-   *     exception as its cause
-   */
-  public Object updateHere(OwnedObject obj, byte[] fnBytes, boolean replace) {
-    Shipping.Shipped shipped;
-    Function<Object, Object> fn;
-    try {
-      shipped = shipping.decode(fnBytes);
-      fn = asFunction(shipped.value());
+      mutexes.commitHere(mutex, object, word, next, color[0]);
+    } catch (SyncFailedException fenced) {
+      throw MutexCore.lockLost(obj.address(), fenced);
     } catch (RuntimeException e) {
-      obj.endExclusive();
-      throw e;
+      mutexes.releaseHere(mutex, object, word);
+      throw MutexCore.notCommitted(obj.address(), e);
     }
+    return out;
+  }
+
+  /**
+   * Runs a shipped function on this thread as it would run shipped to this node: {@code
+   * Dsm.current()} is this node meanwhile, and what it captured is let go of afterwards.
+   */
+  <R> R withShipped(byte[] fnBytes, Function<Function<Object, Object>, R> body) {
+    Shipping.Shipped shipped = shipping.decode(fnBytes);
     DsmNode outer = RUNNING.get();
     RUNNING.set(node);
     try {
-      return lockedRun(obj, fn, replace);
-    } catch (RuntimeException | Error e) {
-      throw new RemoteTaskException(
-          self,
-          obj.address(),
-          e.getClass().getName(),
-          e.getMessage() == null ? "" : e.getMessage(),
-          Shipping.trace(e),
-          e);
+      return body.apply(asFunction(shipped.value()));
     } finally {
       if (outer == null) {
         RUNNING.remove();

@@ -119,6 +119,11 @@ final class WireFormats {
         (w, m) -> w.l(m.home()).l(m.object()).l(m.holder()).l(m.lockId()),
         r -> new HomeRequest.CancelLock(r.l(), r.l(), r.l(), r.l()));
     add(
+        "HF",
+        HomeRequest.HandedOff.class,
+        (w, m) -> w.l(m.home()).l(m.object()),
+        r -> new HomeRequest.HandedOff(r.l(), r.l()));
+    add(
         "RA",
         HomeRequest.RunAt.class,
         (w, m) -> w.l(m.home()).l(m.object()).i(m.color()).i(m.mode().ordinal()).bytes(m.fn()),
@@ -192,13 +197,9 @@ final class WireFormats {
     add(
         "LD",
         HomeReply.Locked.class,
-        (w, m) -> w.bytes(m.value()).i(m.version()),
-        r -> new HomeReply.Locked(r.bytes(), r.i()));
-    add(
-        "UD",
-        HomeReply.Unlocked.class,
-        (w, m) -> w.i(m.version()),
-        r -> new HomeReply.Unlocked(r.i()));
+        (w, m) -> w.l(m.word()).i(m.color()).bytes(m.value()),
+        r -> new HomeReply.Locked(r.l(), r.i(), r.bytes()));
+    add("UD", HomeReply.Unlocked.class, (w, m) -> {}, r -> new HomeReply.Unlocked());
     add(
         "AT",
         HomeReply.At.class,

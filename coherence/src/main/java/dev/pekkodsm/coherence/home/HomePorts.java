@@ -41,12 +41,6 @@ public interface HomePorts extends SnapshotPort {
   Object decodeValue(byte[] bytes);
 
   /**
-   * Puts back the value a mutex's last unlock committed (decoded from its published snapshot),
-   * after a change that failed or could not be published. The caller holds the lock.
-   */
-  void restoreCommitted(OwnedObject mutex);
-
-  /**
    * Runs a shipped function on an object whose borrow the caller holds (shared for {@link
    * RunMode#SHARED}, exclusive otherwise), on a task thread; the borrow ends with the run. Never
    * fails: a refusal or the function's error is the answer.
@@ -56,6 +50,15 @@ public interface HomePorts extends SnapshotPort {
    */
   CompletableFuture<HomeReply.TaskResult> runHeld(
       OwnedObject obj, RunMode mode, byte[] fn, boolean remote);
+
+  /**
+   * Runs a shipped function on a mutex whose lock the home holds as {@code word}, on a task thread:
+   * on the committed value, which is committed again (or replaced by the function's result, for
+   * {@link RunMode#LOCKED_REPLACE}) when the function returns, and left as it was if it throws; the
+   * lock is released either way. Never fails: the function's error is the answer.
+   */
+  CompletableFuture<HomeReply.TaskResult> runLocked(
+      OwnedObject mutex, long word, RunMode mode, byte[] fn);
 
   /** Tells the node {@code holder} about its reference (which may be on this node). */
   void notify(NodeId holder, HolderNotice notice);

@@ -15,11 +15,17 @@ import dev.pekkodsm.coherence.Snapshot;
 import dev.pekkodsm.coherence.Tombstones;
 import dev.pekkodsm.coherence.home.HomeReply.Reason;
 import dev.pekkodsm.coherence.home.HomeReply.Refused;
+import dev.pekkodsm.coherence.mutex.LockWord;
+import dev.pekkodsm.coherence.mutex.MutexHome;
+import dev.pekkodsm.coherence.mutex.MutexQueue;
+import dev.pekkodsm.memory.ReadBuffer;
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The home side of the DSM's protocol: how a node answers requests about the objects homed on it.
@@ -40,6 +46,8 @@ public final class HomeProtocol {
   private final NodeId self;
   private final ObjectTable table;
   private final HomePorts ports;
+  private final MutexHome mutexes;
+  private final AtomicLong nextLockId = new AtomicLong(Long.MIN_VALUE);
   private final RequestMemory memory;
   private final long borrowTimeoutNs;
   private final int moveInlineBytes;
@@ -47,19 +55,22 @@ public final class HomeProtocol {
   /**
    * @param table the objects homed on this node
    * @param ports the node's effects
+   * @param mutexes the home side of the mutexes' locks
    * @param memory answers kept for repeated requests
    * @param borrowTimeoutNs how long a request waits for conflicting borrows
-   * @param moveInlineBytes the largest mutex value a lock from another node may carry
+   * @param moveInlineBytes the largest mutex value a lock's answer carries
    */
   public HomeProtocol(
       ObjectTable table,
       HomePorts ports,
+      MutexHome mutexes,
       RequestMemory memory,
       long borrowTimeoutNs,
       int moveInlineBytes) {
     this.self = table.self();
     this.table = table;
     this.ports = ports;
+    this.mutexes = mutexes;
     this.memory = memory;
     this.borrowTimeoutNs = borrowTimeoutNs;
     this.moveInlineBytes = moveInlineBytes;
@@ -312,8 +323,9 @@ public final class HomeProtocol {
 
   void where(OwnedObject obj, Responder out) {
     if (obj.kind().rewrittenInPlace()) {
-      GlobalAddress a = obj.address(); // rewritten in place: the slot is all a reader needs
-      out.reply(new HomeReply.At(a.object(), a.color(), obj.locator(), obj.snapshotBytes()));
+      GlobalAddress a = obj.address(); // its cell never moves: the cell is all a reader needs
+      long cell = obj.kind() == ObjectKind.MUTEX ? obj.mutexCell().cell() : obj.atomicCell().cell();
+      out.reply(new HomeReply.At(a.object(), a.color(), cell, 0));
       return;
     }
     GlobalAddress address = obj.address();
@@ -345,7 +357,15 @@ public final class HomeProtocol {
       out.reply(Refused.of(Reason.FAILED, obj.address() + " is not an atomic"));
       return;
     }
-    AtomicCell.Result r = obj.atomicCell().apply(ports, obj, op.op(), op.a(), op.b());
+    AtomicCell.Result r =
+        AtomicCell.apply(
+            mutexes.region(),
+            obj.atomicCell().cell(),
+            obj.objectId(),
+            op.op(),
+            op.a(),
+            op.b(),
+            Long.MAX_VALUE);
     out.reply(new HomeReply.AtomicDone(r.value(), r.done()));
   }
 
@@ -354,63 +374,68 @@ public final class HomeProtocol {
       out.reply(Refused.of(Reason.FAILED, obj.address() + " is not a mutex"));
       return;
     }
-    MutexCell cell = obj.mutexCell();
-    GlobalAddress address = obj.address();
+    MutexCell mutex = obj.mutexCell();
     NodeId holder = NodeId.of(l.holder());
-    RequestMemory.Key key = new RequestMemory.Key(l.holder(), l.lockId());
-    obj.acquire(BorrowState.Kind.EXCLUSIVE, null, 0, "a lock by " + holder, borrowTimeoutNs)
-        .whenComplete(
-            (granted, failure) -> {
-              if (failure != null) {
-                out.reply(refusal(address, failure));
-                return;
-              }
-              // Record the holder first, then look for a cancellation or a departure: a
-              // CancelLock or a departure handled meanwhile either finds the holder recorded
-              // (and releases the lock itself) or is seen here. Only the winner of release()
-              // ends the exclusive borrow.
-              cell.lockedBy(holder, l.lockId());
-              if (memory.isCancelled(key) || ports.isDeparted(holder)) {
-                if (cell.release(holder, l.lockId())) {
-                  obj.endExclusive(); // the holder gave up, or is gone: nobody will unlock
-                }
-                return;
-              }
-              byte[] value;
-              try {
-                value = ports.encodeValue(cell.value());
-              } catch (RuntimeException e) {
-                if (cell.release(holder, l.lockId())) {
-                  obj.endExclusive();
-                }
-                out.reply(Refused.of(Reason.FAILED, e.getMessage()));
-                return;
-              }
-              if (value.length > moveInlineBytes) {
-                if (!cell.release(holder, l.lockId())) {
-                  return;
-                }
-                obj.endExclusive();
-                out.reply(
-                    Refused.of(
-                        Reason.FAILED,
-                        "the value of mutex "
-                            + address.objectName()
-                            + " ("
-                            + value.length
-                            + " bytes) is above pekko.dsm.move.inline-limit: lock it on"
-                            + " its home node, or ship the change with update(fn)"));
-                return;
-              }
-              out.reply(new HomeReply.Locked(value, cell.version()));
-            });
+    long object = obj.objectId();
+    GlobalAddress address = obj.address();
+    mutexes.lock(
+        mutex,
+        holder,
+        l.lockId(),
+        new MutexQueue.Listener() {
+          @Override
+          public void granted(long word) {
+            if (ports.isDeparted(holder)) {
+              mutexes.cancel(mutex, holder, l.lockId()); // nobody will unlock
+              return;
+            }
+            ReadBuffer committed = new ReadBuffer(256);
+            mutexes.readCommitted(mutex, object, committed);
+            int payload = committed.length() - SnapshotCodec.HEADER_BYTES;
+            byte[] value = new byte[payload <= moveInlineBytes ? payload : 0];
+            System.arraycopy(committed.bytes(), SnapshotCodec.HEADER_BYTES, value, 0, value.length);
+            out.reply(new HomeReply.Locked(word, SnapshotCodec.color(committed.bytes(), 0), value));
+          }
+
+          @Override
+          public void timedOut(long word, long waitedNs) {
+            out.reply(lockConflict(address, word, waitedNs));
+          }
+        });
+  }
+
+  /** A lock that was not granted in time, saying who held it. */
+  private static Refused lockConflict(GlobalAddress address, long word, long waitedNs) {
+    long holder = LockWord.holder(word);
+    return Refused.of(
+        Reason.CONFLICT,
+        "the lock of mutex "
+            + address.objectName()
+            + " waited "
+            + TimeUnit.NANOSECONDS.toMillis(waitedNs)
+            + " ms (pekko.dsm.borrow-timeout) and is still "
+            + (holder == 0
+                ? "passing to lockers queued ahead"
+                : "held by the node tagged " + Long.toHexString(holder))
+            + "; a holder must close its guard");
   }
 
   void unlock(OwnedObject obj, HomeRequest.Unlock u, Responder out) {
+    if (obj.kind() != ObjectKind.MUTEX) {
+      out.reply(Refused.of(Reason.FAILED, obj.address() + " is not a mutex"));
+      return;
+    }
+    MutexCell mutex = obj.mutexCell();
     NodeId holder = NodeId.of(u.holder());
-    // Take the lock back from the holder first: if a departure or a CancelLock released it
-    // meanwhile, that one ended the borrow, and this unlock is too late to count.
-    if (obj.kind() != ObjectKind.MUTEX || !obj.mutexCell().release(holder, u.lockId())) {
+    MutexHome.Commit commit;
+    try {
+      commit = mutexes.commitFor(mutex, obj.objectId(), holder, ports.decodeValue(u.value()));
+    } catch (RuntimeException e) {
+      mutexes.releaseFor(mutex, obj.objectId(), holder);
+      out.reply(Refused.of(Reason.FAILED, "the new value cannot be committed: " + e));
+      return;
+    }
+    if (commit == MutexHome.Commit.NOT_HELD) {
       out.reply(
           Refused.of(
               Reason.STALE,
@@ -419,34 +444,18 @@ public final class HomeProtocol {
                   + ": it was released because the node was thought gone, or gave up"));
       return;
     }
-    MutexCell cell = obj.mutexCell();
-    try {
-      Object value;
-      try {
-        value = ports.decodeValue(u.value());
-      } catch (RuntimeException e) {
-        out.reply(Refused.of(Reason.FAILED, "the new value cannot be read: " + e));
-        return;
-      }
-      cell.value(value);
-      try {
-        cell.commit(ports, obj);
-      } catch (RuntimeException e) {
-        ports.restoreCommitted(obj);
-        out.reply(Refused.of(Reason.FAILED, "the new value cannot be published: " + e));
-        return;
-      }
-    } finally {
-      obj.endExclusive();
-    }
-    out.reply(new HomeReply.Unlocked(cell.version()));
+    out.reply(new HomeReply.Unlocked());
   }
 
   void cancelLock(OwnedObject obj, HomeRequest.CancelLock c) {
-    memory.cancel(new RequestMemory.Key(c.holder(), c.lockId()));
-    if (obj.kind() == ObjectKind.MUTEX
-        && obj.mutexCell().release(NodeId.of(c.holder()), c.lockId())) {
-      obj.endExclusive();
+    if (obj.kind() == ObjectKind.MUTEX) {
+      mutexes.cancel(obj.mutexCell(), NodeId.of(c.holder()), c.lockId());
+    }
+  }
+
+  void handedOff(OwnedObject obj) {
+    if (obj.kind() == ObjectKind.MUTEX) {
+      mutexes.handedOff(obj.mutexCell());
     }
   }
 
@@ -480,6 +489,9 @@ public final class HomeProtocol {
                   + " arrived at color "
                   + address.color()));
     }
+    if (mutex) {
+      return runLocked(obj, mode, fn);
+    }
     BorrowState.Kind kind =
         mode == RunMode.SHARED ? BorrowState.Kind.SHARED : BorrowState.Kind.EXCLUSIVE;
     return obj.acquire(kind, null, 0, "a task", borrowTimeoutNs)
@@ -489,6 +501,28 @@ public final class HomeProtocol {
                     ? CompletableFuture.<HomeReply>completedFuture(refusal(address, failure))
                     : ports.runHeld(obj, mode, fn, remote).<HomeReply>thenApply(r -> r))
         .thenCompose(f -> f);
+  }
+
+  /** Runs a function under a mutex's lock, taken by the home for it (queueing if held). */
+  private CompletableFuture<HomeReply> runLocked(OwnedObject obj, RunMode mode, byte[] fn) {
+    CompletableFuture<HomeReply> answer = new CompletableFuture<>();
+    GlobalAddress address = obj.address();
+    mutexes.lockHere(
+        obj.mutexCell(),
+        obj.objectId(),
+        nextLockId.getAndIncrement(),
+        new MutexQueue.Listener() {
+          @Override
+          public void granted(long word) {
+            ports.runLocked(obj, word, mode, fn).thenAccept(answer::complete);
+          }
+
+          @Override
+          public void timedOut(long word, long waitedNs) {
+            answer.complete(lockConflict(address, word, waitedNs));
+          }
+        });
+    return answer;
   }
 
   // ---------------------------------------------------------------- departures
@@ -507,8 +541,8 @@ public final class HomeProtocol {
     int orphans = 0;
     int locks = 0;
     for (OwnedObject obj : table.objects()) {
-      if (obj.kind() == ObjectKind.MUTEX && obj.mutexCell().releaseIfHeldBy(node)) {
-        obj.endExclusive();
+      if (obj.kind() == ObjectKind.MUTEX
+          && mutexes.departed(obj.mutexCell(), obj.objectId(), node)) {
         locks++;
       }
       reclaimed += obj.reclaim(node);

@@ -25,11 +25,14 @@ public sealed interface HomeReply {
   /** The outcome of an {@link HomeRequest.AtomicOp}. */
   record AtomicDone(long value, boolean done) implements HomeReply {}
 
-  /** The lock is the holder's: the committed value and its version. */
-  record Locked(byte[] value, int version) implements HomeReply {}
+  /**
+   * The lock is the holder's, held as {@code word}; the committed value (payload bytes) at version
+   * {@code color}, or no bytes if it is too large for a message (read it one-sided).
+   */
+  record Locked(long word, int color, byte[] value) implements HomeReply {}
 
-  /** The unlock is done: the new value is published under {@code version}. */
-  record Unlocked(int version) implements HomeReply {}
+  /** The home committed the holder's value and passed the lock on. */
+  record Unlocked() implements HomeReply {}
 
   /** The answer to {@link HomeRequest.Where}: the object's id and color now, and its snapshot. */
   record At(long object, int color, long locator, int frameBytes) implements HomeReply {}

@@ -124,12 +124,26 @@ public sealed interface HomeRequest {
     }
   }
 
-  /** The holder commits {@code value} (a serialized snapshot payload) and unlocks. */
+  /**
+   * The holder has the home commit {@code value} (a serialized snapshot payload) and unlock: for a
+   * holder that cannot write one-sided, or whose value outgrew the mutex's slots.
+   */
   record Unlock(long home, long object, long holder, long lockId, byte[] value)
       implements HomeRequest {
     @Override
     public void applyTo(HomeProtocol home, OwnedObject obj, Responder out) {
       home.unlock(obj, this, out);
+    }
+  }
+
+  /**
+   * The holder of a mutex's lock released it while lockers waited at the home, which now holds it
+   * ({@code LockWord.HANDED_OFF}): pass it to the next.
+   */
+  record HandedOff(long home, long object) implements HomeRequest {
+    @Override
+    public void applyTo(HomeProtocol home, OwnedObject obj, Responder out) {
+      home.handedOff(obj);
     }
   }
 

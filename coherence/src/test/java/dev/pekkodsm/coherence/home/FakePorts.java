@@ -1,11 +1,11 @@
 package dev.pekkodsm.coherence.home;
 
 import dev.pekkodsm.coherence.GlobalAddress;
-import dev.pekkodsm.coherence.MutexCell;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.ObjectKind;
 import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.Snapshot;
+import dev.pekkodsm.coherence.mutex.MutexHome;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -28,7 +28,6 @@ final class FakePorts implements HomePorts {
 
   final List<Long> freedMoveSlots = new ArrayList<>();
   final List<Map.Entry<NodeId, HolderNotice>> notices = new ArrayList<>();
-  final Map<Long, String> republished = new HashMap<>(); // object id -> last value republished
   final Map<String, Function<Object, Object>> functions = new HashMap<>();
   final Set<NodeId> departed = new HashSet<>();
   final List<String> orphansKept = new ArrayList<>();
@@ -47,20 +46,14 @@ final class FakePorts implements HomePorts {
       return new Snapshot(obj.locator(), obj.snapshotBytes());
     }
     if (obj.kind() == ObjectKind.ATOMIC) {
-      obj.atomicCell().ensurePublished(this, obj);
-      return new Snapshot(obj.locator(), obj.snapshotBytes());
+      return new Snapshot(obj.atomicCell().cell(), 0);
+    }
+    if (obj.kind() == ObjectKind.MUTEX) {
+      return new Snapshot(obj.mutexCell().cell(), 0);
     }
     published++;
     long locator = obj.published(obj.color(), nextLocator++, 64);
     return new Snapshot(locator, obj.snapshotBytes());
-  }
-
-  @Override
-  public void republish(OwnedObject obj, Object value, int version) {
-    republished.put(obj.objectId(), String.valueOf(value));
-    if (obj.locator() == 0) {
-      obj.relocate(nextLocator++, 64);
-    }
   }
 
   @Override
@@ -91,12 +84,6 @@ final class FakePorts implements HomePorts {
     return s;
   }
 
-  @Override
-  public void restoreCommitted(OwnedObject mutex) {
-    MutexCell cell = mutex.mutexCell();
-    cell.value(republished.get(mutex.objectId()));
-  }
-
   /**
    * Runs the registered function named by {@code fn} on the value, as the task threads would: a
    * write ends the exclusive borrow with a new color, a shared run ends the shared borrow, a locked
@@ -106,21 +93,34 @@ final class FakePorts implements HomePorts {
   public CompletableFuture<HomeReply.TaskResult> runHeld(
       OwnedObject obj, RunMode mode, byte[] fn, boolean remote) {
     Function<Object, Object> f = functions.get(new String(fn, StandardCharsets.UTF_8));
-    Object value = mode.locked() ? obj.mutexCell().value() : obj.value();
-    String result = String.valueOf(f.apply(value));
+    String result = String.valueOf(f.apply(obj.value()));
     switch (mode) {
       case SHARED -> obj.endShared();
       case WRITE -> obj.endWrite(() -> 999);
-      case LOCKED, LOCKED_REPLACE -> {
-        obj.mutexCell().commit(this, obj);
-        obj.endExclusive();
-      }
+      case LOCKED, LOCKED_REPLACE -> throw new IllegalArgumentException("runLocked runs those");
     }
     GlobalAddress a = obj.address();
     byte[] bytes = result.getBytes(StandardCharsets.UTF_8);
     HomeReply.TaskResult r = new HomeReply.TaskResult(bytes, "", "", "", 0, 0, 0, 0, 0);
     return CompletableFuture.completedFuture(
         remote && mode == RunMode.WRITE ? r.at(a.object(), a.color(), 77, 64) : r);
+  }
+
+  /** The mutexes' home, set by the test that builds the protocol. */
+  MutexHome mutexes;
+
+  /** Runs the registered function on the committed value, replacing it with the result. */
+  @Override
+  public CompletableFuture<HomeReply.TaskResult> runLocked(
+      OwnedObject mutex, long word, RunMode mode, byte[] fn) {
+    Function<Object, Object> f = functions.get(new String(fn, StandardCharsets.UTF_8));
+    int[] color = new int[1];
+    Object value = mutexes.ownedValue(mutex.mutexCell(), mutex.objectId(), word, color);
+    Object result = f.apply(value);
+    mutexes.commitHere(mutex.mutexCell(), mutex.objectId(), word, result, color[0]);
+    byte[] bytes = String.valueOf(result).getBytes(StandardCharsets.UTF_8);
+    return CompletableFuture.completedFuture(
+        new HomeReply.TaskResult(bytes, "", "", "", 0, 0, 0, 0, 0));
   }
 
   @Override

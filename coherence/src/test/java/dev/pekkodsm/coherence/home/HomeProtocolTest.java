@@ -12,18 +12,28 @@ import dev.pekkodsm.coherence.AtomicCell;
 import dev.pekkodsm.coherence.BorrowState;
 import dev.pekkodsm.coherence.LendLedger;
 import dev.pekkodsm.coherence.ManualTiming;
-import dev.pekkodsm.coherence.MutexCell;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.ObjectKind;
 import dev.pekkodsm.coherence.ObjectTable;
 import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.home.HomeReply.Reason;
+import dev.pekkodsm.coherence.mutex.LockWord;
+import dev.pekkodsm.coherence.mutex.MutexHome;
+import dev.pekkodsm.coherence.mutex.MutexSteps;
+import dev.pekkodsm.coherence.mutex.TestStore;
+import dev.pekkodsm.memory.ReadBuffer;
+import dev.pekkodsm.memory.SyncAccess;
+import dev.pekkodsm.memory.SyncLayout;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every request of the home protocol, driven without a cluster, an actor system or a real clock:
@@ -43,13 +53,29 @@ class HomeProtocolTest {
   final List<Long> freedSlots = new ArrayList<>();
   final ObjectTable table =
       new ObjectTable(HOME, timing, freedSlots::add, 1_000, Duration.ofMinutes(10));
-  final HomeProtocol home =
-      new HomeProtocol(
-          table,
-          ports,
-          new RequestMemory(Duration.ofMinutes(1), 1 << 20, 1_000, timing),
-          SECOND,
-          FakePorts.INLINE_LIMIT);
+  TestStore store;
+  MutexHome mutexes;
+  HomeProtocol home;
+
+  @BeforeEach
+  void buildHome(@TempDir Path dir) {
+    store = new TestStore(dir, HOME.value());
+    mutexes = new MutexHome(HOME, store, timing, SECOND);
+    ports.mutexes = mutexes;
+    home =
+        new HomeProtocol(
+            table,
+            ports,
+            mutexes,
+            new RequestMemory(Duration.ofMinutes(1), 1 << 20, 1_000, timing),
+            SECOND,
+            FakePorts.INLINE_LIMIT);
+  }
+
+  @AfterEach
+  void closeStore() {
+    store.close();
+  }
 
   /** What one request was answered, and whether the home said its object left. */
   static final class Answers implements Responder {
@@ -421,9 +447,16 @@ class HomeProtocolTest {
 
   // ------------------------------------------------------------------ atomics
 
+  OwnedObject atomic(long initial) {
+    long id = table.nextObjectId();
+    long cell = store.allocateCell(SyncLayout.KIND_ATOMIC, id);
+    store.region().compareAndExchange(cell, id, SyncLayout.WORD, 0, initial, 0);
+    return table.allocateShared(ObjectKind.ATOMIC, id, new AtomicCell(cell), W);
+  }
+
   @Test
-  void shouldApplyAtomicOperationsAndRepublishAPublishedValue() {
-    OwnedObject obj = table.allocateShared(ObjectKind.ATOMIC, new AtomicCell(5), W);
+  void shouldApplyAtomicOperationsToTheCell() {
+    OwnedObject obj = atomic(5);
     HomeReply.AtomicDone add =
         assertInstanceOf(
             HomeReply.AtomicDone.class,
@@ -431,8 +464,6 @@ class HomeProtocolTest {
                     HOME.value(), obj.objectId(), AtomicCell.Op.ADD_AND_GET, 2, 0))
                 .only());
     assertEquals(7, add.value());
-    assertFalse(ports.republished.containsKey(obj.objectId()), "not published yet: nothing to do");
-    ports.publish(obj);
     HomeReply.AtomicDone cas =
         assertInstanceOf(
             HomeReply.AtomicDone.class,
@@ -440,7 +471,10 @@ class HomeProtocolTest {
                     HOME.value(), obj.objectId(), AtomicCell.Op.COMPARE_AND_SET, 7, 9))
                 .only());
     assertTrue(cas.done());
-    assertEquals("9", ports.republished.get(obj.objectId()));
+    assertEquals(
+        9,
+        store.region().load(obj.atomicCell().cell(), obj.objectId(), SyncLayout.WORD, 0),
+        "the cell is the value");
     assertEquals(
         Reason.FAILED,
         refusal(
@@ -452,35 +486,71 @@ class HomeProtocolTest {
   // ------------------------------------------------------------------ mutexes
 
   OwnedObject mutex(String value) {
-    MutexCell cell = new MutexCell(value);
-    OwnedObject obj = table.allocateShared(ObjectKind.MUTEX, cell, W);
-    cell.publishInitial(ports, obj);
-    return obj;
+    long id = table.nextObjectId();
+    return table.allocateShared(ObjectKind.MUTEX, id, mutexes.create(id, value), W);
   }
 
   HomeRequest.Lock lockBy(OwnedObject m, NodeId holder, long lockId) {
     return new HomeRequest.Lock(HOME.value(), m.objectId(), holder.value(), lockId);
   }
 
-  HomeRequest.Unlock unlockBy(OwnedObject m, NodeId holder, long lockId, String value) {
+  HomeRequest.Unlock unlockBy(OwnedObject m, NodeId holder, String value) {
     return new HomeRequest.Unlock(
-        HOME.value(), m.objectId(), holder.value(), lockId, value.getBytes(StandardCharsets.UTF_8));
+        HOME.value(), m.objectId(), holder.value(), 0, ports.encodeValue(value));
+  }
+
+  long word(OwnedObject m) {
+    return store.region().load(m.mutexCell().cell(), m.objectId(), SyncLayout.WORD, 0);
+  }
+
+  String committed(OwnedObject m) {
+    ReadBuffer out = new ReadBuffer(64);
+    mutexes.readCommitted(m.mutexCell(), m.objectId(), out);
+    return (String) store.decode(out);
   }
 
   @Test
   void shouldServeLocksInOrderAndCommitEachUnlock() {
     OwnedObject m = mutex("v0");
     HomeReply.Locked first = assertInstanceOf(HomeReply.Locked.class, ask(lockBy(m, B, 1)).only());
-    assertEquals("v0", text(first.value()));
+    assertEquals(LockWord.tag(B), LockWord.holder(first.word()));
+    assertEquals(0, first.color());
+    assertEquals("v0", store.decodeValue(first.value()));
     Answers second = ask(lockBy(m, C, 2));
     assertTrue(second.pending(), "the lock is B's");
-    HomeReply.Unlocked unlocked =
-        assertInstanceOf(HomeReply.Unlocked.class, ask(unlockBy(m, B, 1, "v1")).only());
-    assertEquals(1, unlocked.version());
-    assertEquals("v1", ports.republished.get(m.objectId()));
+    assertTrue(LockWord.hasWaiters(word(m)), "B will hand the lock to the home");
+    assertInstanceOf(HomeReply.Unlocked.class, ask(unlockBy(m, B, "v1")).only());
     HomeReply.Locked next = assertInstanceOf(HomeReply.Locked.class, second.only());
-    assertEquals("v1", text(next.value()));
-    assertEquals(1, next.version());
+    assertEquals(LockWord.tag(C), LockWord.holder(next.word()), "passed to C at once");
+    assertEquals("v1", store.decodeValue(next.value()));
+    assertEquals(1, next.color());
+    assertFalse(LockWord.hasWaiters(word(m)), "nobody else waits");
+  }
+
+  @Test
+  void shouldLetALockerTakeAFreeLockOneSidedAndQueueOthersBehindIt() {
+    OwnedObject m = mutex("v0");
+    SyncAccess region = store.region();
+    long cell = m.mutexCell().cell();
+    long held = MutexSteps.tryLock(region, cell, m.objectId(), LockWord.tag(B), 0);
+    assertEquals(LockWord.tag(B), LockWord.holder(held), "no message");
+    Answers waiting = ask(lockBy(m, C, 2));
+    assertTrue(waiting.pending());
+    assertEquals(
+        MutexSteps.NOT_FREE,
+        MutexSteps.tryLock(region, cell, m.objectId(), LockWord.tag(C), 0),
+        "held");
+    byte[] frame = store.frame("v1", m.objectId(), 1);
+    long seen = word(m); // the waiters flag was set meanwhile
+    assertEquals(
+        MutexSteps.Outcome.HANDED_OFF,
+        MutexSteps.commit(region, cell, m.objectId(), held, frame, frame.length, 1, 0),
+        "the commit hands the lock to the home, where C waits");
+    assertEquals(LockWord.HANDED_OFF, LockWord.holder(word(m)));
+    assertTrue(LockWord.hasWaiters(seen));
+    tell(new HomeRequest.HandedOff(HOME.value(), m.objectId()));
+    HomeReply.Locked granted = assertInstanceOf(HomeReply.Locked.class, waiting.only());
+    assertEquals("v1", store.decodeValue(granted.value()));
   }
 
   @Test
@@ -489,7 +559,8 @@ class HomeProtocolTest {
     ask(lockBy(m, B, 1));
     Answers waiting = ask(lockBy(m, C, 2));
     tell(new HomeRequest.CancelLock(HOME.value(), m.objectId(), C.value(), 2));
-    ask(unlockBy(m, B, 1, "v1"));
+    assertFalse(LockWord.hasWaiters(word(m)), "nobody waits any more");
+    ask(unlockBy(m, B, "v1"));
     assertTrue(waiting.pending(), "the waiter gave up: nobody is answered");
     assertInstanceOf(HomeReply.Locked.class, ask(lockBy(m, B, 3)).only(), "and nobody holds it");
   }
@@ -499,21 +570,33 @@ class HomeProtocolTest {
     OwnedObject m = mutex("v0");
     ask(lockBy(m, B, 1));
     tell(new HomeRequest.CancelLock(HOME.value(), m.objectId(), B.value(), 1));
-    assertEquals(Reason.STALE, refusal(ask(unlockBy(m, B, 1, "late")).only()));
-    assertEquals("v0", ports.republished.get(m.objectId()), "the late value is not committed");
+    assertTrue(LockWord.isFree(word(m)));
+    assertEquals(Reason.STALE, refusal(ask(unlockBy(m, B, "late")).only()));
+    assertEquals("v0", committed(m), "the late value is not committed");
     assertInstanceOf(HomeReply.Locked.class, ask(lockBy(m, C, 2)).only());
   }
 
   @Test
-  void shouldReleaseTheLockOfADepartedHolderKeepingTheCommittedValue() {
+  void shouldTakeTheLockBackFromADepartedHolderAndFenceItsLateCommit() {
     OwnedObject m = mutex("v0");
-    ask(lockBy(m, B, 1));
+    long cell = m.mutexCell().cell();
+    long held = ((HomeReply.Locked) ask(lockBy(m, B, 1)).only()).word();
+    long oldSlot = MutexSteps.slot(store.region(), cell, m.objectId(), 1, 0);
     Answers waiting = ask(lockBy(m, C, 2));
     ports.departed.add(B);
     assertEquals(1, home.departed(B).locksReleased());
     HomeReply.Locked next = assertInstanceOf(HomeReply.Locked.class, waiting.only());
-    assertEquals("v0", text(next.value()));
-    assertEquals(Reason.STALE, refusal(ask(unlockBy(m, B, 1, "fenced")).only()));
+    assertEquals("v0", store.decodeValue(next.value()), "the last committed value stands");
+    assertTrue(
+        MutexSteps.slot(store.region(), cell, m.objectId(), 1, 0) != oldSlot,
+        "the value moved to slots B cannot know");
+    byte[] late = store.frame("fenced", m.objectId(), 1);
+    assertEquals(
+        MutexSteps.Outcome.FENCED,
+        MutexSteps.commit(store.region(), cell, m.objectId(), held, late, late.length, 1, 0),
+        "B's late commit is refused");
+    assertEquals(Reason.STALE, refusal(ask(unlockBy(m, B, "fenced")).only()));
+    assertEquals("v0", committed(m));
   }
 
   @Test
@@ -522,45 +605,56 @@ class HomeProtocolTest {
     ask(lockBy(m, B, 1));
     Answers fromGone = ask(lockBy(m, C, 2));
     ports.departed.add(C);
-    ask(unlockBy(m, B, 1, "v1"));
+    ask(unlockBy(m, B, "v1"));
     assertTrue(fromGone.pending());
     assertInstanceOf(HomeReply.Locked.class, ask(lockBy(m, B, 3)).only());
   }
 
   @Test
-  void shouldRefuseToMoveAMutexValueAboveTheInlineLimitAndReleaseTheLock() {
+  void shouldGrantALargeValueWithoutItsBytesForAOneSidedRead() {
     OwnedObject m = mutex("x".repeat(FakePorts.INLINE_LIMIT + 1));
-    HomeReply.Refused r = assertInstanceOf(HomeReply.Refused.class, ask(lockBy(m, B, 1)).only());
-    assertTrue(r.detail().contains("inline-limit"), r.detail());
-    assertInstanceOf(HomeReply.Refused.class, ask(lockBy(m, C, 2)).only(), "not stuck");
+    HomeReply.Locked l = assertInstanceOf(HomeReply.Locked.class, ask(lockBy(m, B, 1)).only());
+    assertEquals(0, l.value().length, "too large for the answer: read one-sided");
+  }
+
+  @Test
+  void shouldGrowTheSlotsForAValueThatOutgrewThem() {
+    OwnedObject m = mutex("v0");
+    ask(lockBy(m, B, 1));
+    String large = "y".repeat(2_000);
+    assertInstanceOf(HomeReply.Unlocked.class, ask(unlockBy(m, B, large)).only());
+    assertEquals(large, committed(m));
   }
 
   @Test
   void shouldKeepTheCommittedValueWhenAnUnlockCannotBeRead() {
     OwnedObject m = mutex("v0");
     ask(lockBy(m, B, 1));
-    assertEquals(Reason.FAILED, refusal(ask(unlockBy(m, B, 1, "corrupt bytes")).only()));
-    assertEquals("v0", m.mutexCell().value());
+    assertEquals(Reason.FAILED, refusal(ask(unlockBy(m, B, "corrupt bytes")).only()));
+    assertEquals("v0", committed(m));
     assertInstanceOf(HomeReply.Locked.class, ask(lockBy(m, C, 2)).only(), "the lock was released");
   }
 
   @Test
-  void shouldRefuseALockAtItsDeadline() {
+  void shouldRefuseALockAtItsDeadlineNamingItsHolder() {
     OwnedObject m = mutex("v0");
     ask(lockBy(m, B, 1));
     Answers waiting = ask(lockBy(m, C, 2));
     timing.advance(SECOND);
-    assertEquals(Reason.CONFLICT, refusal(waiting.only()));
+    HomeReply.Refused r = assertInstanceOf(HomeReply.Refused.class, waiting.only());
+    assertEquals(Reason.CONFLICT, r.reason());
+    assertTrue(r.detail().contains(Long.toHexString(LockWord.tag(B))), r.detail());
+    assertFalse(LockWord.hasWaiters(word(m)), "the flag goes with the last waiter");
   }
 
   @Test
-  void shouldTellWhereAMutexSnapshotIsWithoutWaitingForItsLock() {
+  void shouldTellWhereAMutexCellIsWithoutWaitingForItsLock() {
     OwnedObject m = mutex("v0");
     ask(lockBy(m, B, 1));
     HomeReply.At at =
         assertInstanceOf(
             HomeReply.At.class, ask(new HomeRequest.Where(HOME.value(), m.objectId())).only());
-    assertEquals(m.locator(), at.locator());
+    assertEquals(m.mutexCell().cell(), at.locator());
   }
 
   // ------------------------------------------------------------------ functions run here
@@ -608,8 +702,10 @@ class HomeProtocolTest {
     ask(lockBy(m, B, 1));
     Answers update = ask(new HomeRequest.RunAt(HOME.value(), m.objectId(), 0, RunMode.LOCKED, fn));
     assertTrue(update.pending(), "waits for the lock");
-    ask(unlockBy(m, B, 1, "v1"));
+    ask(unlockBy(m, B, "v1"));
     HomeReply.TaskResult r = assertInstanceOf(HomeReply.TaskResult.class, update.only());
     assertEquals("V1", text(r.result()));
+    assertEquals("V1", committed(m));
+    assertTrue(LockWord.isFree(word(m)));
   }
 }

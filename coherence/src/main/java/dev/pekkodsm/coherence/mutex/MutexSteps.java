@@ -1,0 +1,146 @@
+package dev.pekkodsm.coherence.mutex;
+
+import dev.pekkodsm.memory.ReadBuffer;
+import dev.pekkodsm.memory.ReadStatus;
+import dev.pekkodsm.memory.SyncAccess;
+import dev.pekkodsm.memory.SyncLayout;
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
+
+/**
+ * The one-sided steps of the mutex protocol, on any node, through {@link SyncAccess}: the owner's
+ * own mapping at the home, a peer's transport elsewhere. A lock is taken with one
+ * compare-and-exchange of the {@link LockWord} when it is free and nobody queues at the home; a
+ * commit writes the new frame into the inactive value slot and then flips the word; a read takes
+ * the word, then the frame of the slot it names.
+ *
+ * <p>Stateless; the caller holds the word it last saw.
+ */
+public final class MutexSteps {
+
+  /** How a commit or a release ended. */
+  public enum Outcome {
+    /** Done; the lock is free. */
+    RELEASED,
+    /** Done; lockers wait at the home, which now holds the lock and must be told to pass it on. */
+    HANDED_OFF,
+    /** The lock was taken back from this holder (its node was thought gone): nothing changed. */
+    FENCED
+  }
+
+  private MutexSteps() {}
+
+  /** What {@link #tryLock} answers when the lock must be asked for at the home. */
+  public static final long NOT_FREE = -1;
+
+  /**
+   * Takes the lock for {@code tag} if it is free and nobody waits at the home.
+   *
+   * @return the word now held (never {@link #NOT_FREE}: a held word's holder is a node's tag), or
+   *     {@link #NOT_FREE}
+   */
+  public static long tryLock(SyncAccess sync, long cell, long object, long tag, long deadlineNs) {
+    long word = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+    while (LockWord.isFree(word) && !LockWord.hasWaiters(word)) {
+      long held = LockWord.heldBy(word, tag);
+      long witness = sync.compareAndExchange(cell, object, SyncLayout.WORD, word, held, deadlineNs);
+      if (witness == word) {
+        return held;
+      }
+      word = witness;
+    }
+    return NOT_FREE;
+  }
+
+  /** The locator of the value slot {@code slot} (0 for A, 1 for B). */
+  public static long slot(SyncAccess sync, long cell, long object, int slot, long deadlineNs) {
+    return sync.load(
+        cell, object, slot == 0 ? SyncLayout.LOCATOR_A : SyncLayout.LOCATOR_B, deadlineNs);
+  }
+
+  /**
+   * Commits a new value: writes its frame (whose color is the new version) into the slot {@code
+   * held} does not name, then flips the word, releasing the lock (or handing it to the home).
+   *
+   * @param held the word as the holder took it (or last saw it)
+   * @throws dev.pekkodsm.memory.SyncFailedException with {@code TOO_LARGE} if the frame does not
+   *     fit the slot: nothing changed, the lock is still held
+   */
+  public static Outcome commit(
+      SyncAccess sync,
+      long cell,
+      long object,
+      long held,
+      byte[] frame,
+      int length,
+      int color,
+      long deadlineNs) {
+    long inactive = slot(sync, cell, object, 1 - LockWord.activeSlot(held), deadlineNs);
+    // A holder that lost its lock may still write the inactive slot; the slot is then no longer
+    // one the word can name (the home moved the value to new slots when it took the lock back).
+    sync.writeValue(inactive, frame, length, deadlineNs);
+    return exchange(sync, cell, object, held, color, true, deadlineNs);
+  }
+
+  /** Lets go of the lock without a new value: the committed value stands. */
+  public static Outcome release(
+      SyncAccess sync, long cell, long object, long held, long deadlineNs) {
+    return exchange(sync, cell, object, held, 0, false, deadlineNs);
+  }
+
+  private static Outcome exchange(
+      SyncAccess sync,
+      long cell,
+      long object,
+      long held,
+      int color,
+      boolean commit,
+      long deadlineNs) {
+    long word = held;
+    while (true) {
+      long next = commit ? LockWord.committed(word, color) : LockWord.released(word);
+      long witness = sync.compareAndExchange(cell, object, SyncLayout.WORD, word, next, deadlineNs);
+      if (witness == word) {
+        return LockWord.holder(next) == LockWord.HANDED_OFF ? Outcome.HANDED_OFF : Outcome.RELEASED;
+      }
+      if (LockWord.withWaiters(witness, false) != LockWord.withWaiters(word, false)) {
+        return Outcome.FENCED; // anything but the waiters flag changed: the lock is not ours
+      }
+      word = witness; // lockers began to wait at the home meanwhile: hand the lock to it
+    }
+  }
+
+  /**
+   * Reads the committed value: the word, then the frame of the slot it names, checked to be of the
+   * version the word names. Retries while commits overtake the read.
+   *
+   * @return the word the frame in {@code out} belongs to, if {@code status[0]} is {@link
+   *     ReadStatus#OK}; otherwise {@code status[0]} says why there is no frame
+   */
+  public static long readCommitted(
+      SyncAccess sync,
+      long cell,
+      long object,
+      ReadBuffer out,
+      ReadStatus[] status,
+      long deadlineNs) {
+    while (true) {
+      long word = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+      long at = slot(sync, cell, object, LockWord.activeSlot(word), deadlineNs);
+      ReadStatus s = sync.readValue(at, object, SnapshotCodec.ANY_COLOR, out, deadlineNs);
+      if (s == ReadStatus.OK && LockWord.names(word, SnapshotCodec.color(out.bytes(), 0))) {
+        status[0] = ReadStatus.OK;
+        return word;
+      }
+      if (s != ReadStatus.OK && s != ReadStatus.STALE && s != ReadStatus.FREED) {
+        status[0] = s;
+        return word;
+      }
+      // A commit (or two) overtook this read, or the value moved to new slots: look again.
+      if (System.nanoTime() - deadlineNs >= 0) {
+        status[0] = ReadStatus.CONTENDED;
+        return word;
+      }
+      Thread.onSpinWait();
+    }
+  }
+}
