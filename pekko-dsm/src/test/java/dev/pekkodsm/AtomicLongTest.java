@@ -54,6 +54,41 @@ class AtomicLongTest {
   }
 
   @Test
+  void shouldUpdateFromEveryNodeWithoutAMessage() throws Exception {
+    DAtomicLong counter = cluster.dsm(2).atomicLong(0);
+    DAtomicLong onA = cluster.cluster().send(2, 0, counter.clone());
+    DAtomicLong onB = cluster.cluster().send(2, 1, counter.clone());
+    long wire = cluster.cluster().awaitQuiet(Duration.ofMillis(300));
+    DsmCounters before = cluster.dsm(0).counters();
+    List<CompletableFuture<Void>> workers = new ArrayList<>();
+    for (DAtomicLong handle : List.of(onA, onB, counter)) {
+      workers.add(
+          CompletableFuture.runAsync(
+              () -> {
+                for (int i = 0; i < 200; i++) {
+                  handle.incrementAndGet();
+                  handle.addAndGet(2);
+                  long seen = handle.get();
+                  while (!handle.compareAndSet(seen, seen + 1)) {
+                    seen = handle.get();
+                  }
+                }
+              }));
+    }
+    CompletableFuture.allOf(workers.toArray(new CompletableFuture<?>[0])).get(60, TimeUnit.SECONDS);
+    assertEquals(3L * 200 * 4, counter.get(), "exact under contention");
+    assertEquals(wire, cluster.cluster().awaitQuiet(Duration.ofMillis(300)), "no message sent");
+    assertTrue(
+        cluster.dsm(0).counters().minus(before).oneSidedAtomics() >= 3 * 200,
+        "node 1's updates were one-sided atomics");
+    assertEquals(3L * 200 * 4, onA.getAndSet(7), "getAndSet from another node");
+    assertEquals(7, onB.get());
+    onA.drop();
+    onB.drop();
+    counter.drop();
+  }
+
+  @Test
   void shouldReadRemotelyWithoutAMessageAndSeeEachCompletedUpdate() {
     DAtomicLong counter = cluster.dsm(1).atomicLong(10);
     DAtomicLong onA = cluster.cluster().send(1, 0, counter.clone());

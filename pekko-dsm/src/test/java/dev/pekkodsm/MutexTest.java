@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pekkodsm.Fixtures.Counter;
 import dev.pekkodsm.testkit.LocalCluster;
 import dev.pekkodsm.testkit.LocalClusterExtension;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -16,6 +17,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Down;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -240,6 +243,69 @@ class MutexTest {
       own.crash(2);
       try (DMut<Counter> g = next.get(25, TimeUnit.SECONDS)) {
         assertEquals(1, g.get().version(), "the last committed value stands");
+      }
+    }
+  }
+
+  @Test
+  void shouldLockChangeAndUnlockFromAnotherNodeWithoutAMessage() {
+    DMutex<Counter> mutex = cluster.dsm(0).mutex(new Counter(128)); // 1 KiB of cells
+    DMutex<Counter> onB = cluster.cluster().send(0, 1, mutex.clone());
+    assertEquals(0, (long) onB.read(Counter::version));
+    long wire = cluster.cluster().awaitQuiet(Duration.ofMillis(300));
+    DsmCounters before = cluster.dsm(1).counters();
+    for (int i = 1; i <= 20; i++) {
+      try (DMut<Counter> g = onB.lock()) {
+        assertEquals(2L * i - 1, g.get().bump());
+      }
+      assertEquals(2L * i, (long) onB.update(Counter::bump));
+    }
+    assertEquals(wire, cluster.cluster().awaitQuiet(Duration.ofMillis(300)), "no message sent");
+    DsmCounters spent = cluster.dsm(1).counters().minus(before);
+    assertTrue(spent.oneSidedAtomics() >= 80, "a lock and an unlock each: " + spent);
+    assertEquals(40, spent.oneSidedWrites(), "one write per committed change: " + spent);
+    assertEquals(40L, (long) mutex.read(Counter::version), "the home reads the last commit");
+    assertTrue(mutex.read(Counter::consistent));
+    onB.drop();
+    mutex.drop();
+  }
+
+  @Test
+  void shouldRefuseTheCommitOfAHolderTheClusterRemovedWhileItHeldTheLock() throws Exception {
+    // Node 3 is downed while it holds the lock but keeps running: its late unlock must not
+    // commit, although its shm transport still reaches the home's sync region.
+    try (LocalCluster own =
+        Fixtures.registered(LocalCluster.withNodes(3))
+            .config("pekko.dsm.borrow-timeout = 30s")
+            .nodeConfig(2, "pekko.cluster.run-coordinated-shutdown-when-down = off")
+            .start()) {
+      DMutex<Counter> mutex = own.dsm(0).mutex(new Counter(2));
+      DMutex<Counter> onC = own.send(0, 2, mutex.clone());
+      try (DMut<Counter> g = onC.lock()) {
+        g.get().bump(); // committed: version 1
+      }
+      DMut<Counter> zombie = onC.lock();
+      zombie.get().bump();
+      CompletableFuture<DMut<Counter>> next = mutex.lockAsync().toCompletableFuture();
+      Thread.sleep(300);
+      assertTrue(!next.isDone(), "node 3 holds the lock");
+      Cluster.get(own.system(0))
+          .manager()
+          .tell(new Down(Cluster.get(own.system(2)).selfMember().address()));
+      try (DMut<Counter> g = next.get(25, TimeUnit.SECONDS)) {
+        assertEquals(1, g.get().version(), "the last committed value stands");
+        g.get().bump();
+        g.get().bump(); // version 3, committed below
+      }
+      // Refused by the fence, or earlier, once node 3 learns it was removed and sees its peers
+      // gone: either way a clear exception and no commit.
+      DsmException refused = assertThrows(DsmException.class, zombie::close);
+      assertTrue(
+          refused.getMessage().contains("not committed") || refused.getMessage().contains("lost"),
+          refused.getMessage());
+      assertEquals(3L, (long) mutex.read(Counter::version), "the zombie's commit was refused");
+      try (DMut<Counter> g = mutex.lock()) {
+        assertEquals(3, g.get().version(), "and the lock is free");
       }
     }
   }

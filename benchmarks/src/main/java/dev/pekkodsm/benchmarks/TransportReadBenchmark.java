@@ -17,24 +17,13 @@ import dev.pekkodsm.serialization.SerializationSettings;
 import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.Purpose;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
-import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -105,7 +94,6 @@ public class TransportReadBenchmark {
   private static final long READ_BUDGET_NS = TimeUnit.SECONDS.toNanos(5);
   private static final String HINT = "register it in Payload.registry()";
   private static final int ECHO_REQUEST_BYTES = 24;
-  private static final int ECHO_HEADER_BYTES = 16;
 
   /** The serialized size of the value (the Kryo payload, without the frame header). */
   @Param({"64", "1024", "16384", "262144"})
@@ -166,7 +154,7 @@ public class TransportReadBenchmark {
       segment = channel.map(FileChannel.MapMode.READ_ONLY, 0, SEGMENT_BYTES);
     }
     frameOffset = (int) SlotLayout.offset(locator) + SlotLayout.SLOT_HEADER_BYTES;
-    echoServer = EchoServer.start(frame);
+    echoServer = EchoServer.start(ECHO_REQUEST_BYTES, frame);
   }
 
   /** Closes the readers, the servers and the arena. */
@@ -190,14 +178,7 @@ public class TransportReadBenchmark {
   public static class Client {
     private ReadBuffer buffer;
     private byte[] copy;
-    private Socket echo;
-    private InputStream echoIn;
-    private OutputStream echoOut;
-    private byte[] request;
-    private ByteBuffer requestView;
-    private byte[] reply;
-    private ByteBuffer replyView;
-    private long nextId;
+    private EchoServer.Client echo;
 
     /** Allocates the thread's buffers, connects to the echo server and checks every path once. */
     @Setup(Level.Trial)
@@ -205,15 +186,7 @@ public class TransportReadBenchmark {
       int frameBytes = bench.frame.length;
       buffer = new ReadBuffer(frameBytes);
       copy = new byte[frameBytes];
-      request = new byte[ECHO_REQUEST_BYTES];
-      requestView = ByteBuffer.wrap(request).order(ByteOrder.LITTLE_ENDIAN);
-      reply = new byte[ECHO_HEADER_BYTES + frameBytes];
-      replyView = ByteBuffer.wrap(reply).order(ByteOrder.LITTLE_ENDIAN);
-      echo = new Socket();
-      echo.setTcpNoDelay(true);
-      echo.connect(bench.echoServer.address());
-      echoIn = echo.getInputStream();
-      echoOut = echo.getOutputStream();
+      echo = bench.echoServer.connect();
 
       byte[] expected = Payload.withSerializedSize(bench.readerKryo, bench.payloadBytes).bytes();
       check("shm", bench.shm(this), expected);
@@ -265,27 +238,11 @@ public class TransportReadBenchmark {
   /** Floor of {@link #tcp}: one request and reply of the same sizes over a blocking echo. */
   @Benchmark
   public Object tcpEchoFloor(Client client) throws IOException {
-    client.requestView.putLong(8, ++client.nextId);
-    client.echoOut.write(client.request, 0, ECHO_REQUEST_BYTES);
-    byte[] reply = client.reply;
-    int need = ECHO_HEADER_BYTES;
-    int got = 0;
-    boolean headerSeen = false;
-    while (got < need) {
-      int n = client.echoIn.read(reply, got, reply.length - got);
-      if (n < 0) {
-        throw new EOFException("the echo server closed the connection");
-      }
-      got += n;
-      if (!headerSeen && got >= ECHO_HEADER_BYTES) {
-        headerSeen = true;
-        need = ECHO_HEADER_BYTES + client.replyView.getInt(12);
-      }
-    }
+    int length = client.echo.call();
     return readerKryo.fromBytes(
-        reply,
-        ECHO_HEADER_BYTES + SnapshotCodec.HEADER_BYTES,
-        need - ECHO_HEADER_BYTES - SnapshotCodec.HEADER_BYTES,
+        client.echo.reply(),
+        EchoServer.HEADER_BYTES + SnapshotCodec.HEADER_BYTES,
+        length - SnapshotCodec.HEADER_BYTES,
         Purpose.SNAPSHOT);
   }
 
@@ -351,74 +308,5 @@ public class TransportReadBenchmark {
         SnapshotCodec.HEADER_BYTES,
         buffer.length() - SnapshotCodec.HEADER_BYTES,
         Purpose.SNAPSHOT);
-  }
-
-  /**
-   * The tcp floor's server: one plain thread per connection, blocking reads of 24-byte requests,
-   * each answered with one write of a 16-byte header (the request's id, status 0, the frame's
-   * length) and the frame, from an array preallocated per connection.
-   */
-  static final class EchoServer implements AutoCloseable {
-    private final ServerSocket server;
-    private final byte[] frame;
-    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-
-    private EchoServer(ServerSocket server, byte[] frame) {
-      this.server = server;
-      this.frame = frame;
-    }
-
-    static EchoServer start(byte[] frame) throws IOException {
-      ServerSocket socket = new ServerSocket(0, 64, InetAddress.getLoopbackAddress());
-      EchoServer echo = new EchoServer(socket, frame);
-      Thread acceptor = new Thread(echo::acceptAll, "echo-floor-accept");
-      acceptor.setDaemon(true);
-      acceptor.start();
-      return echo;
-    }
-
-    InetSocketAddress address() {
-      return (InetSocketAddress) server.getLocalSocketAddress();
-    }
-
-    private void acceptAll() {
-      while (!server.isClosed()) {
-        try {
-          Socket socket = server.accept();
-          socket.setTcpNoDelay(true);
-          sockets.add(socket);
-          Thread thread = new Thread(() -> serve(socket), "echo-floor-" + sockets.size());
-          thread.setDaemon(true);
-          thread.start();
-        } catch (IOException e) {
-          return; // closed
-        }
-      }
-    }
-
-    private void serve(Socket socket) {
-      byte[] request = new byte[ECHO_REQUEST_BYTES];
-      byte[] reply = new byte[ECHO_HEADER_BYTES + frame.length];
-      ByteBuffer.wrap(reply).order(ByteOrder.LITTLE_ENDIAN).putInt(8, 0).putInt(12, frame.length);
-      System.arraycopy(frame, 0, reply, ECHO_HEADER_BYTES, frame.length);
-      try (socket) {
-        InputStream in = socket.getInputStream();
-        OutputStream out = socket.getOutputStream();
-        while (in.readNBytes(request, 0, ECHO_REQUEST_BYTES) == ECHO_REQUEST_BYTES) {
-          System.arraycopy(request, 8, reply, 0, 8); // the request's id
-          out.write(reply);
-        }
-      } catch (IOException e) {
-        // the client went away: the connection's thread ends
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      server.close();
-      for (Socket socket : sockets) {
-        socket.close();
-      }
-    }
   }
 }

@@ -8,7 +8,11 @@ import static dev.pekkodsm.memory.SlotLayout.SEQUENCE_OFFSET;
 import static dev.pekkodsm.memory.SlotLayout.SLOT_ALIGNMENT;
 import static dev.pekkodsm.memory.SlotLayout.SLOT_HEADER_BYTES;
 
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -21,6 +25,8 @@ import java.util.concurrent.locks.LockSupport;
 public final class SlotWrites {
 
   private static final int SPIN_ATTEMPTS = 128;
+  private static final VarHandle FRAME_LONG =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
   private static final long RETRY_BUDGET_NS = 20_000_000L;
 
   private SlotWrites() {}
@@ -30,7 +36,9 @@ public final class SlotWrites {
    *
    * @throws SyncFailedException with {@link SyncStatus#OUT_OF_RANGE} if the offset cannot name a
    *     slot, {@link SyncStatus#TOO_LARGE} if the frame does not fit its capacity, {@link
-   *     SyncStatus#CONTENDED} if another writer held it until the deadline
+   *     SyncStatus#CONTENDED} if another writer held it until the deadline, {@link
+   *     SyncStatus#NOT_THIS_OBJECT} if the slot holds a value of another node or object than the
+   *     frame names (a writer that lost its lock while the value was freed and its slot reused)
    */
   public static void write(
       ByteBuffer segment,
@@ -54,8 +62,26 @@ public final class SlotWrites {
           "a frame of " + length + " bytes does not fit the slot's " + capacity + " bytes");
     }
     long sequence = take(segment, slot, deadlineNs);
+    if (!sameOwner(segment, slot + SLOT_HEADER_BYTES, frame, length)) {
+      LONG.setRelease(segment, slot + SEQUENCE_OFFSET, sequence); // untouched: as it was
+      throw new SyncFailedException(
+          SyncStatus.NOT_THIS_OBJECT, "the slot at " + slot + " holds another object's value");
+    }
     segment.put(slot + SLOT_HEADER_BYTES, frame, 0, length);
     LONG.setRelease(segment, slot + SEQUENCE_OFFSET, sequence + 2); // frame bytes before even
+  }
+
+  /**
+   * Whether the frame in the slot at {@code at}, read while the writer holds the slot, names the
+   * node and object the new frame names.
+   */
+  private static boolean sameOwner(ByteBuffer segment, int at, byte[] frame, int length) {
+    return length >= SnapshotCodec.HEADER_BYTES
+        && (int) INT.get(segment, at + SnapshotCodec.MAGIC_OFFSET) == SnapshotCodec.MAGIC
+        && (long) LONG.get(segment, at + SnapshotCodec.NODE_OFFSET)
+            == (long) FRAME_LONG.get(frame, SnapshotCodec.NODE_OFFSET)
+        && (long) LONG.get(segment, at + SnapshotCodec.OBJECT_OFFSET)
+            == (long) FRAME_LONG.get(frame, SnapshotCodec.OBJECT_OFFSET);
   }
 
   /** Moves the slot's sequence from even to odd; returns the even value it held. */

@@ -353,6 +353,11 @@ public final class SnapshotArena implements AutoCloseable {
   }
 
   /** The settings this arena was created with. */
+  /** The codec that checks this arena's frames. */
+  SnapshotCodec codec() {
+    return codec;
+  }
+
   public ArenaSettings settings() {
     return settings;
   }

@@ -1,5 +1,9 @@
 package dev.pekkodsm.memory;
 
+import static dev.pekkodsm.serialization.internal.SnapshotCodec.ANY_COLOR;
+
+import dev.pekkodsm.serialization.DecodeStatus;
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -52,6 +56,7 @@ public final class TcpReadServer implements AutoCloseable {
   private static final int OUT_KEPT_BYTES = 1024 * 1024;
 
   private final SnapshotArena arena;
+  private final SyncRegion region; // null: no one-sided writes
   private final TcpSettings settings;
   private final ServerSocketChannel server;
   private final Loop[] loops;
@@ -65,9 +70,11 @@ public final class TcpReadServer implements AutoCloseable {
   private int nextLoop;
   private volatile boolean closed;
 
-  private TcpReadServer(SnapshotArena arena, TcpSettings settings, ServerSocketChannel server)
+  private TcpReadServer(
+      SnapshotArena arena, SyncRegion region, TcpSettings settings, ServerSocketChannel server)
       throws IOException {
     this.arena = arena;
+    this.region = region;
     this.settings = settings;
     this.server = server;
     this.loops = new Loop[settings.serverThreads()];
@@ -82,12 +89,24 @@ public final class TcpReadServer implements AutoCloseable {
    * @throws IOException if the address cannot be bound
    */
   public static TcpReadServer start(SnapshotArena arena, TcpSettings settings) throws IOException {
+    return start(arena, null, settings);
+  }
+
+  /**
+   * Binds the read server, serving the node's sync region too (one-sided operations on its cells
+   * and value slots), and starts its threads.
+   *
+   * @param region the node's sync region, or null to serve reads of the arena only
+   * @throws IOException if the address cannot be bound
+   */
+  public static TcpReadServer start(SnapshotArena arena, SyncRegion region, TcpSettings settings)
+      throws IOException {
     ServerSocketChannel channel = ServerSocketChannel.open();
     try {
       channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
       channel.bind(new InetSocketAddress(settings.bindHost(), settings.port()), 1024);
       channel.configureBlocking(false);
-      TcpReadServer server = new TcpReadServer(arena, settings, channel);
+      TcpReadServer server = new TcpReadServer(arena, region, settings, channel);
       server.loops[0].selector.wakeup();
       channel.register(server.loops[0].selector, SelectionKey.OP_ACCEPT);
       long node = arena.endpoint().node();
@@ -179,6 +198,8 @@ public final class TcpReadServer implements AutoCloseable {
     final ConcurrentLinkedQueue<SocketChannel> incoming = new ConcurrentLinkedQueue<>();
     final Set<Connection> connections = new HashSet<>();
     final List<ByteBuffer> segments = new ArrayList<>();
+    final List<ByteBuffer> valueSegments = new ArrayList<>();
+    final ByteBuffer cells = region == null ? null : region.cells();
     volatile Thread thread;
     long lastSweepNs = System.nanoTime();
 
@@ -276,17 +297,29 @@ public final class TcpReadServer implements AutoCloseable {
 
     /** The segment view for {@code index}, or null if the arena has no such segment. */
     ByteBuffer segment(int index) {
-      if (index < segments.size()) {
-        return segments.get(index);
+      return cached(segments, arena, index);
+    }
+
+    /** The view of value segment {@code index} of the sync region, or null. */
+    ByteBuffer valueSegment(int index) {
+      return region == null ? null : cached(valueSegments, region.values(), index);
+    }
+
+    private ByteBuffer cached(List<ByteBuffer> views, SnapshotArena of, int index) {
+      if (index < 0 || index >= of.settings().maxSegments()) {
+        return null;
       }
-      ByteBuffer segment = arena.segment(index);
+      if (index < views.size()) {
+        return views.get(index);
+      }
+      ByteBuffer segment = of.segment(index);
       if (segment == null) {
         return null;
       }
-      while (segments.size() < index) {
-        segments.add(arena.segment(segments.size()));
+      while (views.size() < index) {
+        views.add(of.segment(views.size()));
       }
-      segments.add(segment);
+      views.add(segment);
       return segment;
     }
   }
@@ -298,7 +331,7 @@ public final class TcpReadServer implements AutoCloseable {
   private final class Connection implements SlotReads.FrameSink {
     final Loop loop;
     final SocketChannel channel;
-    final ByteBuffer in = ByteBuffer.allocate(64 * TcpWire.REQUEST_BYTES);
+    ByteBuffer in = ByteBuffer.allocate(64 * TcpWire.REQUEST_BYTES);
     ByteBuffer out = ByteBuffer.allocateDirect(OUT_BYTES);
     final byte[] nonce = new byte[TcpWire.NONCE_BYTES];
     final long openedNs = System.nanoTime();
@@ -357,16 +390,37 @@ public final class TcpReadServer implements AutoCloseable {
           authenticate(); // a refused client's bytes are dropped; the refusal is flushed below
         }
         while (in.remaining() >= TcpWire.REQUEST_BYTES && out.position() < HIGH_WATER_BYTES) {
-          int opcode = in.getInt();
-          in.getInt();
-          long id = in.getLong();
-          long locator = in.getLong();
-          if (opcode != TcpWire.READ_OPCODE) {
+          int start = in.position();
+          int opcode = in.getInt(start);
+          int arg = in.getInt(start + 4);
+          int body = TcpWire.bodyBytes(opcode, arg, arena.settings().maxFrameBytes());
+          if (body < 0) {
             misbehaved();
             in.clear();
             return;
           }
-          serve(id, locator);
+          if (in.remaining() < TcpWire.REQUEST_BYTES + body) {
+            if (in.capacity() < TcpWire.REQUEST_BYTES + body) {
+              ByteBuffer bigger = ByteBuffer.allocate(TcpWire.REQUEST_BYTES + body);
+              bigger.order(ByteOrder.LITTLE_ENDIAN).put(in).flip(); // a write's frame: room for it
+              in = bigger;
+            }
+            break; // the rest of the request has not arrived yet
+          }
+          in.position(start + 8);
+          long id = in.getLong();
+          long locator = in.getLong();
+          if (opcode == TcpWire.READ_OPCODE) {
+            serve(id, locator, loop.segment(SlotLayout.segment(locator)), arena);
+          } else if (opcode == TcpWire.READ_VALUE_OPCODE) {
+            serve(
+                id,
+                locator,
+                loop.valueSegment(SlotLayout.segment(locator)),
+                region == null ? arena : region.values());
+          } else {
+            operate(opcode, arg, id, locator);
+          }
         }
       } finally {
         in.compact();
@@ -406,9 +460,8 @@ public final class TcpReadServer implements AutoCloseable {
       }
     }
 
-    private void serve(long id, long locator) {
-      int segmentIndex = SlotLayout.segment(locator);
-      ByteBuffer segment = segmentIndex < settingsMaxSegments() ? loop.segment(segmentIndex) : null;
+    /** A read of the slot at {@code locator} of {@code segment} (null if there is none). */
+    private void serve(long id, long locator, ByteBuffer segment, SnapshotArena of) {
       room(TcpWire.REPLY_HEADER_BYTES);
       int header = out.position();
       out.position(header + TcpWire.REPLY_HEADER_BYTES);
@@ -417,9 +470,9 @@ public final class TcpReadServer implements AutoCloseable {
               ? SlotReads.OUT_OF_RANGE
               : SlotReads.copyStable(
                   segment,
-                  arena.settings().segmentBytes(),
+                  of.settings().segmentBytes(),
                   SlotLayout.offset(locator),
-                  arena.settings().maxFrameBytes(),
+                  of.settings().maxFrameBytes(),
                   this,
                   System.nanoTime() + SERVE_BUDGET_NS);
       served.increment();
@@ -437,8 +490,87 @@ public final class TcpReadServer implements AutoCloseable {
       bytesServed.add(copied);
     }
 
-    private int settingsMaxSegments() {
-      return arena.settings().maxSegments();
+    /**
+     * Refuses a write whose bytes are not one whole, intact frame of this node: a same-host writer
+     * is trusted with the mapping, a remote one's bytes are checked before they replace a value
+     * (the write itself checks that the slot holds the same object's value).
+     */
+    private void checkWrite(byte[] frame) {
+      long node = arena.endpoint().node();
+      long object = frame.length >= SnapshotCodec.HEADER_BYTES ? SnapshotCodec.object(frame, 0) : 0;
+      DecodeStatus status =
+          region.values().codec().verify(frame, 0, frame.length, node, object, ANY_COLOR);
+      if (status != DecodeStatus.OK) {
+        throw new SyncFailedException(
+            SyncStatus.NOT_THIS_OBJECT,
+            "the written bytes are not a frame of this node: " + status);
+      }
+    }
+
+    /**
+     * A one-sided operation on the sync region, done on the client's behalf: the atomic instruction
+     * a same-host peer would use, or a seqlock write of a value slot.
+     */
+    private void operate(int opcode, int arg, long id, long locator) {
+      long result = 0;
+      int status = TcpWire.COPIED;
+      int replyBytes = 8;
+      try {
+        if (region == null) {
+          status = TcpWire.NO_REGION;
+          in.position(
+              in.position() + TcpWire.bodyBytes(opcode, arg, arena.settings().maxFrameBytes()));
+        } else if (opcode == TcpWire.WRITE_VALUE_OPCODE) {
+          byte[] frame = new byte[arg];
+          in.get(frame);
+          replyBytes = 0;
+          checkWrite(frame);
+          region.writeValue(locator, frame, arg, System.nanoTime() + SERVE_BUDGET_NS);
+        } else if (opcode == TcpWire.PEEK_VALUE_OPCODE) {
+          long object = in.getLong();
+          ByteBuffer segment = loop.valueSegment(SlotLayout.segment(locator));
+          result =
+              segment == null
+                  ? -1
+                  : SlotReads.peekColor(
+                      segment,
+                      region.values().settings().segmentBytes(),
+                      SlotLayout.offset(locator),
+                      arena.endpoint().node(),
+                      object,
+                      System.nanoTime() + SERVE_BUDGET_NS);
+        } else {
+          long object = in.getLong();
+          ByteBuffer cells = loop.cells;
+          long size = region.fileBytes();
+          result =
+              switch (opcode) {
+                case TcpWire.LOAD_OPCODE -> CellOps.load(cells, size, locator, object, arg);
+                case TcpWire.EXCHANGE_OPCODE -> {
+                  long expected = in.getLong();
+                  long update = in.getLong();
+                  yield CellOps.compareAndExchange(
+                      cells, size, locator, object, arg, expected, update);
+                }
+                default -> CellOps.getAndAdd(cells, size, locator, object, arg, in.getLong());
+              };
+        }
+      } catch (SyncFailedException e) {
+        status =
+            switch (e.status()) {
+              case NOT_THIS_OBJECT -> TcpWire.NOT_THIS_OBJECT;
+              case TOO_LARGE -> TcpWire.TOO_LARGE;
+              case CONTENDED -> TcpWire.CONTENDED;
+              default -> TcpWire.OUT_OF_RANGE;
+            };
+      }
+      served.increment();
+      int length = status == TcpWire.COPIED ? replyBytes : 0;
+      ByteBuffer reply = room(TcpWire.REPLY_HEADER_BYTES + length);
+      reply.putLong(id).putInt(status).putInt(length);
+      if (length == 8) {
+        reply.putLong(result);
+      }
     }
 
     /**

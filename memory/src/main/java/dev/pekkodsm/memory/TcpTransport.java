@@ -179,7 +179,167 @@ public final class TcpTransport implements OneSidedTransport {
       } catch (IOException e) {
         return Connection.UNREACHABLE;
       }
-      return connection.read(locator, out, deadlineNs);
+      return connection.call(TcpWire.READ_OPCODE, 0, locator, null, out, deadlineNs);
+    }
+
+    // ------------------------------------------------------------------ the sync region
+
+    /**
+     * One request to the peer's sync region, tried once more on a fresh connection if the first
+     * broke and the request may be repeated (a load, a read, a write of a value slot; not an
+     * exchange or an add, which may have happened).
+     */
+    private int request(
+        int opcode,
+        int arg,
+        long locator,
+        byte[] body,
+        ReadBuffer out,
+        long deadlineNs,
+        boolean repeatable) {
+      if (readerClosed || closed) {
+        return Connection.UNREACHABLE;
+      }
+      boolean interrupted = Thread.interrupted(); // as for a read: see read()
+      try {
+        int index = (int) (Thread.currentThread().getId() % connections.length());
+        int result = attemptCall(index, opcode, arg, locator, body, out, deadlineNs);
+        if (result == Connection.BROKEN && repeatable && System.nanoTime() - deadlineNs < 0) {
+          result = attemptCall(index, opcode, arg, locator, body, out, deadlineNs);
+        }
+        long retryUntilNs = System.nanoTime() + CONTENDED_RETRY_NS;
+        while (result == -TcpWire.CONTENDED
+            && System.nanoTime() - Math.min(retryUntilNs, deadlineNs) < 0) {
+          LockSupport.parkNanos(50_000);
+          int again = attemptCall(index, opcode, arg, locator, body, out, deadlineNs);
+          if (again == Connection.TIMED_OUT || again == Connection.BROKEN) {
+            break; // the deadline passed while the slot stayed contended: report that
+          }
+          result = again;
+        }
+        return result;
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+
+    private int attemptCall(
+        int index,
+        int opcode,
+        int arg,
+        long locator,
+        byte[] body,
+        ReadBuffer out,
+        long deadlineNs) {
+      Connection connection;
+      try {
+        connection = connection(index, deadlineNs, false);
+      } catch (SocketTimeoutException e) {
+        return Connection.TIMED_OUT;
+      } catch (IOException e) {
+        return Connection.UNREACHABLE;
+      }
+      return connection.call(opcode, arg, locator, body, out, deadlineNs);
+    }
+
+    /** A request whose reply is one 64-bit word. */
+    private long word(
+        int opcode, int field, long cell, long deadlineNs, boolean repeatable, long... body) {
+      ByteBuffer encoded = ByteBuffer.allocate(8 * body.length).order(ByteOrder.LITTLE_ENDIAN);
+      for (long b : body) {
+        encoded.putLong(b);
+      }
+      ReadBuffer out = new ReadBuffer(8);
+      int result = request(opcode, field, cell, encoded.array(), out, deadlineNs, repeatable);
+      if (result != 8) {
+        throw failure(result);
+      }
+      return ByteBuffer.wrap(out.bytes(), 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    }
+
+    private SyncFailedException failure(int result) {
+      String where = peer.tcpHost() + ":" + peer.tcpPort();
+      return switch (result) {
+        case -TcpWire.OUT_OF_RANGE ->
+            new SyncFailedException(SyncStatus.OUT_OF_RANGE, "no such cell or slot at " + where);
+        case -TcpWire.NOT_THIS_OBJECT ->
+            new SyncFailedException(
+                SyncStatus.NOT_THIS_OBJECT, "the cell belongs to another object at " + where);
+        case -TcpWire.TOO_LARGE ->
+            new SyncFailedException(SyncStatus.TOO_LARGE, "the frame does not fit the slot");
+        case -TcpWire.CONTENDED ->
+            new SyncFailedException(SyncStatus.CONTENDED, "the slot stayed held by a writer");
+        case Connection.TIMED_OUT ->
+            new SyncFailedException(SyncStatus.TIMED_OUT, where + " did not answer in time");
+        case -TcpWire.NO_REGION ->
+            new SyncFailedException(SyncStatus.UNAVAILABLE, where + " serves no sync region");
+        default ->
+            new SyncFailedException(
+                SyncStatus.UNAVAILABLE,
+                "the connection to "
+                    + where
+                    + " broke; the operation may or may not have happened");
+      };
+    }
+
+    @Override
+    public long load(long cell, long object, int field, long deadlineNs) {
+      return word(TcpWire.LOAD_OPCODE, field, cell, deadlineNs, true, object);
+    }
+
+    @Override
+    public long compareAndExchange(
+        long cell, long object, int field, long expected, long update, long deadlineNs) {
+      return word(
+          TcpWire.EXCHANGE_OPCODE, field, cell, deadlineNs, false, object, expected, update);
+    }
+
+    @Override
+    public long getAndAdd(long cell, long object, int field, long delta, long deadlineNs) {
+      return word(TcpWire.ADD_OPCODE, field, cell, deadlineNs, false, object, delta);
+    }
+
+    @Override
+    public long peekValueColor(long locator, long object, long deadlineNs) {
+      try {
+        return word(TcpWire.PEEK_VALUE_OPCODE, 0, locator, deadlineNs, true, object);
+      } catch (SyncFailedException e) {
+        return -1; // then the value is read whole
+      }
+    }
+
+    @Override
+    public void writeValue(long locator, byte[] frame, int length, long deadlineNs) {
+      byte[] body = length == frame.length ? frame : java.util.Arrays.copyOf(frame, length);
+      int result =
+          request(
+              TcpWire.WRITE_VALUE_OPCODE,
+              length,
+              locator,
+              body,
+              new ReadBuffer(8),
+              deadlineNs,
+              true);
+      if (result != 0) {
+        throw failure(result);
+      }
+    }
+
+    @Override
+    public ReadStatus readValue(
+        long locator, long object, int color, ReadBuffer out, long deadlineNs) {
+      int copied = request(TcpWire.READ_VALUE_OPCODE, 0, locator, null, out, deadlineNs, true);
+      return switch (copied) {
+        case Connection.TIMED_OUT -> ReadStatus.TIMED_OUT;
+        case Connection.BROKEN ->
+            System.nanoTime() - deadlineNs >= 0 ? ReadStatus.TIMED_OUT : ReadStatus.UNAVAILABLE;
+        case Connection.UNREACHABLE, -TcpWire.NO_REGION -> ReadStatus.UNAVAILABLE;
+        case -TcpWire.OUT_OF_RANGE -> ReadStatus.OUT_OF_RANGE;
+        case -TcpWire.CONTENDED -> ReadStatus.CONTENDED;
+        default -> SlotReads.check(codec, out.bytes(), copied, peer.node(), object, color);
+      };
     }
 
     /** The live connection in slot {@code index}, connecting it if needed. */
@@ -229,16 +389,26 @@ public final class TcpTransport implements OneSidedTransport {
     static final int ABANDONED = 3;
 
     final long id;
+    final int opcode;
+    final int arg;
     final long locator;
+    final byte[] body; // null for none
     final Thread waiter = Thread.currentThread();
     final ReadBuffer out;
     final AtomicInteger state = new AtomicInteger(WAITING);
     int result; // written before state becomes DONE
 
-    Call(long id, long locator, ReadBuffer out) {
+    Call(long id, int opcode, int arg, long locator, byte[] body, ReadBuffer out) {
       this.id = id;
+      this.opcode = opcode;
+      this.arg = arg;
       this.locator = locator;
+      this.body = body;
       this.out = out;
+    }
+
+    int requestBytes() {
+      return TcpWire.REQUEST_BYTES + (body == null ? 0 : body.length);
     }
   }
 
@@ -376,11 +546,11 @@ public final class TcpTransport implements OneSidedTransport {
     }
 
     /**
-     * Reads one slot. Returns the bytes copied into {@code out}, the negated wire status, {@link
-     * #TIMED_OUT} or {@link #BROKEN}.
+     * Makes one request and waits for its reply. Returns the bytes of the reply copied into {@code
+     * out}, the negated wire status, {@link #TIMED_OUT} or {@link #BROKEN}.
      */
-    int read(long locator, ReadBuffer out, long deadlineNs) {
-      Call call = new Call(ids.incrementAndGet(), locator, out);
+    int call(int opcode, int arg, long locator, byte[] body, ReadBuffer out, long deadlineNs) {
+      Call call = new Call(ids.incrementAndGet(), opcode, arg, locator, body, out);
       calls.put(call.id, call);
       if (broken) {
         calls.remove(call.id);
@@ -421,15 +591,33 @@ public final class TcpTransport implements OneSidedTransport {
       while (!toSend.isEmpty() && writing.tryLock()) {
         try {
           requests.clear();
+          Call large = null; // a request too large for the batch buffer: written alone, after it
           for (Call next;
-              requests.remaining() >= TcpWire.REQUEST_BYTES && (next = toSend.poll()) != null; ) {
-            requests.putInt(TcpWire.READ_OPCODE).putInt(0).putLong(next.id).putLong(next.locator);
+              requests.remaining() >= TcpWire.REQUEST_BYTES && (next = toSend.peek()) != null; ) {
+            if (next.requestBytes() > requests.capacity()) {
+              large = toSend.poll();
+              break;
+            }
+            if (next.requestBytes() > requests.remaining()) {
+              break;
+            }
+            toSend.poll();
+            put(requests, next);
           }
           requests.flip();
           writeGuard.arm(deadlineNs);
           try {
             while (requests.hasRemaining()) {
               channel.write(requests);
+            }
+            if (large != null) {
+              ByteBuffer alone =
+                  ByteBuffer.allocate(large.requestBytes()).order(ByteOrder.LITTLE_ENDIAN);
+              put(alone, large);
+              alone.flip();
+              while (alone.hasRemaining()) {
+                channel.write(alone);
+              }
             }
           } finally {
             writeGuard.disarm();
@@ -439,6 +627,13 @@ public final class TcpTransport implements OneSidedTransport {
         } finally {
           writing.unlock();
         }
+      }
+    }
+
+    private static void put(ByteBuffer to, Call call) {
+      to.putInt(call.opcode).putInt(call.arg).putLong(call.id).putLong(call.locator);
+      if (call.body != null) {
+        to.put(call.body);
       }
     }
 
@@ -519,10 +714,7 @@ public final class TcpTransport implements OneSidedTransport {
           long id = staging.getLong();
           int status = staging.getInt();
           int length = staging.getInt();
-          boolean known =
-              status == TcpWire.COPIED
-                  || status == TcpWire.OUT_OF_RANGE
-                  || status == TcpWire.CONTENDED;
+          boolean known = status >= TcpWire.COPIED && status <= TcpWire.LAST_STATUS;
           if (!known
               || length < 0
               || length > maxFrameBytes

@@ -17,16 +17,27 @@ import javax.crypto.spec.SecretKeySpec;
  *   magic u64 | mac 32 bytes: HMAC-SHA256(secret, nonce | token hi | token lo), zeros if no secret
  * server -> client (ACCEPT, 8 bytes)
  *   magic u32 "PDOK" | status u32 (0 accepted; else refused and closed)
- * then, any number of times, pipelined:
- * client -> server (READ, 24 bytes)
- *   opcode u32 "READ" | reserved u32 | request id u64 | slot locator u64
+ * then, any number of times, pipelined, a request (a 24-byte header, then a body by opcode):
+ *   opcode u32 | arg u32 | request id u64 | locator u64 | body
+ *   READ  "READ"  locator = an arena slot; no body. The reply is one stable copy of its frame.
+ *   READV "RDVL"  locator = a value slot of the sync region; no body. The same, of that slot.
+ *   PEEKV "PKVL"  locator = a value slot; body: object u64. The reply: its frame's color (u64),
+ *                 read under the seqlock without the frame, or -1.
+ *   LOAD  "LOAD"  arg = field, locator = a cell; body: object u64. The reply: the field (u64).
+ *   XCHG  "XCHG"  arg = field, locator = a cell; body: object u64 | expected u64 | update u64.
+ *                 The reply: the field before (u64); it was exchanged if that is the expected.
+ *   ADD   "GADD"  arg = field, locator = a cell; body: object u64 | delta u64. The reply: the
+ *                 field before (u64).
+ *   WRITEV "WRVL" arg = frame length, locator = a value slot; body: the frame. The reply is empty.
  * server -> client (REPLY, 16 bytes + length)
- *   request id u64 | status i32 | length i32 | length bytes: one stable copy of the slot's frame
+ *   request id u64 | status i32 | length i32 | length bytes
  * </pre>
  *
  * The server copies a slot under its seqlock and checks nothing else; the client applies exactly
- * the checks a same-host reader applies ({@link SlotReads#check}). An unknown opcode closes the
- * connection.
+ * the checks a same-host reader applies ({@link SlotReads#check}). Cell operations are the atomic
+ * instructions a same-host peer uses, done by the server on the client's behalf (one round trip, as
+ * an RDMA atomic would be), each checked to name its cell's object. An unknown opcode, or a frame
+ * longer than the server's largest, closes the connection.
  */
 final class TcpWire {
 
@@ -44,12 +55,40 @@ final class TcpWire {
   static final int REFUSED_SECRET = 2;
 
   static final int READ_OPCODE = 0x44414552; // "READ"
+  static final int READ_VALUE_OPCODE = 0x4c564452; // "RDVL"
+  static final int PEEK_VALUE_OPCODE = 0x4c564b50; // "PKVL"
+  static final int LOAD_OPCODE = 0x44414f4c; // "LOAD"
+  static final int EXCHANGE_OPCODE = 0x47484358; // "XCHG"
+  static final int ADD_OPCODE = 0x44444147; // "GADD"
+  static final int WRITE_VALUE_OPCODE = 0x4c565257; // "WRVL"
   static final int REQUEST_BYTES = 24;
   static final int REPLY_HEADER_BYTES = 16;
 
   static final int COPIED = 0;
   static final int OUT_OF_RANGE = 1;
   static final int CONTENDED = 2;
+  static final int NOT_THIS_OBJECT = 3;
+  static final int TOO_LARGE = 4;
+  static final int NO_REGION = 5;
+
+  /** The largest status a server sends. */
+  static final int LAST_STATUS = NO_REGION;
+
+  /**
+   * The body length of a request, or -1 if the opcode is unknown or the length impossible.
+   *
+   * @param maxFrameBytes the largest frame a write may carry
+   */
+  static int bodyBytes(int opcode, int arg, int maxFrameBytes) {
+    return switch (opcode) {
+      case READ_OPCODE, READ_VALUE_OPCODE -> 0;
+      case PEEK_VALUE_OPCODE, LOAD_OPCODE -> 8;
+      case EXCHANGE_OPCODE -> 24;
+      case ADD_OPCODE -> 16;
+      case WRITE_VALUE_OPCODE -> arg >= 0 && arg <= maxFrameBytes ? arg : -1;
+      default -> -1;
+    };
+  }
 
   private TcpWire() {}
 

@@ -197,6 +197,15 @@ abstract class SyncConformanceTest {
                 SyncFailedException.class, () -> peer.writeValue(slot, large, large.length, soon()))
             .status());
     assertEquals(ReadStatus.OK, peer.readValue(slot, OBJECT, 2, out, soon()), "left intact");
+    byte[] another = frame("another object's", OBJECT + 1, 1);
+    assertEquals(
+        SyncStatus.NOT_THIS_OBJECT,
+        assertThrows(
+                SyncFailedException.class,
+                () -> peer.writeValue(slot, another, another.length, soon()))
+            .status(),
+        "a writer that lost its lock never overwrites a slot reused by another object");
+    assertEquals(ReadStatus.OK, peer.readValue(slot, OBJECT, 2, out, soon()), "left intact");
     assertEquals(
         SyncStatus.OUT_OF_RANGE,
         assertThrows(

@@ -48,8 +48,18 @@ class TcpTransportTest extends TransportConformanceTest {
   /** A server that completes the handshake, then reads requests and never answers one. */
   @Override
   PeerReader unresponsive(SnapshotArena arena, long locator) throws Exception {
-    ServerSocket silent =
-        closeLater(new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()));
+    ServerSocket silent = closeLater(silentServer(arena));
+    return tcp.open(
+        PeerEndpoint.shmOnly(arena.endpoint(), "elsewhere")
+            .withTcp("127.0.0.1", silent.getLocalPort()));
+  }
+
+  /**
+   * A loopback server that completes the handshake for {@code arena}, then reads requests and never
+   * answers one: a peer that stopped.
+   */
+  static ServerSocket silentServer(SnapshotArena arena) throws IOException {
+    ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
     Thread acceptor =
         new Thread(
             () -> {
@@ -62,10 +72,7 @@ class TcpTransportTest extends TransportConformanceTest {
             });
     acceptor.setDaemon(true);
     acceptor.start();
-    PeerEndpoint peer =
-        PeerEndpoint.shmOnly(arena.endpoint(), "elsewhere")
-            .withTcp("127.0.0.1", silent.getLocalPort());
-    return tcp.open(peer);
+    return silent;
   }
 
   /** Plays the server's side of the handshake on {@code s}, for {@code arena}, with no secret. */

@@ -98,7 +98,7 @@ public final class DsmNode {
             settings.tombstoneEntries,
             settings.tombstoneTtl);
     this.metrics = new Metrics(table::size, arena::liveSlots);
-    this.transports = TransportBootstrap.start(system, settings, arena, codec);
+    this.transports = TransportBootstrap.start(system, settings, arena, region, codec);
     this.peers =
         new PeerDirectory(
             system,

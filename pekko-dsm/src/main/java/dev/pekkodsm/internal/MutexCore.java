@@ -20,6 +20,7 @@ import dev.pekkodsm.memory.SyncStatus;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 
 /**
@@ -137,7 +138,13 @@ public final class MutexCore {
   /** Takes the lock one-sided if it is free and nobody waits; null if it must be asked for. */
   private Held tryLock(SyncAccess sync) {
     long word =
-        MutexSteps.tryLock(sync, cell(), object(), LockWord.tag(ctx.self()), ctx.deadlineNs());
+        MutexSteps.tryLock(
+            sync,
+            cell(),
+            object(),
+            LockWord.token(ctx.self(), ThreadLocalRandom.current().nextInt()),
+            ctx.deadlineNs());
+    ctx.metrics().oneSided(sync, false, false, Long.BYTES);
     return word == MutexSteps.NOT_FREE ? null : new Held(sync, word, null, 0);
   }
 

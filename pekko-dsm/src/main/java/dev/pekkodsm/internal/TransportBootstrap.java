@@ -4,6 +4,7 @@ import dev.pekkodsm.memory.HostIdentity;
 import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.ShmTransport;
 import dev.pekkodsm.memory.SnapshotArena;
+import dev.pekkodsm.memory.SyncRegion;
 import dev.pekkodsm.memory.TcpReadServer;
 import dev.pekkodsm.memory.TcpSettings;
 import dev.pekkodsm.memory.TcpTransport;
@@ -51,22 +52,27 @@ final class TransportBootstrap implements AutoCloseable {
    * @throws IllegalStateException if {@code transport = rdma} and RDMA is unavailable here
    */
   static TransportBootstrap start(
-      ActorSystem<?> system, DsmSettings settings, SnapshotArena arena, SnapshotCodec codec) {
+      ActorSystem<?> system,
+      DsmSettings settings,
+      SnapshotArena arena,
+      SyncRegion region,
+      SnapshotCodec codec) {
     if (settings.transport == DsmSettings.Transport.RDMA && !Rdma.isAvailable()) {
+      region.close();
       arena.close();
       throw new IllegalStateException(
           "pekko.dsm.transport = rdma, but RDMA is unavailable on this node: "
               + Rdma.unavailabilityCause().getMessage(),
           Rdma.unavailabilityCause());
     }
-    TcpReadServer tcpServer = startTcpServer(system, settings, arena);
+    TcpReadServer tcpServer = startTcpServer(system, settings, arena, region);
     PeerEndpoint published =
         PeerEndpoint.shmOnly(arena.endpoint(), HostIdentity.of(settings.arena.directory()));
     if (tcpServer != null) {
       String host = settings.tcpPublicHost.isEmpty() ? artery(system) : settings.tcpPublicHost;
       published = published.withTcp(host, tcpServer.address().getPort());
     }
-    RdmaArenaServer rdmaServer = startRdmaServer(system, settings, arena);
+    RdmaArenaServer rdmaServer = startRdmaServer(system, settings, arena, region);
     if (rdmaServer != null) {
       published =
           published.withRdma(
@@ -127,7 +133,7 @@ final class TransportBootstrap implements AutoCloseable {
    * auto}, a listener that cannot start is logged and the node goes on without RDMA.
    */
   private static RdmaArenaServer startRdmaServer(
-      ActorSystem<?> system, DsmSettings settings, SnapshotArena arena) {
+      ActorSystem<?> system, DsmSettings settings, SnapshotArena arena, SyncRegion region) {
     boolean wanted =
         settings.transport == DsmSettings.Transport.AUTO
             || settings.transport == DsmSettings.Transport.RDMA;
@@ -138,6 +144,7 @@ final class TransportBootstrap implements AutoCloseable {
       return RdmaArenaServer.start(arena, rdmaSettings(system, settings));
     } catch (IOException | RuntimeException e) {
       if (settings.transport == DsmSettings.Transport.RDMA) {
+        region.close();
         arena.close();
         throw new IllegalStateException(
             "cannot start the RDMA listener (pekko.dsm.rdma): " + e.getMessage(), e);
@@ -149,7 +156,7 @@ final class TransportBootstrap implements AutoCloseable {
 
   /** Starts the tcp read server when this node may be read over tcp; null otherwise. */
   private static TcpReadServer startTcpServer(
-      ActorSystem<?> system, DsmSettings settings, SnapshotArena arena) {
+      ActorSystem<?> system, DsmSettings settings, SnapshotArena arena, SyncRegion region) {
     if (!readsTcp(settings)) {
       return null;
     }
@@ -158,8 +165,9 @@ final class TransportBootstrap implements AutoCloseable {
       tcp = tcp.withBindHost(artery(system));
     }
     try {
-      return TcpReadServer.start(arena, tcp);
+      return TcpReadServer.start(arena, region, tcp);
     } catch (IOException e) {
+      region.close();
       arena.close();
       throw new UncheckedIOException(
           "cannot start the tcp read server on "

@@ -8,7 +8,10 @@ import dev.pekkodsm.coherence.NodeId;
  * value slots holds the committed value, its version, and a fence that a forced release advances.
  *
  * <pre>
- * bits  0-31  holder tag: 0 free; a node's tag; HANDED_OFF while the home passes it on
+ * bits  0-31  holder: 0 free; a node's token; HANDED_OFF while the home passes it on. A token is
+ *             the node's 24-bit tag and an 8-bit nonce of the acquisition, so a locker whose
+ *             compare-and-exchange got no answer can tell by reading the word whether it holds
+ *             the lock, and the home can tell which node holds it
  * bit     32  waiters: lockers queue at the home; the holder hands the lock to it on release
  * bit     33  the active value slot: 0 for A, 1 for B
  * bits 34-39  fence: advanced when the home takes the lock back from a node that left, so that
@@ -18,8 +21,8 @@ import dev.pekkodsm.coherence.NodeId;
  *
  * A commit writes the new frame into the inactive slot, then flips the active slot, advances the
  * version and releases the lock in one exchange: a reader sees the old committed value or the new
- * one, and a holder that lost its lock cannot commit. Pure functions; the holder tag of a node is
- * {@link #tag(NodeId)}.
+ * one, and a holder that lost its lock cannot commit. Pure functions; a node's holder token is
+ * {@link #token(NodeId, int)}.
  */
 public final class LockWord {
 
@@ -36,14 +39,27 @@ public final class LockWord {
 
   private LockWord() {}
 
+  private static final long TAG_MASK = 0xFF_FFFFL;
+
   /**
-   * The holder tag of a node: the low 32 bits of its id, never 0 (free) nor {@link #HANDED_OFF}.
-   * Two live nodes share a tag with probability 2^-32 per pair; the cost would be that a departure
-   * of one also takes a lock back from the other (whose commit is then refused, never lost).
+   * The 24-bit tag of a node: the low bits of its id, never 0 nor all ones. Two live nodes share a
+   * tag with probability 2^-24 per pair; the cost would be that a departure of one also takes a
+   * lock back from the other (whose commit is then refused, never lost).
    */
   public static long tag(NodeId node) {
-    long t = node.value() & HOLDER_MASK;
-    return t == 0 || t == HANDED_OFF ? 1 : t;
+    long t = node.value() & TAG_MASK;
+    return t == 0 || t == TAG_MASK ? 1 : t;
+  }
+
+  /** The holder token of {@code node}'s acquisition {@code nonce} (its low 8 bits are used). */
+  public static long token(NodeId node, int nonce) {
+    return (tag(node) << 8) | (nonce & 0xFF);
+  }
+
+  /** True if the lock is held by an acquisition of {@code node}. */
+  public static boolean heldByNode(long word, NodeId node) {
+    long h = holder(word);
+    return h != 0 && h != HANDED_OFF && (h >>> 8) == tag(node);
   }
 
   /** The word of a new mutex: free, slot A, version 0. */
@@ -82,9 +98,9 @@ public final class LockWord {
     return (color & VERSION_MASK) == version(word);
   }
 
-  /** The word with the lock held by {@code tag} (which may be {@link #HANDED_OFF}). */
-  public static long heldBy(long word, long tag) {
-    return (word & ~HOLDER_MASK) | tag;
+  /** The word with the lock held by {@code token} (which may be {@link #HANDED_OFF}). */
+  public static long heldBy(long word, long token) {
+    return (word & ~HOLDER_MASK) | token;
   }
 
   /** The word with the waiters flag set or cleared. */

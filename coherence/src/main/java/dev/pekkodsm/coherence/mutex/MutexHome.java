@@ -111,7 +111,7 @@ public final class MutexHome {
     SyncAccess region = store.region();
     long cell = mutex.cell();
     long word = region.load(cell, object, SyncLayout.WORD, 0);
-    if (LockWord.holder(word) != LockWord.tag(holder)) {
+    if (!LockWord.heldByNode(word, holder)) {
       return Commit.NOT_HELD;
     }
     ReadBuffer current = new ReadBuffer(256);
@@ -161,7 +161,7 @@ public final class MutexHome {
   /** Releases the lock for {@code holder} if it holds it: the committed value stands. */
   public void releaseFor(MutexCell mutex, long object, NodeId holder) {
     long word = store.region().load(mutex.cell(), object, SyncLayout.WORD, 0);
-    if (LockWord.holder(word) == LockWord.tag(holder)
+    if (LockWord.heldByNode(word, holder)
         && MutexSteps.release(store.region(), mutex.cell(), object, word, 0)
             == MutexSteps.Outcome.HANDED_OFF) {
       mutex.queue().handedOff();
@@ -209,7 +209,11 @@ public final class MutexHome {
   public void lockHere(MutexCell mutex, long object, long lockId, MutexQueue.Listener listener) {
     long word =
         MutexSteps.tryLock(
-            store.region(), mutex.cell(), object, LockWord.tag(self), Long.MAX_VALUE);
+            store.region(),
+            mutex.cell(),
+            object,
+            LockWord.token(self, (int) lockId),
+            Long.MAX_VALUE);
     if (word != MutexSteps.NOT_FREE) {
       listener.granted(word);
     } else {

@@ -155,11 +155,10 @@ public final class MutexQueue {
           cancelDeadline(w);
         }
       }
-      long tag = LockWord.tag(node);
       long word = home.load(cell, object, SyncLayout.WORD, Long.MAX_VALUE);
-      if (LockWord.holder(word) == tag) {
+      if (LockWord.heldByNode(word, node)) {
         beforeTakingBack.run();
-        while (LockWord.holder(word) == tag) {
+        while (LockWord.heldByNode(word, node)) {
           long witness =
               home.compareAndExchange(
                   cell, object, SyncLayout.WORD, word, LockWord.fenced(word), Long.MAX_VALUE);
@@ -209,7 +208,8 @@ public final class MutexQueue {
       } else if (ours) {
         next =
             LockWord.withWaiters(
-                LockWord.heldBy(word, LockWord.tag(head.holder)), waiting.size() > 1);
+                LockWord.heldBy(word, LockWord.token(head.holder, (int) head.lockId)),
+                waiting.size() > 1);
       } else if (!LockWord.hasWaiters(word)) {
         next = LockWord.withWaiters(word, true); // its holder will hand the lock over
       } else {

@@ -3,7 +3,9 @@ package dev.pekkodsm.coherence.mutex;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
 import dev.pekkodsm.memory.SyncAccess;
+import dev.pekkodsm.memory.SyncFailedException;
 import dev.pekkodsm.memory.SyncLayout;
+import dev.pekkodsm.memory.SyncStatus;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 
 /**
@@ -38,17 +40,32 @@ public final class MutexSteps {
    * @return the word now held (never {@link #NOT_FREE}: a held word's holder is a node's tag), or
    *     {@link #NOT_FREE}
    */
-  public static long tryLock(SyncAccess sync, long cell, long object, long tag, long deadlineNs) {
+  public static long tryLock(SyncAccess sync, long cell, long object, long token, long deadlineNs) {
     long word = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
     while (LockWord.isFree(word) && !LockWord.hasWaiters(word)) {
-      long held = LockWord.heldBy(word, tag);
-      long witness = sync.compareAndExchange(cell, object, SyncLayout.WORD, word, held, deadlineNs);
+      long held = LockWord.heldBy(word, token);
+      long witness;
+      try {
+        witness = sync.compareAndExchange(cell, object, SyncLayout.WORD, word, held, deadlineNs);
+      } catch (SyncFailedException e) {
+        if (!ambiguous(e)) {
+          throw e;
+        }
+        // The exchange may have happened: the word tells, since the token is this attempt's.
+        witness = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+        return LockWord.holder(witness) == token ? witness : NOT_FREE;
+      }
       if (witness == word) {
         return held;
       }
       word = witness;
     }
     return NOT_FREE;
+  }
+
+  /** True for a failure after which an operation may or may not have happened. */
+  static boolean ambiguous(SyncFailedException e) {
+    return e.status() == SyncStatus.UNAVAILABLE || e.status() == SyncStatus.TIMED_OUT;
   }
 
   /** The locator of the value slot {@code slot} (0 for A, 1 for B). */
@@ -98,7 +115,26 @@ public final class MutexSteps {
     long word = held;
     while (true) {
       long next = commit ? LockWord.committed(word, color) : LockWord.released(word);
-      long witness = sync.compareAndExchange(cell, object, SyncLayout.WORD, word, next, deadlineNs);
+      long witness;
+      try {
+        witness = sync.compareAndExchange(cell, object, SyncLayout.WORD, word, next, deadlineNs);
+      } catch (SyncFailedException e) {
+        if (!ambiguous(e)) {
+          throw e;
+        }
+        // The exchange may have happened: while the word still names this holder it did not;
+        // once it does not, it did (nobody else could change it before), and the home is told,
+        // in case lockers wait: an extra word to it changes nothing.
+        witness = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+        if (LockWord.fence(witness) != LockWord.fence(held)) {
+          return Outcome.FENCED;
+        }
+        if (LockWord.holder(witness) != LockWord.holder(held)) {
+          return Outcome.HANDED_OFF;
+        }
+        word = witness; // it did not happen: try again
+        continue;
+      }
       if (witness == word) {
         return LockWord.holder(next) == LockWord.HANDED_OFF ? Outcome.HANDED_OFF : Outcome.RELEASED;
       }

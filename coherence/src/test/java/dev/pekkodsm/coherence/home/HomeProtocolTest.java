@@ -513,7 +513,7 @@ class HomeProtocolTest {
   void shouldServeLocksInOrderAndCommitEachUnlock() {
     OwnedObject m = mutex("v0");
     HomeReply.Locked first = assertInstanceOf(HomeReply.Locked.class, ask(lockBy(m, B, 1)).only());
-    assertEquals(LockWord.tag(B), LockWord.holder(first.word()));
+    assertTrue(LockWord.heldByNode(first.word(), B));
     assertEquals(0, first.color());
     assertEquals("v0", store.decodeValue(first.value()));
     Answers second = ask(lockBy(m, C, 2));
@@ -521,7 +521,7 @@ class HomeProtocolTest {
     assertTrue(LockWord.hasWaiters(word(m)), "B will hand the lock to the home");
     assertInstanceOf(HomeReply.Unlocked.class, ask(unlockBy(m, B, "v1")).only());
     HomeReply.Locked next = assertInstanceOf(HomeReply.Locked.class, second.only());
-    assertEquals(LockWord.tag(C), LockWord.holder(next.word()), "passed to C at once");
+    assertTrue(LockWord.heldByNode(next.word(), C), "passed to C at once");
     assertEquals("v1", store.decodeValue(next.value()));
     assertEquals(1, next.color());
     assertFalse(LockWord.hasWaiters(word(m)), "nobody else waits");
@@ -532,13 +532,13 @@ class HomeProtocolTest {
     OwnedObject m = mutex("v0");
     SyncAccess region = store.region();
     long cell = m.mutexCell().cell();
-    long held = MutexSteps.tryLock(region, cell, m.objectId(), LockWord.tag(B), 0);
-    assertEquals(LockWord.tag(B), LockWord.holder(held), "no message");
+    long held = MutexSteps.tryLock(region, cell, m.objectId(), LockWord.token(B, 1), 0);
+    assertTrue(LockWord.heldByNode(held, B), "no message");
     Answers waiting = ask(lockBy(m, C, 2));
     assertTrue(waiting.pending());
     assertEquals(
         MutexSteps.NOT_FREE,
-        MutexSteps.tryLock(region, cell, m.objectId(), LockWord.tag(C), 0),
+        MutexSteps.tryLock(region, cell, m.objectId(), LockWord.token(C, 1), 0),
         "held");
     byte[] frame = store.frame("v1", m.objectId(), 1);
     long seen = word(m); // the waiters flag was set meanwhile

@@ -10,13 +10,18 @@ import org.junit.jupiter.api.Test;
 
 class LockWordTest {
 
-  static final long TAG = LockWord.tag(NodeId.of(0x1234_5678_9abcL));
+  static final NodeId NODE = NodeId.of(0x1234_5678_9abcL);
+  static final long TAG = LockWord.token(NODE, 7);
 
   @Test
   void shouldNeverTagANodeAsFreeOrAsTheHome() {
     assertEquals(1, LockWord.tag(NodeId.of(0x7_0000_0000L)), "low bits zero");
-    assertEquals(1, LockWord.tag(NodeId.of(0xFFFF_FFFFL)), "low bits all ones");
-    assertEquals(0x5678_9abcL, TAG);
+    assertEquals(1, LockWord.tag(NodeId.of(0xFF_FFFFL)), "low bits all ones");
+    assertEquals(0x78_9abcL, LockWord.tag(NODE));
+    assertEquals(0x78_9abc07L, TAG, "the node's tag and the acquisition's nonce");
+    assertTrue(LockWord.heldByNode(LockWord.heldBy(0, TAG), NODE));
+    assertFalse(LockWord.heldByNode(LockWord.heldBy(0, TAG), NodeId.of(5)));
+    assertFalse(LockWord.heldByNode(LockWord.heldBy(0, LockWord.HANDED_OFF), NODE));
   }
 
   @Test

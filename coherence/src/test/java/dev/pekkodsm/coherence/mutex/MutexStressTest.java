@@ -56,7 +56,9 @@ class MutexStressTest {
   /** Takes the lock as node {@code me}: one-sided, or queued at the home with a deadline. */
   long lock(NodeId me, long lockId, long waitMs) throws Exception {
     SyncAccess region = store.region();
-    long word = MutexSteps.tryLock(region, mutex.cell(), OBJECT, LockWord.tag(me), Long.MAX_VALUE);
+    long word =
+        MutexSteps.tryLock(
+            region, mutex.cell(), OBJECT, LockWord.token(me, (int) lockId), Long.MAX_VALUE);
     if (word != MutexSteps.NOT_FREE) {
       return word;
     }
@@ -114,7 +116,7 @@ class MutexStressTest {
                             store
                                 .region()
                                 .load(mutex.cell(), OBJECT, dev.pekkodsm.memory.SyncLayout.WORD, 0);
-                        if (LockWord.holder(now) == LockWord.tag(me)) {
+                        if (LockWord.heldByNode(now, me)) {
                           MutexSteps.Outcome o =
                               MutexSteps.release(store.region(), mutex.cell(), OBJECT, now, 0);
                           if (o == MutexSteps.Outcome.HANDED_OFF) {

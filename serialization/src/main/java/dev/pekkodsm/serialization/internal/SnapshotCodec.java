@@ -159,6 +159,11 @@ public final class SnapshotCodec {
     return (int) INT.get(buf, offset + COLOR_OFFSET);
   }
 
+  /** The object a header names (check the frame before trusting it). */
+  public static long object(byte[] buf, int offset) {
+    return (long) LONG.get(buf, offset + OBJECT_OFFSET);
+  }
+
   /** The payload length a (verified) header announces. */
   public static int payloadLength(byte[] buf, int offset) {
     return (int) INT.get(buf, offset + LENGTH_OFFSET);
