@@ -57,6 +57,7 @@ public final class Dsm implements Extension {
                 .orElse(dev.pekkodsm.serialization.ClassRegistry.empty()));
     this.node = runtime.node();
     bridge.attach(node);
+    dev.pekkodsm.metrics.DsmJmx.register(system, this);
   }
 
   /** The DSM of a typed actor system, started on first use. */

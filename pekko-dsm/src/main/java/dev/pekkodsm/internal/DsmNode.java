@@ -72,6 +72,8 @@ public final class DsmNode {
   private final SnapshotArena arena;
   private final Transports transports;
   private final TcpReadServer tcpServer;
+  private final dev.pekkodsm.metrics.ReadLatencies readLatencies =
+      new dev.pekkodsm.metrics.ReadLatencies();
   private final RdmaArenaServer rdmaServer;
   private final PeerEndpoint endpoint;
   private final SystemTiming timing;
@@ -182,7 +184,8 @@ public final class DsmNode {
                     ? "not used (pekko.dsm.transport = "
                         + settings.transport.name().toLowerCase(java.util.Locale.ROOT)
                         + ")"
-                    : "unavailable: " + Rdma.unavailabilityCause().getMessage());
+                    : "unavailable: " + Rdma.unavailabilityCause().getMessage(),
+            readLatencies);
     this.metrics = new Metrics(table::size, arena::liveSlots);
     Duration keep = settings.askTimeout.plus(settings.borrowTimeout).multipliedBy(3);
     this.handOvers =
@@ -272,6 +275,9 @@ public final class DsmNode {
     }
     try {
       return TcpReadServer.start(arena, tcp);
+    } catch (IllegalArgumentException e) { // exposed without a secret: says what to set
+      arena.close();
+      throw e;
     } catch (java.io.IOException e) {
       arena.close();
       throw new java.io.UncheckedIOException(
@@ -293,6 +299,11 @@ public final class DsmNode {
   /** The transport chosen for each peer read so far. */
   public java.util.Map<NodeId, String> transportsInUse() {
     return transports.chosen();
+  }
+
+  /** Latencies of this node's one-sided reads, per transport. */
+  public dev.pekkodsm.metrics.ReadLatencies readLatencies() {
+    return readLatencies;
   }
 
   /** The tcp read server, or null if this node runs none. */

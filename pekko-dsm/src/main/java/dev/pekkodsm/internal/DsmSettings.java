@@ -49,6 +49,7 @@ public final class DsmSettings {
   public final int taskMaxThreads;
   public final int taskQueueLimit;
   public final Duration taskTimeout;
+  public final boolean jmxEnabled;
 
   private DsmSettings(Config root, ClassRegistry extra, ClassLoader loader) {
     Config c = root.getConfig("pekko.dsm");
@@ -113,7 +114,10 @@ public final class DsmSettings {
               tc.getDuration("connect-timeout"),
               tc.getDuration("handshake-timeout"),
               tc.getDuration("write-stall-timeout"),
-              tc.getString("secret"));
+              tc.getString("secret"),
+              tc.getDuration("idle-timeout"),
+              tc.getInt("max-connections-per-address"),
+              tc.getBoolean("allow-without-secret"));
     } catch (IllegalArgumentException e) {
       throw new ConfigException.BadValue(tc.origin(), "pekko.dsm.tcp", e.getMessage());
     }
@@ -143,6 +147,7 @@ public final class DsmSettings {
     this.taskMaxThreads = atLeastOne(c, "tasks.max-threads");
     this.taskQueueLimit = atLeastOne(c, "tasks.queue-limit");
     this.taskTimeout = positive(c, "tasks.timeout");
+    this.jmxEnabled = c.getBoolean("jmx.enabled");
   }
 
   /**
