@@ -157,10 +157,11 @@ public final class DsmNodeMain {
    *     cluster removed it or it could not start
    */
   public static int run(Config config, String name, boolean stdinWatch, PrintStream out) {
+    ExitCode exit = new ExitCode();
     ActorSystem<Void> system;
     try {
       system = ActorSystem.create(Behaviors.empty(), name, config);
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // Artery's bind timeout arrives as a checked TimeoutException
       log.error("pekko-dsm node could not start: {}", rootMessage(e));
       return EXIT_FAILED;
     }
@@ -176,6 +177,8 @@ public final class DsmNodeMain {
                   } catch (Exception e) {
                     // the JVM is going away anyway
                   }
+                  // The exit code is the node's, whoever started the shutdown (a signal too).
+                  Runtime.getRuntime().halt(exit.decide(() -> stopped(system, name)));
                 },
                 "pekko-dsm-shutdown"));
     Dsm dsm;
@@ -185,10 +188,10 @@ public final class DsmNodeMain {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       system.terminate();
-      return EXIT_FAILED;
+      return exit.decide(() -> EXIT_FAILED);
     } catch (ExecutionException | TimeoutException | RuntimeException e) {
       if (system.getWhenTerminated().toCompletableFuture().isDone()) {
-        return stopped(system, name);
+        return exit.decide(() -> stopped(system, name));
       }
       log.error(
           "pekko-dsm node at {} could not start: {}; exiting with code {}",
@@ -197,9 +200,10 @@ public final class DsmNodeMain {
               ? "it did not join a cluster within " + READY_TIMEOUT_SECONDS + " s (no seed node?)"
               : rootMessage(e),
           EXIT_FAILED);
+      int code = exit.decide(() -> EXIT_FAILED);
       system.terminate();
       awaitTermination(system);
-      return EXIT_FAILED;
+      return code;
     }
     DsmNode node = dsm.internalNode();
     PeerEndpoint endpoint = node.endpoint();
@@ -222,7 +226,19 @@ public final class DsmNodeMain {
       watchStdin();
     }
     awaitTermination(system);
-    return stopped(system, name);
+    return exit.decide(() -> stopped(system, name));
+  }
+
+  /** The process's exit code, decided once by whoever gets there first: main or the hook. */
+  private static final class ExitCode {
+    private Integer code;
+
+    synchronized int decide(java.util.function.IntSupplier why) {
+      if (code == null) {
+        code = why.getAsInt();
+      }
+      return code;
+    }
   }
 
   /** A parent that dies without killing this process closes its stdin: leave with it. */

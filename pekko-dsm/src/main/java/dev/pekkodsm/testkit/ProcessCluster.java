@@ -122,7 +122,12 @@ public final class ProcessCluster implements AutoCloseable {
 
     /** Every node's configuration, the driver's included, before its address. */
     private NodeConfig.Builder nodeConfig() {
-      return NodeConfig.builder().name(SYSTEM).failover(FAILOVER).quiet().config(config);
+      return NodeConfig.builder()
+          .name(SYSTEM)
+          .failover(FAILOVER)
+          .quiet()
+          .config(STARTING_SIDE_BY_SIDE)
+          .config(config);
     }
 
     /** Starts the processes and the driver, and waits until every node is Up and ready. */
@@ -224,6 +229,14 @@ public final class ProcessCluster implements AutoCloseable {
    * and stable-after, because several JVMs start side by side on the host's cores and must not
    * mistake each other's start-up for a crash. A killed process is removed in about ten seconds.
    */
+  /**
+   * Deadlines of a JVM's start, for JVMs that start together on a busy host's cores: binding
+   * Artery's port and starting the logger take milliseconds, but Pekko's 3 s and 5 s run out when
+   * the JVMs starve each other.
+   */
+  static final String STARTING_SIDE_BY_SIDE =
+      "pekko.remote.artery.bind.bind-timeout = 20s\npekko.logger-startup-timeout = 30s";
+
   static final NodeConfig.Failover FAILOVER =
       NodeConfig.Failover.FAST
           .withAcceptableHeartbeatPause(Duration.ofSeconds(5))
