@@ -91,21 +91,23 @@ class TourAcrossProcessesTest {
     }
   }
 
+  /** Joins, as the tour does, a cluster whose only seed is {@code seed}; expects a failure. */
+  private static IllegalStateException joinFails(String seed, Duration wait) {
+    PrintStream out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    return assertThrows(
+        IllegalStateException.class,
+        () ->
+            TourNodes.join(
+                TourNodes.remoteConfig(List.of(), "tour-alone", null, null, List.of(seed)),
+                "tour-alone",
+                wait,
+                out));
+  }
+
   @Test
   void shouldSayAtOnceThatNoSeedIsListening() {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
     long startNs = System.nanoTime();
-    IllegalStateException e =
-        assertThrows(
-            IllegalStateException.class,
-            () ->
-                TourNodes.join(
-                    TourNodes.remoteConfig(
-                        List.of(), "tour-alone", null, null, List.of("127.0.0.1:9")),
-                    "tour-alone",
-                    Duration.ofSeconds(60),
-                    out));
+    IllegalStateException e = joinFails("127.0.0.1:9", Duration.ofSeconds(60));
     long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
     assertTrue(
         e.getMessage().startsWith("no seed node is listening at 127.0.0.1:9"), e.getMessage());
@@ -116,23 +118,9 @@ class TourAcrossProcessesTest {
 
   @Test
   void shouldGiveUpJoiningWithAClearMessageWhenASeedListensButNeverAnswers() throws Exception {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
     try (ServerSocket mute = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
       IllegalStateException e =
-          assertThrows(
-              IllegalStateException.class,
-              () ->
-                  TourNodes.join(
-                      TourNodes.remoteConfig(
-                          List.of(),
-                          "tour-alone",
-                          null,
-                          null,
-                          List.of("127.0.0.1:" + mute.getLocalPort())),
-                      "tour-alone",
-                      Duration.ofSeconds(5),
-                      out));
+          joinFails("127.0.0.1:" + mute.getLocalPort(), Duration.ofSeconds(5));
       assertTrue(e.getMessage().contains("did not join the cluster within 5 s"), e.getMessage());
     }
   }
