@@ -99,7 +99,10 @@ public final class Main implements Callable<Integer> {
         for (String seed : join) {
           Cli.option(spec, "--join", () -> NodeConfig.checkHostPort(seed));
         }
-        config = Cli.usage(spec, () -> TourNodes.remoteConfig(configs, name, host, port, join));
+        Config remote =
+            Cli.usage(spec, () -> TourNodes.remoteConfig(configs, name, host, port, join));
+        Cli.option(spec, "--port", () -> DsmNodeMain.checkBindable(remote));
+        config = remote;
       }
       TourNodes nodes =
           embedded
@@ -170,12 +173,7 @@ public final class Main implements Callable<Integer> {
                       .port(port)
                       .seeds(seeds)
                       .build());
-      Cli.usage(
-          spec,
-          () -> {
-            DsmNodeMain.checkBindable(config);
-            return config;
-          });
+      Cli.option(spec, "--port", () -> DsmNodeMain.checkBindable(config));
       return DsmNodeMain.run(config, name, false, System.out);
     }
   }

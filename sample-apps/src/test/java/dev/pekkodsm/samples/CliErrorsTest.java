@@ -138,6 +138,14 @@ class CliErrorsTest {
           "127.0.0.1",
           "--port",
           String.valueOf(port));
+      assertUsageError(
+          "tour",
+          "port " + port + " on 127.0.0.1 is in use",
+          "tour",
+          "--join",
+          "127.0.0.1:25521",
+          "--port",
+          String.valueOf(port));
     }
   }
 
