@@ -1,6 +1,7 @@
 package dev.pekkodsm;
 
 import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.internal.LendCore;
 import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -22,9 +23,9 @@ import java.util.function.Function;
  */
 public final class DArc<T> implements AutoCloseable {
 
-  final Lend<T> lend;
+  final LendCore lend;
 
-  DArc(Lend<T> lend) {
+  DArc(LendCore lend) {
     this.lend = lend;
   }
 
@@ -39,13 +40,15 @@ public final class DArc<T> implements AutoCloseable {
    * @throws StaleReferenceException after {@link #drop()} or after this handle was sent away
    * @throws ObjectLostException if the home left before this node read the value
    */
+  @SuppressWarnings("unchecked")
   public T get() {
-    return lend.get();
+    return (T) lend.get();
   }
 
   /** {@link #get()} as a stage, for use inside actors; never blocks. */
+  @SuppressWarnings("unchecked")
   public CompletionStage<T> getAsync() {
-    return lend.getAsync();
+    return lend.getAsync().thenApply(v -> (T) v);
   }
 
   /** Applies {@code fn} to the value. */

@@ -1,9 +1,9 @@
 package dev.pekkodsm;
 
+import dev.pekkodsm.coherence.AtomicCell;
 import dev.pekkodsm.coherence.GlobalAddress;
-import dev.pekkodsm.internal.AtomicCell;
-import dev.pekkodsm.internal.DsmNode;
-import dev.pekkodsm.internal.Protocol;
+import dev.pekkodsm.internal.AtomicCore;
+import dev.pekkodsm.internal.ClientContext;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -21,17 +21,15 @@ import java.util.concurrent.CompletionStage;
  */
 public final class DAtomicLong implements AutoCloseable {
 
-  final Lend<Object> lend;
-  private volatile long locator; // of a remote home's snapshot: it moves if it outgrows its slot
+  final AtomicCore core;
 
-  DAtomicLong(Lend<Object> lend) {
-    this.lend = lend;
-    this.locator = lend.locator();
+  DAtomicLong(AtomicCore core) {
+    this.core = core;
   }
 
   /** The atomic's address; it never changes. */
   public GlobalAddress address() {
-    return lend.address();
+    return core.address();
   }
 
   /** The current value. One-sided on a node that is not the home. */
@@ -41,21 +39,7 @@ public final class DAtomicLong implements AutoCloseable {
 
   /** {@link #get()} without blocking. */
   public CompletionStage<Long> getAsync() {
-    if (lend.kind() == Lend.Kind.LENT_LOCAL) {
-      return apply(AtomicCell.Op.GET, 0, 0).thenApply(AtomicCell.Result::value);
-    }
-    DsmNode node = lend.node();
-    return node.handOff(
-        lend.checkLiveAsync()
-            .thenCompose(
-                ok ->
-                    node.readLatest(address(), locator)
-                        .exceptionallyCompose(
-                            failure ->
-                                DBox.unwrap(failure) instanceof StaleReferenceException
-                                    ? relocate().thenCompose(at -> node.readLatest(address(), at))
-                                    : CompletableFuture.failedFuture(failure)))
-            .thenApply(latest -> (Long) latest.value()));
+    return ctx().handOff(core.get());
   }
 
   /** Sets the value; returns the previous one. */
@@ -80,7 +64,7 @@ public final class DAtomicLong implements AutoCloseable {
 
   /** {@link #addAndGet} without blocking. */
   public CompletionStage<Long> addAndGetAsync(long delta) {
-    return lend.node()
+    return ctx()
         .handOff(apply(AtomicCell.Op.ADD_AND_GET, delta, 0).thenApply(AtomicCell.Result::value));
   }
 
@@ -96,7 +80,7 @@ public final class DAtomicLong implements AutoCloseable {
 
   /** {@link #getAndAdd} without blocking. */
   public CompletionStage<Long> getAndAddAsync(long delta) {
-    return lend.node()
+    return ctx()
         .handOff(apply(AtomicCell.Op.GET_AND_ADD, delta, 0).thenApply(AtomicCell.Result::value));
   }
 
@@ -107,7 +91,7 @@ public final class DAtomicLong implements AutoCloseable {
 
   /** {@link #compareAndSet} without blocking. */
   public CompletionStage<Boolean> compareAndSetAsync(long expect, long update) {
-    return lend.node()
+    return ctx()
         .handOff(
             apply(AtomicCell.Op.COMPARE_AND_SET, expect, update)
                 .thenApply(AtomicCell.Result::done));
@@ -116,12 +100,12 @@ public final class DAtomicLong implements AutoCloseable {
   /** Another handle to the same atomic, owning a share of it. Costs no message. */
   @Override
   public DAtomicLong clone() {
-    return new DAtomicLong(lend.copy());
+    return new DAtomicLong(new AtomicCore(core.lend().copy()));
   }
 
   /** Gives up this handle's share; the last one dropped anywhere frees the atomic. Idempotent. */
   public void drop() {
-    lend.release();
+    core.lend().release();
   }
 
   /** Same as {@link #drop()}. */
@@ -132,50 +116,18 @@ public final class DAtomicLong implements AutoCloseable {
 
   @Override
   public String toString() {
-    return lend.toString();
+    return core.lend().toString();
   }
 
   private CompletableFuture<AtomicCell.Result> apply(AtomicCell.Op op, long a, long b) {
-    DsmNode node = lend.node();
-    if (lend.kind() == Lend.Kind.LENT_LOCAL) {
-      try {
-        lend.checkLive();
-        AtomicCell cell = (AtomicCell) lend.localObject().value();
-        return CompletableFuture.completedFuture(cell.apply(node, lend.localObject(), op, a, b));
-      } catch (RuntimeException e) {
-        return CompletableFuture.failedFuture(e);
-      }
-    }
-    GlobalAddress at = address();
-    return lend.checkLiveAsync()
-        .thenCompose(
-            ok ->
-                node.ask(
-                    at,
-                    replyTo ->
-                        new Protocol.AtomicOp(at.node().value(), at.object(), op, a, b, replyTo),
-                    node.settings().askTimeout,
-                    "update the atomic"))
-        .thenApply(
-            reply -> {
-              if (reply instanceof Protocol.AtomicDone d) {
-                return new AtomicCell.Result(d.value(), d.done());
-              }
-              throw new DsmException(at, "the atomic " + at + " refused: " + reply);
-            });
+    return core.apply(op, a, b);
   }
 
-  /** Asks the home where the snapshot lives now, and remembers it. */
-  private CompletableFuture<Long> relocate() {
-    return lend.locateSnapshot()
-        .thenApply(
-            at -> {
-              locator = at;
-              return at;
-            });
+  private ClientContext ctx() {
+    return core.lend().context();
   }
 
   private <R> R await(CompletionStage<R> stage, String what) {
-    return lend.node().await(stage.toCompletableFuture(), address(), what + " " + address());
+    return ctx().await(stage.toCompletableFuture(), address(), what + " " + address());
   }
 }

@@ -1,6 +1,7 @@
 package dev.pekkodsm;
 
 import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.internal.Guard;
 
 /**
  * Exclusive access to a value for a try-with-resources block: a {@link DBox}'s mutable borrow (the
@@ -11,9 +12,9 @@ import dev.pekkodsm.coherence.GlobalAddress;
  * @param <T> the value's type
  */
 public final class DMut<T> implements AutoCloseable {
-  private final Guarded<T> access;
+  private final Guard access;
 
-  DMut(Guarded<T> access) {
+  DMut(Guard access) {
     this.access = access;
   }
 
@@ -22,8 +23,9 @@ public final class DMut<T> implements AutoCloseable {
    *
    * @throws IllegalStateException after {@link #close()}
    */
+  @SuppressWarnings("unchecked")
   public T get() {
-    return access.value();
+    return (T) access.value();
   }
 
   /** Replaces the value. */

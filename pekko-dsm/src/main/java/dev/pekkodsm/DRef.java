@@ -1,6 +1,7 @@
 package dev.pekkodsm;
 
 import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.internal.LendCore;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -25,9 +26,9 @@ import java.util.concurrent.CompletionStage;
  */
 public final class DRef<T> implements AutoCloseable {
 
-  final Lend<T> lend;
+  final LendCore lend;
 
-  DRef(Lend<T> lend) {
+  DRef(LendCore lend) {
     this.lend = lend;
   }
 
@@ -42,16 +43,18 @@ public final class DRef<T> implements AutoCloseable {
    * @throws StaleReferenceException after {@link #release()}, or if the version is gone
    * @throws ObjectLostException if the object's home left before this node read it
    */
+  @SuppressWarnings("unchecked")
   public T get() {
-    return lend.get();
+    return (T) lend.get();
   }
 
   /**
    * {@link #get} as a stage, for use inside actors: completes at once when the value is at hand,
    * and never blocks the caller while a peer's arena endpoint is fetched.
    */
+  @SuppressWarnings("unchecked")
   public CompletionStage<T> getAsync() {
-    return lend.getAsync();
+    return lend.getAsync().thenApply(v -> (T) v);
   }
 
   /**

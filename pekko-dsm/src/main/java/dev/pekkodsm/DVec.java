@@ -2,7 +2,10 @@ package dev.pekkodsm;
 
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.NodeId;
-import dev.pekkodsm.internal.DsmNode;
+import dev.pekkodsm.coherence.home.RunMode;
+import dev.pekkodsm.internal.ClientContext;
+import dev.pekkodsm.internal.Futures;
+import dev.pekkodsm.internal.HomeTasks;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -60,15 +63,15 @@ public final class DVec<T> implements AutoCloseable {
     HANDLES
   }
 
-  private final DsmNode node;
+  private final ClientContext ctx;
   private final Kind kind;
   private final int size;
   private final int chunkSize;
   private final Object[] slots;
   private String death; // guarded by this; non-null once dropped or sent
 
-  DVec(DsmNode node, Kind kind, int size, int chunkSize, Object[] slots) {
-    this.node = node;
+  DVec(ClientContext ctx, Kind kind, int size, int chunkSize, Object[] slots) {
+    this.ctx = ctx;
     this.kind = kind;
     this.size = size;
     this.chunkSize = chunkSize;
@@ -174,12 +177,12 @@ public final class DVec<T> implements AutoCloseable {
    * @throws IllegalArgumentException if the value's class is not registered
    */
   public void set(int index, T value) {
-    node.awaitTasks(setFuture(index, value), null, "set an element");
+    ctx.awaitTasks(setFuture(index, value), null, "set an element");
   }
 
   /** {@link #set} without blocking. */
   public CompletionStage<Void> setAsync(int index, T value) {
-    return node.handOff(setFuture(index, value));
+    return ctx.handOff(setFuture(index, value));
   }
 
   private CompletableFuture<Void> setFuture(int index, T value) {
@@ -191,7 +194,8 @@ public final class DVec<T> implements AutoCloseable {
           c[offset] = value;
           return null;
         };
-    return box.runWhereItLives(node.encodeShipped(fn, "the new element"), true)
+    return box.core
+        .runWhereItLives(ctx.shipping().encode(fn, "the new element"), true)
         .thenApply(ignored -> null);
   }
 
@@ -203,12 +207,12 @@ public final class DVec<T> implements AutoCloseable {
    * @throws IllegalStateException on a view or a vector of handles
    */
   public T update(int index, DFunction<? super T, ? extends T> fn) {
-    return node.awaitTasks(updateFuture(index, fn), null, "update an element");
+    return ctx.awaitTasks(updateFuture(index, fn), null, "update an element");
   }
 
   /** {@link #update} without blocking. */
   public CompletionStage<T> updateAsync(int index, DFunction<? super T, ? extends T> fn) {
-    return node.handOff(updateFuture(index, fn));
+    return ctx.handOff(updateFuture(index, fn));
   }
 
   @SuppressWarnings("unchecked")
@@ -222,7 +226,8 @@ public final class DVec<T> implements AutoCloseable {
           c[offset] = next;
           return next;
         };
-    return box.runWhereItLives(node.encodeShipped(change, "the function"), true)
+    return box.core
+        .runWhereItLives(ctx.shipping().encode(change, "the function"), true)
         .thenApply(v -> (T) v);
   }
 
@@ -279,19 +284,15 @@ public final class DVec<T> implements AutoCloseable {
       throw new IllegalStateException("a vector of handles has no chunks to map");
     }
     DFunction<Object[], Object> onChunk = c -> fn.apply(readOnly(c));
-    byte[] bytes = node.encodeShippedToMany(onChunk, "the function");
+    byte[] bytes = ctx.shipping().encodeForMany(onChunk, "the function");
     List<CompletableFuture<Object>> runs = new ArrayList<>();
     for (Object slot : live()) {
       runs.add(
           kind == Kind.VALUES
-              ? chunkBox(slot).runWhereItLives(bytes, false)
-              : Tasks.runAtHome(
-                  chunkRef(slot).lend,
-                  dev.pekkodsm.internal.Protocol.RunMode.SHARED,
-                  bytes,
-                  "mapChunks"));
+              ? chunkBox(slot).core.runWhereItLives(bytes, false)
+              : HomeTasks.runAtHome(chunkRef(slot).lend, RunMode.SHARED, bytes, "mapChunks"));
     }
-    return node.handOff(Tasks.<R>allInOrder(runs));
+    return ctx.handOff(Futures.<R>allInOrder(runs));
   }
 
   /**
@@ -306,12 +307,12 @@ public final class DVec<T> implements AutoCloseable {
     Objects.requireNonNull(fn, "fn");
     Object[] owned = owned();
     DFunction<Object[], Object> onChunk = c -> fn.apply(writable(c));
-    byte[] bytes = node.encodeShippedToMany(onChunk, "the function");
+    byte[] bytes = ctx.shipping().encodeForMany(onChunk, "the function");
     List<CompletableFuture<Object>> runs = new ArrayList<>();
     for (Object slot : owned) {
-      runs.add(chunkBox(slot).runWhereItLives(bytes, true));
+      runs.add(chunkBox(slot).core.runWhereItLives(bytes, true));
     }
-    return node.handOff(Tasks.<R>allInOrder(runs));
+    return ctx.handOff(Futures.<R>allInOrder(runs));
   }
 
   @SuppressWarnings("unchecked")
@@ -331,12 +332,12 @@ public final class DVec<T> implements AutoCloseable {
    * handles, a clone of each handle). Send it to any node; release it with {@link #drop()}.
    */
   public DVec<T> share() {
-    return node.await(shareFuture(), null, "share a vector", DVec::drop);
+    return ctx.await(shareFuture(), null, "share a vector", DVec::drop);
   }
 
   /** {@link #share} without blocking. */
   public CompletionStage<DVec<T>> shareAsync() {
-    return node.handOff(shareFuture());
+    return ctx.handOff(shareFuture());
   }
 
   private CompletableFuture<DVec<T>> shareFuture() {
@@ -368,13 +369,10 @@ public final class DVec<T> implements AutoCloseable {
                     dropSlot(c);
                   }
                 }
-                Throwable cause = DBox.unwrap(failure);
-                throw cause instanceof RuntimeException r
-                    ? r
-                    : new java.util.concurrent.CompletionException(cause);
+                throw Futures.propagate(failure);
               }
               return new DVec<>(
-                  node, kind == Kind.HANDLES ? Kind.HANDLES : Kind.VIEW, size, chunkSize, copies);
+                  ctx, kind == Kind.HANDLES ? Kind.HANDLES : Kind.VIEW, size, chunkSize, copies);
             });
   }
 
@@ -387,7 +385,7 @@ public final class DVec<T> implements AutoCloseable {
    *     vector stays usable, and a later {@code drop()} finishes the job
    */
   public void drop() {
-    node.await(dropFuture(), null, "drop a vector");
+    ctx.await(dropFuture(), null, "drop a vector");
   }
 
   /** Same as {@link #drop()}. */
@@ -398,7 +396,7 @@ public final class DVec<T> implements AutoCloseable {
 
   /** {@link #drop()} without blocking. */
   public CompletionStage<Void> dropAsync() {
-    return node.handOff(dropFuture());
+    return ctx.handOff(dropFuture());
   }
 
   private CompletableFuture<Void> dropFuture() {
@@ -426,12 +424,10 @@ public final class DVec<T> implements AutoCloseable {
               .toCompletableFuture()
               .exceptionally(
                   failure -> {
-                    if (DBox.unwrap(failure) instanceof UseAfterMoveException) {
+                    if (Futures.unwrap(failure) instanceof UseAfterMoveException) {
                       return null; // dropped by an earlier drop() that did not finish
                     }
-                    throw failure instanceof java.util.concurrent.CompletionException c
-                        ? c
-                        : new java.util.concurrent.CompletionException(failure);
+                    throw Futures.propagate(failure);
                   }));
     }
     return CompletableFuture.allOf(drops.toArray(CompletableFuture[]::new))
@@ -447,7 +443,7 @@ public final class DVec<T> implements AutoCloseable {
             });
   }
 
-  private static void dropSlot(Object slot) {
+  static void dropSlot(Object slot) {
     if (slot instanceof DBox<?> b) {
       b.dropAsync();
     } else if (slot instanceof DRef<?> r) {
@@ -485,198 +481,6 @@ public final class DVec<T> implements AutoCloseable {
         + (kind == Kind.HANDLES ? " handles" : " chunks of " + chunkSize)
         + state
         + ")";
-  }
-
-  // ------------------------------------------------------------------ creation
-
-  /** A vector of {@code values}, chunked and placed. */
-  static <T> CompletableFuture<DVec<T>> ofValues(
-      Dsm dsm, List<? extends T> values, int chunkSize, Placement placement) {
-    DsmNode node = dsm.internalNode();
-    int size = values.size();
-    checkShape(size, chunkSize);
-    java.util.Set<Class<?>> checked = new java.util.HashSet<>();
-    for (T v : values) {
-      Objects.requireNonNull(v, "a DSM value must not be null");
-      if (checked.add(v.getClass())) {
-        dsm.requireRegistered(v);
-      }
-    }
-    List<NodeId> targets = targets(node, placement);
-    List<CompletableFuture<Object>> parts = new ArrayList<>();
-    int chunks = slotCount(Kind.VALUES, size, chunkSize);
-    for (int k = 0; k < chunks; k++) {
-      int from = k * chunkSize;
-      Object[] chunk =
-          values.subList(from, Math.min(size, from + chunkSize)).toArray(new Object[0]);
-      NodeId target = targets.get(k % targets.size());
-      DBox<Object[]> box = dsm.alloc(chunk);
-      parts.add(
-          target.equals(node.self())
-              ? CompletableFuture.completedFuture(box)
-              : settle(node, box, target));
-    }
-    return assemble(node, Kind.VALUES, size, chunkSize, parts);
-  }
-
-  /**
-   * Moves a chunk allocated here to {@code target}: a task there writes it (which moves it) and
-   * returns the box, so this node owns a chunk that lives there.
-   */
-  private static CompletableFuture<Object> settle(DsmNode node, DBox<Object[]> box, NodeId target) {
-    DCallable<DBox<Object[]>> settle =
-        () -> {
-          box.write(c -> c.length);
-          return box;
-        };
-    byte[] task = node.encodeShipped(settle, "a chunk");
-    return node.spawn(target, task).thenApply(r -> node.taskValue(target, null, r));
-  }
-
-  /** A vector whose element {@code i} is {@code init.apply(i)}, computed on its chunk's node. */
-  static <T> CompletableFuture<DVec<T>> generated(
-      Dsm dsm, int size, int chunkSize, DFunction<Integer, ? extends T> init, Placement placement) {
-    DsmNode node = dsm.internalNode();
-    checkShape(size, chunkSize);
-    node.encodeShippedToMany(init, "the initializer"); // fails here if it cannot travel
-    List<NodeId> targets = targets(node, placement);
-    List<CompletableFuture<Object>> parts = new ArrayList<>();
-    int chunks = slotCount(Kind.VALUES, size, chunkSize);
-    for (int k = 0; k < chunks; k++) {
-      int base = k * chunkSize;
-      int length = Math.min(size, base + chunkSize) - base;
-      NodeId target = targets.get(k % targets.size());
-      DCallable<DBox<Object[]>> build = () -> buildChunk(init, base, length);
-      byte[] task = node.encodeShipped(build, "the initializer");
-      parts.add(node.spawn(target, task).thenApply(r -> node.taskValue(target, null, r)));
-    }
-    return assemble(node, Kind.VALUES, size, chunkSize, parts);
-  }
-
-  private static DBox<Object[]> buildChunk(DFunction<Integer, ?> init, int base, int length) {
-    Object[] chunk = new Object[length];
-    for (int j = 0; j < length; j++) {
-      chunk[j] =
-          Objects.requireNonNull(
-              init.apply(base + j), "the initializer returned null for element " + (base + j));
-    }
-    return Dsm.current().alloc(chunk);
-  }
-
-  /** A vector of mutexes, mutex {@code i} holding {@code init.apply(i)} and homed where placed. */
-  static <V> CompletableFuture<DVec<DMutex<V>>> ofMutexes(
-      Dsm dsm, int size, DFunction<Integer, ? extends V> init, Placement placement) {
-    DsmNode node = dsm.internalNode();
-    checkShape(size, 1);
-    node.encodeShippedToMany(init, "the initializer");
-    List<NodeId> targets = targets(node, placement);
-    List<int[]> batches = new ArrayList<>();
-    List<CompletableFuture<Object>> parts = new ArrayList<>();
-    for (int t = 0; t < targets.size(); t++) {
-      NodeId target = targets.get(t);
-      List<Integer> mine = new ArrayList<>();
-      for (int i = t; i < size; i += targets.size()) {
-        mine.add(i);
-      }
-      for (int from = 0; from < mine.size(); from += MUTEXES_PER_TASK) {
-        int[] batch =
-            mine.subList(from, Math.min(mine.size(), from + MUTEXES_PER_TASK)).stream()
-                .mapToInt(Integer::intValue)
-                .toArray();
-        DCallable<ArrayList<Object>> make = () -> makeMutexes(init, batch);
-        byte[] task = node.encodeShipped(make, "the initializer");
-        batches.add(batch);
-        parts.add(node.spawn(target, task).thenApply(r -> node.taskValue(target, null, r)));
-      }
-    }
-    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
-        .handle(
-            (ok, failure) -> {
-              Object[] slots = new Object[size];
-              List<Object> made = new ArrayList<>();
-              for (int b = 0; b < parts.size(); b++) {
-                CompletableFuture<Object> part = parts.get(b);
-                if (!part.isCompletedExceptionally()) {
-                  List<?> handles = (List<?>) part.join();
-                  made.addAll(handles);
-                  int[] batch = batches.get(b);
-                  for (int j = 0; j < batch.length; j++) {
-                    slots[batch[j]] = handles.get(j);
-                  }
-                }
-              }
-              if (failure != null) {
-                made.forEach(DVec::dropSlot);
-                Throwable cause = DBox.unwrap(failure);
-                throw cause instanceof RuntimeException r
-                    ? r
-                    : new java.util.concurrent.CompletionException(cause);
-              }
-              return new DVec<>(node, Kind.HANDLES, size, 1, slots);
-            });
-  }
-
-  private static final int MUTEXES_PER_TASK = 512;
-
-  private static ArrayList<Object> makeMutexes(DFunction<Integer, ?> init, int[] indices) {
-    Dsm dsm = Dsm.current();
-    ArrayList<Object> out = new ArrayList<>(indices.length);
-    for (int i : indices) {
-      out.add(
-          dsm.mutex(
-              Objects.requireNonNull(
-                  init.apply(i), "the initializer returned null for element " + i)));
-    }
-    return out;
-  }
-
-  private static <T> CompletableFuture<DVec<T>> assemble(
-      DsmNode node, Kind kind, int size, int chunkSize, List<CompletableFuture<Object>> parts) {
-    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
-        .handle(
-            (ok, failure) -> {
-              Object[] slots = new Object[parts.size()];
-              for (int k = 0; k < slots.length; k++) {
-                CompletableFuture<Object> part = parts.get(k);
-                slots[k] = part.isCompletedExceptionally() ? null : part.join();
-              }
-              if (failure != null) {
-                for (Object slot : slots) {
-                  if (slot != null) {
-                    dropSlot(slot);
-                  }
-                }
-                Throwable cause = DBox.unwrap(failure);
-                throw cause instanceof RuntimeException r
-                    ? r
-                    : new java.util.concurrent.CompletionException(cause);
-              }
-              return new DVec<>(node, kind, size, chunkSize, slots);
-            });
-  }
-
-  private static void checkShape(int size, int chunkSize) {
-    if (size < 0) {
-      throw new IllegalArgumentException("size " + size + " is negative");
-    }
-    if (chunkSize < 1) {
-      throw new IllegalArgumentException("chunk size " + chunkSize + " must be at least 1");
-    }
-  }
-
-  /** Where chunk {@code k} goes: {@code targets[k % targets.size()]}. */
-  private static List<NodeId> targets(DsmNode node, Placement placement) {
-    Objects.requireNonNull(placement, "placement");
-    if (placement == Placement.LOCAL) {
-      return List.of(node.self());
-    }
-    List<NodeId> members = node.upMembers();
-    int me = Math.max(0, members.indexOf(node.self()));
-    List<NodeId> out = new ArrayList<>(members.size());
-    for (int i = 0; i < members.size(); i++) {
-      out.add(members.get((me + i) % members.size()));
-    }
-    return out;
   }
 
   // ------------------------------------------------------------------ internals

@@ -1,9 +1,20 @@
 package dev.pekkodsm;
 
+import dev.pekkodsm.coherence.AtomicCell;
 import dev.pekkodsm.coherence.LendLedger;
+import dev.pekkodsm.coherence.MutexCell;
 import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.ObjectKind;
 import dev.pekkodsm.coherence.OwnedObject;
+import dev.pekkodsm.coherence.home.RunMode;
+import dev.pekkodsm.internal.AtomicCore;
+import dev.pekkodsm.internal.BoxCore;
+import dev.pekkodsm.internal.ClientContext;
 import dev.pekkodsm.internal.DsmNode;
+import dev.pekkodsm.internal.HandleKind;
+import dev.pekkodsm.internal.HomeTasks;
+import dev.pekkodsm.internal.LendCore;
+import dev.pekkodsm.internal.MutexCore;
 import dev.pekkodsm.internal.NodeRuntime;
 import java.util.List;
 import java.util.Objects;
@@ -41,22 +52,13 @@ public final class Dsm implements Extension {
   private static final Id ID = new Id();
 
   private final DsmNode node;
+  private final ClientContext ctx;
   private final NodeRuntime runtime;
 
   private Dsm(ActorSystem<?> system) {
-    HandleBridge bridge = new HandleBridge();
-    this.runtime =
-        NodeRuntime.start(
-            system,
-            bridge,
-            Adapter.toClassic(system)
-                .settings()
-                .setup()
-                .get(DsmSetup.class)
-                .map(DsmSetup::registry)
-                .orElse(dev.pekkodsm.serialization.ClassRegistry.empty()));
+    this.runtime = NodeRuntime.get(system);
     this.node = runtime.node();
-    bridge.attach(node);
+    this.ctx = node.client();
     dev.pekkodsm.metrics.DsmJmx.register(system, this);
   }
 
@@ -86,7 +88,7 @@ public final class Dsm implements Extension {
    */
   public <T> DBox<T> alloc(T value) {
     requireRegistered(value);
-    return DBox.local(node, node.allocate(value));
+    return new DBox<>(BoxCore.local(ctx, ctx.table().allocate(value)));
   }
 
   /**
@@ -97,8 +99,7 @@ public final class Dsm implements Extension {
    */
   public <T> DArc<T> arc(T value) {
     requireRegistered(value);
-    OwnedObject obj = node.allocateShared(value, LendLedger.INITIAL_WEIGHT);
-    return new DArc<>(Lend.lentLocal(node, "DArc", obj, obj.address(), LendLedger.INITIAL_WEIGHT));
+    return new DArc<>(firstShare(HandleKind.ARC, ObjectKind.ARC, value));
   }
 
   /**
@@ -106,11 +107,8 @@ public final class Dsm implements Extension {
    * home, and returns its first handle.
    */
   public DAtomicLong atomicLong(long initial) {
-    OwnedObject obj =
-        node.allocateShared(
-            new dev.pekkodsm.internal.AtomicCell(initial), LendLedger.INITIAL_WEIGHT);
     return new DAtomicLong(
-        Lend.lentLocal(node, "DAtomicLong", obj, obj.address(), LendLedger.INITIAL_WEIGHT));
+        new AtomicCore(firstShare(HandleKind.ATOMIC, ObjectKind.ATOMIC, new AtomicCell(initial))));
   }
 
   /**
@@ -121,9 +119,16 @@ public final class Dsm implements Extension {
    */
   public <T> DMutex<T> mutex(T value) {
     requireRegistered(value);
-    OwnedObject obj = node.allocateMutex(value, LendLedger.INITIAL_WEIGHT);
-    return new DMutex<>(
-        Lend.lentLocal(node, "DMutex", obj, obj.address(), LendLedger.INITIAL_WEIGHT));
+    MutexCell cell = new MutexCell(value);
+    LendCore share = firstShare(HandleKind.MUTEX, ObjectKind.MUTEX, cell);
+    cell.publishInitial(ctx.publisher(), share.localObject());
+    return new DMutex<>(new MutexCore(share));
+  }
+
+  /** A new object with shared ownership, homed here, and this node's first share of it. */
+  private LendCore firstShare(HandleKind handle, ObjectKind kind, Object value) {
+    OwnedObject obj = ctx.table().allocateShared(kind, value, LendLedger.INITIAL_WEIGHT);
+    return LendCore.local(ctx, handle, obj, obj.address(), LendLedger.INITIAL_WEIGHT);
   }
 
   // ------------------------------------------------------------------ tasks
@@ -161,15 +166,17 @@ public final class Dsm implements Extension {
    * @throws IllegalArgumentException at once if the task cannot be serialized
    */
   public <R> CompletionStage<R> spawn(DCallable<R> task) {
-    return spawnOn(node.placeTask(), task);
+    return spawnOn(ctx.tasks().place(), task);
   }
 
   /** {@link #spawn} on a chosen node. */
   public <R> CompletionStage<R> spawnOn(NodeId target, DCallable<R> task) {
     Objects.requireNonNull(target, "target");
-    byte[] bytes = node.encodeShipped(task, "the task");
-    return node.handOff(
-        node.spawn(target, bytes).thenApply(r -> cast(node.taskValue(target, null, r))));
+    byte[] bytes = ctx.shipping().encode(task, "the task");
+    return ctx.handOff(
+        ctx.tasks()
+            .spawn(target, bytes)
+            .thenApply(r -> cast(ctx.shipping().value(target, null, r))));
   }
 
   /**
@@ -184,24 +191,22 @@ public final class Dsm implements Extension {
    *     with {@link BorrowConflictException} if references are lent out past the borrow timeout
    */
   public <T, R> CompletionStage<R> spawnTo(DBox<T> box, DFunction<? super T, ? extends R> fn) {
-    byte[] bytes = node.encodeShipped(fn, "the function");
-    return node.handOff(box.runWhereItLives(bytes, true).thenApply(Dsm::cast));
+    byte[] bytes = ctx.shipping().encode(fn, "the function");
+    return ctx.handOff(box.core.runWhereItLives(bytes, true).thenApply(Dsm::cast));
   }
 
   /** Runs {@code fn} at the home of the reference's object, under a shared borrow there. */
   public <T, R> CompletionStage<R> spawnTo(DRef<T> ref, DFunction<? super T, ? extends R> fn) {
-    byte[] bytes = node.encodeShipped(fn, "the function");
-    return node.handOff(
-        Tasks.runAtHome(ref.lend, dev.pekkodsm.internal.Protocol.RunMode.SHARED, bytes, "spawnTo")
-            .thenApply(Dsm::cast));
+    byte[] bytes = ctx.shipping().encode(fn, "the function");
+    return ctx.handOff(
+        HomeTasks.runAtHome(ref.lend, RunMode.SHARED, bytes, "spawnTo").thenApply(Dsm::cast));
   }
 
   /** Runs {@code fn} at the home of the shared value. */
   public <T, R> CompletionStage<R> spawnTo(DArc<T> arc, DFunction<? super T, ? extends R> fn) {
-    byte[] bytes = node.encodeShipped(fn, "the function");
-    return node.handOff(
-        Tasks.runAtHome(arc.lend, dev.pekkodsm.internal.Protocol.RunMode.SHARED, bytes, "spawnTo")
-            .thenApply(Dsm::cast));
+    byte[] bytes = ctx.shipping().encode(fn, "the function");
+    return ctx.handOff(
+        HomeTasks.runAtHome(arc.lend, RunMode.SHARED, bytes, "spawnTo").thenApply(Dsm::cast));
   }
 
   /**
@@ -231,14 +236,14 @@ public final class Dsm implements Extension {
    * @throws IllegalArgumentException if an element's class is not registered, or the shape is bad
    */
   public <T> DVec<T> vec(List<? extends T> values, int chunkSize, DVec.Placement placement) {
-    return node.awaitTasks(
-        DVec.ofValues(this, values, chunkSize, placement), null, "build a vector");
+    return ctx.awaitTasks(
+        VecFactory.ofValues(this, values, chunkSize, placement), null, "build a vector");
   }
 
   /** {@link #vec(List, int, DVec.Placement)} without blocking. */
   public <T> CompletionStage<DVec<T>> vecAsync(
       List<? extends T> values, int chunkSize, DVec.Placement placement) {
-    return node.handOff(DVec.ofValues(this, values, chunkSize, placement));
+    return ctx.handOff(VecFactory.ofValues(this, values, chunkSize, placement));
   }
 
   /**
@@ -248,14 +253,14 @@ public final class Dsm implements Extension {
    */
   public <T> DVec<T> vec(
       int size, int chunkSize, DFunction<Integer, ? extends T> init, DVec.Placement placement) {
-    return node.awaitTasks(
-        DVec.generated(this, size, chunkSize, init, placement), null, "build a vector");
+    return ctx.awaitTasks(
+        VecFactory.generated(this, size, chunkSize, init, placement), null, "build a vector");
   }
 
   /** {@link #vec(int, int, DFunction, DVec.Placement)} without blocking. */
   public <T> CompletionStage<DVec<T>> vecAsync(
       int size, int chunkSize, DFunction<Integer, ? extends T> init, DVec.Placement placement) {
-    return node.handOff(DVec.generated(this, size, chunkSize, init, placement));
+    return ctx.handOff(VecFactory.generated(this, size, chunkSize, init, placement));
   }
 
   /**
@@ -264,13 +269,14 @@ public final class Dsm implements Extension {
    */
   public <V> DVec<DMutex<V>> mutexVec(
       int size, DFunction<Integer, ? extends V> init, DVec.Placement placement) {
-    return node.awaitTasks(DVec.ofMutexes(this, size, init, placement), null, "build a vector");
+    return ctx.awaitTasks(
+        VecFactory.ofMutexes(this, size, init, placement), null, "build a vector");
   }
 
   /** {@link #mutexVec} without blocking. */
   public <V> CompletionStage<DVec<DMutex<V>>> mutexVecAsync(
       int size, DFunction<Integer, ? extends V> init, DVec.Placement placement) {
-    return node.handOff(DVec.ofMutexes(this, size, init, placement));
+    return ctx.handOff(VecFactory.ofMutexes(this, size, init, placement));
   }
 
   void requireRegistered(Object value) {
@@ -307,6 +313,11 @@ public final class Dsm implements Extension {
    */
   public CompletionStage<Void> ready() {
     return runtime.ready();
+  }
+
+  /** What the handles of this node work with. */
+  ClientContext context() {
+    return ctx;
   }
 
   /** The runtime, for the project's own tools (benchmarks, tests). Not a stable API. */

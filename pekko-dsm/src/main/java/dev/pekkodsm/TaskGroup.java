@@ -1,5 +1,6 @@
 package dev.pekkodsm;
 
+import dev.pekkodsm.internal.Futures;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -78,7 +79,7 @@ public final class TaskGroup implements AutoCloseable {
       joined = true;
       all = List.copyOf(tasks);
     }
-    return Tasks.allInOrder(all).thenApply(results -> null);
+    return Futures.allInOrder(all).thenApply(results -> null);
   }
 
   /**
@@ -90,7 +91,7 @@ public final class TaskGroup implements AutoCloseable {
     try {
       all.join();
     } catch (java.util.concurrent.CompletionException e) {
-      Throwable cause = DBox.unwrap(e);
+      Throwable cause = Futures.unwrap(e);
       if (cause instanceof RuntimeException r) {
         throw r;
       }

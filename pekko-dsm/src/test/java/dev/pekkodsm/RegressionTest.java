@@ -9,7 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkodsm.Fixtures.Account;
-import dev.pekkodsm.internal.Protocol;
+import dev.pekkodsm.coherence.home.HomeReply;
+import dev.pekkodsm.coherence.home.HomeRequest;
 import dev.pekkodsm.testkit.LocalClusterExtension;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -206,24 +207,23 @@ class RegressionTest {
     DBox<Account> onB = cluster.cluster().send(0, 1, box);
     var address = onB.address();
     onB.drop();
-    Protocol.Reply reply =
+    HomeReply reply =
         cluster
             .dsm(1)
             .internalNode()
+            .homes()
             .ask(
                 address,
-                replyTo ->
-                    new Protocol.Lend(
-                        address.node().value(),
-                        address.object(),
-                        address.color(),
-                        cluster.nodeId(1).value(),
-                        1,
-                        replyTo),
+                new HomeRequest.Lend(
+                    address.node().value(),
+                    address.object(),
+                    address.color(),
+                    cluster.nodeId(1).value(),
+                    1),
                 Duration.ofSeconds(5),
                 "lend")
             .get(10, TimeUnit.SECONDS);
-    assertEquals(Protocol.Reason.DROPPED, ((Protocol.Refused) reply).reason());
+    assertEquals(HomeReply.Reason.DROPPED, ((HomeReply.Refused) reply).reason());
   }
 
   @Test
@@ -233,40 +233,42 @@ class RegressionTest {
     var address = onB.address();
     var node1 = cluster.dsm(1).internalNode();
     long newId = node1.nextObjectId();
-    java.util.function.Function<
-            org.apache.pekko.actor.typed.ActorRef<Protocol.Reply>, Protocol.OwnerCommand>
-        handOver =
-            replyTo ->
-                new Protocol.HandOver(
+    HomeRequest handOver =
+        new HomeRequest.HandOver(
+            address.node().value(),
+            address.object(),
+            address.color(),
+            cluster.nodeId(1).value(),
+            newId);
+    HomeReply first =
+        node1
+            .homes()
+            .ask(address, handOver, Duration.ofSeconds(5), "hand over")
+            .get(10, TimeUnit.SECONDS);
+    HomeReply again =
+        node1
+            .homes()
+            .ask(address, handOver, Duration.ofSeconds(5), "hand over")
+            .get(10, TimeUnit.SECONDS);
+    assertTrue(
+        Arrays.equals(
+            ((HomeReply.HandedOver) first).value(), ((HomeReply.HandedOver) again).value()),
+        "a retry gets the same value");
+    HomeReply other =
+        node1
+            .homes()
+            .ask(
+                address,
+                new HomeRequest.HandOver(
                     address.node().value(),
                     address.object(),
                     address.color(),
-                    cluster.nodeId(1).value(),
-                    newId,
-                    replyTo);
-    Protocol.Reply first =
-        node1.ask(address, handOver, Duration.ofSeconds(5), "hand over").get(10, TimeUnit.SECONDS);
-    Protocol.Reply again =
-        node1.ask(address, handOver, Duration.ofSeconds(5), "hand over").get(10, TimeUnit.SECONDS);
-    assertTrue(
-        Arrays.equals(((Protocol.HandedOver) first).value(), ((Protocol.HandedOver) again).value()),
-        "a retry gets the same value");
-    Protocol.Reply other =
-        node1
-            .ask(
-                address,
-                replyTo ->
-                    new Protocol.HandOver(
-                        address.node().value(),
-                        address.object(),
-                        address.color(),
-                        cluster.nodeId(2).value(),
-                        newId + 1000,
-                        replyTo),
+                    cluster.nodeId(2).value(),
+                    newId + 1000),
                 Duration.ofSeconds(5),
                 "hand over")
             .get(10, TimeUnit.SECONDS);
-    assertEquals(Protocol.Reason.MOVED, ((Protocol.Refused) other).reason());
+    assertEquals(HomeReply.Reason.MOVED, ((HomeReply.Refused) other).reason());
   }
 
   @Test
@@ -276,20 +278,24 @@ class RegressionTest {
     var address = onB.address();
     var node1 = cluster.dsm(1).internalNode();
     long holder = cluster.nodeId(1).value();
-    java.util.function.Function<
-            org.apache.pekko.actor.typed.ActorRef<Protocol.Reply>, Protocol.OwnerCommand>
-        lend =
-            replyTo ->
-                new Protocol.Lend(
-                    address.node().value(), address.object(), address.color(), holder, 77, replyTo);
-    Protocol.Lent first =
-        (Protocol.Lent)
-            node1.ask(address, lend, Duration.ofSeconds(5), "lend").get(10, TimeUnit.SECONDS);
-    Protocol.Lent again =
-        (Protocol.Lent)
-            node1.ask(address, lend, Duration.ofSeconds(5), "lend").get(10, TimeUnit.SECONDS);
+    HomeRequest lend =
+        new HomeRequest.Lend(address.node().value(), address.object(), address.color(), holder, 77);
+    HomeReply.Lent first =
+        (HomeReply.Lent)
+            node1
+                .homes()
+                .ask(address, lend, Duration.ofSeconds(5), "lend")
+                .get(10, TimeUnit.SECONDS);
+    HomeReply.Lent again =
+        (HomeReply.Lent)
+            node1
+                .homes()
+                .ask(address, lend, Duration.ofSeconds(5), "lend")
+                .get(10, TimeUnit.SECONDS);
     assertEquals(first, again);
-    node1.tell(new Protocol.CancelLend(address.node().value(), address.object(), holder, 77));
+    node1
+        .homes()
+        .tell(new HomeRequest.CancelLend(address.node().value(), address.object(), holder, 77));
     eventuallyReplace("the cancelled lend is returned, once", 10, onB, a -> new Account("i", 2));
     onB.drop();
   }

@@ -242,7 +242,7 @@ class VecTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> codec.importVec(new HandleCodec.VecWire(7, 10, 5, wire.slots())));
-    DVec<?> back = codec.importVec(wire);
+    DVec<?> back = (DVec<?>) codec.importVec(wire);
     assertEquals(10, back.toList().size());
     back.drop();
     vec.drop();

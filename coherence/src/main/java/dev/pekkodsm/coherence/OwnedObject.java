@@ -32,6 +32,7 @@ public final class OwnedObject {
   }
 
   private final NodeId home;
+  private ObjectKind kind; // guarded by this; a box becomes an ARC when frozen
   private final Timing timing;
   private final LongConsumer freeSlot;
   private final BorrowState state;
@@ -43,6 +44,17 @@ public final class OwnedObject {
   private Runnable whenUnowned; // shared ownership: run once, when the last owner is gone
 
   /**
+   * A box's object: see {@link #OwnedObject(ObjectKind, NodeId, long, int, Object, Timing,
+   * LongConsumer)}.
+   */
+  public OwnedObject(
+      NodeId home, long objectId, int color, Object value, Timing timing, LongConsumer freeSlot) {
+    this(ObjectKind.BOX, home, objectId, color, value, timing, freeSlot);
+  }
+
+  /**
+   * @param kind what the object is; a {@link ObjectKind#MUTEX}'s value is a {@link MutexCell}, an
+   *     {@link ObjectKind#ATOMIC}'s an {@link AtomicCell}
    * @param home the node this object lives on
    * @param objectId its id within the home
    * @param color its first color
@@ -51,7 +63,18 @@ public final class OwnedObject {
    * @param freeSlot frees a published snapshot slot once no address can reach it
    */
   public OwnedObject(
-      NodeId home, long objectId, int color, Object value, Timing timing, LongConsumer freeSlot) {
+      ObjectKind kind,
+      NodeId home,
+      long objectId,
+      int color,
+      Object value,
+      Timing timing,
+      LongConsumer freeSlot) {
+    if (kind == ObjectKind.MUTEX && !(value instanceof MutexCell)
+        || kind == ObjectKind.ATOMIC && !(value instanceof AtomicCell)) {
+      throw new IllegalArgumentException("a " + kind + " object needs its cell as the value");
+    }
+    this.kind = kind;
     this.home = home;
     this.objectId = objectId;
     this.value = value;
@@ -76,6 +99,27 @@ public final class OwnedObject {
 
   public synchronized Phase phase() {
     return state.phase();
+  }
+
+  /** What the object is. */
+  public synchronized ObjectKind kind() {
+    return kind;
+  }
+
+  /** The cell of a mutex. Call only under a borrow. */
+  public MutexCell mutexCell() {
+    if (kind() != ObjectKind.MUTEX) {
+      throw new IllegalStateException(address() + " is not a mutex");
+    }
+    return (MutexCell) value;
+  }
+
+  /** The cell of an atomic. */
+  public AtomicCell atomicCell() {
+    if (kind() != ObjectKind.ATOMIC) {
+      throw new IllegalStateException(address() + " is not an atomic");
+    }
+    return (AtomicCell) value;
   }
 
   /** The value. Call only under a borrow. */
@@ -249,6 +293,9 @@ public final class OwnedObject {
    */
   public void shareOwnership(NodeId owner, long weight, Runnable whenUnowned) {
     synchronized (this) {
+      if (kind == ObjectKind.BOX) {
+        kind = ObjectKind.ARC;
+      }
       state.makeSharedOwnership();
       state.lends().grant(owner, weight);
       this.whenUnowned = whenUnowned;

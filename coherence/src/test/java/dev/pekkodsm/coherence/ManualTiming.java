@@ -3,7 +3,7 @@ package dev.pekkodsm.coherence;
 import java.util.PriorityQueue;
 
 /** A clock that moves only when a test says, and a timer that fires on {@link #advance}. */
-final class ManualTiming implements Timing {
+public final class ManualTiming implements Timing {
   private long now = 1_000_000_000L;
   private long sequence;
   private final PriorityQueue<Task> tasks =
@@ -40,7 +40,7 @@ final class ManualTiming implements Timing {
   }
 
   /** Moves time forward, running every task that falls due, in order. */
-  void advance(long ns) {
+  public void advance(long ns) {
     long target;
     synchronized (this) {
       target = now + ns;
@@ -62,7 +62,7 @@ final class ManualTiming implements Timing {
     }
   }
 
-  synchronized int pending() {
+  public synchronized int pending() {
     return (int) tasks.stream().filter(t -> !t.cancelled).count();
   }
 }

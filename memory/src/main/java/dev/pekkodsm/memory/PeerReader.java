@@ -1,10 +1,10 @@
 package dev.pekkodsm.memory;
 
 /**
- * Reads slots of one peer's arena. Thread-safe: many threads may read at once, each with its own
- * {@link ReadBuffer}.
+ * Reads slots of one peer's arena, and operates one-sided on its sync region ({@link SyncAccess}).
+ * Thread-safe: many threads may read at once, each with its own {@link ReadBuffer}.
  */
-public interface PeerReader extends AutoCloseable {
+public interface PeerReader extends SyncAccess, AutoCloseable {
 
   /** The arena this reader reads. */
   ArenaEndpoint endpoint();
@@ -30,6 +30,39 @@ public interface PeerReader extends AutoCloseable {
    */
   default long peekColor(long locator, long object, long deadlineNs) {
     return -1;
+  }
+
+  @Override
+  default long load(long cell, long object, int field, long deadlineNs) {
+    throw noSync();
+  }
+
+  @Override
+  default long compareAndExchange(
+      long cell, long object, int field, long expected, long update, long deadlineNs) {
+    throw noSync();
+  }
+
+  @Override
+  default long getAndAdd(long cell, long object, int field, long delta, long deadlineNs) {
+    throw noSync();
+  }
+
+  @Override
+  default void writeValue(long locator, byte[] frame, int length, long deadlineNs) {
+    throw noSync();
+  }
+
+  @Override
+  default ReadStatus readValue(
+      long locator, long object, int color, ReadBuffer out, long deadlineNs) {
+    throw noSync();
+  }
+
+  private SyncFailedException noSync() {
+    return new SyncFailedException(
+        SyncStatus.UNAVAILABLE,
+        "the " + transport() + " transport does not operate on peers' sync regions");
   }
 
   /** Drops the reader's resources. */

@@ -12,7 +12,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * Same-host one-sided reads: a peer's segment files are mapped read-only and a read is a memory
- * copy checked by the slot's seqlock and the frame's CRC. The peer's CPU is not involved.
+ * copy checked by the slot's seqlock and the frame's CRC. The peer's CPU is not involved. The
+ * peer's sync region (its cells and value slots) is mapped read-write, and changed with the same
+ * atomic instructions the peer itself uses: the cluster is one trust domain.
  *
  * <p>Whether a peer is on this host is decided by the files themselves: the transport can open the
  * peer's first segment and it carries the peer's random token. A namesake folder on another host (a
@@ -54,6 +56,9 @@ public final class ShmTransport implements OneSidedTransport {
     private final ArenaEndpoint peer;
     private final Path folder;
     private final AtomicReferenceArray<MappedByteBuffer> segments;
+    private final AtomicReferenceArray<MappedByteBuffer> values;
+    private volatile MappedByteBuffer cells;
+    private volatile long cellsBytes;
     private volatile boolean closed;
     private volatile String failure = "not mapped";
 
@@ -61,6 +66,7 @@ public final class ShmTransport implements OneSidedTransport {
       this.peer = peer;
       this.folder = Path.of(peer.directory());
       this.segments = new AtomicReferenceArray<>(peer.maxSegments());
+      this.values = new AtomicReferenceArray<>(peer.maxSegments());
     }
 
     @Override
@@ -124,19 +130,30 @@ public final class ShmTransport implements OneSidedTransport {
           deadlineNs);
     }
 
-    /** Maps and validates one segment; null (with {@link #failure} set) if it cannot. */
+    /** Maps and validates one snapshot segment; null (with {@link #failure} set) if it cannot. */
     MappedByteBuffer map(int index) {
+      return map(segments, SnapshotArena.segmentPath(folder, index), index, false);
+    }
+
+    /** Maps a segment read-only, or read-write for the value slots of the sync region. */
+    private MappedByteBuffer map(
+        AtomicReferenceArray<MappedByteBuffer> into, Path path, int index, boolean writable) {
       if (closed) {
         return null;
       }
-      Path path = SnapshotArena.segmentPath(folder, index);
-      try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+      try (FileChannel channel =
+          writable
+              ? FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)
+              : FileChannel.open(path, StandardOpenOption.READ)) {
         if (channel.size() < peer.segmentBytes()) {
           failure = path + " is " + channel.size() + " bytes, expected " + peer.segmentBytes();
           return null;
         }
         MappedByteBuffer segment =
-            channel.map(FileChannel.MapMode.READ_ONLY, 0, peer.segmentBytes());
+            channel.map(
+                writable ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY,
+                0,
+                peer.segmentBytes());
         segment.order(ByteOrder.LITTLE_ENDIAN);
         long magic = (long) SlotLayout.LONG.get(segment, SlotLayout.SEGMENT_MAGIC_OFFSET);
         int version = (int) SlotLayout.INT.get(segment, SlotLayout.SEGMENT_VERSION_OFFSET);
@@ -158,14 +175,135 @@ public final class ShmTransport implements OneSidedTransport {
                   + "on this host, or has restarted";
           return null;
         }
-        if (segments.compareAndSet(index, null, segment)) {
+        if (into.compareAndSet(index, null, segment)) {
           return segment;
         }
-        return segments.get(index);
+        return into.get(index);
       } catch (IOException | RuntimeException e) {
         failure = "cannot map " + path + ": " + e;
         return null;
       }
+    }
+
+    // ------------------------------------------------------------------ the sync region
+
+    /** The peer's cells file, mapped read-write on first use and checked like a segment. */
+    private MappedByteBuffer cells() {
+      MappedByteBuffer mapped = cells;
+      if (mapped != null) {
+        return mapped;
+      }
+      synchronized (this) {
+        if (cells != null) {
+          return cells;
+        }
+        if (closed) {
+          throw unavailable("the reader is closed");
+        }
+        Path path = folder.resolve(SyncLayout.CELLS_FILE);
+        try (FileChannel channel =
+            FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+          long size = channel.size();
+          if (size < SyncLayout.FIRST_CELL_OFFSET || size > Integer.MAX_VALUE) {
+            throw unavailable(path + " is " + size + " bytes: not a cells file");
+          }
+          MappedByteBuffer m = channel.map(FileChannel.MapMode.READ_WRITE, 0, size);
+          m.order(ByteOrder.LITTLE_ENDIAN);
+          long magic = (long) SlotLayout.LONG.getAcquire(m, SyncLayout.MAGIC_OFFSET);
+          int version = (int) SlotLayout.INT.get(m, SyncLayout.VERSION_OFFSET);
+          long tokenHi = (long) SlotLayout.LONG.get(m, SyncLayout.TOKEN_OFFSET);
+          long tokenLo = (long) SlotLayout.LONG.get(m, SyncLayout.TOKEN_OFFSET + 8);
+          long node = (long) SlotLayout.LONG.get(m, SyncLayout.NODE_OFFSET);
+          int count = (int) SlotLayout.INT.get(m, SyncLayout.COUNT_OFFSET);
+          if (magic != SyncLayout.MAGIC || version != SyncLayout.LAYOUT_VERSION) {
+            throw unavailable(
+                path + " is not a sync region of layout " + SyncLayout.LAYOUT_VERSION);
+          }
+          if (tokenHi != peer.tokenHi() || tokenLo != peer.tokenLo() || node != peer.node()) {
+            throw unavailable(path + " belongs to another arena (token or node differs)");
+          }
+          cellsBytes = Math.min(size, SyncLayout.fileBytes(count));
+          cells = m;
+          return m;
+        } catch (IOException | RuntimeException e) {
+          if (e instanceof SyncFailedException f) {
+            throw f;
+          }
+          throw unavailable("cannot map " + path + ": " + e);
+        }
+      }
+    }
+
+    private MappedByteBuffer valueSegment(int index) {
+      if (index < 0 || index >= peer.maxSegments()) {
+        throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "no value segment " + index);
+      }
+      MappedByteBuffer segment = values.get(index);
+      if (segment == null) {
+        Path path = SnapshotArena.segmentPath(folder, SyncLayout.VALUES_PREFIX, index);
+        segment = map(values, path, index, true);
+        if (segment == null) {
+          if (!Files.exists(path)) {
+            throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "no value segment " + index);
+          }
+          throw unavailable(failure);
+        }
+      }
+      return segment;
+    }
+
+    private SyncFailedException unavailable(String why) {
+      return new SyncFailedException(SyncStatus.UNAVAILABLE, why);
+    }
+
+    @Override
+    public long load(long cell, long object, int field, long deadlineNs) {
+      MappedByteBuffer c = cells();
+      return CellOps.load(c, cellsBytes, cell, object, field);
+    }
+
+    @Override
+    public long compareAndExchange(
+        long cell, long object, int field, long expected, long update, long deadlineNs) {
+      MappedByteBuffer c = cells();
+      return CellOps.compareAndExchange(c, cellsBytes, cell, object, field, expected, update);
+    }
+
+    @Override
+    public long getAndAdd(long cell, long object, int field, long delta, long deadlineNs) {
+      MappedByteBuffer c = cells();
+      return CellOps.getAndAdd(c, cellsBytes, cell, object, field, delta);
+    }
+
+    @Override
+    public void writeValue(long locator, byte[] frame, int length, long deadlineNs) {
+      MappedByteBuffer segment = valueSegment(SlotLayout.segment(locator));
+      SlotWrites.write(
+          segment, peer.segmentBytes(), SlotLayout.offset(locator), frame, length, deadlineNs);
+    }
+
+    @Override
+    public ReadStatus readValue(
+        long locator, long object, int color, ReadBuffer out, long deadlineNs) {
+      MappedByteBuffer segment;
+      try {
+        segment = valueSegment(SlotLayout.segment(locator));
+      } catch (SyncFailedException e) {
+        return e.status() == SyncStatus.OUT_OF_RANGE
+            ? ReadStatus.OUT_OF_RANGE
+            : ReadStatus.UNAVAILABLE;
+      }
+      return SlotReads.read(
+          segment,
+          peer.segmentBytes(),
+          SlotLayout.offset(locator),
+          codec,
+          peer.node(),
+          object,
+          color,
+          maxFrameBytes,
+          out,
+          deadlineNs);
     }
 
     @Override
@@ -173,7 +311,9 @@ public final class ShmTransport implements OneSidedTransport {
       closed = true;
       for (int i = 0; i < segments.length(); i++) {
         segments.set(i, null);
+        values.set(i, null);
       }
+      cells = null;
     }
   }
 }

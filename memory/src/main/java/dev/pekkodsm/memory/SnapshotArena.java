@@ -45,6 +45,7 @@ public final class SnapshotArena implements AutoCloseable {
 
   private static final String FOLDER_PREFIX = "pekko-dsm-";
   private static final String OWNER_FILE = "owner";
+  private static final String SEGMENT_PREFIX = "seg-";
 
   private final ArenaSettings settings;
   private final long node;
@@ -52,6 +53,8 @@ public final class SnapshotArena implements AutoCloseable {
   private final long tokenHi;
   private final long tokenLo;
   private final SnapshotCodec codec;
+  private final String prefix; // of segment file names
+  private final boolean ownsFolder;
   private final MappedByteBuffer[] segments;
 
   // Guarded by this.
@@ -62,14 +65,23 @@ public final class SnapshotArena implements AutoCloseable {
   private long liveBytes;
   private boolean closed;
 
-  private SnapshotArena(ArenaSettings settings, long node, Path folder, SnapshotCodec codec) {
+  private SnapshotArena(
+      ArenaSettings settings,
+      long node,
+      Path folder,
+      SnapshotCodec codec,
+      String prefix,
+      long tokenHi,
+      long tokenLo,
+      boolean ownsFolder) {
     this.settings = settings;
     this.node = node;
     this.folder = folder;
     this.codec = codec;
-    SecureRandom random = new SecureRandom();
-    this.tokenHi = random.nextLong();
-    this.tokenLo = random.nextLong();
+    this.prefix = prefix;
+    this.tokenHi = tokenHi;
+    this.tokenLo = tokenLo;
+    this.ownsFolder = ownsFolder;
     this.segments = new MappedByteBuffer[settings.maxSegments()];
   }
 
@@ -90,7 +102,17 @@ public final class SnapshotArena implements AutoCloseable {
           Files.createTempDirectory(
               settings.directory(), FOLDER_PREFIX + Long.toHexString(node) + "-");
       Files.writeString(folder.resolve(OWNER_FILE), ownerRecord(), StandardCharsets.UTF_8);
-      SnapshotArena arena = new SnapshotArena(settings, node, folder, codec);
+      SecureRandom random = new SecureRandom();
+      SnapshotArena arena =
+          new SnapshotArena(
+              settings,
+              node,
+              folder,
+              codec,
+              SEGMENT_PREFIX,
+              random.nextLong(),
+              random.nextLong(),
+              true);
       synchronized (arena) {
         arena.addSegment();
       }
@@ -102,6 +124,30 @@ public final class SnapshotArena implements AutoCloseable {
               + " (pekko.dsm.arena.directory)",
           e);
     }
+  }
+
+  /**
+   * A second arena in this arena's folder, with this arena's token, whose segment files are named
+   * {@code prefix}NNNNN: the writable value slots of the sync region. Its files go with the folder;
+   * closing it only stops it.
+   */
+  SnapshotArena sibling(String prefix) {
+    SnapshotArena sibling =
+        new SnapshotArena(settings, node, folder, codec, prefix, tokenHi, tokenLo, false);
+    synchronized (sibling) {
+      sibling.addSegment();
+    }
+    return sibling;
+  }
+
+  /** The arena token's high half, which every segment of this folder carries. */
+  long tokenHi() {
+    return tokenHi;
+  }
+
+  /** The arena token's low half. */
+  long tokenLo() {
+    return tokenLo;
   }
 
   /** What a peer needs to map this arena. */
@@ -117,7 +163,12 @@ public final class SnapshotArena implements AutoCloseable {
 
   /** The path of segment {@code index} inside an arena folder. */
   public static Path segmentPath(Path folder, int index) {
-    return folder.resolve(String.format("seg-%05d", index));
+    return segmentPath(folder, SEGMENT_PREFIX, index);
+  }
+
+  /** The path of segment {@code index} of the arena whose files start with {@code prefix}. */
+  public static Path segmentPath(Path folder, String prefix, int index) {
+    return folder.resolve(String.format("%s%05d", prefix, index));
   }
 
   /**
@@ -143,6 +194,39 @@ public final class SnapshotArena implements AutoCloseable {
     long locator = allocate(capacity);
     write(locator, capacity, frame, length);
     return locator;
+  }
+
+  /**
+   * Publishes a frame into a slot that can later take frames of up to {@code frameCapacity} bytes
+   * (rewritten in place, by {@link SlotWrites}).
+   *
+   * @return the slot's locator
+   */
+  public long reserve(byte[] frame, int length, int frameCapacity) {
+    int largest = Math.max(length, frameCapacity);
+    if (length < SnapshotCodec.HEADER_BYTES || largest > settings.maxFrameBytes()) {
+      throw new IllegalArgumentException(
+          "frame of "
+              + length
+              + " bytes, capacity "
+              + frameCapacity
+              + ", is outside ["
+              + SnapshotCodec.HEADER_BYTES
+              + ", "
+              + settings.maxFrameBytes()
+              + "]");
+    }
+    int capacity = SlotLayout.capacityFor(largest);
+    long locator = allocate(capacity);
+    write(locator, capacity, frame, length);
+    return locator;
+  }
+
+  /** The largest frame the slot at {@code locator} holds. */
+  public int frameCapacityOf(long locator) {
+    MappedByteBuffer segment = segmentOf(locator);
+    int slot = (int) SlotLayout.offset(locator);
+    return (int) INT.get(segment, slot + CAPACITY_OFFSET) - SLOT_HEADER_BYTES;
   }
 
   /**
@@ -254,6 +338,20 @@ public final class SnapshotArena implements AutoCloseable {
     return segment.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
   }
 
+  /**
+   * The writable mapping of segment {@code index} (little-endian, the whole segment), or null if
+   * the arena has no such segment or is closed: for one-sided writes into a sibling's value slots,
+   * which go through {@link SlotWrites}.
+   */
+  ByteBuffer writableSegment(int index) {
+    synchronized (this) {
+      if (index < 0 || index >= segmentCount || closed) {
+        return null;
+      }
+      return segments[index].duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    }
+  }
+
   /** The settings this arena was created with. */
   public ArenaSettings settings() {
     return settings;
@@ -312,7 +410,7 @@ public final class SnapshotArena implements AutoCloseable {
 
   private void addSegment() {
     int index = segmentCount;
-    Path path = segmentPath(folder, index);
+    Path path = segmentPath(folder, prefix, index);
     try (FileChannel channel =
         FileChannel.open(
             path,
@@ -365,7 +463,9 @@ public final class SnapshotArena implements AutoCloseable {
       }
       closed = true;
     }
-    deleteFolder(folder);
+    if (ownsFolder) {
+      deleteFolder(folder);
+    }
   }
 
   private static String ownerRecord() {

@@ -51,9 +51,16 @@ public final class Frames {
   /** Changes segment {@code index} of {@code arena} behind its back, as corruption would. */
   public static void tamper(SnapshotArena arena, int index, Consumer<MappedByteBuffer> change)
       throws IOException {
+    tamper(arena, "seg-", index, change);
+  }
+
+  /** {@link #tamper(SnapshotArena, int, Consumer)} for the segments named {@code prefix}NNNNN. */
+  public static void tamper(
+      SnapshotArena arena, String prefix, int index, Consumer<MappedByteBuffer> change)
+      throws IOException {
     try (FileChannel channel =
         FileChannel.open(
-            SnapshotArena.segmentPath(arena.folder(), index),
+            SnapshotArena.segmentPath(arena.folder(), prefix, index),
             StandardOpenOption.READ,
             StandardOpenOption.WRITE)) {
       MappedByteBuffer raw =

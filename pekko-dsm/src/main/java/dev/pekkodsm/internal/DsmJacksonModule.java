@@ -8,15 +8,8 @@ import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.databind.ser.std.StdSerializer;
-import dev.pekkodsm.DArc;
-import dev.pekkodsm.DAtomicLong;
-import dev.pekkodsm.DBox;
-import dev.pekkodsm.DMutex;
-import dev.pekkodsm.DRef;
-import dev.pekkodsm.DVec;
-import dev.pekkodsm.Dsm;
 import java.io.IOException;
-import java.util.function.BiFunction;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.Serialization;
 
 /**
@@ -34,33 +27,25 @@ public final class DsmJacksonModule extends SimpleModule {
   @SuppressWarnings({"rawtypes", "unchecked"})
   public DsmJacksonModule() {
     super("pekko-dsm");
-    addSerializer(DBox.class, new BoxSerializer());
-    addDeserializer(DBox.class, (StdDeserializer) new BoxDeserializer());
-    addSerializer(DRef.class, new WeightedSerializer<DRef>(DRef.class, HandleCodec::exportRef));
-    addDeserializer(
-        DRef.class,
-        (StdDeserializer) new WeightedDeserializer<>(DRef.class, HandleCodec::importRef));
-    addSerializer(DArc.class, new WeightedSerializer<DArc>(DArc.class, HandleCodec::exportArc));
-    addSerializer(
-        DMutex.class, new WeightedSerializer<DMutex>(DMutex.class, HandleCodec::exportMutex));
-    addDeserializer(
-        DMutex.class,
-        (StdDeserializer) new WeightedDeserializer<>(DMutex.class, HandleCodec::importMutex));
-    addSerializer(
-        DAtomicLong.class,
-        new WeightedSerializer<DAtomicLong>(DAtomicLong.class, HandleCodec::exportAtomic));
-    addDeserializer(
-        DAtomicLong.class,
-        new WeightedDeserializer<DAtomicLong>(DAtomicLong.class, HandleCodec::importAtomic));
-    addDeserializer(
-        DArc.class,
-        (StdDeserializer) new WeightedDeserializer<>(DArc.class, HandleCodec::importArc));
-    addSerializer(DVec.class, new VecSerializer());
-    addDeserializer(DVec.class, (StdDeserializer) new VecDeserializer());
+    Class box = HandleKind.BOX.type();
+    addSerializer(box, new BoxSerializer());
+    addDeserializer(box, new BoxDeserializer());
+    for (HandleKind kind : HandleKind.values()) {
+      if (kind.weighted()) {
+        Class type = kind.type();
+        addSerializer(type, new WeightedSerializer(type));
+        addDeserializer(type, new WeightedDeserializer(kind));
+      }
+    }
+    Class vec = HandleKind.VEC.type();
+    addSerializer(vec, new VecSerializer());
+    addDeserializer(vec, new VecDeserializer());
   }
 
-  private static DsmNode node() {
-    return Dsm.get(Serialization.getCurrentTransportInformation().system()).internalNode();
+  private static HandleCodec handles() {
+    return NodeRuntime.get(Adapter.toTyped(Serialization.getCurrentTransportInformation().system()))
+        .node()
+        .handles();
   }
 
   private static final String[] BOX_FIELDS = {
@@ -94,69 +79,67 @@ public final class DsmJacksonModule extends SimpleModule {
     return values;
   }
 
-  @SuppressWarnings("rawtypes")
-  private static final class BoxSerializer extends StdSerializer<DBox> {
+  private static final class BoxSerializer extends StdSerializer<Object> {
     private static final long serialVersionUID = 1L;
 
     BoxSerializer() {
-      super(DBox.class);
+      super(Object.class);
     }
 
     @Override
-    public void serialize(DBox box, JsonGenerator g, SerializerProvider provider)
+    public void serialize(Object box, JsonGenerator g, SerializerProvider provider)
         throws IOException {
-      HandleCodec.BoxWire w = node().handles().exportBox(box);
+      HandleCodec.BoxWire w = handles().exportBox(box);
       write(g, BOX_FIELDS, w.home(), w.object(), w.color(), w.locator(), w.frameBytes(), w.from());
     }
   }
 
-  private static final class BoxDeserializer extends StdDeserializer<DBox<?>> {
+  private static final class BoxDeserializer extends StdDeserializer<Object> {
     private static final long serialVersionUID = 1L;
 
     BoxDeserializer() {
-      super(DBox.class);
+      super(HandleKind.BOX.type());
     }
 
     @Override
-    public DBox<?> deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
+    public Object deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
       long[] f = read(p, BOX_FIELDS);
-      return node()
-          .handles()
+      return handles()
           .importBox(new HandleCodec.BoxWire(f[0], f[1], (int) f[2], f[3], (int) f[4], f[5]));
     }
   }
 
-  /** The slot types a vector's JSON names, for reading them back. */
-  private static final java.util.Map<String, Class<?>> SLOT_TYPES =
-      java.util.Map.of(
-          "DBox", DBox.class,
-          "DRef", DRef.class,
-          "DMutex", DMutex.class,
-          "DArc", DArc.class,
-          "DAtomicLong", DAtomicLong.class);
+  /** The kinds a vector's slots may be, by the name its JSON gives them. */
+  private static HandleKind slotKind(String name) {
+    for (HandleKind k : HandleKind.values()) {
+      if (k != HandleKind.VEC && k.simpleName().equals(name)) {
+        return k;
+      }
+    }
+    return null;
+  }
 
   private static String slotType(Object slot) {
-    for (var e : SLOT_TYPES.entrySet()) {
-      if (e.getValue().isInstance(slot)) {
-        return e.getKey();
+    for (HandleKind k : HandleKind.values()) {
+      if (k != HandleKind.VEC && k.type().isInstance(slot)) {
+        return k.simpleName();
       }
     }
     throw new IllegalArgumentException("not a vector slot: " + slot);
   }
 
   /** A vector: its shape and its slots, each written as its own handle. */
-  @SuppressWarnings("rawtypes")
-  private static final class VecSerializer extends StdSerializer<DVec> {
+  private static final class VecSerializer extends StdSerializer<Object> {
     private static final long serialVersionUID = 1L;
 
     VecSerializer() {
-      super(DVec.class);
+      super(Object.class);
     }
 
     @Override
-    public void serialize(DVec vec, JsonGenerator g, SerializerProvider provider)
+    public void serialize(Object vec, JsonGenerator g, SerializerProvider provider)
         throws IOException {
-      HandleCodec.VecWire w = node().handles().exportVec(vec);
+      HandleCodec.VecWire w = handles().exportVec(vec);
       g.writeStartObject();
       g.writeNumberField("kind", w.kind());
       g.writeNumberField("size", w.size());
@@ -171,18 +154,19 @@ public final class DsmJacksonModule extends SimpleModule {
     }
   }
 
-  private static final class VecDeserializer extends StdDeserializer<DVec<?>> {
+  private static final class VecDeserializer extends StdDeserializer<Object> {
     private static final long serialVersionUID = 1L;
 
     VecDeserializer() {
-      super(DVec.class);
+      super(HandleKind.VEC.type());
     }
 
     @Override
-    public DVec<?> deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
+    public Object deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
       JsonNode tree = p.readValueAsTree();
       JsonNode slots = tree == null ? null : tree.get("slots");
-      Class<?> type = tree == null ? null : SLOT_TYPES.get(tree.path("slotType").asText());
+      HandleKind slotKind = tree == null ? null : slotKind(tree.path("slotType").asText());
+      Class<?> type = slotKind == null ? null : slotKind.type();
       if (slots == null || !slots.isArray() || type == null) {
         throw new com.fasterxml.jackson.core.JsonParseException(
             p, "pekko-dsm vector without slots or a known slotType");
@@ -202,31 +186,29 @@ public final class DsmJacksonModule extends SimpleModule {
         for (int i = 0; i < read.length; i++) {
           read[i] = ctx.readTreeAsValue(slots.get(i), type);
         }
-        return node()
-            .handles()
+        return handles()
             .importVec(
                 new HandleCodec.VecWire((int) shape[0], (int) shape[1], (int) shape[2], read));
       } catch (IllegalArgumentException | IOException e) {
-        node().handles().discard(read); // what was read of it is given back
+        handles().discard(read); // what was read of it is given back
         throw new com.fasterxml.jackson.core.JsonParseException(p, e.getMessage());
       }
     }
   }
 
   /** A handle that holds weight, written as its reference wire form. */
-  private static final class WeightedSerializer<H> extends StdSerializer<H> {
+  private static final class WeightedSerializer extends StdSerializer<Object> {
     private static final long serialVersionUID = 1L;
-    private final transient BiFunction<HandleCodec, H, HandleCodec.RefWire> export;
 
-    WeightedSerializer(Class<H> type, BiFunction<HandleCodec, H, HandleCodec.RefWire> export) {
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    WeightedSerializer(Class type) {
       super(type);
-      this.export = export;
     }
 
     @Override
-    public void serialize(H handle, JsonGenerator g, SerializerProvider provider)
+    public void serialize(Object handle, JsonGenerator g, SerializerProvider provider)
         throws IOException {
-      HandleCodec.RefWire w = export.apply(node().handles(), handle);
+      HandleCodec.RefWire w = handles().exportWeighted(handle);
       write(
           g,
           REF_FIELDS,
@@ -241,21 +223,21 @@ public final class DsmJacksonModule extends SimpleModule {
   }
 
   /** A handle that holds weight, read from its reference wire form. */
-  private static final class WeightedDeserializer<H> extends StdDeserializer<H> {
+  private static final class WeightedDeserializer extends StdDeserializer<Object> {
     private static final long serialVersionUID = 1L;
-    private final transient BiFunction<HandleCodec, HandleCodec.RefWire, H> importer;
+    private final HandleKind kind;
 
-    WeightedDeserializer(Class<?> type, BiFunction<HandleCodec, HandleCodec.RefWire, H> importer) {
-      super(type);
-      this.importer = importer;
+    WeightedDeserializer(HandleKind kind) {
+      super(kind.type());
+      this.kind = kind;
     }
 
     @Override
-    public H deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
+    public Object deserialize(JsonParser p, DeserializationContext ctx) throws IOException {
       long[] f = read(p, REF_FIELDS);
-      return importer.apply(
-          node().handles(),
-          new HandleCodec.RefWire(f[0], f[1], (int) f[2], f[3], (int) f[4], f[5], f[6]));
+      return handles()
+          .importWeighted(
+              kind, new HandleCodec.RefWire(f[0], f[1], (int) f[2], f[3], (int) f[4], f[5], f[6]));
     }
   }
 }

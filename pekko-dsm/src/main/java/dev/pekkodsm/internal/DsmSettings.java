@@ -213,4 +213,12 @@ public final class DsmSettings {
         ? shm
         : Path.of(System.getProperty("java.io.tmpdir"));
   }
+
+  /**
+   * How long a blocking call waits for its future: more than the sum of the deadlines inside it (a
+   * local borrow wait, a borrow wait at the home, a request, a retry, an endpoint fetch).
+   */
+  public Duration blockingBudget() {
+    return borrowTimeout.multipliedBy(2).plus(askTimeout.multipliedBy(3)).plusSeconds(1);
+  }
 }

@@ -1,28 +1,28 @@
 package dev.pekkodsm.internal;
 
-import dev.pekkodsm.DArc;
-import dev.pekkodsm.DAtomicLong;
-import dev.pekkodsm.DBox;
-import dev.pekkodsm.DMutex;
-import dev.pekkodsm.DRef;
-import dev.pekkodsm.DVec;
-
 /**
- * Turns handles into their wire form and back. Implemented next to the handles (they keep their
- * constructors to themselves); used by the Kryo and Jackson serializers.
+ * Turns handles into their wire form and back; used by the Kryo and Jackson serializers. Handles
+ * are passed as the public objects ({@code DBox}, {@code DRef}, ...), which the codec reaches
+ * through {@link Facades}.
  *
  * <p>Exporting has effects: a box's handle dies (its ownership leaves with the message), a
- * reference splits its weight. Importing has effects too: the receiving node tells the home where
- * the handle now is.
+ * reference's weight leaves with it. Importing has effects too: the receiving node tells the home
+ * where the handle now is. Both are undone if the enclosing message fails ({@link Scope}).
  */
 public interface HandleCodec {
 
   /** A {@code DBox} on the wire. {@code from} is the node that sent it. */
   record BoxWire(long home, long object, int color, long locator, int frameBytes, long from) {}
 
-  /** A {@code DRef} on the wire, carrying {@code weight} split off the sender's reference. */
+  /** A handle holding {@code weight} on its object, on the wire. */
   record RefWire(
       long home, long object, int color, long locator, int frameBytes, long weight, long from) {}
+
+  /**
+   * A {@code DVec} on the wire: its kind (the ordinal of {@code DVec.Kind}), shape and slots (chunk
+   * boxes, chunk references or shared handles, each written by its own serializer).
+   */
+  record VecWire(int kind, int size, int chunkSize, Object[] slots) {}
 
   /**
    * Handles written or read until the scope ends; rolled back if the enclosing message cannot be
@@ -49,47 +49,30 @@ public interface HandleCodec {
     void releaseImported();
   }
 
-  /**
-   * A {@code DVec} on the wire: its kind (the ordinal of {@code DVec.Kind}), shape and slots (chunk
-   * boxes, chunk references or shared handles, each written by its own serializer).
-   */
-  record VecWire(int kind, int size, int chunkSize, Object[] slots) {}
-
   /** Starts tracking handles on this thread. */
   Scope openScope();
 
-  BoxWire exportBox(DBox<?> box);
+  /** A box leaves with a message: this handle dies. */
+  BoxWire exportBox(Object box);
 
-  DBox<?> importBox(BoxWire wire);
+  /** A box arrives: this node owns the object now. */
+  Object importBox(BoxWire wire);
 
-  RefWire exportRef(DRef<?> ref);
+  /** A handle of {@code kind} (a reference or a share of ownership) leaves with its weight. */
+  RefWire exportWeighted(Object handle);
 
-  DRef<?> importRef(RefWire wire);
-
-  /** A {@code DArc} travels like a reference: its share of ownership is weight. */
-  RefWire exportArc(DArc<?> arc);
-
-  DArc<?> importArc(RefWire wire);
-
-  /** A {@code DAtomicLong} travels like a {@code DArc}. */
-  RefWire exportAtomic(DAtomicLong atomic);
-
-  DAtomicLong importAtomic(RefWire wire);
-
-  /** A {@code DMutex} travels like a {@code DArc}. */
-  RefWire exportMutex(DMutex<?> mutex);
-
-  DMutex<?> importMutex(RefWire wire);
+  /** A handle of {@code kind} arrives with its weight. */
+  Object importWeighted(HandleKind kind, RefWire wire);
 
   /** A {@code DVec} moves with the message: the sender's handle dies, its slots are written. */
-  VecWire exportVec(DVec<?> vec);
+  VecWire exportVec(Object vec);
 
   /**
    * A {@code DVec} from slots that were read already.
    *
    * @throws IllegalArgumentException if the shape or the slots' types do not match
    */
-  DVec<?> importVec(VecWire wire);
+  Object importVec(VecWire wire);
 
   /** Lets go of handles read from a message that turned out unusable (nulls are skipped). */
   void discard(Object[] handles);

@@ -4,24 +4,18 @@ import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
-import dev.pekkodsm.DArc;
-import dev.pekkodsm.DAtomicLong;
-import dev.pekkodsm.DBox;
-import dev.pekkodsm.DMutex;
-import dev.pekkodsm.DRef;
-import dev.pekkodsm.DVec;
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.serialization.internal.DsmKryo;
 import dev.pekkodsm.serialization.internal.Purpose;
-import java.util.function.Function;
 import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.Serialization;
 
 /**
- * Kryo serializers for the handle types (ids 90, 91, 94 to 96), so handles can travel inside
+ * Kryo serializers for the handle types (ids 90, 91, 94 to 96, 99), so handles can travel inside
  * messages serialized with the DSM's Kryo and inside values that move with a mutable borrow; for
  * Pekko actor refs (92 typed, 93 classic), so user messages with a {@code replyTo} can use it; and
  * for the DSM's value types {@code NodeId} (97) and {@code GlobalAddress} (98).
@@ -41,57 +35,44 @@ final class HandleKryoSerializers {
 
   private HandleKryoSerializers() {}
 
-  static void register(Kryo kryo, DsmNode node) {
-    kryo.register(DBox.class, new BoxSerializer(node), BOX_ID);
-    HandleCodec handles = node.handles();
+  static void register(Kryo kryo, HandleCodec handles, ActorSystem<?> system) {
+    kryo.register(HandleKind.BOX.type(), new BoxSerializer(handles), BOX_ID);
+    kryo.register(HandleKind.REF.type(), new WeightedSerializer(HandleKind.REF, handles), REF_ID);
+    kryo.register(HandleKind.ARC.type(), new WeightedSerializer(HandleKind.ARC, handles), ARC_ID);
     kryo.register(
-        DRef.class,
-        new WeightedSerializer<DRef<?>>("DRef", handles::exportRef, handles::importRef),
-        REF_ID);
+        HandleKind.ATOMIC.type(), new WeightedSerializer(HandleKind.ATOMIC, handles), ATOMIC_ID);
     kryo.register(
-        DArc.class,
-        new WeightedSerializer<DArc<?>>("DArc", handles::exportArc, handles::importArc),
-        ARC_ID);
-    kryo.register(
-        DAtomicLong.class,
-        new WeightedSerializer<DAtomicLong>(
-            "DAtomicLong", handles::exportAtomic, handles::importAtomic),
-        ATOMIC_ID);
-    kryo.register(
-        DMutex.class,
-        new WeightedSerializer<DMutex<?>>("DMutex", handles::exportMutex, handles::importMutex),
-        MUTEX_ID);
-    kryo.register(DVec.class, new VecSerializer(node), VEC_ID);
+        HandleKind.MUTEX.type(), new WeightedSerializer(HandleKind.MUTEX, handles), MUTEX_ID);
+    kryo.register(HandleKind.VEC.type(), new VecSerializer(handles), VEC_ID);
     kryo.register(NodeId.class, new NodeIdSerializer(), NODE_ID_ID);
     kryo.register(GlobalAddress.class, new AddressSerializer(), ADDRESS_ID);
     DsmKryo dsmKryo = (DsmKryo) kryo;
     dsmKryo.registerHierarchy(
         org.apache.pekko.actor.typed.ActorRef.class,
-        new TypedActorRefSerializer(node.system()),
+        new TypedActorRefSerializer(system),
         TYPED_ACTOR_REF_ID);
     dsmKryo.registerHierarchy(
         org.apache.pekko.actor.ActorRef.class,
-        new ClassicActorRefSerializer(node.system()),
+        new ClassicActorRefSerializer(system),
         CLASSIC_ACTOR_REF_ID);
   }
 
   /** A vector: its shape, then each slot with its own handle serializer. */
-  @SuppressWarnings("rawtypes")
-  private static final class VecSerializer extends Serializer<DVec> {
-    private final DsmNode node;
+  private static final class VecSerializer extends Serializer<Object> {
+    private final HandleCodec handles;
 
-    VecSerializer(DsmNode node) {
-      this.node = node;
+    VecSerializer(HandleCodec handles) {
+      this.handles = handles;
     }
 
     @Override
-    public void write(Kryo kryo, Output out, DVec vec) {
+    public void write(Kryo kryo, Output out, Object vec) {
       if (describeOnly(kryo)) {
         out.writeString(vec.toString());
         return;
       }
       refuseInSnapshot(kryo, "DVec");
-      HandleCodec.VecWire w = node.handles().exportVec(vec);
+      HandleCodec.VecWire w = handles.exportVec(vec);
       out.writeVarInt(w.kind(), true);
       out.writeVarInt(w.size(), true);
       out.writeVarInt(w.chunkSize(), true);
@@ -102,7 +83,7 @@ final class HandleKryoSerializers {
     }
 
     @Override
-    public DVec read(Kryo kryo, Input in, Class<? extends DVec> type) {
+    public Object read(Kryo kryo, Input in, Class<?> type) {
       refuseInSnapshot(kryo, "DVec");
       int kind = in.readVarInt(true);
       int size = in.readVarInt(true);
@@ -114,7 +95,7 @@ final class HandleKryoSerializers {
         slots[i] = kryo.readClassAndObject(in);
       }
       try {
-        return node.handles().importVec(new HandleCodec.VecWire(kind, size, chunkSize, slots));
+        return handles.importVec(new HandleCodec.VecWire(kind, size, chunkSize, slots));
       } catch (IllegalArgumentException e) {
         throw new com.esotericsoftware.kryo.KryoException(e.getMessage(), e);
       }
@@ -222,22 +203,21 @@ final class HandleKryoSerializers {
     }
   }
 
-  @SuppressWarnings("rawtypes")
-  private static final class BoxSerializer extends Serializer<DBox> {
-    private final DsmNode node;
+  private static final class BoxSerializer extends Serializer<Object> {
+    private final HandleCodec handles;
 
-    BoxSerializer(DsmNode node) {
-      this.node = node;
+    BoxSerializer(HandleCodec handles) {
+      this.handles = handles;
     }
 
     @Override
-    public void write(Kryo kryo, Output out, DBox box) {
+    public void write(Kryo kryo, Output out, Object box) {
       if (describeOnly(kryo)) {
         out.writeString(box.toString());
         return;
       }
       refuseInSnapshot(kryo, "DBox");
-      HandleCodec.BoxWire w = node.handles().exportBox(box);
+      HandleCodec.BoxWire w = handles.exportBox(box);
       out.writeLong(w.home());
       out.writeVarLong(w.object(), true);
       out.writeVarInt(w.color(), true);
@@ -247,46 +227,40 @@ final class HandleKryoSerializers {
     }
 
     @Override
-    public DBox read(Kryo kryo, Input in, Class<? extends DBox> type) {
+    public Object read(Kryo kryo, Input in, Class<?> type) {
       refuseInSnapshot(kryo, "DBox");
-      return node.handles()
-          .importBox(
-              new HandleCodec.BoxWire(
-                  in.readLong(),
-                  in.readVarLong(true),
-                  in.readVarInt(true),
-                  in.readLong(),
-                  in.readVarInt(true),
-                  in.readLong()));
+      return handles.importBox(
+          new HandleCodec.BoxWire(
+              in.readLong(),
+              in.readVarLong(true),
+              in.readVarInt(true),
+              in.readLong(),
+              in.readVarInt(true),
+              in.readLong()));
     }
   }
 
   /**
-   * A handle that holds weight (a reference, a share of ownership): the same wire form for each,
-   * with its own export and import.
+   * A handle that holds weight (a reference, a share of ownership): the same wire form for each
+   * kind.
    */
-  private static final class WeightedSerializer<H> extends Serializer<H> {
-    private final String type;
-    private final Function<H, HandleCodec.RefWire> export;
-    private final Function<HandleCodec.RefWire, H> importer;
+  private static final class WeightedSerializer extends Serializer<Object> {
+    private final HandleKind kind;
+    private final HandleCodec handles;
 
-    WeightedSerializer(
-        String type,
-        Function<H, HandleCodec.RefWire> export,
-        Function<HandleCodec.RefWire, H> importer) {
-      this.type = type;
-      this.export = export;
-      this.importer = importer;
+    WeightedSerializer(HandleKind kind, HandleCodec handles) {
+      this.kind = kind;
+      this.handles = handles;
     }
 
     @Override
-    public void write(Kryo kryo, Output out, H handle) {
+    public void write(Kryo kryo, Output out, Object handle) {
       if (describeOnly(kryo)) {
         out.writeString(handle.toString());
         return;
       }
-      refuseInSnapshot(kryo, type);
-      HandleCodec.RefWire w = export.apply(handle);
+      refuseInSnapshot(kryo, kind.simpleName());
+      HandleCodec.RefWire w = handles.exportWeighted(handle);
       out.writeLong(w.home());
       out.writeVarLong(w.object(), true);
       out.writeVarInt(w.color(), true);
@@ -297,9 +271,10 @@ final class HandleKryoSerializers {
     }
 
     @Override
-    public H read(Kryo kryo, Input in, Class<? extends H> ignored) {
-      refuseInSnapshot(kryo, type);
-      return importer.apply(
+    public Object read(Kryo kryo, Input in, Class<?> ignored) {
+      refuseInSnapshot(kryo, kind.simpleName());
+      return handles.importWeighted(
+          kind,
           new HandleCodec.RefWire(
               in.readLong(),
               in.readVarLong(true),

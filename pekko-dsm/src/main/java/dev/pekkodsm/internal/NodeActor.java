@@ -10,9 +10,9 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
- * A node's DSM actor, at {@code /system/pekko-dsm}: answers endpoint queries, receives top-ups and
- * revocations of references held here, and turns membership events into the node's reactions
- * (fetching endpoints, reclaiming what a departed node held).
+ * A node's DSM actor, at {@code /system/pekko-dsm}: answers endpoint queries, runs tasks shipped
+ * here, receives homes' notices about references held here, and turns membership events into the
+ * node's reactions ({@link Membership}).
  */
 final class NodeActor {
 
@@ -44,41 +44,35 @@ final class NodeActor {
               .onMessage(
                   Protocol.Spawn.class,
                   m -> {
-                    node.runTask(m.task()).thenAccept(m.replyTo()::tell);
+                    node.runner().runTask(m.task()).thenAccept(m.replyTo()::tell);
                     return Behaviors.same();
                   })
               .onMessage(
-                  Protocol.ToppedUp.class,
+                  Protocol.ToHolder.class,
                   m -> {
-                    node.onToppedUp(m);
-                    return Behaviors.same();
-                  })
-              .onMessage(
-                  Protocol.Revoked.class,
-                  m -> {
-                    node.onRevoked(m.refId(), m.reason());
+                    node.client().refs().onNotice(m.notice());
                     return Behaviors.same();
                   })
               .onMessage(
                   MemberChanged.class,
                   m -> {
-                    onMemberEvent(node, m.event());
+                    onMemberEvent(node.membership(), m.event());
                     return Behaviors.same();
                   })
               .build();
         });
   }
 
-  private static void onMemberEvent(DsmNode node, ClusterEvent.MemberEvent event) {
+  private static void onMemberEvent(Membership membership, ClusterEvent.MemberEvent event) {
     Member member = event.member();
     NodeId id = NodeId.of(member.uniqueAddress().longUid());
     if (event instanceof ClusterEvent.MemberRemoved) {
-      node.memberRemoved(id);
+      membership.memberRemoved(id);
     } else if (event instanceof ClusterEvent.MemberJoined
         || event instanceof ClusterEvent.MemberWeaklyUp) {
-      node.memberUp(id, member.address(), false);
+      membership.memberUp(id, member.address(), false);
     } else if (event instanceof ClusterEvent.MemberUp) {
-      node.memberUp(id, member.address(), true);
+      membership.memberUp(id, member.address(), true);
     }
   }
 }

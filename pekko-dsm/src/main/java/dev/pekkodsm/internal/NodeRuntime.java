@@ -1,5 +1,6 @@
 package dev.pekkodsm.internal;
 
+import dev.pekkodsm.DsmSetup;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.serialization.ClassRegistry;
 import java.time.Duration;
@@ -8,6 +9,8 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Extension;
+import org.apache.pekko.actor.typed.ExtensionId;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.cluster.Cluster;
@@ -21,10 +24,28 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Starts a node's DSM: settings, runtime, the node actor, and the owner entities' shard region with
- * its one-shard-per-node allocation. Stops it with the actor system.
+ * A node's DSM runtime, as a Pekko extension: started on first use by the public {@code Dsm} or by
+ * the DSM's serializer, whichever comes first. Builds the settings and the {@link DsmNode}, starts
+ * the node actor and the owner entities' shard region with its one-shard-per-node allocation, and
+ * stops them with the actor system.
  */
-public final class NodeRuntime {
+public final class NodeRuntime implements Extension {
+
+  /** The extension id. */
+  public static final class Id extends ExtensionId<NodeRuntime> {
+    @Override
+    public NodeRuntime createExtension(ActorSystem<?> system) {
+      return start(system);
+    }
+  }
+
+  private static final Id ID = new Id();
+
+  /**
+   * The handles' facades, reached by name so that the internals never depend on the API package
+   * (the API depends on them).
+   */
+  private static final String FACADES = "dev.pekkodsm.HandleFacades";
 
   private static final Logger log = LoggerFactory.getLogger(NodeRuntime.class);
   private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
@@ -36,14 +57,25 @@ public final class NodeRuntime {
     this.node = node;
   }
 
-  /** Starts the DSM of {@code system}. */
-  public static NodeRuntime start(ActorSystem<?> system, HandleCodec handles, ClassRegistry extra) {
+  /** The DSM runtime of {@code system}, started on first use. */
+  public static NodeRuntime get(ActorSystem<?> system) {
+    return ID.apply(system);
+  }
+
+  private static NodeRuntime start(ActorSystem<?> system) {
     org.apache.pekko.actor.ActorSystem classic = Adapter.toClassic(system);
     Cluster cluster = Cluster.get(classic);
     NodeId self = NodeId.of(cluster.selfUniqueAddress().longUid());
+    ClassRegistry extra =
+        classic
+            .settings()
+            .setup()
+            .get(DsmSetup.class)
+            .map(DsmSetup::registry)
+            .orElse(ClassRegistry.empty());
     DsmSettings settings =
         DsmSettings.from(system.settings().config(), extra, system.dynamicAccess().classLoader());
-    DsmNode node = new DsmNode(system, settings, self, handles);
+    DsmNode node = new DsmNode(system, settings, self, facades());
     NodeRuntime runtime = new NodeRuntime(node);
     classic.registerOnTermination(node::close);
 
@@ -51,7 +83,7 @@ public final class NodeRuntime {
     ActorRef<Protocol.OwnerCommand> region =
         ClusterSharding.get(system)
             .init(
-                Entity.of(OwnerEntity.TYPE_KEY, ctx -> OwnerEntity.create(node, ctx))
+                Entity.of(OwnerEntity.TYPE_KEY, ctx -> OwnerEntity.create(node.home(), ctx))
                     .withMessageExtractor(new Extractor())
                     .withAllocationStrategy(new HomeAllocationStrategy(cluster))
                     .withSettings(
@@ -71,6 +103,17 @@ public final class NodeRuntime {
     return runtime;
   }
 
+  private static Facades facades() {
+    try {
+      var constructor =
+          Class.forName(FACADES, true, NodeRuntime.class.getClassLoader()).getDeclaredConstructor();
+      constructor.setAccessible(true);
+      return (Facades) constructor.newInstance();
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("the pekko-dsm API classes are not on the class path", e);
+    }
+  }
+
   public DsmNode node() {
     return node;
   }
@@ -85,7 +128,7 @@ public final class NodeRuntime {
       org.apache.pekko.actor.ActorRef region,
       Cluster cluster,
       long deadlineNs) {
-    DsmNode.plain(
+    Futures.plain(
             Patterns.ask(region, ShardRegion.getCurrentRegionsInstance(), Duration.ofSeconds(3)))
         .whenComplete(
             (reply, failure) -> {

@@ -199,7 +199,7 @@ final class PeerDirectory {
   private CompletableFuture<Protocol.EndpointInfo> fetchEndpoint(Address address, long deadlineNs) {
     long leftNs = deadlineNs - System.nanoTime();
     Duration attempt = Duration.ofNanos(Math.max(1, Math.min(leftNs, ATTEMPT.toNanos())));
-    return DsmNode.plain(
+    return Futures.plain(
             AskPattern.<Protocol.NodeCommand, Protocol.EndpointInfo>ask(
                 nodeActor(address), Protocol.GetEndpoint::new, attempt, system.scheduler()))
         .handle(

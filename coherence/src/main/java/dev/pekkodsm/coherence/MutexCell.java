@@ -1,7 +1,4 @@
-package dev.pekkodsm.internal;
-
-import dev.pekkodsm.coherence.NodeId;
-import dev.pekkodsm.coherence.OwnedObject;
+package dev.pekkodsm.coherence;
 
 /**
  * A {@code DMutex} at its home: the value committed by the last unlock, the version of its
@@ -9,7 +6,7 @@ import dev.pekkodsm.coherence.OwnedObject;
  * object's exclusive borrow, with its FIFO queue and deadlines.
  *
  * <p>Fields are changed only by the lock's holder on the home node, or by the home on behalf of a
- * remote holder; the object's monitor orders those hand-offs.
+ * remote holder; this cell's monitor orders those hand-offs.
  */
 public final class MutexCell {
   private Object value;
@@ -26,7 +23,7 @@ public final class MutexCell {
     return value;
   }
 
-  /** Replaces the value; for the lock's holder on the home node. */
+  /** Replaces the value; for the lock's holder. */
   public synchronized void value(Object newValue) {
     value = newValue;
   }
@@ -37,28 +34,31 @@ public final class MutexCell {
   }
 
   /** Publishes the first snapshot, version 0. */
-  synchronized void publishInitial(DsmNode node, OwnedObject home) {
-    node.republish(home, value, version);
+  public synchronized void publishInitial(SnapshotPort snapshots, OwnedObject home) {
+    snapshots.republish(home, value, version);
   }
 
   /** Commits the value: publishes its snapshot under the next version. Caller holds the lock. */
-  public synchronized void commit(DsmNode node, OwnedObject home) {
-    node.republish(home, value, ++version);
+  public synchronized void commit(SnapshotPort snapshots, OwnedObject home) {
+    snapshots.republish(home, value, ++version);
   }
 
   /** Records that {@code holder} holds the lock under {@code id}. */
-  synchronized void lockedBy(NodeId holder, long id) {
+  public synchronized void lockedBy(NodeId holder, long id) {
     remoteHolder = holder;
     lockId = id;
   }
 
   /** True if {@code holder} holds the lock under {@code id}. */
-  synchronized boolean heldBy(NodeId holder, long id) {
+  public synchronized boolean heldBy(NodeId holder, long id) {
     return holder.equals(remoteHolder) && lockId == id;
   }
 
-  /** Clears the remote holder; true if {@code holder} held the lock under {@code id}. */
-  synchronized boolean release(NodeId holder, long id) {
+  /**
+   * Clears the remote holder; true if {@code holder} held the lock under {@code id}. Exactly one of
+   * an unlock, a cancellation and a departure wins this, and only the winner ends the lock.
+   */
+  public synchronized boolean release(NodeId holder, long id) {
     if (!heldBy(holder, id)) {
       return false;
     }
@@ -66,13 +66,8 @@ public final class MutexCell {
     return true;
   }
 
-  /** The node holding the lock from elsewhere, or null. */
-  synchronized NodeId remoteHolder() {
-    return remoteHolder;
-  }
-
-  /** The remote holder's lock id. */
-  synchronized long lockId() {
-    return lockId;
+  /** Releases the lock if {@code departed} holds it from elsewhere; true if it did. */
+  public synchronized boolean releaseIfHeldBy(NodeId departed) {
+    return departed.equals(remoteHolder) && release(departed, lockId);
   }
 }

@@ -1,15 +1,15 @@
-package dev.pekkodsm;
+package dev.pekkodsm.internal;
 
 import dev.pekkodsm.coherence.GlobalAddress;
 
-/** What a {@link DMut} guards: a box's mutable borrow, or a mutex's lock. */
-interface Guarded<T> {
+/** What a {@code DMut} guards: a box's mutable borrow, or a mutex's lock. */
+public interface Guard {
 
   /** The value; throws {@link IllegalStateException} once the guard has ended. */
-  T value();
+  Object value();
 
   /** Replaces the value. */
-  void set(T value);
+  void set(Object value);
 
   /** The object's address during the guard. */
   GlobalAddress address();

@@ -1,4 +1,4 @@
-package dev.pekkodsm.internal;
+package dev.pekkodsm.coherence;
 
 /**
  * The value of a {@code DAtomicLong} at its home, with the version of its published snapshot.
@@ -32,7 +32,7 @@ public final class AtomicCell {
    * sees it.
    */
   public synchronized Result apply(
-      DsmNode node, dev.pekkodsm.coherence.OwnedObject home, Op op, long a, long b) {
+      SnapshotPort snapshots, OwnedObject home, Op op, long a, long b) {
     long before = value;
     Result result =
         switch (op) {
@@ -58,15 +58,15 @@ public final class AtomicCell {
           }
         };
     if (value != before && home.locator() != 0) {
-      node.republish(home, value, ++version);
+      snapshots.republish(home, value, ++version);
     }
     return result;
   }
 
   /** Publishes the current value if it is not yet; the first export of the atomic calls this. */
-  synchronized void ensurePublished(DsmNode node, dev.pekkodsm.coherence.OwnedObject home) {
+  public synchronized void ensurePublished(SnapshotPort snapshots, OwnedObject home) {
     if (home.locator() == 0) {
-      node.republish(home, value, version);
+      snapshots.republish(home, value, version);
     }
   }
 }

@@ -1,0 +1,89 @@
+package dev.pekkodsm.coherence;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ObjectTableTest {
+
+  static final NodeId HOME = NodeId.of(0x10);
+  static final NodeId B = NodeId.of(0x20);
+
+  final ManualTiming timing = new ManualTiming();
+  final List<Long> freed = new ArrayList<>();
+  final ObjectTable table = new ObjectTable(HOME, timing, freed::add, 100, Duration.ofMinutes(1));
+
+  @Test
+  void shouldNeverHandOutAnIdTwiceNorZero() {
+    long a = table.allocate("a").objectId();
+    long b = table.allocate("b").objectId();
+    assertNotEquals(a, b);
+    assertNotEquals(0, a);
+    assertEquals(2, table.size());
+  }
+
+  @Test
+  void shouldLeaveATombstoneSayingWhereAMovedObjectWent() {
+    OwnedObject obj = table.allocate("v");
+    obj.tryAcquire(BorrowState.Kind.EXCLUSIVE, null, 0, "move");
+    GlobalAddress there = new GlobalAddress(B, 9, 0);
+    table.retire(obj, BorrowState.Phase.MOVED, there);
+    assertNull(table.get(obj.objectId()));
+    Tombstones.Tombstone t = table.tombstone(obj.objectId());
+    assertEquals(BorrowState.Phase.MOVED, t.phase());
+    assertEquals(there, t.movedTo());
+  }
+
+  @Test
+  void shouldFileAnObjectAgainUnderANewIdWhenItsColorsRunOut() {
+    OwnedObject obj =
+        new OwnedObject(HOME, table.nextObjectId(), Integer.MAX_VALUE, "v", timing, freed::add);
+    OwnedObject other = table.allocate("other");
+    obj.tryAcquire(BorrowState.Kind.EXCLUSIVE, null, 0, "write");
+    long before = obj.objectId();
+    table.endWrite(obj);
+    assertNotEquals(before, obj.objectId(), "no cached copy can match the new address");
+    assertEquals(0, obj.color());
+    assertSame(obj, table.get(obj.objectId()));
+    assertNull(table.get(before));
+    assertSame(other, table.get(other.objectId()));
+  }
+
+  @Test
+  void shouldDropASharedObjectWhenItsLastShareComesBack() {
+    OwnedObject arc = table.allocateShared(ObjectKind.ARC, "v", LendLedger.INITIAL_WEIGHT);
+    assertEquals(ObjectKind.ARC, arc.kind());
+    assertNull(arc.boxHolder(), "no box owns it");
+    arc.returnLend(HOME, LendLedger.INITIAL_WEIGHT, 0);
+    assertEquals(BorrowState.Phase.DROPPED, arc.phase());
+    assertNull(table.get(arc.objectId()));
+  }
+
+  @Test
+  void shouldRefuseACellOfTheWrongKind() {
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> table.allocateShared(ObjectKind.MUTEX, "not a cell", LendLedger.INITIAL_WEIGHT));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> table.allocateShared(ObjectKind.BOX, "v", LendLedger.INITIAL_WEIGHT));
+  }
+
+  @Test
+  void shouldHoldAMovedObjectForTheWriteThatMovedIt() {
+    OwnedObject moved = table.allocateMoved(table.nextObjectId(), "v");
+    assertEquals(
+        BorrowState.Attempt.MUST_WAIT,
+        moved.tryAcquire(BorrowState.Kind.SHARED, null, 0, null),
+        "nothing slips in before the write");
+    table.endWrite(moved);
+    assertEquals(1, moved.color());
+  }
+}

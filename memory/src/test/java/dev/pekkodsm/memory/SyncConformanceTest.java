@@ -1,0 +1,266 @@
+package dev.pekkodsm.memory;
+
+import static dev.pekkodsm.memory.Frames.CODEC;
+import static dev.pekkodsm.memory.Frames.NODE;
+import static dev.pekkodsm.memory.Frames.decode;
+import static dev.pekkodsm.memory.Frames.frame;
+import static dev.pekkodsm.memory.Frames.settings;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What every transport's one-sided operations on a peer's sync region must do, run once per
+ * transport by a subclass: atomicity under concurrent callers on both sides, the checks that keep
+ * an operation on its own object's cell, and value slots that are never read torn.
+ */
+@Timeout(60)
+abstract class SyncConformanceTest {
+
+  static final long OBJECT = 0x51;
+
+  @TempDir Path dir;
+
+  SnapshotArena arena;
+  SyncRegion region;
+  private final List<AutoCloseable> resources = new ArrayList<>();
+
+  /** Opens a peer's access to {@code arena}'s node (with its sync region) over the transport. */
+  abstract PeerReader open(SnapshotArena arena, SyncRegion region) throws Exception;
+
+  @BeforeEach
+  void createRegion() {
+    arena = SnapshotArena.create(settings(dir, 1 << 20, 2), NODE, CODEC);
+    region = SyncRegion.create(arena, 1024);
+  }
+
+  <T extends AutoCloseable> T closeLater(T resource) {
+    resources.add(resource);
+    return resource;
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    for (int i = resources.size() - 1; i >= 0; i--) {
+      resources.get(i).close();
+    }
+    region.close();
+    arena.close();
+  }
+
+  static long soon() {
+    return System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+  }
+
+  @Test
+  void shouldSeeEachOthersOperationsOnACell() throws Exception {
+    PeerReader peer = closeLater(open(arena, region));
+    long cell = region.allocateCell(SyncLayout.KIND_ATOMIC, OBJECT);
+    assertEquals(0, peer.load(cell, OBJECT, SyncLayout.WORD, soon()));
+    assertEquals(0, peer.getAndAdd(cell, OBJECT, SyncLayout.WORD, 5, soon()));
+    assertEquals(5, region.load(cell, OBJECT, SyncLayout.WORD, soon()), "the owner sees it");
+    assertEquals(5, region.compareAndExchange(cell, OBJECT, SyncLayout.WORD, 5, 9, soon()));
+    assertEquals(9, peer.load(cell, OBJECT, SyncLayout.WORD, soon()), "the peer sees it");
+    assertEquals(
+        9,
+        peer.compareAndExchange(cell, OBJECT, SyncLayout.WORD, 4, 1, soon()),
+        "a failed exchange returns the witness and changes nothing");
+    assertEquals(9, region.load(cell, OBJECT, SyncLayout.WORD, soon()));
+    peer.compareAndExchange(cell, OBJECT, SyncLayout.FULL_VERSION, 0, 77, soon());
+    assertEquals(77, region.load(cell, OBJECT, SyncLayout.FULL_VERSION, soon()));
+  }
+
+  @Test
+  void shouldCountExactlyUnderConcurrentAddsAndExchangesFromBothSides() throws Exception {
+    long cell = region.allocateCell(SyncLayout.KIND_ATOMIC, OBJECT);
+    List<SyncAccess> sides = new ArrayList<>();
+    sides.add(region);
+    sides.add(closeLater(open(arena, region)));
+    sides.add(closeLater(open(arena, region)));
+    int perThread = 2_000;
+    List<Thread> threads = new ArrayList<>();
+    AtomicInteger failures = new AtomicInteger();
+    for (SyncAccess side : sides) {
+      for (int t = 0; t < 2; t++) {
+        boolean viaExchange = t == 1;
+        threads.add(
+            new Thread(
+                () -> {
+                  try {
+                    for (int i = 0; i < perThread; i++) {
+                      if (viaExchange) {
+                        long seen = side.load(cell, OBJECT, SyncLayout.WORD, soon());
+                        while (true) {
+                          long w =
+                              side.compareAndExchange(
+                                  cell, OBJECT, SyncLayout.WORD, seen, seen + 1, soon());
+                          if (w == seen) {
+                            break;
+                          }
+                          seen = w;
+                        }
+                      } else {
+                        side.getAndAdd(cell, OBJECT, SyncLayout.WORD, 1, soon());
+                      }
+                    }
+                  } catch (RuntimeException e) {
+                    failures.incrementAndGet();
+                  }
+                }));
+      }
+    }
+    threads.forEach(Thread::start);
+    for (Thread t : threads) {
+      t.join();
+    }
+    assertEquals(0, failures.get());
+    assertEquals(
+        (long) threads.size() * perThread, region.load(cell, OBJECT, SyncLayout.WORD, soon()));
+  }
+
+  @Test
+  void shouldRefuseOperationsOnAnotherObjectsOrAFreedCell() throws Exception {
+    PeerReader peer = closeLater(open(arena, region));
+    long cell = region.allocateCell(SyncLayout.KIND_MUTEX, OBJECT);
+    SyncFailedException wrong =
+        assertThrows(
+            SyncFailedException.class,
+            () -> peer.getAndAdd(cell, OBJECT + 1, SyncLayout.WORD, 1, soon()));
+    assertEquals(SyncStatus.NOT_THIS_OBJECT, wrong.status());
+    assertEquals(
+        SyncStatus.OUT_OF_RANGE,
+        assertThrows(
+                SyncFailedException.class,
+                () -> peer.load(cell + 8, OBJECT, SyncLayout.WORD, soon()))
+            .status(),
+        "not a cell");
+    assertEquals(
+        SyncStatus.OUT_OF_RANGE,
+        assertThrows(
+                SyncFailedException.class,
+                () -> peer.load(1L << 40, OBJECT, SyncLayout.WORD, soon()))
+            .status(),
+        "outside the region");
+    assertEquals(
+        SyncStatus.OUT_OF_RANGE,
+        assertThrows(
+                SyncFailedException.class,
+                () -> peer.getAndAdd(cell, OBJECT, SyncLayout.OBJECT, 1, soon()))
+            .status(),
+        "the cell's owner is not an operand");
+    region.freeCell(cell);
+    assertEquals(
+        SyncStatus.NOT_THIS_OBJECT,
+        assertThrows(
+                SyncFailedException.class,
+                () -> peer.compareAndExchange(cell, OBJECT, SyncLayout.WORD, 0, 1, soon()))
+            .status(),
+        "freed");
+    assertEquals(0, region.liveCells());
+  }
+
+  @Test
+  void shouldWriteValueSlotsOneSidedAndReadThemChecked() throws Exception {
+    PeerReader peer = closeLater(open(arena, region));
+    byte[] first = frame("first", OBJECT, 1);
+    long slot = region.allocateValue(first, first.length, 256);
+    byte[] second = frame("second value", OBJECT, 2);
+    peer.writeValue(slot, second, second.length, soon());
+    ReadBuffer out = new ReadBuffer(64);
+    assertEquals(ReadStatus.OK, region.readValue(slot, OBJECT, 2, out, soon()));
+    assertEquals("second value", decode(out));
+    assertEquals(ReadStatus.OK, peer.readValue(slot, OBJECT, 2, out, soon()));
+    assertEquals("second value", decode(out));
+    assertEquals(
+        ReadStatus.STALE,
+        peer.readValue(slot, OBJECT, 1, out, soon()),
+        "a color it no longer holds");
+    byte[] large = frame("x".repeat(400), OBJECT, 3);
+    assertEquals(
+        SyncStatus.TOO_LARGE,
+        assertThrows(
+                SyncFailedException.class, () -> peer.writeValue(slot, large, large.length, soon()))
+            .status());
+    assertEquals(ReadStatus.OK, peer.readValue(slot, OBJECT, 2, out, soon()), "left intact");
+    assertEquals(
+        SyncStatus.OUT_OF_RANGE,
+        assertThrows(
+                SyncFailedException.class,
+                () -> peer.writeValue(slot + 8, second, second.length, soon()))
+            .status());
+  }
+
+  @Test
+  void shouldNeverLetAReaderSeeAHalfWrittenValue() throws Exception {
+    PeerReader writer = closeLater(open(arena, region));
+    PeerReader reader = closeLater(open(arena, region));
+    byte[] a = frame("a".repeat(3000), OBJECT, 1);
+    byte[] b = frame("b".repeat(3000), OBJECT, 1);
+    long slot = region.allocateValue(a, a.length, a.length);
+    AtomicBoolean done = new AtomicBoolean();
+    CountDownLatch started = new CountDownLatch(1);
+    Thread writing =
+        new Thread(
+            () -> {
+              started.countDown();
+              for (int i = 0; !done.get(); i++) {
+                byte[] f = (i & 1) == 0 ? b : a;
+                writer.writeValue(slot, f, f.length, soon());
+              }
+            });
+    writing.start();
+    started.await();
+    ReadBuffer out = new ReadBuffer(64);
+    int ok = 0;
+    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(500);
+    while (System.nanoTime() < until) {
+      ReadStatus status = reader.readValue(slot, OBJECT, 1, out, soon());
+      if (status == ReadStatus.OK) {
+        String v = (String) decode(out);
+        assertTrue(v.equals("a".repeat(3000)) || v.equals("b".repeat(3000)), "never torn");
+        ok++;
+      } else {
+        assertEquals(ReadStatus.CONTENDED, status);
+      }
+    }
+    done.set(true);
+    writing.join();
+    assertTrue(ok > 0, "reads got through");
+  }
+
+  @Test
+  void shouldRefuseASecondWriterInsteadOfInterleavingIt() throws Exception {
+    PeerReader peer = closeLater(open(arena, region));
+    byte[] f = frame("v", OBJECT, 1);
+    long slot = region.allocateValue(f, f.length, 64);
+    int seqAt = (int) SlotLayout.offset(slot);
+    Frames.tamper(
+        arena, SyncLayout.VALUES_PREFIX, 0, raw -> raw.putLong(seqAt, 7)); // a writer inside
+    long started = System.nanoTime();
+    SyncFailedException e =
+        assertThrows(
+            SyncFailedException.class,
+            () -> peer.writeValue(slot, f, f.length, System.nanoTime() + 50_000_000L));
+    assertEquals(SyncStatus.CONTENDED, e.status());
+    assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(1), "within its budget");
+    assertFalse(
+        peer.readValue(slot, OBJECT, SnapshotCodec.ANY_COLOR, new ReadBuffer(64), soon())
+            == ReadStatus.OK,
+        "the slot is not readable while a writer is in it");
+  }
+}

@@ -1,0 +1,198 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.DsmException;
+import dev.pekkodsm.DsmTimeoutException;
+import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.home.HolderNotice;
+import dev.pekkodsm.coherence.home.HomeReply;
+import dev.pekkodsm.coherence.home.HomeRequest;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+
+/**
+ * This node's side of every request to another node: to an object's home (through the owner
+ * entities' shard region) or to a node's DSM actor. Every request has a deadline, and fails at once
+ * when its node leaves the cluster instead of waiting for the deadline.
+ *
+ * <p>Thread-safe.
+ */
+public final class HomeProxy {
+
+  private final ActorSystem<?> system;
+  private final PeerDirectory peers;
+  private final Errors errors;
+  private final ConcurrentHashMap<NodeId, Map<CompletableFuture<?>, Supplier<RuntimeException>>>
+      inFlight = new ConcurrentHashMap<>();
+  private final AtomicLong nextRequestId = new AtomicLong(1);
+  private volatile ActorRef<Protocol.OwnerCommand> region;
+
+  HomeProxy(ActorSystem<?> system, PeerDirectory peers, Errors errors) {
+    this.system = system;
+    this.peers = peers;
+    this.errors = errors;
+  }
+
+  void region(ActorRef<Protocol.OwnerCommand> region) {
+    this.region = region;
+  }
+
+  /** A fresh id for a request that may be repeated or cancelled; unique while this node lives. */
+  public long nextRequestId() {
+    return nextRequestId.getAndIncrement();
+  }
+
+  /** Sends a one-way request to an object's home. */
+  public void tell(HomeRequest request) {
+    region.tell(new Protocol.OwnerCommand(request, null));
+  }
+
+  /**
+   * Asks an object's home; fails fast with {@code ObjectLostException} if the home leaves, with
+   * {@link DsmTimeoutException} after {@code timeout}.
+   */
+  public CompletableFuture<HomeReply> ask(
+      GlobalAddress target, HomeRequest request, Duration timeout, String what) {
+    return tracked(
+        target.node(),
+        target,
+        () -> errors.lost(target),
+        () ->
+            AskPattern.<Protocol.OwnerCommand, HomeReply>ask(
+                region,
+                replyTo -> new Protocol.OwnerCommand(request, replyTo),
+                timeout,
+                system.scheduler()),
+        timeout,
+        what + " " + target);
+  }
+
+  /**
+   * {@link #ask} for a request the home answers the same way when asked again (a hand-over with the
+   * same new id, a lend with the same request id): if no answer comes within {@code timeout}, asks
+   * once more and waits {@code retryTimeout}, so a lost reply does not lose the grant.
+   */
+  public CompletableFuture<HomeReply> askRetryingOnce(
+      GlobalAddress target,
+      HomeRequest request,
+      Duration timeout,
+      Duration retryTimeout,
+      String what) {
+    return ask(target, request, timeout, what)
+        .exceptionallyCompose(
+            failure ->
+                Futures.unwrap(failure) instanceof DsmTimeoutException
+                    ? ask(target, request, retryTimeout, what + " (again)")
+                    : CompletableFuture.failedFuture(failure));
+  }
+
+  /**
+   * Asks a node's DSM actor; fails fast with {@link DsmException} if the node leaves, with {@link
+   * DsmTimeoutException} after {@code timeout}.
+   */
+  CompletableFuture<HomeReply> askNode(
+      NodeId target,
+      Function<ActorRef<HomeReply>, Protocol.NodeCommand> request,
+      Duration timeout,
+      String what) {
+    return tracked(
+        target,
+        null,
+        () -> new DsmException(null, target + " left the cluster before it could " + what),
+        () ->
+            peers
+                .address(target)
+                .exceptionally(
+                    failure -> {
+                      throw new DsmException(
+                          null, target + " is not a member of the cluster: cannot " + what);
+                    })
+                .thenCompose(
+                    address ->
+                        AskPattern.<Protocol.NodeCommand, HomeReply>ask(
+                            peers.nodeActor(address), request::apply, timeout, system.scheduler())),
+        timeout,
+        what);
+  }
+
+  /** Delivers a home's notice to the node holding the reference it is about. */
+  void notifyHolder(NodeId holder, HolderNotice notice) {
+    peers
+        .address(holder)
+        .thenAccept(address -> peers.nodeActor(address).tell(new Protocol.ToHolder(notice)));
+  }
+
+  /**
+   * A request to {@code node}, failed at once with {@code gone} if the node leaves the cluster
+   * before the answer, and with {@link DsmTimeoutException} after {@code timeout}.
+   */
+  private CompletableFuture<HomeReply> tracked(
+      NodeId node,
+      GlobalAddress target,
+      Supplier<RuntimeException> gone,
+      Supplier<CompletionStage<HomeReply>> send,
+      Duration timeout,
+      String what) {
+    if (peers.isDeparted(node)) {
+      return CompletableFuture.failedFuture(gone.get());
+    }
+    CompletableFuture<HomeReply> result = new CompletableFuture<>();
+    Map<CompletableFuture<?>, Supplier<RuntimeException>> pending =
+        inFlight.computeIfAbsent(node, n -> new ConcurrentHashMap<>());
+    pending.put(result, gone);
+    Futures.plain(send.get())
+        .whenComplete(
+            (reply, failure) -> {
+              pending.remove(result);
+              if (failure == null) {
+                result.complete(reply);
+              } else if (peers.isDeparted(node)) {
+                result.completeExceptionally(gone.get());
+              } else if (Futures.unwrap(failure) instanceof TimeoutException) {
+                result.completeExceptionally(
+                    new DsmTimeoutException(
+                        target,
+                        "no answer from "
+                            + node
+                            + " within "
+                            + timeout.toMillis()
+                            + " ms to "
+                            + what
+                            + "; the node may be unreachable, or too busy to answer",
+                        failure));
+              } else {
+                result.completeExceptionally(failure);
+              }
+            });
+    if (peers.isDeparted(node)) {
+      result.completeExceptionally(gone.get());
+    }
+    return result;
+  }
+
+  /**
+   * Fails every request still waiting for {@code departed}, which has left the cluster.
+   *
+   * @return how many were failed
+   */
+  int failPending(NodeId departed) {
+    Map<CompletableFuture<?>, Supplier<RuntimeException>> pending = inFlight.remove(departed);
+    int failed = 0;
+    if (pending != null) {
+      for (var e : pending.entrySet()) {
+        failed += e.getKey().completeExceptionally(e.getValue().get()) ? 1 : 0;
+      }
+    }
+    return failed;
+  }
+}

@@ -1,0 +1,58 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.home.HomeProtocol;
+import org.apache.pekko.actor.Address;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What this node does when the cluster changes: a member that comes up is read early, and one that
+ * leaves for good is given up on everywhere at once. Its references here become suspect, what it
+ * borrowed or locked here is reclaimed, what it owned here is dropped, and every request waiting
+ * for it fails.
+ */
+final class Membership {
+
+  private static final Logger log = LoggerFactory.getLogger(Membership.class);
+
+  private final NodeId self;
+  private final PeerDirectory peers;
+  private final RefRegistry refs;
+  private final HomeProtocol home;
+  private final HomeProxy homes;
+
+  Membership(
+      NodeId self, PeerDirectory peers, RefRegistry refs, HomeProtocol home, HomeProxy homes) {
+    this.self = self;
+    this.peers = peers;
+    this.refs = refs;
+    this.home = home;
+    this.homes = homes;
+  }
+
+  /** A member joined ({@code up} false) or came up. */
+  void memberUp(NodeId node, Address address, boolean up) {
+    peers.memberUp(node, address, up);
+  }
+
+  /** A member was removed from the cluster: it will never come back. */
+  void memberRemoved(NodeId node) {
+    if (node.equals(self) || peers.isDeparted(node)) {
+      return;
+    }
+    // Marked departed first, so that adoptions racing with the reclaim below see it.
+    peers.memberRemoved(node);
+    refs.nodeLeft(node);
+    HomeProtocol.Departure left = home.departed(node);
+    int failed = homes.failPending(node);
+    log.info(
+        "{} left: reclaimed {} lent references and {} locks, dropping {} objects it owned, failed"
+            + " {} requests",
+        node,
+        left.reclaimedRefs(),
+        left.locksReleased(),
+        left.orphans(),
+        failed);
+  }
+}

@@ -1,0 +1,428 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.DsmTimeoutException;
+import dev.pekkodsm.RemoteTaskException;
+import dev.pekkodsm.coherence.BorrowState;
+import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.coherence.MutexCell;
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.ObjectTable;
+import dev.pekkodsm.coherence.OwnedObject;
+import dev.pekkodsm.coherence.Snapshot;
+import dev.pekkodsm.coherence.Timing;
+import dev.pekkodsm.coherence.home.HomeReply;
+import dev.pekkodsm.coherence.home.RunMode;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the tasks and functions shipped to this node on its task threads: plain tasks, functions run
+ * on an object under the borrow their mode needs (committing a mutex's value or putting the last
+ * committed one back), and mutex updates on the caller's thread when it is the home. Every local
+ * run is awaited as long as a remote one, {@code pekko.dsm.tasks.timeout}.
+ *
+ * <p>Thread-safe.
+ */
+public final class TaskRunner {
+
+  private static final Logger log = LoggerFactory.getLogger(TaskRunner.class);
+
+  /** The node whose task the calling thread is running, for {@code Dsm.current()}. */
+  private static final ThreadLocal<DsmNode> RUNNING = new ThreadLocal<>();
+
+  private final DsmNode node;
+  private final NodeId self;
+  private final ObjectTable table;
+  private final SnapshotPublisher publisher;
+  private final SnapshotReader reader;
+  private final Shipping shipping;
+  private final Timing timing;
+  private final Metrics metrics;
+  private final DsmSettings settings;
+  private final ForkJoinPool pool;
+  private final AtomicInteger running = new AtomicInteger();
+
+  TaskRunner(
+      DsmNode node,
+      ObjectTable table,
+      SnapshotPublisher publisher,
+      SnapshotReader reader,
+      Shipping shipping,
+      Timing timing,
+      Metrics metrics,
+      DsmSettings settings) {
+    this.node = node;
+    this.self = table.self();
+    this.table = table;
+    this.publisher = publisher;
+    this.reader = reader;
+    this.shipping = shipping;
+    this.timing = timing;
+    this.metrics = metrics;
+    this.settings = settings;
+    this.pool = pool(settings, self);
+  }
+
+  /**
+   * The task threads: a fork-join pool of {@code tasks.threads} that adds a thread (up to {@code
+   * tasks.max-threads}) whenever one blocks waiting for a DSM operation, since the operation may
+   * itself need a task thread of this node (a task updating a mutex homed here whose lock another
+   * task holds). A fixed pool would stall until the tasks' deadlines.
+   */
+  private static ForkJoinPool pool(DsmSettings settings, NodeId self) {
+    AtomicLong threadIds = new AtomicLong();
+    return new ForkJoinPool(
+        settings.taskThreads,
+        p -> {
+          ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+          t.setName("pekko-dsm-task-" + self.hex() + "-" + threadIds.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        },
+        (thread, e) -> log.error("a task thread died", e),
+        true, // FIFO: tasks start in the order they arrive
+        0,
+        Math.max(settings.taskThreads, settings.taskMaxThreads),
+        1,
+        p -> true, // at the cap, a blocked task simply waits
+        30,
+        TimeUnit.SECONDS);
+  }
+
+  /** The node whose task the calling thread is running, or null. */
+  static DsmNode running() {
+    return RUNNING.get();
+  }
+
+  /** Tasks running or queued on this node now. */
+  int load() {
+    return running.get();
+  }
+
+  /** Runs a shipped task here. Never fails: a task that throws completes with its error. */
+  CompletableFuture<HomeReply.TaskResult> runTask(byte[] task) {
+    return submit(
+        () -> {
+          Shipping.Shipped shipped = shipping.decode(task);
+          try {
+            if (!(shipped.value() instanceof Callable<?> callable)) {
+              throw new IllegalArgumentException(
+                  "not a task: "
+                      + (shipped.value() == null ? "null" : shipped.value().getClass().getName()));
+            }
+            try {
+              return outcome(callable.call(), null);
+            } catch (Exception e) {
+              return outcome(null, e);
+            }
+          } finally {
+            shipped.done();
+          }
+        },
+        () -> shipping.discard(task));
+  }
+
+  /**
+   * Runs a shipped function on an object homed here whose borrow (shared for {@link
+   * RunMode#SHARED}, exclusive otherwise) the caller holds; the borrow ends with the run.
+   *
+   * @param remote the caller is on another node: after a write, the new color is published for it
+   */
+  CompletableFuture<HomeReply.TaskResult> runHeld(
+      OwnedObject obj, RunMode mode, byte[] fnBytes, boolean remote) {
+    Runnable release = mode == RunMode.SHARED ? obj::endShared : obj::endExclusive;
+    return submit(
+        () -> {
+          Shipping.Shipped shipped = null;
+          Function<Object, Object> fn;
+          try {
+            shipped = shipping.decode(fnBytes);
+            fn = asFunction(shipped.value());
+          } catch (RuntimeException e) {
+            release.run();
+            if (shipped != null) {
+              shipped.done();
+            }
+            throw e;
+          }
+          try {
+            return switch (mode) {
+              case SHARED -> {
+                try {
+                  yield outcome(fn.apply(obj.value()), null);
+                } catch (RuntimeException | Error e) {
+                  yield outcome(null, e);
+                } finally {
+                  obj.endShared();
+                }
+              }
+              case WRITE -> written(obj, fn, remote);
+              case LOCKED, LOCKED_REPLACE -> locked(obj, fn, mode == RunMode.LOCKED_REPLACE);
+            };
+          } finally {
+            shipped.done();
+          }
+        },
+        () -> {
+          release.run();
+          shipping.discard(fnBytes);
+        });
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Function<Object, Object> asFunction(Object decoded) {
+    if (decoded instanceof Function<?, ?> f) {
+      return (Function<Object, Object>) f;
+    }
+    throw new IllegalArgumentException(
+        "not a function: " + (decoded == null ? "null" : decoded.getClass().getName()));
+  }
+
+  /** A write in place, as {@code DBox.write} does it: the color advances even if fn threw. */
+  private HomeReply.TaskResult written(
+      OwnedObject obj, Function<Object, Object> fn, boolean remote) {
+    Object result = null;
+    Throwable error = null;
+    try {
+      result = fn.apply(obj.value());
+    } catch (RuntimeException | Error e) {
+      error = e;
+    }
+    endWrite(obj);
+    HomeReply.TaskResult r = outcome(result, error);
+    if (!remote) {
+      return r;
+    }
+    // The box that owns the object is elsewhere: it reads the new color from a snapshot.
+    GlobalAddress address = obj.address();
+    try {
+      Futures.await(
+          obj.acquire(
+              BorrowState.Kind.SHARED,
+              null,
+              0,
+              "publishing a task's write",
+              settings.borrowTimeout.toNanos()),
+          settings.blockingBudget(),
+          address,
+          "publish " + address,
+          ignored -> {});
+      try {
+        Snapshot snapshot = publisher.publish(obj);
+        address = obj.address();
+        return r.at(address.object(), address.color(), snapshot.locator(), snapshot.frameBytes());
+      } finally {
+        obj.endShared();
+      }
+    } catch (RuntimeException e) {
+      // The box must still learn the new color (locator 0: no snapshot to read yet), or it
+      // could never write, move or drop its object again.
+      log.warn("the write of a task on {} could not be published: {}", address, e.toString());
+      GlobalAddress now = obj.address();
+      return r.at(now.object(), now.color(), 0, 0);
+    }
+  }
+
+  /** Ends the exclusive borrow of a write on this node: the color advances. */
+  void endWrite(OwnedObject obj) {
+    metrics.localWrites.increment();
+    table.endWrite(obj);
+  }
+
+  /**
+   * Under a mutex's lock: commits the value if fn returned, and puts back the last committed value
+   * if it threw, so an update is all or nothing.
+   */
+  private HomeReply.TaskResult locked(
+      OwnedObject obj, Function<Object, Object> fn, boolean replace) {
+    Object out;
+    try {
+      out = lockedRun(obj, fn, replace);
+    } catch (RuntimeException | Error e) {
+      return outcome(null, e);
+    }
+    return outcome(out, null);
+  }
+
+  /** The body of a locked run; ends the lock. Rethrows what fn threw, after the restore. */
+  private Object lockedRun(OwnedObject obj, Function<Object, Object> fn, boolean replace) {
+    MutexCell cell = obj.mutexCell();
+    try {
+      Object out = fn.apply(cell.value());
+      if (replace) {
+        cell.value(Objects.requireNonNull(out, "a DSM value must not be null"));
+      }
+      cell.commit(publisher, obj);
+      return out;
+    } catch (RuntimeException | Error e) {
+      restoreCommitted(obj);
+      throw e;
+    } finally {
+      obj.endExclusive();
+    }
+  }
+
+  /**
+   * Puts back the value a mutex's last unlock committed (decoded from its published snapshot),
+   * after a change that failed or could not be committed. The caller holds the lock.
+   */
+  void restoreCommitted(OwnedObject obj) {
+    MutexCell cell = obj.mutexCell();
+    try {
+      cell.value(reader.readLatest(obj.address(), obj.locator()).join().value());
+    } catch (RuntimeException restore) {
+      log.error(
+          "mutex {} keeps the value a failed change left: the committed one cannot be read: {}",
+          obj.address(),
+          restore.toString());
+    }
+  }
+
+  /**
+   * A mutex update on its home whose lock the caller holds: runs the shipped function on the
+   * calling thread, commits it or puts back the committed value exactly as a shipped update does,
+   * and ends the lock. What the function captured is let go of afterwards, as after any task.
+   * {@code Dsm.current()} is this node meanwhile.
+   *
+   * @throws RemoteTaskException if fn threw, as an update from another node would, with fn's
+   *     exception as its cause
+   */
+  public Object updateHere(OwnedObject obj, byte[] fnBytes, boolean replace) {
+    Shipping.Shipped shipped;
+    Function<Object, Object> fn;
+    try {
+      shipped = shipping.decode(fnBytes);
+      fn = asFunction(shipped.value());
+    } catch (RuntimeException e) {
+      obj.endExclusive();
+      throw e;
+    }
+    DsmNode outer = RUNNING.get();
+    RUNNING.set(node);
+    try {
+      return lockedRun(obj, fn, replace);
+    } catch (RuntimeException | Error e) {
+      throw new RemoteTaskException(
+          self,
+          obj.address(),
+          e.getClass().getName(),
+          e.getMessage() == null ? "" : e.getMessage(),
+          Shipping.trace(e),
+          e);
+    } finally {
+      if (outer == null) {
+        RUNNING.remove();
+      } else {
+        RUNNING.set(outer);
+      }
+      shipped.done();
+    }
+  }
+
+  /**
+   * Runs {@code body} on a task thread. If the queue is full, {@code onRefused} runs and the answer
+   * is the refusal; if the body throws, the answer is its error.
+   */
+  private CompletableFuture<HomeReply.TaskResult> submit(
+      Supplier<HomeReply.TaskResult> body, Runnable onRefused) {
+    CompletableFuture<HomeReply.TaskResult> out = new CompletableFuture<>();
+    try {
+      if (running.incrementAndGet() > settings.taskThreads + settings.taskQueueLimit) {
+        throw new RejectedExecutionException("queue full");
+      }
+      pool.execute(
+          () -> {
+            RUNNING.set(node);
+            try {
+              out.complete(body.get());
+            } catch (Throwable t) {
+              out.complete(outcome(null, t));
+            } finally {
+              RUNNING.remove();
+              running.decrementAndGet();
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      running.decrementAndGet();
+      onRefused.run();
+      out.complete(
+          outcome(
+              null,
+              new RejectedExecutionException(
+                  self
+                      + " has "
+                      + settings.taskQueueLimit
+                      + " tasks waiting (pekko.dsm.tasks.queue-limit), or is shutting down")));
+    }
+    return out;
+  }
+
+  private HomeReply.TaskResult outcome(Object result, Throwable error) {
+    return shipping.outcome(result, error, running.get());
+  }
+
+  /**
+   * A local run's answer is awaited as long as a remote one's: {@code pekko.dsm.tasks.timeout}. An
+   * answer that comes later is let go of (nobody will read it).
+   */
+  <R> CompletableFuture<R> withDeadline(CompletableFuture<R> local, GlobalAddress at, String what) {
+    if (local.isDone()) {
+      return local;
+    }
+    long millis = settings.taskTimeout.toMillis();
+    CompletableFuture<R> out = new CompletableFuture<>();
+    AtomicBoolean settled = new AtomicBoolean();
+    Timing.Cancellable deadline =
+        timing.schedule(
+            settings.taskTimeout.toNanos(),
+            () -> {
+              if (settled.compareAndSet(false, true)) {
+                out.completeExceptionally(
+                    new DsmTimeoutException(
+                        at,
+                        what + " did not end within " + millis + " ms (pekko.dsm.tasks.timeout)",
+                        null));
+              }
+            });
+    local.whenComplete(
+        (value, failure) -> {
+          if (settled.compareAndSet(false, true)) {
+            deadline.cancel();
+            if (failure != null) {
+              out.completeExceptionally(failure);
+            } else {
+              out.complete(value);
+            }
+          } else if (value instanceof HomeReply.TaskResult r) {
+            shipping.discard(r); // nobody will read it: what it carried is let go of
+          }
+        });
+    return out;
+  }
+
+  /** How long a caller waits for tasks: a task's timeout plus a borrow wait and a request. */
+  Duration budget() {
+    return settings
+        .taskTimeout
+        .plus(settings.borrowTimeout)
+        .plus(settings.askTimeout)
+        .plusSeconds(1);
+  }
+
+  void close() {
+    pool.shutdownNow();
+  }
+}

@@ -1,0 +1,473 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.coherence.AtomicCell;
+import dev.pekkodsm.coherence.home.HolderNotice;
+import dev.pekkodsm.coherence.home.HomeReply;
+import dev.pekkodsm.coherence.home.HomeRequest;
+import dev.pekkodsm.coherence.home.RunMode;
+import dev.pekkodsm.memory.ArenaEndpoint;
+import dev.pekkodsm.memory.PeerEndpoint;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+
+/**
+ * The hand-written binary format of every DSM protocol message: one entry per type, with its
+ * manifest, how it is written and how it is read back. Every length is checked before it is used; a
+ * message is rejected unless it is consumed exactly.
+ *
+ * <p>Requests to a home travel inside an {@link Protocol.OwnerCommand} under the request's own
+ * manifest, followed by the optional {@code replyTo}.
+ */
+final class WireFormats {
+
+  private static final int MAX_STRING_BYTES = 64 * 1024;
+  private static final int MAX_MAP_ENTRIES = 4096;
+  // Characters of a remote error kept on the wire; each fits MAX_STRING_BYTES as UTF-8.
+  private static final int MAX_ERROR_MESSAGE_CHARS = 4_000;
+  private static final int MAX_ERROR_TRACE_CHARS = 12_000;
+
+  /** One message type's wire format. */
+  record Format<T>(
+      String manifest, Class<T> type, BiConsumer<Writer, T> writer, Function<Reader, T> reader) {
+
+    void write(Writer w, Object message) {
+      writer.accept(w, type.cast(message));
+    }
+  }
+
+  private final Map<Class<?>, Format<?>> byType = new HashMap<>();
+  private final Map<String, Format<?>> byManifest = new HashMap<>();
+
+  WireFormats() {
+    requests();
+    replies();
+    nodeMessages();
+  }
+
+  private <T> void add(
+      String manifest, Class<T> type, BiConsumer<Writer, T> writer, Function<Reader, T> reader) {
+    Format<T> f = new Format<>(manifest, type, writer, reader);
+    if (byType.put(type, f) != null || byManifest.put(manifest, f) != null) {
+      throw new IllegalStateException("two wire formats for " + type + " or " + manifest);
+    }
+  }
+
+  /** The format of {@code type}, or null if it has none. */
+  Format<?> of(Class<?> type) {
+    return byType.get(type);
+  }
+
+  /** The format with {@code manifest}, or null. */
+  Format<?> of(String manifest) {
+    return byManifest.get(manifest);
+  }
+
+  private void requests() {
+    add(
+        "HO",
+        HomeRequest.HandOver.class,
+        (w, m) -> w.l(m.home()).l(m.object()).i(m.color()).l(m.requester()).l(m.newObject()),
+        r -> new HomeRequest.HandOver(r.l(), r.l(), r.i(), r.l(), r.l()));
+    add(
+        "LE",
+        HomeRequest.Lend.class,
+        (w, m) -> w.l(m.home()).l(m.object()).i(m.color()).l(m.holder()).l(m.requestId()),
+        r -> new HomeRequest.Lend(r.l(), r.l(), r.i(), r.l(), r.l()));
+    add(
+        "CL",
+        HomeRequest.CancelLend.class,
+        (w, m) -> w.l(m.home()).l(m.object()).l(m.holder()).l(m.requestId()),
+        r -> new HomeRequest.CancelLend(r.l(), r.l(), r.l(), r.l()));
+    add(
+        "CF",
+        HomeRequest.Confirm.class,
+        (w, m) -> w.l(m.home()).l(m.object()).i(m.color()).l(m.holder()),
+        r -> new HomeRequest.Confirm(r.l(), r.l(), r.i(), r.l()));
+    add(
+        "FZ",
+        HomeRequest.Freeze.class,
+        (w, m) -> w.l(m.home()).l(m.object()).i(m.color()).l(m.requester()),
+        r -> new HomeRequest.Freeze(r.l(), r.l(), r.i(), r.l()));
+    add(
+        "AO",
+        HomeRequest.AtomicOp.class,
+        (w, m) -> w.l(m.home()).l(m.object()).i(m.op().ordinal()).l(m.a()).l(m.b()),
+        r ->
+            new HomeRequest.AtomicOp(
+                r.l(), r.l(), r.ordinal(AtomicCell.Op.values(), "atomic op"), r.l(), r.l()));
+    add(
+        "LK",
+        HomeRequest.Lock.class,
+        (w, m) -> w.l(m.home()).l(m.object()).l(m.holder()).l(m.lockId()),
+        r -> new HomeRequest.Lock(r.l(), r.l(), r.l(), r.l()));
+    add(
+        "UL",
+        HomeRequest.Unlock.class,
+        (w, m) -> w.l(m.home()).l(m.object()).l(m.holder()).l(m.lockId()).bytes(m.value()),
+        r -> new HomeRequest.Unlock(r.l(), r.l(), r.l(), r.l(), r.bytes()));
+    add(
+        "CK",
+        HomeRequest.CancelLock.class,
+        (w, m) -> w.l(m.home()).l(m.object()).l(m.holder()).l(m.lockId()),
+        r -> new HomeRequest.CancelLock(r.l(), r.l(), r.l(), r.l()));
+    add(
+        "RA",
+        HomeRequest.RunAt.class,
+        (w, m) -> w.l(m.home()).l(m.object()).i(m.color()).i(m.mode().ordinal()).bytes(m.fn()),
+        r ->
+            new HomeRequest.RunAt(
+                r.l(), r.l(), r.i(), r.ordinal(RunMode.values(), "run mode"), r.bytes()));
+    add(
+        "WH",
+        HomeRequest.Where.class,
+        (w, m) -> w.l(m.home()).l(m.object()),
+        r -> new HomeRequest.Where(r.l(), r.l()));
+    add(
+        "DR",
+        HomeRequest.Drop.class,
+        (w, m) -> w.l(m.home()).l(m.object()).i(m.color()).l(m.requester()),
+        r -> new HomeRequest.Drop(r.l(), r.l(), r.i(), r.l()));
+    add(
+        "RL",
+        HomeRequest.Release.class,
+        (w, m) -> w.l(m.home()).l(m.object()).i(m.color()).l(m.holder()).l(m.weight()),
+        r -> new HomeRequest.Release(r.l(), r.l(), r.i(), r.l(), r.positive()));
+    add(
+        "AD",
+        HomeRequest.Adopt.class,
+        (w, m) ->
+            w.l(m.home())
+                .l(m.object())
+                .i(m.color())
+                .l(m.from())
+                .l(m.to())
+                .l(m.weight())
+                .l(m.refId())
+                .b(m.box())
+                .b(m.topUp()),
+        r ->
+            new HomeRequest.Adopt(
+                r.l(), r.l(), r.i(), r.l(), r.l(), r.nonNegative(), r.l(), r.b(), r.b()));
+    add(
+        "CO",
+        HomeRequest.Collected.class,
+        (w, m) -> w.l(m.home()).l(m.object()).l(m.locator()),
+        r -> new HomeRequest.Collected(r.l(), r.l(), r.l()));
+  }
+
+  private void replies() {
+    add(
+        "HD",
+        HomeReply.HandedOver.class,
+        (w, m) -> w.bytes(m.value()),
+        r -> new HomeReply.HandedOver(r.bytes()));
+    add(
+        "HA",
+        HomeReply.HandedOverAt.class,
+        (w, m) -> w.i(m.color()).l(m.locator()).i(m.frameBytes()),
+        r -> new HomeReply.HandedOverAt(r.i(), r.l(), r.i()));
+    add(
+        "LT",
+        HomeReply.Lent.class,
+        (w, m) -> w.i(m.color()).l(m.weight()).l(m.locator()).i(m.frameBytes()),
+        r -> new HomeReply.Lent(r.i(), r.positive(), r.l(), r.i()));
+    add(
+        "CD",
+        HomeReply.Confirmed.class,
+        (w, m) -> w.b(m.ok()).s(m.reason()),
+        r -> new HomeReply.Confirmed(r.b(), r.s()));
+    add(
+        "AD2",
+        HomeReply.AtomicDone.class,
+        (w, m) -> w.l(m.value()).b(m.done()),
+        r -> new HomeReply.AtomicDone(r.l(), r.b()));
+    add(
+        "LD",
+        HomeReply.Locked.class,
+        (w, m) -> w.bytes(m.value()).i(m.version()),
+        r -> new HomeReply.Locked(r.bytes(), r.i()));
+    add(
+        "UD",
+        HomeReply.Unlocked.class,
+        (w, m) -> w.i(m.version()),
+        r -> new HomeReply.Unlocked(r.i()));
+    add(
+        "AT",
+        HomeReply.At.class,
+        (w, m) -> w.l(m.object()).i(m.color()).l(m.locator()).i(m.frameBytes()),
+        r -> new HomeReply.At(r.l(), r.i(), r.l(), r.i()));
+    add("DD", HomeReply.Dropped.class, (w, m) -> {}, r -> new HomeReply.Dropped());
+    add(
+        "TR",
+        HomeReply.TaskResult.class,
+        (w, m) ->
+            w.bytes(m.result())
+                .s(trim(m.errorType(), MAX_ERROR_MESSAGE_CHARS))
+                .s(trim(m.errorMessage(), MAX_ERROR_MESSAGE_CHARS))
+                .s(trim(m.errorTrace(), MAX_ERROR_TRACE_CHARS))
+                .l(m.object())
+                .i(m.color())
+                .l(m.locator())
+                .i(m.frameBytes())
+                .i(m.load()),
+        r ->
+            new HomeReply.TaskResult(
+                r.bytes(), r.s(), r.s(), r.s(), r.l(), r.i(), r.l(), r.i(), r.i()));
+    add(
+        "RF",
+        HomeReply.Refused.class,
+        (w, m) -> {
+          w.i(m.reason().ordinal())
+              .s(m.detail())
+              .l(m.movedToNode())
+              .l(m.movedToObject())
+              .i(m.readers())
+              .i(m.lent().size());
+          m.lent().forEach((k, v) -> w.l(k).i(v));
+        },
+        WireFormats::refused);
+  }
+
+  private void nodeMessages() {
+    add(
+        "SP",
+        Protocol.Spawn.class,
+        (w, m) -> w.bytes(m.task()).ref(m.replyTo()),
+        r -> new Protocol.Spawn(r.bytes(), r.ref()));
+    add(
+        "TU",
+        HolderNotice.ToppedUp.class,
+        (w, m) -> w.l(m.refId()).l(m.home()).l(m.object()).i(m.color()).l(m.weight()),
+        r -> new HolderNotice.ToppedUp(r.l(), r.l(), r.l(), r.i(), r.positive()));
+    add(
+        "RV",
+        HolderNotice.Revoked.class,
+        (w, m) -> w.l(m.refId()).s(m.reason()),
+        r -> new HolderNotice.Revoked(r.l(), r.s()));
+    add(
+        "GE",
+        Protocol.GetEndpoint.class,
+        (w, m) -> w.ref(m.replyTo()),
+        r -> new Protocol.GetEndpoint(r.ref()));
+    add("EP", Protocol.EndpointInfo.class, WireFormats::writeEndpoint, WireFormats::endpoint);
+  }
+
+  private static void writeEndpoint(Writer w, Protocol.EndpointInfo m) {
+    PeerEndpoint e = m.endpoint();
+    ArenaEndpoint a = e.arena();
+    w.l(m.node())
+        .l(m.registryFingerprint())
+        .l(a.node())
+        .s(a.directory())
+        .l(a.tokenHi())
+        .l(a.tokenLo())
+        .i(a.segmentBytes())
+        .i(a.maxSegments())
+        .s(e.hostId())
+        .s(e.tcpHost())
+        .i(e.tcpPort())
+        .s(e.rdmaHost())
+        .i(e.rdmaPort());
+  }
+
+  private static Protocol.EndpointInfo endpoint(Reader r) {
+    long nodeId = r.l();
+    long fingerprint = r.l();
+    ArenaEndpoint arena = new ArenaEndpoint(r.l(), r.s(), r.l(), r.l(), r.i(), r.i());
+    PeerEndpoint endpoint;
+    try {
+      endpoint = new PeerEndpoint(arena, r.s(), r.s(), r.i(), r.s(), r.i());
+    } catch (NullPointerException e) {
+      throw new IllegalArgumentException("malformed endpoint: " + e.getMessage(), e);
+    }
+    return new Protocol.EndpointInfo(nodeId, endpoint, fingerprint);
+  }
+
+  private static HomeReply.Refused refused(Reader r) {
+    HomeReply.Reason reason = r.ordinal(HomeReply.Reason.values(), "reason");
+    String detail = r.s();
+    long movedToNode = r.l();
+    long movedToObject = r.l();
+    int readers = r.i();
+    int entries = r.i();
+    if (entries < 0 || entries > MAX_MAP_ENTRIES) {
+      throw new IllegalArgumentException("malformed pekko-dsm message: " + entries + " holders");
+    }
+    Map<Long, Integer> lent = new HashMap<>();
+    for (int k = 0; k < entries; k++) {
+      lent.put(r.l(), r.i());
+    }
+    return new HomeReply.Refused(
+        reason, detail, movedToNode, movedToObject, readers, Map.copyOf(lent));
+  }
+
+  private static String trim(String text, int maxChars) {
+    if (text == null) {
+      return "";
+    }
+    return text.length() > maxChars ? text.substring(0, maxChars) : text;
+  }
+
+  /** Writes little-endian fields into a growing buffer. */
+  static final class Writer {
+    private final ActorRefResolver resolver;
+    private byte[] buf = new byte[64];
+    private int pos;
+
+    Writer(ActorRefResolver resolver) {
+      this.resolver = resolver;
+    }
+
+    private ByteBuffer room(int n) {
+      if (pos + n > buf.length) {
+        buf = Arrays.copyOf(buf, Math.max(buf.length * 2, pos + n));
+      }
+      ByteBuffer b = ByteBuffer.wrap(buf, pos, n).order(ByteOrder.LITTLE_ENDIAN);
+      pos += n;
+      return b;
+    }
+
+    Writer l(long v) {
+      room(8).putLong(v);
+      return this;
+    }
+
+    Writer i(int v) {
+      room(4).putInt(v);
+      return this;
+    }
+
+    Writer b(boolean v) {
+      room(1).put((byte) (v ? 1 : 0));
+      return this;
+    }
+
+    Writer bytes(byte[] v) {
+      i(v.length);
+      room(v.length).put(v);
+      return this;
+    }
+
+    Writer s(String v) {
+      byte[] utf8 = v.getBytes(StandardCharsets.UTF_8);
+      if (utf8.length > MAX_STRING_BYTES) {
+        utf8 = Arrays.copyOf(utf8, MAX_STRING_BYTES);
+      }
+      return bytes(utf8);
+    }
+
+    Writer ref(ActorRef<?> ref) {
+      return s(resolver.toSerializationFormat(ref));
+    }
+
+    /** An actor ref that may be null (one-way requests have no {@code replyTo}). */
+    Writer optionalRef(ActorRef<?> ref) {
+      return ref == null ? s("") : ref(ref);
+    }
+
+    byte[] toBytes() {
+      return Arrays.copyOf(buf, pos);
+    }
+  }
+
+  /** Reads what a {@link Writer} wrote, checking every length against what is there. */
+  static final class Reader {
+    private final ActorRefResolver resolver;
+    private final ByteBuffer b;
+
+    Reader(ActorRefResolver resolver, byte[] bytes) {
+      this.resolver = resolver;
+      this.b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private void need(int n) {
+      if (n < 0 || b.remaining() < n) {
+        throw new IllegalArgumentException(
+            "malformed pekko-dsm message: needs " + n + " more bytes, has " + b.remaining());
+      }
+    }
+
+    long l() {
+      need(8);
+      return b.getLong();
+    }
+
+    long positive() {
+      long v = l();
+      if (v <= 0) {
+        throw new IllegalArgumentException("malformed pekko-dsm message: weight " + v);
+      }
+      return v;
+    }
+
+    long nonNegative() {
+      long v = l();
+      if (v < 0) {
+        throw new IllegalArgumentException("malformed pekko-dsm message: weight " + v);
+      }
+      return v;
+    }
+
+    int i() {
+      need(4);
+      return b.getInt();
+    }
+
+    boolean b() {
+      need(1);
+      return b.get() != 0;
+    }
+
+    byte[] bytes() {
+      int n = i();
+      need(n);
+      byte[] out = new byte[n];
+      b.get(out);
+      return out;
+    }
+
+    String s() {
+      int n = i();
+      if (n > MAX_STRING_BYTES) {
+        throw new IllegalArgumentException("malformed pekko-dsm message: string of " + n);
+      }
+      need(n);
+      byte[] out = new byte[n];
+      b.get(out);
+      return new String(out, StandardCharsets.UTF_8);
+    }
+
+    <E extends Enum<E>> E ordinal(E[] values, String what) {
+      int ordinal = i();
+      if (ordinal < 0 || ordinal >= values.length) {
+        throw new IllegalArgumentException("malformed pekko-dsm message: " + what + " " + ordinal);
+      }
+      return values[ordinal];
+    }
+
+    <T> ActorRef<T> ref() {
+      return resolver.resolveActorRef(s());
+    }
+
+    /** An actor ref written by {@link Writer#optionalRef}: null if none was. */
+    <T> ActorRef<T> optionalRef() {
+      String s = s();
+      return s.isEmpty() ? null : resolver.resolveActorRef(s);
+    }
+
+    void end(String manifest) {
+      if (b.hasRemaining()) {
+        throw new IllegalArgumentException(
+            "malformed pekko-dsm message [" + manifest + "]: " + b.remaining() + " trailing bytes");
+      }
+    }
+  }
+}
