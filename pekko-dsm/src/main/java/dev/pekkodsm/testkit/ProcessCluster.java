@@ -225,11 +225,6 @@ public final class ProcessCluster implements AutoCloseable {
   static final String SYSTEM = "pekko-dsm";
 
   /**
-   * Failure detection of a process cluster: {@link NodeConfig.Failover#FAST}, with a longer pause
-   * and stable-after, because several JVMs start side by side on the host's cores and must not
-   * mistake each other's start-up for a crash. A killed process is removed in about ten seconds.
-   */
-  /**
    * Deadlines of a JVM's start, for JVMs that start together on a busy host's cores: binding
    * Artery's port and starting the logger take milliseconds, but Pekko's 3 s and 5 s run out when
    * the JVMs starve each other.
@@ -237,6 +232,11 @@ public final class ProcessCluster implements AutoCloseable {
   static final String STARTING_SIDE_BY_SIDE =
       "pekko.remote.artery.bind.bind-timeout = 20s\npekko.logger-startup-timeout = 30s";
 
+  /**
+   * Failure detection of a process cluster: {@link NodeConfig.Failover#FAST}, with a longer pause
+   * and stable-after, because several JVMs start side by side on the host's cores and must not
+   * mistake each other's start-up for a crash. A killed process is removed in about ten seconds.
+   */
   static final NodeConfig.Failover FAILOVER =
       NodeConfig.Failover.FAST
           .withAcceptableHeartbeatPause(Duration.ofSeconds(5))
