@@ -60,6 +60,7 @@ public final class Dsm implements Extension {
     this.runtime = NodeRuntime.get(system);
     this.node = runtime.node();
     this.ctx = node.client();
+    dev.pekkodsm.metrics.DsmJmx.register(system, this);
   }
 
   /** The DSM of a typed actor system, started on first use. */

@@ -32,42 +32,15 @@ public interface PeerReader extends SyncAccess, AutoCloseable {
     return -1;
   }
 
-  @Override
-  default long load(long cell, long object, int field, long deadlineNs) {
-    throw noSync();
-  }
-
-  @Override
-  default long compareAndExchange(
-      long cell, long object, int field, long expected, long update, long deadlineNs) {
-    throw noSync();
-  }
-
-  @Override
-  default long getAndAdd(long cell, long object, int field, long delta, long deadlineNs) {
-    throw noSync();
-  }
-
-  @Override
-  default void writeValue(long locator, byte[] frame, int length, long deadlineNs) {
-    throw noSync();
-  }
-
-  @Override
-  default ReadStatus readValue(
-      long locator, long object, int color, ReadBuffer out, long deadlineNs) {
-    throw noSync();
-  }
-
-  @Override
-  default long peekValueColor(long locator, long object, long deadlineNs) {
-    return -1;
-  }
-
-  private SyncFailedException noSync() {
+  /**
+   * The failure of a sync-region operation over a transport that has none, for readers that do not
+   * implement them (every reader names its choice: a wrapper that forgot to delegate one would
+   * otherwise turn one-sided writes into messages without a word).
+   */
+  static SyncFailedException noSyncOperations(String transport) {
     return new SyncFailedException(
         SyncStatus.UNAVAILABLE,
-        "the " + transport() + " transport does not operate on peers' sync regions");
+        "the " + transport + " transport does not operate on peers' sync regions");
   }
 
   /** Drops the reader's resources. */

@@ -5,8 +5,10 @@ import static dev.pekkodsm.serialization.internal.SnapshotCodec.ANY_COLOR;
 import dev.pekkodsm.serialization.DecodeStatus;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ClosedSelectorException;
@@ -20,6 +22,7 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -37,12 +40,16 @@ import org.slf4j.LoggerFactory;
  * half-sent past {@link TcpSettings#handshakeTimeout()}, or a client that stops reading its replies
  * for {@link TcpSettings#writeStallTimeout()} is closed; a request for any locator is
  * bounds-checked against the arena's segments and answered; connections beyond {@link
- * TcpSettings#maxConnections()} are closed on arrival. Nothing outside the arena's mapped segments
- * is ever read.
+ * TcpSettings#maxConnections()}, or beyond {@link TcpSettings#maxConnectionsPerAddress()} from one
+ * remote address, are closed on arrival, and an authenticated connection on which no request
+ * arrives for {@link TcpSettings#idleTimeout()} is closed (its reader reconnects on its next read),
+ * so idle clients cannot hold the server's connections for ever. Nothing outside the arena's mapped
+ * segments is ever read.
  *
  * <p>The port must be reachable only by cluster members: without {@link TcpSettings#secret()} any
- * client that reaches it can read every published snapshot. The secret authenticates clients; it
- * does not encrypt the traffic.
+ * client that reaches it can read every published snapshot, so the server refuses to listen on an
+ * address other hosts can reach without a secret unless {@link TcpSettings#allowWithoutSecret()}.
+ * The secret authenticates clients; it does not encrypt the traffic.
  *
  * <p>Thread-safe.
  */
@@ -61,9 +68,12 @@ public final class TcpReadServer implements AutoCloseable {
   private final ServerSocketChannel server;
   private final Loop[] loops;
   private final AtomicInteger open = new AtomicInteger();
+  private final ConcurrentHashMap<InetAddress, Integer> perAddress = new ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
   private final LongAdder accepted = new LongAdder();
   private final LongAdder refused = new LongAdder();
+  private final LongAdder refusedPerAddress = new LongAdder();
+  private final LongAdder closedIdle = new LongAdder();
   private final LongAdder served = new LongAdder();
   private final LongAdder bytesServed = new LongAdder();
   private final LongAdder closedForMisbehaviour = new LongAdder();
@@ -87,6 +97,8 @@ public final class TcpReadServer implements AutoCloseable {
    * Binds the read server and starts its threads.
    *
    * @throws IOException if the address cannot be bound
+   * @throws IllegalArgumentException if the address is reachable from other hosts and there is no
+   *     secret (see {@link TcpSettings#exposureProblem})
    */
   public static TcpReadServer start(SnapshotArena arena, TcpSettings settings) throws IOException {
     return start(arena, null, settings);
@@ -98,13 +110,23 @@ public final class TcpReadServer implements AutoCloseable {
    *
    * @param region the node's sync region, or null to serve reads of the arena only
    * @throws IOException if the address cannot be bound
+   * @throws IllegalArgumentException if the address is reachable from other hosts and there is no
+   *     secret (see {@link TcpSettings#exposureProblem})
    */
   public static TcpReadServer start(SnapshotArena arena, SyncRegion region, TcpSettings settings)
       throws IOException {
+    InetSocketAddress bind = new InetSocketAddress(settings.bindHost(), settings.port());
+    if (bind.isUnresolved()) {
+      throw new UnknownHostException("cannot resolve " + settings.bindHost());
+    }
+    String exposed = settings.exposureProblem(bind.getAddress());
+    if (exposed != null) {
+      throw new IllegalArgumentException(exposed);
+    }
     ServerSocketChannel channel = ServerSocketChannel.open();
     try {
       channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-      channel.bind(new InetSocketAddress(settings.bindHost(), settings.port()), 1024);
+      channel.bind(bind, 1024);
       channel.configureBlocking(false);
       TcpReadServer server = new TcpReadServer(arena, region, settings, channel);
       server.loops[0].selector.wakeup();
@@ -146,6 +168,19 @@ public final class TcpReadServer implements AutoCloseable {
   /** Connections closed on arrival because {@link TcpSettings#maxConnections()} were open. */
   public long refusedConnections() {
     return refused.sum();
+  }
+
+  /**
+   * Connections closed on arrival because their address already held {@link
+   * TcpSettings#maxConnectionsPerAddress()}.
+   */
+  public long refusedConnectionsPerAddress() {
+    return refusedPerAddress.sum();
+  }
+
+  /** Authenticated connections closed after {@link TcpSettings#idleTimeout()} without a request. */
+  public long idleConnectionsClosed() {
+    return closedIdle.sum();
   }
 
   /** Read requests answered. */
@@ -195,7 +230,7 @@ public final class TcpReadServer implements AutoCloseable {
   private final class Loop implements Runnable {
     final int index;
     final Selector selector;
-    final ConcurrentLinkedQueue<SocketChannel> incoming = new ConcurrentLinkedQueue<>();
+    final ConcurrentLinkedQueue<Accepted> incoming = new ConcurrentLinkedQueue<>();
     final Set<Connection> connections = new HashSet<>();
     final List<ByteBuffer> segments = new ArrayList<>();
     final List<ByteBuffer> valueSegments = new ArrayList<>();
@@ -213,8 +248,8 @@ public final class TcpReadServer implements AutoCloseable {
       try {
         while (!closed) {
           selector.select(SWEEP_MS);
-          for (SocketChannel channel; (channel = incoming.poll()) != null; ) {
-            adopt(channel);
+          for (Accepted accepted; (accepted = incoming.poll()) != null; ) {
+            adopt(accepted);
           }
           Iterator<SelectionKey> keys = selector.selectedKeys().iterator();
           while (keys.hasNext()) {
@@ -244,9 +279,9 @@ public final class TcpReadServer implements AutoCloseable {
         for (Connection connection : List.copyOf(connections)) {
           connection.close();
         }
-        for (SocketChannel channel; (channel = incoming.poll()) != null; ) {
-          quietClose(channel);
-          open.decrementAndGet();
+        for (Accepted accepted; (accepted = incoming.poll()) != null; ) {
+          quietClose(accepted.channel());
+          released(accepted.address());
         }
         try {
           selector.close();
@@ -258,9 +293,16 @@ public final class TcpReadServer implements AutoCloseable {
 
     private void acceptAll() throws IOException {
       for (SocketChannel channel; (channel = server.accept()) != null; ) {
+        InetAddress address = remoteAddress(channel);
         if (open.incrementAndGet() > settings.maxConnections()) {
           open.decrementAndGet();
           refused.increment();
+          quietClose(channel);
+          continue;
+        }
+        if (perAddress.merge(address, 1, Integer::sum) > settings.maxConnectionsPerAddress()) {
+          released(address);
+          refusedPerAddress.increment();
           quietClose(channel);
           continue;
         }
@@ -268,24 +310,25 @@ public final class TcpReadServer implements AutoCloseable {
         Loop target = loops[nextLoop];
         nextLoop = (nextLoop + 1) % loops.length;
         if (target == this) {
-          adopt(channel);
+          adopt(new Accepted(channel, address));
         } else {
-          target.incoming.add(channel);
+          target.incoming.add(new Accepted(channel, address));
           target.selector.wakeup();
         }
       }
     }
 
-    private void adopt(SocketChannel channel) {
+    private void adopt(Accepted accepted) {
+      SocketChannel channel = accepted.channel();
       try {
         channel.configureBlocking(false);
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-        Connection connection = new Connection(this, channel);
+        Connection connection = new Connection(this, channel, accepted.address());
         connection.key = channel.register(selector, SelectionKey.OP_WRITE, connection);
         connections.add(connection);
       } catch (IOException e) {
         quietClose(channel);
-        open.decrementAndGet();
+        released(accepted.address());
       }
     }
 
@@ -324,6 +367,23 @@ public final class TcpReadServer implements AutoCloseable {
     }
   }
 
+  /** A connection accepted by one loop and handed to another, with its remote address. */
+  private record Accepted(SocketChannel channel, InetAddress address) {}
+
+  private static InetAddress remoteAddress(SocketChannel channel) {
+    try {
+      return ((InetSocketAddress) channel.getRemoteAddress()).getAddress();
+    } catch (IOException | RuntimeException e) {
+      return InetAddress.getLoopbackAddress(); // closed already: counted and released at once
+    }
+  }
+
+  /** A connection from {@code address} is gone: it no longer counts against any limit. */
+  private void released(InetAddress address) {
+    open.decrementAndGet();
+    perAddress.computeIfPresent(address, (a, n) -> n <= 1 ? null : n - 1);
+  }
+
   /**
    * One client connection, confined to its loop's thread. Replies are assembled in a direct buffer:
    * a slot is copied into it once and written from it with no further copy.
@@ -334,16 +394,19 @@ public final class TcpReadServer implements AutoCloseable {
     ByteBuffer in = ByteBuffer.allocate(64 * TcpWire.REQUEST_BYTES);
     ByteBuffer out = ByteBuffer.allocateDirect(OUT_BYTES);
     final byte[] nonce = new byte[TcpWire.NONCE_BYTES];
+    final InetAddress address;
     final long openedNs = System.nanoTime();
+    long lastRequestNs = openedNs;
     SelectionKey key;
     boolean authenticated;
     boolean closing;
     long partialSinceNs;
     long stalledSinceNs;
 
-    Connection(Loop loop, SocketChannel channel) {
+    Connection(Loop loop, SocketChannel channel, InetAddress address) {
       this.loop = loop;
       this.channel = channel;
+      this.address = address;
       in.order(ByteOrder.LITTLE_ENDIAN);
       out.order(ByteOrder.LITTLE_ENDIAN);
       random.nextBytes(nonce);
@@ -421,6 +484,7 @@ public final class TcpReadServer implements AutoCloseable {
           } else {
             operate(opcode, arg, id, locator);
           }
+          lastRequestNs = System.nanoTime();
         }
       } finally {
         in.compact();
@@ -453,6 +517,7 @@ public final class TcpReadServer implements AutoCloseable {
       room(TcpWire.ACCEPT_BYTES).putInt(TcpWire.ACCEPT_MAGIC).putInt(status);
       if (status == TcpWire.ACCEPTED) {
         authenticated = true;
+        lastRequestNs = System.nanoTime();
       } else {
         closedForMisbehaviour.increment();
         closing = true; // the refusal is sent, then the connection closes
@@ -635,6 +700,13 @@ public final class TcpReadServer implements AutoCloseable {
       } else if (stalledSinceNs != 0
           && now - stalledSinceNs > settings.writeStallTimeout().toNanos()) {
         misbehaved();
+      } else if (authenticated
+          && partialSinceNs == 0
+          && stalledSinceNs == 0
+          && out.position() == 0
+          && now - lastRequestNs > settings.idleTimeout().toNanos()) {
+        closedIdle.increment();
+        close();
       }
     }
 
@@ -645,7 +717,7 @@ public final class TcpReadServer implements AutoCloseable {
 
     void close() {
       if (loop.connections.remove(this)) {
-        open.decrementAndGet();
+        released(address);
       }
       if (key != null) {
         key.cancel();

@@ -91,7 +91,14 @@ class TcpTransportTest extends TransportConformanceTest {
   /** A raw client that completes the handshake, for sending whatever a test wants. */
   static Socket rawClient(TcpReadServer server, SnapshotArena arena, String secret)
       throws IOException {
-    Socket s = new Socket("127.0.0.1", server.address().getPort());
+    return rawClient(server, arena, secret, java.net.InetAddress.getLoopbackAddress());
+  }
+
+  /** {@link #rawClient(TcpReadServer, SnapshotArena, String)} from another local address. */
+  static Socket rawClient(
+      TcpReadServer server, SnapshotArena arena, String secret, java.net.InetAddress from)
+      throws IOException {
+    Socket s = new Socket("127.0.0.1", server.address().getPort(), from, 0);
     s.setSoTimeout(5000);
     ByteBuffer hello =
         ByteBuffer.wrap(s.getInputStream().readNBytes(TcpWire.HELLO_BYTES))
@@ -485,5 +492,116 @@ class TcpTransportTest extends TransportConformanceTest {
     } while (status != ReadStatus.OK && System.nanoTime() < deadline);
     assertEquals(ReadStatus.OK, status);
     assertEquals("again", decode(out));
+  }
+
+  @Test
+  void shouldCloseIdleAuthenticatedConnectionsAndKeepBusyOnes() throws Exception {
+    SnapshotArena arena = arena(1 << 20, 1);
+    TcpReadServer server = serve(arena, settings.withIdleLimits(Duration.ofMillis(600), 64));
+    Witness witness = new Witness(arena, server);
+    byte[] f = frame("busy", 5, 0);
+    long locator = arena.publish(f, f.length);
+    try (Socket idle = rawClient(server, arena, "");
+        Socket busy = rawClient(server, arena, "")) {
+      DataInputStream replies = new DataInputStream(busy.getInputStream());
+      long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1800);
+      int served = 0;
+      while (System.nanoTime() < until) {
+        busy.getOutputStream().write(request(served, locator));
+        byte[] header = replies.readNBytes(TcpWire.REPLY_HEADER_BYTES);
+        int length = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).getInt(12);
+        replies.readNBytes(length);
+        served++;
+        Thread.sleep(150);
+      }
+      assertTrue(served > 5, "the busy client was served " + served + " times");
+      assertTrue(closedByServer(idle, 3000), "the idle connection was closed");
+      assertTrue(server.idleConnectionsClosed() >= 1, "" + server.idleConnectionsClosed());
+      busy.getOutputStream().write(request(99, locator));
+      assertEquals(
+          TcpWire.REPLY_HEADER_BYTES, replies.readNBytes(TcpWire.REPLY_HEADER_BYTES).length);
+    }
+    // The witness's pooled connection was idle too: its reader reconnects on the next read.
+    Thread.sleep(1200);
+    witness.assertServed();
+    assertEquals(0, server.misbehavingConnections(), "idleness is not misbehaviour");
+  }
+
+  @Test
+  void shouldServeAWellBehavedReaderWhileOneAddressHoldsItsMaximum() throws Exception {
+    SnapshotArena arena = arena(1 << 20, 1);
+    TcpReadServer server =
+        serve(
+            arena,
+            settings
+                .withLimits(16, Duration.ofSeconds(5), Duration.ofSeconds(10))
+                .withIdleLimits(Duration.ofSeconds(60), 4));
+    java.net.InetAddress hog = java.net.InetAddress.getByName("127.0.0.2");
+    List<Socket> held = new ArrayList<>();
+    int refused = 0;
+    try {
+      // Far more authenticated, idle connections than the server holds in all.
+      for (int i = 0; i < 40; i++) {
+        try {
+          held.add(rawClient(server, arena, "", hog));
+        } catch (IOException | RuntimeException | AssertionError e) {
+          refused++; // closed on arrival: no greeting to read
+        }
+      }
+      assertEquals(4, held.size(), "one address gets its maximum, and no more");
+      assertEquals(36, refused);
+      assertTrue(
+          server.refusedConnectionsPerAddress() >= 36, "" + server.refusedConnectionsPerAddress());
+      Witness witness = new Witness(arena, server);
+      try (PeerReader another = tcp.open(endpoint(arena, server))) {
+        ReadBuffer out = new ReadBuffer(8);
+        assertEquals(ReadStatus.OK, another.read(witness.locator, 77, 1, out, inFiveSeconds()));
+      }
+      witness.assertServed();
+    } finally {
+      for (Socket s : held) {
+        s.close();
+      }
+    }
+  }
+
+  @Test
+  void shouldRefuseToServeBeyondLoopbackWithoutASecret() throws Exception {
+    SnapshotArena arena = arena(1 << 20, 1);
+    var e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> TcpReadServer.start(arena, settings.withBindHost("0.0.0.0")));
+    assertTrue(e.getMessage().contains("pekko.dsm.tcp.secret"), e.getMessage());
+    assertTrue(e.getMessage().contains("allow-without-secret"), e.getMessage());
+    java.net.InetAddress lan = java.net.InetAddress.getByName("10.1.2.3"); // a literal: no lookup
+    assertTrue(settings.exposureProblem(lan) != null);
+    assertEquals(null, settings.withSecret("s3cret").exposureProblem(lan));
+    assertEquals(null, settings.withAllowWithoutSecret(true).exposureProblem(lan));
+    assertEquals(
+        null, settings.exposureProblem(java.net.InetAddress.getByName("127.0.0.5")), "loopback");
+  }
+
+  @Test
+  void shouldRefuseASecretOfZerosAndAZeroMacFromAClient() throws Exception {
+    for (String zeros : List.of("0", "00000000000000000000000000000000", "\0\0\0\0")) {
+      var e = assertThrows(IllegalArgumentException.class, () -> settings.withSecret(zeros));
+      assertTrue(e.getMessage().contains("all zeros"), e.getMessage());
+    }
+    SnapshotArena arena = arena(1 << 20, 1);
+    TcpReadServer server = serve(arena, settings.withSecret("s3cret"));
+    try (Socket s = new Socket("127.0.0.1", server.address().getPort())) {
+      s.setSoTimeout(5000);
+      s.getInputStream().readNBytes(TcpWire.HELLO_BYTES);
+      ByteBuffer auth = ByteBuffer.allocate(TcpWire.AUTH_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+      auth.putLong(TcpWire.HELLO_MAGIC).put(new byte[TcpWire.MAC_BYTES]); // a MAC of zeros
+      s.getOutputStream().write(auth.array());
+      ByteBuffer accept =
+          ByteBuffer.wrap(s.getInputStream().readNBytes(TcpWire.ACCEPT_BYTES))
+              .order(ByteOrder.LITTLE_ENDIAN);
+      assertEquals(TcpWire.ACCEPT_MAGIC, accept.getInt());
+      assertEquals(TcpWire.REFUSED_SECRET, accept.getInt());
+      assertTrue(closedByServer(s, 3000));
+    }
   }
 }

@@ -56,6 +56,8 @@ public final class DsmNode {
   private final ObjectTable table;
   private final Metrics metrics;
   private final TransportBootstrap transports;
+  private final dev.pekkodsm.metrics.ReadLatencies readLatencies =
+      new dev.pekkodsm.metrics.ReadLatencies();
   private final PeerDirectory peers;
   private final HomeProxy homes;
   private final TaskRunner runner;
@@ -98,7 +100,8 @@ public final class DsmNode {
             settings.tombstoneEntries,
             settings.tombstoneTtl);
     this.metrics = new Metrics(table::size, arena::liveSlots);
-    this.transports = TransportBootstrap.start(system, settings, arena, region, codec);
+    this.transports =
+        TransportBootstrap.start(system, settings, arena, region, codec, readLatencies);
     this.peers =
         new PeerDirectory(
             system,
@@ -236,6 +239,11 @@ public final class DsmNode {
   /** The transport chosen for each peer read so far. */
   public Map<NodeId, String> transportsInUse() {
     return transports.transports().chosen();
+  }
+
+  /** Latencies of this node's one-sided reads, per transport. */
+  public dev.pekkodsm.metrics.ReadLatencies readLatencies() {
+    return readLatencies;
   }
 
   /** The tcp read server, or null if this node runs none. */

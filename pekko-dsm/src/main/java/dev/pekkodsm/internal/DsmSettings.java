@@ -51,6 +51,7 @@ public final class DsmSettings {
   public final int taskQueueLimit;
   public final Duration taskTimeout;
   public final int syncCells;
+  public final boolean jmxEnabled;
 
   private DsmSettings(Config root, ClassRegistry extra, ClassLoader loader) {
     Config c = root.getConfig("pekko.dsm");
@@ -115,7 +116,10 @@ public final class DsmSettings {
               tc.getDuration("connect-timeout"),
               tc.getDuration("handshake-timeout"),
               tc.getDuration("write-stall-timeout"),
-              tc.getString("secret"));
+              tc.getString("secret"),
+              tc.getDuration("idle-timeout"),
+              tc.getInt("max-connections-per-address"),
+              tc.getBoolean("allow-without-secret"));
     } catch (IllegalArgumentException e) {
       throw new ConfigException.BadValue(tc.origin(), "pekko.dsm.tcp", e.getMessage());
     }
@@ -153,6 +157,7 @@ public final class DsmSettings {
           "max-cells=" + cells + " must be in [1, " + SyncRegion.maxCells() + "]");
     }
     this.syncCells = cells;
+    this.jmxEnabled = c.getBoolean("jmx.enabled");
   }
 
   /**

@@ -19,13 +19,21 @@ import scala.concurrent.Future;
  *
  * <p>When node N has left the cluster, its shard goes to the region that asked, which answers every
  * request for N's objects with "lost" at once.
+ *
+ * <p>When node N is a member but its region has not registered with the coordinator yet (it joined
+ * a moment ago), the answer is "not yet", quietly: the coordinator is handed a region it does not
+ * know (the dead-letters actor), drops the request at debug level, and the requesting region asks
+ * again after {@code pekko.cluster.sharding.retry-interval}. A failed future would do the same but
+ * log an error with a trace on every join.
  */
 final class HomeAllocationStrategy extends ShardCoordinator.AbstractShardAllocationStrategy {
 
   private final Cluster cluster;
+  private final ActorRef notYet;
 
   HomeAllocationStrategy(Cluster cluster) {
     this.cluster = cluster;
+    this.notYet = cluster.system().deadLetters();
   }
 
   @Override
@@ -56,11 +64,7 @@ final class HomeAllocationStrategy extends ShardCoordinator.AbstractShardAllocat
         return Futures.successful(region);
       }
     }
-    // The home node is a member but its region has not registered yet; the requesting region
-    // retries after pekko.cluster.sharding.retry-interval.
-    return Futures.failed(
-        new IllegalStateException(
-            "the shard region of node " + shardId + " at " + home + " has not registered yet"));
+    return Futures.successful(notYet);
   }
 
   @Override

@@ -12,6 +12,7 @@ import dev.pekkodsm.memory.rdma.Rdma;
 import dev.pekkodsm.memory.rdma.RdmaArenaServer;
 import dev.pekkodsm.memory.rdma.RdmaSettings;
 import dev.pekkodsm.memory.rdma.RdmaTransport;
+import dev.pekkodsm.metrics.ReadLatencies;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -56,7 +57,8 @@ final class TransportBootstrap implements AutoCloseable {
       DsmSettings settings,
       SnapshotArena arena,
       SyncRegion region,
-      SnapshotCodec codec) {
+      SnapshotCodec codec,
+      ReadLatencies latencies) {
     if (settings.transport == DsmSettings.Transport.RDMA && !Rdma.isAvailable()) {
       region.close();
       arena.close();
@@ -88,7 +90,8 @@ final class TransportBootstrap implements AutoCloseable {
             rdmaServer != null
                 ? new RdmaTransport(codec, maxFrame, rdmaSettings(system, settings))
                 : null,
-            rdmaServer != null ? "" : rdmaUnavailable(settings));
+            rdmaServer != null ? "" : rdmaUnavailable(settings),
+            latencies);
     return new TransportBootstrap(tcpServer, rdmaServer, published, transports);
   }
 
@@ -166,6 +169,10 @@ final class TransportBootstrap implements AutoCloseable {
     }
     try {
       return TcpReadServer.start(arena, region, tcp);
+    } catch (IllegalArgumentException e) { // exposed without a secret: says what to set
+      region.close();
+      arena.close();
+      throw e;
     } catch (IOException e) {
       region.close();
       arena.close();

@@ -5,6 +5,7 @@ import dev.pekkodsm.memory.OneSidedTransport;
 import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.TransportUnavailableException;
+import dev.pekkodsm.metrics.ReadLatencies;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,11 +32,13 @@ final class Transports implements AutoCloseable {
   private final OneSidedTransport tcp;
   private final OneSidedTransport rdma;
   private final String rdmaUnavailable;
+  private final ReadLatencies latencies;
   private final Map<NodeId, String> chosen = new ConcurrentHashMap<>();
 
   /**
    * @param tcp null if this node does not read over tcp
    * @param rdma null if RDMA is unavailable here, with {@code rdmaUnavailable} saying why
+   * @param latencies times the reads of every reader opened
    */
   Transports(
       DsmSettings.Transport mode,
@@ -43,13 +46,15 @@ final class Transports implements AutoCloseable {
       OneSidedTransport shm,
       OneSidedTransport tcp,
       OneSidedTransport rdma,
-      String rdmaUnavailable) {
+      String rdmaUnavailable,
+      ReadLatencies latencies) {
     this.mode = mode;
     this.self = self;
     this.shm = shm;
     this.tcp = tcp;
     this.rdma = rdma;
     this.rdmaUnavailable = rdmaUnavailable;
+    this.latencies = latencies;
   }
 
   /** The transports to try for {@code peer}, best first, each with why it applies. */
@@ -109,7 +114,7 @@ final class Transports implements AutoCloseable {
               t.name(),
               reasons.isEmpty() ? "" : " (" + String.join("; ", reasons) + ")");
         }
-        return reader;
+        return latencies.timed(reader);
       } catch (TransportUnavailableException e) {
         reasons.add(t.name() + ": " + e.getMessage());
       }

@@ -52,6 +52,20 @@ public final class LocalCluster implements AutoCloseable {
 
   private static final AtomicInteger CLUSTERS = new AtomicInteger();
 
+  /**
+   * What nodes embedded in one JVM need on top of {@link NodeConfig}'s basics, the fast failover
+   * preset and quiet logs: any free port, a shard coordinator that takes over quickly, and nodes
+   * that leave only when told (this class, or its shutdown hook, stops them).
+   */
+  static final String EMBEDDED =
+      String.join(
+          "\n",
+          "pekko.remote.artery.canonical.port = 0",
+          "pekko.cluster.sharding.waiting-for-state-timeout = 500ms",
+          "pekko.coordinated-shutdown.run-by-actor-system-terminate = off",
+          "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off",
+          "pekko.coordinated-shutdown.exit-jvm = off");
+
   private final List<ActorSystem<Void>> systems;
   private final List<Boolean> stopped;
   private final Duration timeout;
@@ -59,11 +73,13 @@ public final class LocalCluster implements AutoCloseable {
   private final ConcurrentHashMap<Long, CompletableFuture<Object>> deliveries =
       new ConcurrentHashMap<>();
   private final AtomicLong nextDelivery = new AtomicLong();
+  private final Thread shutdownHook;
 
-  private LocalCluster(List<ActorSystem<Void>> systems, Duration timeout) {
+  private LocalCluster(List<ActorSystem<Void>> systems, Duration timeout, Thread shutdownHook) {
     this.systems = systems;
     this.stopped = new ArrayList<>(Collections.nCopies(systems.size(), false));
     this.timeout = timeout;
+    this.shutdownHook = shutdownHook;
     for (ActorSystem<Void> system : systems) {
       inboxes.add(
           system.systemActorOf(
@@ -186,43 +202,30 @@ public final class LocalCluster implements AutoCloseable {
      */
     public LocalCluster start() {
       String systemName = name != null ? name : "dsm-" + CLUSTERS.incrementAndGet();
-      Config base =
-          ConfigFactory.parseString(
-                  String.join(
-                      "\n",
-                      "pekko.actor.provider = cluster",
-                      "pekko.remote.artery.transport = tcp",
-                      "pekko.remote.artery.canonical.hostname = \"127.0.0.1\"",
-                      "pekko.remote.artery.canonical.port = 0",
-                      "pekko.cluster.jmx.enabled = off",
-                      "pekko.cluster.log-info = off",
-                      "pekko.cluster.gossip-interval = 200ms",
-                      "pekko.cluster.leader-actions-interval = 200ms",
-                      "pekko.cluster.unreachable-nodes-reaper-interval = 250ms",
-                      "pekko.cluster.failure-detector.heartbeat-interval = 200ms",
-                      "pekko.cluster.failure-detector.acceptable-heartbeat-pause = 1s",
-                      "pekko.cluster.failure-detector.expected-response-after = 200ms",
-                      "pekko.cluster.downing-provider-class = "
-                          + "\"org.apache.pekko.cluster.sbr.SplitBrainResolverProvider\"",
-                      "pekko.cluster.split-brain-resolver.active-strategy = keep-majority",
-                      "pekko.cluster.split-brain-resolver.stable-after = 2s",
-                      "pekko.cluster.sharding.retry-interval = 200ms",
-                      "pekko.cluster.sharding.waiting-for-state-timeout = 500ms",
-                      "pekko.coordinated-shutdown.run-by-actor-system-terminate = off",
-                      "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off",
-                      "pekko.coordinated-shutdown.exit-jvm = off",
-                      "pekko.loglevel = WARNING",
-                      "pekko.log-dead-letters = off",
-                      "pekko.log-dead-letters-during-shutdown = off"))
-              .withFallback(ConfigFactory.load());
-      Config nodeConfig = config.withFallback(base).resolve();
+      Config nodeConfig =
+          NodeConfig.builder()
+              .failover(NodeConfig.Failover.FAST)
+              .quiet()
+              .config(EMBEDDED)
+              .config(config)
+              .skipDsmCheck()
+              .overlay();
+      Config fallback = ConfigFactory.load();
       ClassRegistry classes = registry.build();
-      List<ActorSystem<Void>> systems = new ArrayList<>();
+      List<ActorSystem<Void>> systems = new java.util.concurrent.CopyOnWriteArrayList<>();
       long deadline = System.nanoTime() + timeout.toNanos();
+      // SIGTERM or System.exit: stop the nodes, so that their arenas are removed, as close() would.
+      Thread shutdownHook =
+          new Thread(() -> stopAllOnExit(systems), "pekko-dsm-local-cluster-shutdown");
+      Runtime.getRuntime().addShutdownHook(shutdownHook);
       try {
         for (int i = 0; i < nodes; i++) {
           Config own =
-              perNode.getOrDefault(i, ConfigFactory.empty()).withFallback(nodeConfig).resolve();
+              perNode
+                  .getOrDefault(i, ConfigFactory.empty())
+                  .withFallback(nodeConfig)
+                  .withFallback(fallback)
+                  .resolve();
           ActorSystemSetup setup =
               ActorSystemSetup.create(BootstrapSetup.create(own)).and(DsmSetup.create(classes));
           systems.add(ActorSystem.create(Behaviors.empty(), systemName, setup));
@@ -235,7 +238,7 @@ public final class LocalCluster implements AutoCloseable {
         for (ActorSystem<Void> system : systems) {
           ready.add(Dsm.get(system).ready().toCompletableFuture());
         }
-        LocalCluster cluster = new LocalCluster(systems, timeout);
+        LocalCluster cluster = new LocalCluster(List.copyOf(systems), timeout, shutdownHook);
         cluster.awaitCondition(
             "all " + nodes + " nodes Up on every node", deadline, cluster::allUp);
         long left = Math.max(1, deadline - System.nanoTime());
@@ -256,6 +259,7 @@ public final class LocalCluster implements AutoCloseable {
             .get(left, TimeUnit.NANOSECONDS);
         return cluster;
       } catch (Exception e) {
+        removeHook(shutdownHook);
         systems.forEach(ActorSystem::terminate);
         throw new IllegalStateException(
             "the local cluster of "
@@ -435,6 +439,7 @@ public final class LocalCluster implements AutoCloseable {
   /** Stops every node that is still running and waits for them to terminate. */
   @Override
   public synchronized void close() {
+    removeHook(shutdownHook);
     List<CompletableFuture<?>> done = new ArrayList<>();
     for (int i = 0; i < systems.size(); i++) {
       if (!stopped.get(i)) {
@@ -444,5 +449,27 @@ public final class LocalCluster implements AutoCloseable {
       done.add(systems.get(i).getWhenTerminated().toCompletableFuture());
     }
     await(CompletableFuture.allOf(done.toArray(new CompletableFuture<?>[0])));
+  }
+
+  private static void removeHook(Thread hook) {
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // the JVM is shutting down: the hook stops the nodes
+    }
+  }
+
+  /** The JVM is exiting: stop the nodes still running, with a bounded wait. */
+  private static void stopAllOnExit(List<ActorSystem<Void>> systems) {
+    List<CompletableFuture<?>> done = new ArrayList<>();
+    for (ActorSystem<Void> system : systems) {
+      system.terminate();
+      done.add(system.getWhenTerminated().toCompletableFuture());
+    }
+    try {
+      CompletableFuture.allOf(done.toArray(new CompletableFuture<?>[0])).get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // the JVM is going away; a leftover arena is removed by the next node started on this host
+    }
   }
 }

@@ -37,20 +37,35 @@ import org.apache.pekko.cluster.typed.Cluster;
 public final class ProcessCluster implements AutoCloseable {
 
   private final List<Process> processes;
-  private final List<NodeId> ids;
+  private final List<Ready> ready;
   private final ActorSystem<Void> driver;
   private final Path logs;
+  private final boolean ownsLogs;
   private final Thread reaper;
 
   private ProcessCluster(
-      List<Process> processes, List<NodeId> ids, ActorSystem<Void> driver, Path logs) {
+      List<Process> processes,
+      List<Ready> ready,
+      ActorSystem<Void> driver,
+      Path logs,
+      boolean ownsLogs) {
     this.processes = processes;
-    this.ids = ids;
+    this.ready = ready;
     this.driver = driver;
     this.logs = logs;
-    this.reaper = new Thread(this::destroyAll, "pekko-dsm-process-cluster-reaper");
+    this.ownsLogs = ownsLogs;
+    this.reaper =
+        new Thread(
+            () -> {
+              destroyAll();
+              deleteLogs();
+            },
+            "pekko-dsm-process-cluster-reaper");
     Runtime.getRuntime().addShutdownHook(reaper);
   }
+
+  /** What a process said when it was ready: its node id and its arena folder. */
+  private record Ready(NodeId id, Path arena) {}
 
   /** A builder of a cluster with {@code nodes} processes (the driver comes on top). */
   public static Builder withProcesses(int nodes) {
@@ -60,7 +75,7 @@ public final class ProcessCluster implements AutoCloseable {
   /** Builds a {@link ProcessCluster}. */
   public static final class Builder {
     private final int nodes;
-    private Config config = ConfigFactory.parseString(BASE);
+    private Config config = ConfigFactory.empty();
     private final Map<Integer, Config> perNode = new HashMap<>();
     private Duration timeout = Duration.ofSeconds(90);
     private final List<String> jvmOptions =
@@ -96,10 +111,23 @@ public final class ProcessCluster implements AutoCloseable {
       return this;
     }
 
-    /** Where the processes' logs go (a fresh temporary folder by default). */
+    /**
+     * Where the processes' configurations and logs go, kept after {@link #close()}. By default a
+     * fresh temporary folder, deleted by {@link #close()}.
+     */
     public Builder logs(Path folder) {
       this.logs = folder;
       return this;
+    }
+
+    /** Every node's configuration, the driver's included, before its address. */
+    private NodeConfig.Builder nodeConfig() {
+      return NodeConfig.builder()
+          .name(SYSTEM)
+          .failover(FAILOVER)
+          .quiet()
+          .config(STARTING_SIDE_BY_SIDE)
+          .config(config);
     }
 
     /** Starts the processes and the driver, and waits until every node is Up and ready. */
@@ -107,15 +135,20 @@ public final class ProcessCluster implements AutoCloseable {
       long deadline = System.nanoTime() + timeout.toNanos();
       List<Process> started = new ArrayList<>();
       ActorSystem<Void> driver = null;
+      Path folder = null;
       try {
-        Path folder = logs != null ? logs : Files.createTempDirectory("pekko-dsm-cluster-");
+        folder = logs != null ? logs : Files.createTempDirectory("pekko-dsm-cluster-");
         Files.createDirectories(folder);
         int[] ports = freePorts(nodes + 1);
         String seed = "127.0.0.1:" + ports[0];
-        List<CompletableFuture<NodeId>> ready = new ArrayList<>();
+        List<CompletableFuture<Ready>> ready = new ArrayList<>();
         for (int i = 0; i < nodes; i++) {
           Path conf = folder.resolve("node-" + i + ".conf");
-          Config own = perNode.getOrDefault(i, ConfigFactory.empty()).withFallback(config);
+          Config own =
+              nodeConfig()
+                  .config(perNode.getOrDefault(i, ConfigFactory.empty()))
+                  .skipDsmCheck()
+                  .overlay();
           Files.writeString(conf, render(own), StandardCharsets.UTF_8);
           List<String> command = new ArrayList<>();
           command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -146,34 +179,23 @@ public final class ProcessCluster implements AutoCloseable {
           ready.add(watchOutput(process, log));
         }
         Config driverConfig =
-            ConfigFactory.parseString(
-                    "pekko.remote.artery.canonical.hostname = \"127.0.0.1\"\n"
-                        + "pekko.remote.artery.canonical.port = "
-                        + ports[nodes]
-                        + "\npekko.cluster.seed-nodes = [\"pekko://"
-                        + SYSTEM
-                        + "@"
-                        + seed
-                        + "\"]")
-                .withFallback(config)
-                .withFallback(ConfigFactory.load())
-                .resolve();
+            nodeConfig().host("127.0.0.1").port(ports[nodes]).seeds(List.of(seed)).build();
         driver = ActorSystem.create(Behaviors.empty(), SYSTEM, driverConfig);
         // Sharding's coordinator reads its state from every member: the driver's DSM (and so
         // its shard region) must start now, not after the processes report ready.
         CompletableFuture<Void> driverReady = Dsm.get(driver).ready().toCompletableFuture();
-        List<NodeId> ids = new ArrayList<>();
+        List<Ready> readies = new ArrayList<>();
         for (int i = 0; i < nodes; i++) {
           long left = Math.max(1, deadline - System.nanoTime());
           try {
-            ids.add(ready.get(i).get(left, TimeUnit.NANOSECONDS));
+            readies.add(ready.get(i).get(left, TimeUnit.NANOSECONDS));
           } catch (Exception e) {
             throw new IllegalStateException(
                 "process " + i + " did not become ready: " + e + "\n" + tail(folder, i), e);
           }
         }
         driverReady.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        ProcessCluster cluster = new ProcessCluster(started, ids, driver, folder);
+        ProcessCluster cluster = new ProcessCluster(started, readies, driver, folder, logs == null);
         while (!cluster.allUp()) {
           if (System.nanoTime() - deadline > 0) {
             cluster.close();
@@ -181,18 +203,18 @@ public final class ProcessCluster implements AutoCloseable {
           }
           Thread.sleep(50);
         }
-        for (NodeId id : ids) {
+        for (Ready r : readies) {
           Dsm.get(driver)
               .internalNode()
-              .awaitPeer(id)
+              .awaitPeer(r.id())
               .get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         }
         return cluster;
       } catch (IOException e) {
-        cleanUp(started, driver);
+        cleanUp(started, driver, logs == null ? folder : null);
         throw new UncheckedIOException("cannot start the process cluster", e);
       } catch (Exception e) {
-        cleanUp(started, driver);
+        cleanUp(started, driver, logs == null ? folder : null);
         throw e instanceof RuntimeException r
             ? r
             : new IllegalStateException("the process cluster did not start: " + e, e);
@@ -203,37 +225,48 @@ public final class ProcessCluster implements AutoCloseable {
   static final String SYSTEM = "pekko-dsm";
 
   /**
-   * What every node of a process cluster runs with unless told otherwise: Artery TCP, the Split
-   * Brain Resolver, and failure detection tuned for one busy host: a killed process is removed in
-   * about ten seconds, and JVMs starting side by side do not mistake each other for dead.
+   * Deadlines of a JVM's start, for JVMs that start together on a busy host's cores: binding
+   * Artery's port and starting the logger take milliseconds, but Pekko's 3 s and 5 s run out when
+   * the JVMs starve each other.
    */
-  static final String BASE =
-      String.join(
-          "\n",
-          "pekko.actor.provider = cluster",
-          "pekko.remote.artery.transport = tcp",
-          "pekko.cluster.jmx.enabled = off",
-          "pekko.cluster.log-info = off",
-          "pekko.cluster.gossip-interval = 200ms",
-          "pekko.cluster.leader-actions-interval = 200ms",
-          "pekko.cluster.unreachable-nodes-reaper-interval = 250ms",
-          "pekko.cluster.failure-detector.heartbeat-interval = 200ms",
-          "pekko.cluster.failure-detector.acceptable-heartbeat-pause = 5s",
-          "pekko.cluster.failure-detector.expected-response-after = 200ms",
-          "pekko.cluster.downing-provider-class = "
-              + "\"org.apache.pekko.cluster.sbr.SplitBrainResolverProvider\"",
-          "pekko.cluster.split-brain-resolver.active-strategy = keep-majority",
-          "pekko.cluster.split-brain-resolver.stable-after = 3s",
-          "pekko.cluster.sharding.retry-interval = 200ms",
-          "pekko.loglevel = WARNING",
-          "pekko.log-dead-letters = off",
-          "pekko.log-dead-letters-during-shutdown = off");
+  static final String STARTING_SIDE_BY_SIDE =
+      "pekko.remote.artery.bind.bind-timeout = 20s\npekko.logger-startup-timeout = 30s";
 
-  private static void cleanUp(List<Process> started, ActorSystem<Void> driver) {
+  /**
+   * Failure detection of a process cluster: {@link NodeConfig.Failover#FAST}, with a longer pause
+   * and stable-after, because several JVMs start side by side on the host's cores and must not
+   * mistake each other's start-up for a crash. A killed process is removed in about ten seconds.
+   */
+  static final NodeConfig.Failover FAILOVER =
+      NodeConfig.Failover.FAST
+          .withAcceptableHeartbeatPause(Duration.ofSeconds(5))
+          .withStableAfter(Duration.ofSeconds(3));
+
+  private static void cleanUp(List<Process> started, ActorSystem<Void> driver, Path ownFolder) {
     if (driver != null) {
       driver.terminate();
     }
     started.forEach(Process::destroyForcibly);
+    for (Process p : started) {
+      try {
+        p.waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (ownFolder != null) {
+      deleteFolder(ownFolder);
+    }
+  }
+
+  private static void deleteFolder(Path folder) {
+    try (var walk = Files.walk(folder)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException | UncheckedIOException e) {
+      // best effort: the folder is in the temporary directory
+    }
   }
 
   private static String render(Config config) {
@@ -257,9 +290,9 @@ public final class ProcessCluster implements AutoCloseable {
     return ports;
   }
 
-  /** Copies a process's output to its log and completes with its node id at READY. */
-  private static CompletableFuture<NodeId> watchOutput(Process process, Path log) {
-    CompletableFuture<NodeId> ready = new CompletableFuture<>();
+  /** Copies a process's output to its log and completes with what its READY line says. */
+  private static CompletableFuture<Ready> watchOutput(Process process, Path log) {
+    CompletableFuture<Ready> ready = new CompletableFuture<>();
     Thread pump =
         new Thread(
             () -> {
@@ -272,7 +305,11 @@ public final class ProcessCluster implements AutoCloseable {
                   out.newLine();
                   out.flush();
                   if (line.startsWith("READY ")) {
-                    ready.complete(NodeId.of(Long.parseUnsignedLong(line.split(" ")[1], 16)));
+                    // READY <node id> <address> <arena folder, to the end of the line>
+                    String[] fields = line.split(" ", 4);
+                    ready.complete(
+                        new Ready(
+                            NodeId.of(Long.parseUnsignedLong(fields[1], 16)), Path.of(fields[3])));
                   }
                 }
               } catch (IOException e) {
@@ -314,7 +351,55 @@ public final class ProcessCluster implements AutoCloseable {
 
   /** The node id of process {@code i}. */
   public NodeId nodeId(int i) {
-    return ids.get(i);
+    return ready.get(i).id();
+  }
+
+  /** The arena folder of process {@code i}. */
+  public Path arena(int i) {
+    return ready.get(i).arena();
+  }
+
+  /** The Artery address of process {@code i}, as the driver knows it; empty once it left. */
+  public java.util.Optional<org.apache.pekko.actor.Address> address(int i) {
+    long uid = nodeId(i).value();
+    for (var member : Cluster.get(driver).state().getMembers()) {
+      if (member.uniqueAddress().longUid() == uid) {
+        return java.util.Optional.of(member.address());
+      }
+    }
+    return java.util.Optional.empty();
+  }
+
+  /** Asks process {@code i} to stop (SIGTERM), as {@code kill} or a service manager would. */
+  public void terminate(int i) {
+    processes.get(i).destroy();
+  }
+
+  /**
+   * Waits up to {@code timeout} for process {@code i} to exit and returns its exit code.
+   *
+   * @throws IllegalStateException if it is still running then
+   */
+  public int awaitExit(int i, Duration timeout) {
+    try {
+      if (!processes.get(i).waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        throw new IllegalStateException(
+            "process " + i + " still runs after " + timeout.toSeconds() + " s:\n" + logTail(i));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+    return processes.get(i).exitValue();
+  }
+
+  /** Everything process {@code i} printed so far. */
+  public String log(int i) {
+    try {
+      return Files.readString(logs.resolve("node-" + i + ".log"));
+    } catch (IOException e) {
+      return "(no log: " + e + ")";
+    }
   }
 
   /** The driver's actor system, a member of the cluster inside this JVM. */
@@ -327,7 +412,10 @@ public final class ProcessCluster implements AutoCloseable {
     return Dsm.get(driver);
   }
 
-  /** The folder holding the processes' configurations and logs. */
+  /**
+   * The folder holding the processes' configurations and logs; deleted by {@link #close()} unless
+   * it was given to the builder.
+   */
   public Path logs() {
     return logs;
   }
@@ -363,11 +451,21 @@ public final class ProcessCluster implements AutoCloseable {
     }
   }
 
-  /** Stops the driver and every process (forcibly if a process does not stop within 5 s). */
+  private void deleteLogs() {
+    if (ownsLogs) {
+      deleteFolder(logs);
+    }
+  }
+
+  /**
+   * Stops the driver and every process (forcibly if a process does not stop within 5 s), and
+   * deletes the log folder unless it was given to the builder.
+   */
   @Override
   public void close() {
     driver.terminate();
     destroyAll();
+    deleteLogs();
     try {
       driver.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {

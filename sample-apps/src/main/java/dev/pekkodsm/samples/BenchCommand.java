@@ -5,6 +5,7 @@ import dev.pekkodsm.samples.kv.KvBench;
 import dev.pekkodsm.samples.kv.KvReport;
 import dev.pekkodsm.samples.kv.KvResult;
 import dev.pekkodsm.samples.kv.KvSpec;
+import dev.pekkodsm.samples.kv.KvValues;
 import dev.pekkodsm.samples.kv.Workload;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -22,7 +23,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code ./dsm bench ...}: the comparison harnesses. */
 @Command(
@@ -50,6 +53,11 @@ final class BenchCommand implements Callable<Integer> {
         "Example: ./dsm bench kv --nodes 3 --read-ratio 0.9,1.0 --duration 20s"
       })
   static final class Kv implements Callable<Integer> {
+
+    /** The exit code of a run in which dsm or delegation served a stale read. */
+    static final int EXIT_STALE = 3;
+
+    @Spec CommandSpec spec;
 
     @Option(
         names = "--systems",
@@ -156,15 +164,12 @@ final class BenchCommand implements Callable<Integer> {
         warmup = Duration.ofSeconds(1);
         duration = Duration.ofSeconds(2);
       }
+      validate();
+      if (resultFile != null) {
+        leaveWithParent(resultFile);
+      }
       KvSpec spec =
           new KvSpec(keys, valueBytes, buckets != null ? buckets : Math.max(1, keys / 16));
-      for (String s : systems) {
-        if (!KvBench.SYSTEMS.containsKey(s)) {
-          throw new CommandLine.ParameterException(
-              new CommandLine(this),
-              "unknown system " + s + "; known: " + String.join(", ", KvBench.SYSTEMS.keySet()));
-        }
-      }
       List<KvResult> all = new ArrayList<>();
       for (int n : nodes) {
         for (double readRatio : readRatios) {
@@ -197,16 +202,86 @@ final class BenchCommand implements Callable<Integer> {
               .filter(r -> r.system().equals("dsm") || r.system().equals("delegation"))
               .mapToLong(KvResult::staleReads)
               .sum();
-      return stale == 0 ? 0 : 2;
+      return stale == 0 ? 0 : EXIT_STALE;
+    }
+
+    /** Every option checked before anything starts: one line per mistake, exit code 2. */
+    private void validate() {
+      for (String s : systems) {
+        Cli.check(
+            spec,
+            KvBench.SYSTEMS.containsKey(s),
+            "unknown system %s; known: %s",
+            s,
+            String.join(", ", KvBench.SYSTEMS.keySet()));
+      }
+      for (int n : nodes) {
+        Cli.check(spec, n >= 1 && n <= 64, "--nodes %d: must be 1 to 64", n);
+      }
+      for (double r : readRatios) {
+        Cli.check(
+            spec, r >= 0 && r <= 1, "--read-ratio %s: must be within [0, 1] (0.9 = 90 %% GETs)", r);
+      }
+      Cli.check(
+          spec, zipf >= 0 && zipf < 1, "--zipf %s: must be within [0, 1) (0 = uniform)", zipf);
+      Cli.check(spec, keys >= 1, "--keys %d: must be at least 1", keys);
+      Cli.check(
+          spec,
+          valueBytes >= KvValues.HEADER_BYTES,
+          "--value-bytes %d: must be at least %d (the version every value carries)",
+          valueBytes,
+          KvValues.HEADER_BYTES);
+      Cli.check(spec, buckets == null || buckets >= 1, "--buckets %s: must be at least 1", buckets);
+      Cli.check(spec, threads >= 1, "--threads %d: must be at least 1", threads);
+      Cli.check(
+          spec, !warmup.isNegative(), "--warmup %d ms: must not be negative", warmup.toMillis());
+      Cli.check(
+          spec,
+          !duration.isNegative() && !duration.isZero(),
+          "--duration %d ms: must be more than 0",
+          duration.toMillis());
+    }
+
+    /**
+     * In the child JVM of a forked run: if the parent dies (even by SIGKILL), delete the result
+     * file and exit, so that nothing outlives the command.
+     */
+    private static void leaveWithParent(Path resultFile) {
+      ProcessHandle.current()
+          .parent()
+          .ifPresent(
+              parent ->
+                  parent
+                      .onExit()
+                      .thenRun(
+                          () -> {
+                            try {
+                              Files.deleteIfExists(resultFile);
+                            } catch (IOException e) {
+                              // nothing more to do: the JVM is leaving
+                            }
+                            System.err.println("./dsm bench kv: the parent JVM is gone; stopping");
+                            System.exit(Cli.EXIT_FAILED);
+                          }));
     }
 
     /**
      * Runs one system in a fresh JVM (this one's classpath and flags), so that no system finds the
-     * JIT warmed, or the heap littered, by another; its output goes to this console.
+     * JIT warmed, or the heap littered, by another; its output goes to this console. The child
+     * writes its result to a file it creates; it stops, deleting the file, if this JVM dies, and
+     * this JVM stops it if it is asked to exit.
      */
     private KvResult forked(String system, int n, double readRatio, KvSpec spec)
         throws IOException, InterruptedException {
-      Path result = Files.createTempFile("kv-result-", ".json");
+      Path result =
+          Path.of(
+              System.getProperty("java.io.tmpdir"),
+              "kv-result-"
+                  + ProcessHandle.current().pid()
+                  + "-"
+                  + RESULTS.incrementAndGet()
+                  + ".json");
+      Thread stopChild = null;
       try {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -235,6 +310,8 @@ final class BenchCommand implements Callable<Integer> {
           command.add("--no-progress");
         }
         Process child = new ProcessBuilder(command).inheritIO().start();
+        stopChild = new Thread(child::destroy, "kv-stop-child");
+        Runtime.getRuntime().addShutdownHook(stopChild);
         long limitMs = 120_000 + 4 * (warmup.toMillis() + duration.toMillis());
         if (!child.waitFor(limitMs, TimeUnit.MILLISECONDS)) {
           child.destroyForcibly();
@@ -246,9 +323,19 @@ final class BenchCommand implements Callable<Integer> {
         }
         return new ObjectMapper().readValue(result.toFile(), KvResult.class);
       } finally {
+        if (stopChild != null) {
+          try {
+            Runtime.getRuntime().removeShutdownHook(stopChild);
+          } catch (IllegalStateException e) {
+            // exiting: the hook stops the child
+          }
+        }
         Files.deleteIfExists(result);
       }
     }
+
+    private static final java.util.concurrent.atomic.AtomicInteger RESULTS =
+        new java.util.concurrent.atomic.AtomicInteger();
 
     private static final List<String> HAZELCAST_FLAGS =
         List.of(

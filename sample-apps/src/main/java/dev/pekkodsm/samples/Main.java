@@ -1,10 +1,25 @@
 package dev.pekkodsm.samples;
 
+import com.typesafe.config.Config;
+import dev.pekkodsm.testkit.DsmNodeMain;
+import dev.pekkodsm.testkit.NodeConfig;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
 
-/** The {@code ./dsm} command line. */
+/**
+ * The {@code ./dsm} command line. Errors follow {@link Cli}: one or two lines, exit code 2 for a
+ * usage error, a trace only with {@code --verbose} or for a bug.
+ */
 @Command(
     name = "dsm",
     mixinStandardHelpOptions = true,
@@ -12,6 +27,15 @@ import picocli.CommandLine.Command;
     description = "pekko-dsm: a distributed shared memory for Apache Pekko.",
     subcommands = {Main.TourCommand.class, Main.NodeCommand.class, BenchCommand.class})
 public final class Main implements Callable<Integer> {
+
+  @Option(
+      names = "--verbose",
+      scope = ScopeType.INHERIT,
+      description = "print stack traces with errors")
+  boolean verbose;
+
+  /** Whether {@code --verbose} was given anywhere on the command line (set before parsing). */
+  private boolean tracing;
 
   @Override
   public Integer call() {
@@ -31,31 +55,35 @@ public final class Main implements Callable<Integer> {
             + " 25523), then: ./dsm tour --config conf/multi-jvm.conf"
       })
   static final class TourCommand implements Callable<Integer> {
-    @CommandLine.Option(
-        names = "--config",
-        description = "HOCON file of the cluster to join, layered over the classpath's config")
-    String config;
+    @Spec CommandSpec spec;
 
-    @CommandLine.Option(
+    @Option(
+        names = "--config",
+        description =
+            "HOCON file of the cluster to join, layered over the classpath's config; repeat to"
+                + " layer several (later ones win), e.g. conf/fast-failover.conf last")
+    List<Path> configs = new ArrayList<>();
+
+    @Option(
         names = "--join",
         description = "HOST:PORT of a seed node to join; repeat for several (overrides the config)")
-    java.util.List<String> join = new java.util.ArrayList<>();
+    List<String> join = new ArrayList<>();
 
-    @CommandLine.Option(
+    @Option(
         names = "--name",
         defaultValue = "pekko-dsm",
         description = "the cluster's actor system name (default ${DEFAULT-VALUE})")
     String name;
 
-    @CommandLine.Option(names = "--host", description = "address this JVM's node binds")
+    @Option(names = "--host", description = "address this JVM's node binds")
     String host;
 
-    @CommandLine.Option(
+    @Option(
         names = "--port",
         description = "Artery port of this JVM's node (default: any free port)")
     Integer port;
 
-    @CommandLine.Option(
+    @Option(
         names = "--wait",
         defaultValue = "60",
         description = "seconds to wait for two other DSM nodes (default ${DEFAULT-VALUE})")
@@ -64,20 +92,28 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() {
       Tour tour = new Tour(System.out);
-      if (config == null && join.isEmpty()) {
-        tour.run();
-        return 0;
+      boolean embedded = configs.isEmpty() && join.isEmpty();
+      Config config = null;
+      if (!embedded) {
+        Cli.check(spec, waitSeconds > 0, "--wait %d: must be at least 1 (seconds)", waitSeconds);
+        for (String seed : join) {
+          Cli.option(spec, "--join", () -> NodeConfig.checkHostPort(seed));
+        }
+        Config remote =
+            Cli.usage(spec, () -> TourNodes.remoteConfig(configs, name, host, port, join));
+        Cli.option(spec, "--port", () -> DsmNodeMain.checkBindable(remote));
+        config = remote;
       }
-      try (TourNodes nodes =
-          TourNodes.join(
-              TourNodes.remoteConfig(config, name, host, port, join),
-              name,
-              java.time.Duration.ofSeconds(waitSeconds),
-              System.out)) {
+      TourNodes nodes =
+          embedded
+              ? tour.startEmbedded()
+              : TourNodes.join(config, name, Duration.ofSeconds(waitSeconds), System.out);
+      try (nodes) {
         tour.run(nodes);
-      } catch (IllegalArgumentException | IllegalStateException e) {
-        System.err.println("./dsm tour: " + e.getMessage());
-        return 1;
+      } catch (RuntimeException e) {
+        // Said before the nodes leave: leaving a cluster that lost a member takes seconds.
+        PrintWriter err = spec.commandLine().getErr();
+        return Cli.report(spec, e, err, ((Main) spec.root().userObject()).tracing);
       }
       return 0;
     }
@@ -89,56 +125,76 @@ public final class Main implements Callable<Integer> {
       mixinStandardHelpOptions = true,
       description = {
         "Run one pekko-dsm node in this JVM until it is stopped (Ctrl-C leaves the cluster).",
-        "Examples: conf/multi-jvm.conf (three JVMs on one host), conf/multi-host-tcp.conf."
+        "Examples: conf/multi-jvm.conf (three JVMs on one host), conf/multi-host-tcp.conf;"
+            + " add --config conf/fast-failover.conf (on every node) to fail over in seconds.",
+        "Exit codes: 0 when it left as asked, 1 when the cluster removed it or it could not start,"
+            + " 2 for bad arguments or configuration."
       })
   static final class NodeCommand implements Callable<Integer> {
-    @CommandLine.Option(
-        names = "--config",
-        description = "HOCON file layered over the classpath's application.conf")
-    String config;
+    @Spec CommandSpec spec;
 
-    @CommandLine.Option(
+    @Option(
+        names = "--config",
+        description =
+            "HOCON file layered over the classpath's application.conf; repeat to layer several"
+                + " (later ones win)")
+    List<Path> configs = new ArrayList<>();
+
+    @Option(
         names = "--name",
         defaultValue = "pekko-dsm",
         description = "actor system name; the same on every node (default ${DEFAULT-VALUE})")
     String name;
 
-    @CommandLine.Option(names = "--host", description = "address Artery binds and advertises")
+    @Option(names = "--host", description = "address Artery binds and advertises")
     String host;
 
-    @CommandLine.Option(names = "--port", description = "Artery port of this node")
+    @Option(names = "--port", description = "Artery port of this node")
     Integer port;
 
-    @CommandLine.Option(
+    @Option(
         names = "--seed",
         description = "HOST:PORT of a seed node; repeat for several (overrides the config)")
-    java.util.List<String> seeds = new java.util.ArrayList<>();
+    List<String> seeds = new ArrayList<>();
 
     @Override
-    public Integer call() throws Exception {
-      java.util.List<String> args = new java.util.ArrayList<>();
-      if (config != null) {
-        args.addAll(java.util.List.of("--config", config));
-      }
-      args.addAll(java.util.List.of("--name", name));
-      if (host != null) {
-        args.addAll(java.util.List.of("--host", host));
-      }
-      if (port != null) {
-        args.addAll(java.util.List.of("--port", String.valueOf(port)));
-      }
+    public Integer call() {
       for (String seed : seeds) {
-        args.addAll(java.util.List.of("--seed", seed));
+        Cli.option(spec, "--seed", () -> NodeConfig.checkHostPort(seed));
       }
-      dev.pekkodsm.testkit.DsmNodeMain.main(args.toArray(new String[0]));
-      return 0;
+      Config config =
+          Cli.usage(
+              spec,
+              () ->
+                  NodeConfig.builder()
+                      .configFiles(configs)
+                      .name(name)
+                      .host(host)
+                      .port(port)
+                      .seeds(seeds)
+                      .build());
+      Cli.option(spec, "--port", () -> DsmNodeMain.checkBindable(config));
+      return DsmNodeMain.run(config, name, false, System.out);
     }
+  }
+
+  /** Runs {@code ./dsm} with {@code args} and returns its exit code (what {@link #main} exits). */
+  static int run(String... args) {
+    return run(new PrintWriter(System.err, true), args);
+  }
+
+  /** {@link #run(String...)} with errors written to {@code err}. */
+  static int run(PrintWriter err, String... args) {
+    Main main = new Main();
+    main.tracing = java.util.Arrays.asList(args).contains("--verbose");
+    CommandLine cli = Cli.commandLine(main, args);
+    cli.setErr(err);
+    return cli.execute(args);
   }
 
   public static void main(String[] args) {
     // Initialize logging before the actor systems start logging from several threads at once.
     org.slf4j.LoggerFactory.getILoggerFactory();
-    int code = new CommandLine(new Main()).execute(args);
-    System.exit(code);
+    System.exit(run(args));
   }
 }

@@ -67,16 +67,22 @@ public final class Tour {
 
   /** Runs the tour on an embedded three-node cluster; throws if a step does not behave as said. */
   public void run() {
+    try (TourNodes embedded = startEmbedded()) {
+      run(embedded);
+    }
+  }
+
+  /** Starts the embedded three-node cluster the tour runs on by default, saying so. */
+  TourNodes startEmbedded() {
     out.println("pekko-dsm tour: an embedded three-node Pekko cluster in one JVM, the nodes");
     out.println("talking Artery TCP over 127.0.0.1. Starting the nodes...");
     long started = System.nanoTime();
-    try (TourNodes embedded = TourNodes.embedded()) {
-      out.printf(
-          Locale.ROOT,
-          "Cluster up in %d ms.%n",
-          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
-      run(embedded);
-    }
+    TourNodes embedded = TourNodes.embedded();
+    out.printf(
+        Locale.ROOT,
+        "Cluster up in %d ms.%n",
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+    return embedded;
   }
 
   /**

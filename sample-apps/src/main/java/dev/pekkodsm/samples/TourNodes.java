@@ -1,12 +1,16 @@
 package dev.pekkodsm.samples;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import dev.pekkodsm.DCallable;
 import dev.pekkodsm.Dsm;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.testkit.LocalCluster;
+import dev.pekkodsm.testkit.NodeConfig;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -21,6 +25,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.AddressFromURIString;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.Member;
@@ -72,31 +77,23 @@ final class TourNodes implements AutoCloseable {
   }
 
   /**
-   * The configuration of this JVM's node when it joins a running cluster: {@code configFile}
-   * (optional) layered over the classpath's configuration and the defaults of {@code conf/}
-   * (cluster provider, Artery TCP on 127.0.0.1, the Split Brain Resolver); {@code host}, {@code
-   * port} and {@code seeds} override it. The port is {@code port}, or any free one: the files in
-   * {@code conf/} name the ports of the cluster's own nodes, which this JVM must not take.
+   * The configuration of this JVM's node when it joins a running cluster, built as {@code ./dsm
+   * node} builds a node's ({@link NodeConfig}): the {@code configFiles} in order over the cluster
+   * basics and the classpath's configuration; {@code host}, {@code port} and {@code seeds} over
+   * them. The port is {@code port}, or any free one: the files in {@code conf/} name the ports of
+   * the cluster's own nodes, which this JVM must not take.
    *
-   * @throws IllegalArgumentException if {@code configFile} does not exist
+   * @throws IllegalArgumentException if a file is missing or a value is wrong, naming it
    */
   static Config remoteConfig(
-      String configFile, String name, String host, Integer port, List<String> seeds) {
-    Config base =
-        ConfigFactory.parseString(
-                String.join(
-                    "\n",
-                    "pekko.actor.provider = cluster",
-                    "pekko.remote.artery.transport = tcp",
-                    "pekko.remote.artery.canonical.hostname = \"127.0.0.1\"",
-                    // As in conf/: members refuse a joining node whose downing differs.
-                    "pekko.cluster.downing-provider-class = "
-                        + "\"org.apache.pekko.cluster.sbr.SplitBrainResolverProvider\"",
-                    "pekko.cluster.split-brain-resolver.active-strategy = keep-majority",
-                    "pekko.loglevel = WARNING"))
-            .withFallback(ConfigFactory.load());
-    return dev.pekkodsm.testkit.DsmNodeMain.config(
-        base, configFile, name, host, port == null ? 0 : port, seeds);
+      List<Path> configFiles, String name, String host, Integer port, List<String> seeds) {
+    return NodeConfig.builder()
+        .configFiles(configFiles)
+        .name(name)
+        .host(host)
+        .port(port == null ? 0 : port)
+        .seeds(seeds)
+        .build();
   }
 
   /**
@@ -107,6 +104,7 @@ final class TourNodes implements AutoCloseable {
    *     within {@code wait}
    */
   static TourNodes join(Config config, String name, Duration wait, PrintStream progress) {
+    requireAnswerFromASeed(config);
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), name, config);
     try {
       return joined(system, wait, progress, () -> leave(system));
@@ -114,6 +112,37 @@ final class TourNodes implements AutoCloseable {
       leave(system);
       throw e;
     }
+  }
+
+  /** How long a seed node's Artery port may take to accept a connection. */
+  private static final int SEED_CONNECT_TIMEOUT_MS = 2000;
+
+  /**
+   * Fails at once, rather than after the whole wait, when no seed node accepts a connection on its
+   * Artery TCP port: nothing listens there, so joining cannot succeed.
+   *
+   * @throws IllegalStateException if no seed node is listening, naming each and why
+   */
+  static void requireAnswerFromASeed(Config config) {
+    String transport = config.getString("pekko.remote.artery.transport");
+    List<String> seeds = config.getStringList("pekko.cluster.seed-nodes");
+    if (seeds.isEmpty() || !(transport.equals("tcp") || transport.equals("tls-tcp"))) {
+      return;
+    }
+    List<String> reasons = new ArrayList<>();
+    for (String seed : seeds) {
+      Address address = AddressFromURIString.parse(seed);
+      String host = address.getHost().orElse("");
+      int port = address.getPort().orElse(0);
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress(host, port), SEED_CONNECT_TIMEOUT_MS);
+        return;
+      } catch (IOException e) {
+        reasons.add(host + ":" + port + " (" + e.getMessage() + ")");
+      }
+    }
+    throw new IllegalStateException(
+        "no seed node is listening at " + String.join(", ", reasons) + ". " + HOW_TO_START);
   }
 
   /**

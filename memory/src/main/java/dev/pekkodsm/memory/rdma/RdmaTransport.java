@@ -174,6 +174,41 @@ public final class RdmaTransport implements OneSidedTransport {
       this.connection = connection;
     }
 
+    // The sync region's operations (RDMA atomics and writes on a region registered for them)
+    // are not implemented: locks and atomics of an rdma peer go through its home's messages.
+
+    @Override
+    public long load(long cell, long object, int field, long deadlineNs) {
+      throw PeerReader.noSyncOperations("rdma");
+    }
+
+    @Override
+    public long compareAndExchange(
+        long cell, long object, int field, long expected, long update, long deadlineNs) {
+      throw PeerReader.noSyncOperations("rdma");
+    }
+
+    @Override
+    public long getAndAdd(long cell, long object, int field, long delta, long deadlineNs) {
+      throw PeerReader.noSyncOperations("rdma");
+    }
+
+    @Override
+    public void writeValue(long locator, byte[] frame, int length, long deadlineNs) {
+      throw PeerReader.noSyncOperations("rdma");
+    }
+
+    @Override
+    public ReadStatus readValue(
+        long locator, long object, int color, ReadBuffer out, long deadlineNs) {
+      throw PeerReader.noSyncOperations("rdma");
+    }
+
+    @Override
+    public long peekValueColor(long locator, long object, long deadlineNs) {
+      return -1;
+    }
+
     @Override
     public ArenaEndpoint endpoint() {
       return connection.peer();
