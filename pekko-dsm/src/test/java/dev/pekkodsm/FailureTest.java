@@ -9,11 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkodsm.Fixtures.Account;
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.testkit.LocalCluster;
 import dev.pekkodsm.testkit.LocalClusterExtension;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -136,5 +140,56 @@ class FailureTest {
     assertEquals(5, back.get().balance());
     back.release();
     await(onB.dropAsync().toCompletableFuture(), 10);
+  }
+
+  @Test
+  void shouldFailTasksOnANodeAsSoonAsItIsUnreachableAndPlaceNoneThere() throws Exception {
+    // The resolver waits 60 s before removing a member: what fails below fails because node 3
+    // is unreachable, not because it was removed.
+    try (LocalCluster own =
+        Fixtures.registered(LocalCluster.withNodes(3))
+            .config("pekko.cluster.split-brain-resolver.stable-after = 60s")
+            .start()) {
+      NodeId c = own.nodeId(2);
+      CompletableFuture<String> running =
+          own.dsm(0)
+              .spawnOn(
+                  c,
+                  () -> {
+                    Thread.sleep(50_000);
+                    return "finished";
+                  })
+              .toCompletableFuture();
+      Thread.sleep(500);
+      assertFalse(running.isDone(), "node 3 runs the task");
+      long crashedAt = System.nanoTime();
+      own.crash(2);
+      var failure = assertThrows(ExecutionException.class, () -> running.get(30, TimeUnit.SECONDS));
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - crashedAt);
+      assertTrue(failure.getCause().getMessage().contains("unreachable"), failure.getMessage());
+      assertTrue(failure.getCause().getMessage().contains("may have run"), failure.getMessage());
+      assertTrue(tookMs < 15_000, "failed " + tookMs + " ms after the crash");
+      boolean stillMember = false;
+      for (Member m : Cluster.get(own.system(0)).state().getMembers()) {
+        stillMember |= m.uniqueAddress().longUid() == c.value();
+      }
+      assertTrue(stillMember, "node 3 is still a member: only unreachable");
+
+      long sentAt = System.nanoTime();
+      var refused =
+          assertThrows(
+              ExecutionException.class,
+              () -> own.dsm(0).spawnOn(c, () -> 1).toCompletableFuture().get(5, TimeUnit.SECONDS));
+      assertTrue(refused.getCause().getMessage().contains("unreachable"), refused.getMessage());
+      assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentAt) < 2_000, "at once");
+      for (int i = 0; i < 6; i++) {
+        NodeId ranOn =
+            own.dsm(0)
+                .spawn(() -> Dsm.current().self())
+                .toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+        assertFalse(c.equals(ranOn), "no task is placed on an unreachable node");
+      }
+    }
   }
 }

@@ -322,7 +322,12 @@ class TaskTest {
       own.crash(2);
       Throwable t = failure(stuck);
       assertInstanceOf(DsmException.class, t);
-      assertTrue(t.getMessage().contains("left the cluster"), t.getMessage());
+      // Failed when the failure detector loses node 3 (or, if gossip is faster, its removal),
+      // saying that a task already running may have run.
+      assertTrue(
+          t.getMessage().contains("unreachable") || t.getMessage().contains("left the cluster"),
+          t.getMessage());
+      assertTrue(t.getMessage().contains("may have run"), t.getMessage());
       assertTrue(
           System.nanoTime() - start < TimeUnit.SECONDS.toNanos(60), "failed by the departure");
       assertNotEquals(

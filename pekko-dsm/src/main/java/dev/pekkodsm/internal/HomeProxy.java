@@ -32,8 +32,8 @@ public final class HomeProxy {
   private final ActorSystem<?> system;
   private final PeerDirectory peers;
   private final Errors errors;
-  private final ConcurrentHashMap<NodeId, Map<CompletableFuture<?>, Supplier<RuntimeException>>>
-      inFlight = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<NodeId, Map<CompletableFuture<?>, Departures>> inFlight =
+      new ConcurrentHashMap<>();
   private final AtomicLong nextRequestId = new AtomicLong(1);
   private volatile ActorRef<Protocol.OwnerCommand> region;
 
@@ -63,10 +63,27 @@ public final class HomeProxy {
    */
   public CompletableFuture<HomeReply> ask(
       GlobalAddress target, HomeRequest request, Duration timeout, String what) {
+    return askHome(target, request, timeout, what, false);
+  }
+
+  /**
+   * {@link #ask} for a task run at the object's home: failed at once, too, if the home is
+   * unreachable when it is sent or becomes so before it answers (the task may have run).
+   */
+  public CompletableFuture<HomeReply> askTask(
+      GlobalAddress target, HomeRequest request, Duration timeout, String what) {
+    return askHome(target, request, timeout, what, true);
+  }
+
+  private CompletableFuture<HomeReply> askHome(
+      GlobalAddress target, HomeRequest request, Duration timeout, String what, boolean task) {
     return tracked(
         target.node(),
         target,
-        () -> errors.lost(target),
+        new Departures(
+            () -> errors.lost(target),
+            () -> errors.lost(target),
+            task ? unreachable(target.node(), what + " " + target) : null),
         () ->
             AskPattern.<Protocol.OwnerCommand, HomeReply>ask(
                 region,
@@ -108,7 +125,16 @@ public final class HomeProxy {
     return tracked(
         target,
         null,
-        () -> new DsmException(null, target + " left the cluster before it could " + what),
+        new Departures(
+            () -> new DsmException(null, target + " left the cluster before it could " + what),
+            () ->
+                new DsmException(
+                    null,
+                    target
+                        + " left the cluster before answering ("
+                        + what
+                        + "); it may have run, in part or in full, and is not retried"),
+            unreachable(target, what)),
         () ->
             peers
                 .address(target)
@@ -133,23 +159,47 @@ public final class HomeProxy {
   }
 
   /**
-   * A request to {@code node}, failed at once with {@code gone} if the node leaves the cluster
-   * before the answer, and with {@link DsmTimeoutException} after {@code timeout}.
+   * What a request to a node fails with when the node leaves: {@code before} if it had left before
+   * the request was sent, {@code after} if it leaves before answering; and, for a task, {@code
+   * unreachable} (null for other requests) if the failure detector holds it unreachable.
+   */
+  private record Departures(
+      Supplier<RuntimeException> before,
+      Supplier<RuntimeException> after,
+      Supplier<RuntimeException> unreachable) {}
+
+  /** A task's failure when {@code node} is unreachable: sent or not, it may come back. */
+  private static Supplier<RuntimeException> unreachable(NodeId node, String what) {
+    return () ->
+        new DsmException(
+            null,
+            node
+                + " is unreachable (the failure detector stopped hearing from it) while asked to "
+                + what
+                + "; if it was sent, it may have run, in part or in full, and is not retried");
+  }
+
+  /**
+   * A request to {@code node}, failed at once if the node leaves the cluster before the answer (or,
+   * for a task, is unreachable), and with {@link DsmTimeoutException} after {@code timeout}.
    */
   private CompletableFuture<HomeReply> tracked(
       NodeId node,
       GlobalAddress target,
-      Supplier<RuntimeException> gone,
+      Departures departures,
       Supplier<CompletionStage<HomeReply>> send,
       Duration timeout,
       String what) {
     if (peers.isDeparted(node)) {
-      return CompletableFuture.failedFuture(gone.get());
+      return CompletableFuture.failedFuture(departures.before().get());
+    }
+    if (departures.unreachable() != null && peers.isUnreachable(node)) {
+      return CompletableFuture.failedFuture(departures.unreachable().get());
     }
     CompletableFuture<HomeReply> result = new CompletableFuture<>();
-    Map<CompletableFuture<?>, Supplier<RuntimeException>> pending =
+    Map<CompletableFuture<?>, Departures> pending =
         inFlight.computeIfAbsent(node, n -> new ConcurrentHashMap<>());
-    pending.put(result, gone);
+    pending.put(result, departures);
     Futures.plain(send.get())
         .whenComplete(
             (reply, failure) -> {
@@ -157,7 +207,7 @@ public final class HomeProxy {
               if (failure == null) {
                 result.complete(reply);
               } else if (peers.isDeparted(node)) {
-                result.completeExceptionally(gone.get());
+                result.completeExceptionally(departures.after().get());
               } else if (Futures.unwrap(failure) instanceof TimeoutException) {
                 result.completeExceptionally(
                     new DsmTimeoutException(
@@ -175,7 +225,9 @@ public final class HomeProxy {
               }
             });
     if (peers.isDeparted(node)) {
-      result.completeExceptionally(gone.get());
+      result.completeExceptionally(departures.after().get());
+    } else if (departures.unreachable() != null && peers.isUnreachable(node)) {
+      result.completeExceptionally(departures.unreachable().get());
     }
     return result;
   }
@@ -186,11 +238,32 @@ public final class HomeProxy {
    * @return how many were failed
    */
   int failPending(NodeId departed) {
-    Map<CompletableFuture<?>, Supplier<RuntimeException>> pending = inFlight.remove(departed);
+    Map<CompletableFuture<?>, Departures> pending = inFlight.remove(departed);
     int failed = 0;
     if (pending != null) {
       for (var e : pending.entrySet()) {
-        failed += e.getKey().completeExceptionally(e.getValue().get()) ? 1 : 0;
+        failed += e.getKey().completeExceptionally(e.getValue().after().get()) ? 1 : 0;
+      }
+    }
+    return failed;
+  }
+
+  /**
+   * Fails every task still waiting for {@code node}, which the failure detector holds unreachable;
+   * other requests wait on (for their deadline, the node's return or its removal).
+   *
+   * @return how many were failed
+   */
+  int failTasks(NodeId node) {
+    Map<CompletableFuture<?>, Departures> pending = inFlight.get(node);
+    int failed = 0;
+    if (pending != null) {
+      for (var e : pending.entrySet()) {
+        Supplier<RuntimeException> unreachable = e.getValue().unreachable();
+        if (unreachable != null && e.getKey().completeExceptionally(unreachable.get())) {
+          pending.remove(e.getKey());
+          failed++;
+        }
       }
     }
     return failed;

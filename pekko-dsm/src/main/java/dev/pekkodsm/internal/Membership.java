@@ -36,6 +36,23 @@ final class Membership {
     peers.memberUp(node, address, up);
   }
 
+  /**
+   * The failure detector holds {@code node} unreachable ({@code reachable} false) or reachable
+   * again. While it is unreachable, tasks sent to it fail at once, and those waiting for it fail
+   * now rather than at their deadline (what else waits for it, such as a lend or a move, waits on:
+   * failing those early could lose a grant the node made).
+   */
+  void reachability(NodeId node, boolean reachable) {
+    if (node.equals(self) || peers.isDeparted(node)) {
+      return;
+    }
+    peers.reachability(node, reachable);
+    if (!reachable) {
+      int failed = homes.failTasks(node);
+      log.info("{} is unreachable: failed {} tasks waiting for it", node, failed);
+    }
+  }
+
   /** A member was removed from the cluster: it will never come back. */
   void memberRemoved(NodeId node) {
     if (node.equals(self) || peers.isDeparted(node)) {

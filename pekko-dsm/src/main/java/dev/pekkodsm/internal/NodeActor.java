@@ -19,6 +19,10 @@ final class NodeActor {
   /** A membership event, adapted. */
   private record MemberChanged(ClusterEvent.MemberEvent event) implements Protocol.NodeCommand {}
 
+  /** A reachability event, adapted. */
+  private record ReachabilityChanged(ClusterEvent.ReachabilityEvent event)
+      implements Protocol.NodeCommand {}
+
   private NodeActor() {}
 
   static Behavior<Protocol.NodeCommand> create(DsmNode node) {
@@ -29,6 +33,11 @@ final class NodeActor {
           Cluster.get(ctx.getSystem())
               .subscriptions()
               .tell(Subscribe.create(adapter, ClusterEvent.MemberEvent.class));
+          ActorRef<ClusterEvent.ReachabilityEvent> reachability =
+              ctx.messageAdapter(ClusterEvent.ReachabilityEvent.class, ReachabilityChanged::new);
+          Cluster.get(ctx.getSystem())
+              .subscriptions()
+              .tell(Subscribe.create(reachability, ClusterEvent.ReachabilityEvent.class));
           return Behaviors.receive(Protocol.NodeCommand.class)
               .onMessage(
                   Protocol.GetEndpoint.class,
@@ -51,6 +60,16 @@ final class NodeActor {
                   Protocol.ToHolder.class,
                   m -> {
                     node.client().refs().onNotice(m.notice());
+                    return Behaviors.same();
+                  })
+              .onMessage(
+                  ReachabilityChanged.class,
+                  m -> {
+                    Member member = m.event().member();
+                    node.membership()
+                        .reachability(
+                            NodeId.of(member.uniqueAddress().longUid()),
+                            m.event() instanceof ClusterEvent.ReachableMember);
                     return Behaviors.same();
                   })
               .onMessage(

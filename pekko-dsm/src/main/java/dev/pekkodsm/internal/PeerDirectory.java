@@ -40,6 +40,7 @@ final class PeerDirectory {
   private final ConcurrentHashMap<NodeId, Address> members = new ConcurrentHashMap<>();
   private final Set<NodeId> departed = ConcurrentHashMap.newKeySet();
   private final Set<NodeId> up = ConcurrentHashMap.newKeySet();
+  private final Set<NodeId> unreachable = ConcurrentHashMap.newKeySet();
   private final ConcurrentHashMap<NodeId, CompletableFuture<Address>> awaitedMembers =
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<NodeId, CompletableFuture<PeerReader>> readers =
@@ -81,6 +82,7 @@ final class PeerDirectory {
     departed.add(node);
     members.remove(node);
     up.remove(node);
+    unreachable.remove(node);
     CompletableFuture<Address> waiting = awaitedMembers.remove(node);
     if (waiting != null) {
       waiting.completeExceptionally(new IllegalStateException(node + " has left the cluster"));
@@ -97,16 +99,33 @@ final class PeerDirectory {
     return departed.contains(node);
   }
 
+  /**
+   * The failure detector's verdict on {@code node}: unreachable (it may come back, or be removed).
+   */
+  void reachability(NodeId node, boolean reachable) {
+    if (reachable) {
+      unreachable.remove(node);
+    } else if (!departed.contains(node)) {
+      unreachable.add(node);
+    }
+  }
+
+  /** True while the failure detector holds {@code node} unreachable. */
+  boolean isUnreachable(NodeId node) {
+    return unreachable.contains(node);
+  }
+
   /** True while {@code node} is a member. */
   boolean isMember(NodeId node) {
     return members.containsKey(node);
   }
 
-  /** The members that are Up (this node always among them), in a fixed order. */
+  /** The members that are Up and reachable (this node always among them), in a fixed order. */
   java.util.List<NodeId> upMembers() {
     java.util.TreeSet<NodeId> nodes =
         new java.util.TreeSet<>(java.util.Comparator.comparingLong(NodeId::value));
     nodes.addAll(up);
+    nodes.removeAll(unreachable);
     nodes.add(self);
     return java.util.List.copyOf(nodes);
   }

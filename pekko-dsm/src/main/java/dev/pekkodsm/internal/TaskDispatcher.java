@@ -123,7 +123,7 @@ public final class TaskDispatcher {
     }
     return counted(
         at.node(),
-        homes.ask(
+        homes.askTask(
             at,
             new HomeRequest.RunAt(at.node().value(), at.object(), at.color(), mode, fn),
             taskTimeout,
