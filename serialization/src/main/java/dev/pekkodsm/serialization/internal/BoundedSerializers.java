@@ -42,13 +42,35 @@ public final class BoundedSerializers {
     return value;
   }
 
-  /** {@code ArrayList}, {@code HashSet} and other collections with a no-arg constructor. */
+  /**
+   * The most elements a collection whose elements are all null may announce. Kryo writes such a
+   * collection as its length and one byte, so the bytes left cannot bound its length; this does.
+   */
+  public static final int MAX_ALL_NULL_ELEMENTS = 1 << 20;
+
+  /**
+   * {@code ArrayList}, {@code HashSet} and other collections with a no-arg constructor. A count
+   * larger than the bytes left is accepted only where Kryo writes nothing per element (all of them
+   * null: the next byte is the null class), up to {@link #MAX_ALL_NULL_ELEMENTS}, and then nothing
+   * is allocated up front.
+   */
   @SuppressWarnings({"rawtypes", "unchecked"})
   public static class CollectionSerializer
       extends com.esotericsoftware.kryo.serializers.CollectionSerializer<Collection> {
     @Override
     protected Collection create(
         Kryo kryo, Input input, Class<? extends Collection> type, int size) {
+      int remaining = input.limit() - input.position();
+      if (size > remaining && remaining > 0 && input.getBuffer()[input.position()] == Kryo.NULL) {
+        if (size > MAX_ALL_NULL_ELEMENTS) {
+          throw new KryoException(
+              "a collection of "
+                  + size
+                  + " null elements exceeds the limit of "
+                  + MAX_ALL_NULL_ELEMENTS);
+        }
+        return super.create(kryo, input, type, 0); // grows as the nulls are added
+      }
       checkCount(input, size);
       return super.create(kryo, input, type, size);
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.io.Output;
 import dev.pekkodsm.serialization.ClassRegistry;
 import dev.pekkodsm.serialization.DecodeStatus;
@@ -377,6 +378,31 @@ class SnapshotCodecTest {
             () -> codec.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
     assertEquals(DecodeStatus.MALFORMED, e.status());
     assertTrue(e.getMessage().contains("bytes left in the input"), e.getMessage());
+  }
+
+  @Test
+  void shouldDecodeCollectionsOfNullsButBoundTheirLength() {
+    for (int n : new int[] {1, 4, 1000}) {
+      ArrayList<Object> nulls = new ArrayList<>(Collections.nCopies(n, null));
+      byte[] frame = codec.encode(nulls, NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
+      assertEquals(
+          nulls,
+          codec.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT),
+          n + " nulls, written in " + frame.length + " bytes");
+    }
+    // ArrayList (20), "same type" and a huge length in one varint, then the null class.
+    Output out = new Output(32);
+    out.writeVarInt(20 + 2, true);
+    out.writeVarInt(1, true);
+    out.writeVarIntFlag(true, Integer.MAX_VALUE - 1, true);
+    out.writeByte(Kryo.NULL);
+    byte[] hostile = forge(out.toBytes());
+    var e =
+        assertThrows(
+            SnapshotFormatException.class,
+            () -> codec.decode(hostile, 0, hostile.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT));
+    assertEquals(DecodeStatus.MALFORMED, e.status());
+    assertTrue(e.getMessage().contains("null elements exceeds the limit"), e.getMessage());
   }
 
   @Test
