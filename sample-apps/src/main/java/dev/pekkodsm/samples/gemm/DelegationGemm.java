@@ -4,20 +4,28 @@ import dev.pekkodsm.testkit.LocalCluster;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.ShardCoordinator;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.sharding.typed.ShardingMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.dispatch.Futures;
+import scala.collection.immutable.IndexedSeq;
+import scala.concurrent.Future;
 
 /**
  * Delegation, Grappa's model and what a Pekko user writes today: every tile of A, B and C is a
@@ -117,6 +125,45 @@ final class DelegationGemm implements GemmSystem {
     @Override
     public Command unwrapMessage(ShardingEnvelope<Command> envelope) {
       return envelope.message();
+    }
+  }
+
+  /**
+   * Shard {@code k} on node {@code k} (in the cluster's order), never rebalanced: the tiles sit
+   * where pekko-dsm's do. A shard asked for before its node's region has registered is refused, and
+   * its region asks again.
+   */
+  private static final class ShardPerNode extends ShardCoordinator.AbstractShardAllocationStrategy {
+    private final List<Address> nodes = new ArrayList<>();
+    private final Address self;
+
+    ShardPerNode(LocalCluster cluster, int self) {
+      for (int i = 0; i < cluster.size(); i++) {
+        nodes.add(Cluster.get(cluster.system(i)).selfMember().address());
+      }
+      this.self = nodes.get(self);
+    }
+
+    @Override
+    public Future<org.apache.pekko.actor.ActorRef> allocateShard(
+        org.apache.pekko.actor.ActorRef requester,
+        String shardId,
+        Map<org.apache.pekko.actor.ActorRef, IndexedSeq<String>> current) {
+      Address wanted = nodes.get(Integer.parseInt(shardId));
+      for (org.apache.pekko.actor.ActorRef region : current.keySet()) {
+        Address at = region.path().address();
+        if ((at.hasGlobalScope() ? at : self).equals(wanted)) {
+          return Futures.successful(region);
+        }
+      }
+      return Futures.failed(
+          new IllegalStateException("the region of " + wanted + " has not registered yet"));
+    }
+
+    @Override
+    public Future<Set<String>> rebalance(
+        Map<org.apache.pekko.actor.ActorRef, IndexedSeq<String>> current, Set<String> inProgress) {
+      return Futures.successful(Set.of());
     }
   }
 

@@ -167,7 +167,38 @@ final class Strassen {
       int side,
       int tile,
       int leaf) {
-    return dsm.spawn(() -> multiply(Dsm.current(), x, y, side, tile, leaf)).toCompletableFuture();
+    ArrayList<DBox<double[]>> px = pack(x);
+    ArrayList<DBox<double[]>> py = pack(y);
+    return dsm.spawn(
+            () ->
+                pack(multiply(Dsm.current(), unpack(px, side), unpack(py, side), side, tile, leaf)))
+        .toCompletableFuture()
+        .thenApply(product -> unpack(product, side));
+  }
+
+  /**
+   * A grid as it travels: an empty list for a grid of zero tiles only. Kryo writes a list whose
+   * elements are all null as its length alone, which the DSM's bounded decoding refuses (it expects
+   * a byte per element), so such a grid must not travel as it is.
+   */
+  private static ArrayList<DBox<double[]>> pack(ArrayList<DBox<double[]>> grid) {
+    for (DBox<double[]> tile : grid) {
+      if (tile != null) {
+        return grid;
+      }
+    }
+    return new ArrayList<>();
+  }
+
+  private static ArrayList<DBox<double[]>> unpack(ArrayList<DBox<double[]>> grid, int side) {
+    if (grid.isEmpty()) {
+      ArrayList<DBox<double[]>> zeros = new ArrayList<>(side * side);
+      for (int k = 0; k < side * side; k++) {
+        zeros.add(null);
+      }
+      return zeros;
+    }
+    return grid;
   }
 
   /** {@code x + sign * y}, tile by tile, into new boxes on this node. */
