@@ -165,7 +165,12 @@ public final class GemmReport {
       BitmapEncoder.saveBitmap(chart, p.toString(), BitmapEncoder.BitmapFormat.PNG);
       files.add(p);
     }
-    if (results.stream().map(GemmResult::nodes).distinct().count() > 1) {
+    if (results.stream()
+            .filter(r -> !r.system().equals("local"))
+            .map(GemmResult::nodes)
+            .distinct()
+            .count()
+        > 1) {
       XYChart scaling =
           new XYChartBuilder()
               .width(900)

@@ -5,7 +5,7 @@ package dev.pekkodsm.samples.gemm;
  * system cannot count them.
  *
  * @param system the system's name
- * @param nodes nodes of the run
+ * @param nodes nodes of the run ({@code local} runs in one JVM whatever their number)
  * @param size rows (and columns) of each matrix
  * @param tile rows (and columns) of each tile
  * @param inputs what the inputs held ({@code random} or {@code ones})

@@ -65,7 +65,7 @@ class GemmCommandTest {
     }
     List<String> rows = Files.readAllLines(run.resolve("results.csv"));
     assertEquals(3, rows.size(), "a header and one row per system: " + rows);
-    assertTrue(rows.get(1).startsWith("local,1,256,64,random,"), rows.get(1));
+    assertTrue(rows.get(1).startsWith("local,2,256,64,random,"), rows.get(1));
     assertTrue(rows.get(2).startsWith("dsm,2,256,64,random,"), rows.get(2));
     assertTrue(
         rows.get(2).contains(",true,1.0"), "correct, and the ratio to itself: " + rows.get(2));
