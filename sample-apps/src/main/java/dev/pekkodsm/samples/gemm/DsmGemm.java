@@ -60,16 +60,20 @@ final class DsmGemm implements GemmSystem {
 
   /**
    * Task threads as many as the cores (the peers compute on as many); a read cache that holds a
-   * node's copies of A and B, so that no tile is read twice for want of room.
+   * node's copies of A and B, so that no tile is read twice for want of room; a task deadline that
+   * a product at 0.1 GFLOP/s would meet, as the peers' requests have.
    */
   static String config(GemmSpec spec) {
     int cores = Runtime.getRuntime().availableProcessors();
     long cacheBytes = Math.max(256L << 20, 2 * spec.matrixBytes() + 2 * spec.tileBytes());
+    long timeoutSeconds = Math.max(300, 60 + (long) (spec.flops() / 1e8));
     return "pekko.dsm.tasks.threads = "
         + Math.max(2, cores)
         + "\npekko.dsm.read-cache.max-unpinned-size = "
         + cacheBytes
-        + "\n";
+        + "\npekko.dsm.tasks.timeout = "
+        + timeoutSeconds
+        + "s\n";
   }
 
   @Override

@@ -109,7 +109,7 @@ final class MessagesGemm implements GemmSystem {
                   Multiply.class,
                   multiply -> {
                     state.replyTo = multiply.replyTo();
-                    state.send(ctx.getSelf(), multiply.workers());
+                    state.send(multiply.workers());
                     state.computeReady(ctx.getSelf(), pool);
                     state.answerIfDone(); // a node may have no C tile at all
                     return Behaviors.same();
@@ -170,14 +170,14 @@ final class MessagesGemm implements GemmSystem {
     /**
      * Each own A tile (i, k) to the nodes of C's row i; each B tile (k, j) to those of column j.
      */
-    void send(ActorRef<Command> self, List<ActorRef<Command>> workers) {
+    void send(List<ActorRef<Command>> workers) {
       for (Map.Entry<Integer, double[]> e : ownA.entrySet()) {
         int row = e.getKey() / grid;
         Set<Integer> to = new HashSet<>();
         for (int j = 0; j < grid; j++) {
           to.add((row * grid + j) % nodes);
         }
-        sendTo(to, Tiles.A, e.getKey(), e.getValue(), self, workers);
+        sendTo(to, Tiles.A, e.getKey(), e.getValue(), workers);
       }
       for (Map.Entry<Integer, double[]> e : ownB.entrySet()) {
         int column = e.getKey() % grid;
@@ -185,17 +185,12 @@ final class MessagesGemm implements GemmSystem {
         for (int i = 0; i < grid; i++) {
           to.add((i * grid + column) % nodes);
         }
-        sendTo(to, Tiles.B, e.getKey(), e.getValue(), self, workers);
+        sendTo(to, Tiles.B, e.getKey(), e.getValue(), workers);
       }
     }
 
     private void sendTo(
-        Set<Integer> to,
-        int matrix,
-        int index,
-        double[] cells,
-        ActorRef<Command> self,
-        List<ActorRef<Command>> workers) {
+        Set<Integer> to, int matrix, int index, double[] cells, List<ActorRef<Command>> workers) {
       for (int n : to) {
         if (n == node) {
           received(new Tile(matrix, index, cells));
