@@ -1,6 +1,7 @@
 package dev.pekkodsm.samples;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pekkodsm.samples.gemm.GemmCommand;
 import dev.pekkodsm.samples.kv.KvBench;
 import dev.pekkodsm.samples.kv.KvReport;
 import dev.pekkodsm.samples.kv.KvResult;
@@ -32,7 +33,7 @@ import picocli.CommandLine.Spec;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Compare pekko-dsm with the systems a JVM user would pick instead.",
-    subcommands = {BenchCommand.Kv.class})
+    subcommands = {BenchCommand.Kv.class, GemmCommand.class})
 final class BenchCommand implements Callable<Integer> {
 
   @Override
