@@ -1,0 +1,138 @@
+package dev.pekkodsm.samples.dataframe;
+
+import dev.pekkodsm.DBox;
+import dev.pekkodsm.DVec;
+import dev.pekkodsm.Dsm;
+import dev.pekkodsm.testkit.LocalCluster;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The DataFrame on pekko-dsm: the table is a {@code DVec<RowGroup>} of {@link #CHUNK_ROWS}-row
+ * blocks, one block per chunk, placed round-robin over the nodes and read from the data file by the
+ * node each block is placed on. A question is one {@link DVec#mapChunks}: every block's partial
+ * aggregate is computed where the block lives, in parallel; a small partial comes back in the
+ * task's reply, a large one stays on its node in a {@link DBox} that the caller reads one-sided and
+ * drops. The caller merges the partials into the answer ({@link GroupBy#merge}).
+ */
+final class DsmFrame implements FrameSystem {
+
+  /** Rows per block: 128 Ki rows, 5 MiB of columns. */
+  static final int CHUNK_ROWS = 1 << 17;
+
+  /** Partials up to this size come back in the task's reply (frames are 256 KiB at most). */
+  static final long INLINE_BYTES = 128 * 1024;
+
+  static final int ROW_GROUP_ID = 1200;
+  static final int PARTIAL_ID = 1201;
+
+  private static final Duration TIMEOUT = Duration.ofMinutes(10);
+
+  private final LocalCluster cluster;
+  private final GroupByShape shape;
+  private final GroupBy.Levels levels;
+  private final DVec<RowGroup> table;
+
+  private DsmFrame(LocalCluster cluster, Path file, GroupByShape shape) {
+    this.cluster = cluster;
+    this.shape = shape;
+    this.levels = GroupBy.Levels.of(shape);
+    String path = file.toAbsolutePath().toString();
+    int rows = shape.rows();
+    int blocks = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    this.table =
+        cluster
+            .dsm(0)
+            .vec(
+                blocks,
+                1,
+                block -> {
+                  int from = block * CHUNK_ROWS;
+                  try {
+                    return GroupByTable.read(
+                        Path.of(path), from, Math.min(rows, from + CHUNK_ROWS));
+                  } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                  }
+                },
+                DVec.Placement.ROUND_ROBIN);
+  }
+
+  static FrameSystem start(int nodes, Path file, GroupByShape shape) {
+    LocalCluster cluster =
+        LocalCluster.withNodes(nodes)
+            .name("df-dsm")
+            .register(RowGroup.class, ROW_GROUP_ID)
+            .register(Partial.class, PARTIAL_ID)
+            .start();
+    try {
+      return new DsmFrame(cluster, file, shape);
+    } catch (RuntimeException | Error e) {
+      cluster.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public int nodes() {
+    return cluster.size();
+  }
+
+  @Override
+  public Answered answer(Question q) throws Exception {
+    return FrameSystem.timed(() -> compute(q));
+  }
+
+  private Answer compute(Question q) throws Exception {
+    int question = q.ordinal();
+    int rows = shape.rows();
+    int k = shape.k();
+    List<Object> results =
+        table
+            .<Object>mapChunks(
+                blocks -> {
+                  Partial p =
+                      GroupBy.partial(
+                          Question.values()[question], new GroupByShape(rows, k), blocks.get(0));
+                  return p.bytes() <= INLINE_BYTES ? p : Dsm.current().alloc(p);
+                })
+            .toCompletableFuture()
+            .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    List<CompletableFuture<Partial>> reads = new ArrayList<>(results.size());
+    List<DBox<Partial>> boxes = new ArrayList<>();
+    for (Object r : results) {
+      if (r instanceof Partial p) {
+        reads.add(CompletableFuture.completedFuture(p));
+      } else {
+        @SuppressWarnings("unchecked")
+        DBox<Partial> box = (DBox<Partial>) r;
+        boxes.add(box);
+        reads.add(box.readAsync(p -> p).toCompletableFuture());
+      }
+    }
+    try {
+      List<Partial> parts = new ArrayList<>(reads.size());
+      for (CompletableFuture<Partial> read : reads) {
+        parts.add(read.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+      }
+      return GroupBy.merge(q, shape, levels, parts);
+    } finally {
+      boxes.forEach(DBox::dropAsync);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      table.drop();
+    } finally {
+      cluster.close();
+    }
+  }
+}
