@@ -17,9 +17,9 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
- * Delegation, what a Pekko user writes today: each block of {@link DsmFrame#CHUNK_ROWS} rows is a
- * Cluster Sharding entity that reads its rows from the data file when told to load, and a question
- * is an {@code ask} to every block entity, which computes its partial aggregate ({@link
+ * Delegation, what a Pekko user writes today: each block of {@link GroupByShape#blockRows} rows is
+ * a Cluster Sharding entity that reads its rows from the data file when told to load, and a
+ * question is an {@code ask} to every block entity, which computes its partial aggregate ({@link
  * GroupBy#partial}, the same code as pekko-dsm's) and replies with it; the caller merges the
  * replies. Messages are records serialized with Jackson CBOR, as the Pekko documentation
  * recommends; shards are placed by sharding's default strategy, and entities are never passivated
@@ -74,13 +74,14 @@ final class DelegationFrame implements FrameSystem {
       ClusterSharding.get(cluster.system(i)).init(Entity.of(BLOCK, ctx -> block()));
     }
     ClusterSharding sharding = ClusterSharding.get(cluster.system(0));
-    int count = (shape.rows() + DsmFrame.CHUNK_ROWS - 1) / DsmFrame.CHUNK_ROWS;
+    int count = shape.blocks(cluster.size());
+    int blockRows = shape.blockRows(cluster.size());
     List<CompletableFuture<Loaded>> loads = new ArrayList<>();
     for (int b = 0; b < count; b++) {
       EntityRef<Command> ref = sharding.entityRefFor(BLOCK, Integer.toString(b));
       blocks.add(ref);
-      int from = b * DsmFrame.CHUNK_ROWS;
-      int to = Math.min(shape.rows(), from + DsmFrame.CHUNK_ROWS);
+      int from = b * blockRows;
+      int to = Math.min(shape.rows(), from + blockRows);
       String path = file.toAbsolutePath().toString();
       loads.add(
           ref.<Loaded>ask(replyTo -> new Load(path, from, to, replyTo), TIMEOUT)

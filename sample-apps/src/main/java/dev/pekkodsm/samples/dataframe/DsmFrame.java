@@ -14,17 +14,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The DataFrame on pekko-dsm: the table is a {@code DVec<RowGroup>} of {@link #CHUNK_ROWS}-row
- * blocks, one block per chunk, placed round-robin over the nodes and read from the data file by the
- * node each block is placed on. A question is one {@link DVec#mapChunks}: every block's partial
- * aggregate is computed where the block lives, in parallel; a small partial comes back in the
- * task's reply, a large one stays on its node in a {@link DBox} that the caller reads one-sided and
- * drops. The caller merges the partials into the answer ({@link GroupBy#merge}).
+ * The DataFrame on pekko-dsm: the table is a {@code DVec<RowGroup>} of blocks of {@link
+ * GroupByShape#blockRows} rows, one block per chunk, placed round-robin over the nodes and read
+ * from the data file by the node each block is placed on. A question is one {@link DVec#mapChunks}:
+ * every block's partial aggregate is computed where the block lives, in parallel; a small partial
+ * comes back in the task's reply, a large one stays on its node in a {@link DBox} that the caller
+ * reads one-sided and drops. The caller merges the partials into the answer ({@link
+ * GroupBy#merge}).
  */
 final class DsmFrame implements FrameSystem {
-
-  /** Rows per block: 128 Ki rows, 5 MiB of columns. */
-  static final int CHUNK_ROWS = 1 << 17;
 
   /** Partials up to this size come back in the task's reply (frames are 256 KiB at most). */
   static final long INLINE_BYTES = 128 * 1024;
@@ -45,18 +43,17 @@ final class DsmFrame implements FrameSystem {
     this.levels = GroupBy.Levels.of(shape);
     String path = file.toAbsolutePath().toString();
     int rows = shape.rows();
-    int blocks = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    int blockRows = shape.blockRows(cluster.size());
     this.table =
         cluster
             .dsm(0)
             .vec(
-                blocks,
+                shape.blocks(cluster.size()),
                 1,
                 block -> {
-                  int from = block * CHUNK_ROWS;
+                  int from = block * blockRows;
                   try {
-                    return GroupByTable.read(
-                        Path.of(path), from, Math.min(rows, from + CHUNK_ROWS));
+                    return GroupByTable.read(Path.of(path), from, Math.min(rows, from + blockRows));
                   } catch (IOException e) {
                     throw new UncheckedIOException(e);
                   }

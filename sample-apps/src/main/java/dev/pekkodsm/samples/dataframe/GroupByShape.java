@@ -27,6 +27,24 @@ public record GroupByShape(int rows, int k) {
     }
   }
 
+  /** The most rows a block of a distributed table holds: 128 Ki rows, 5 MiB of columns. */
+  public static final int MAX_BLOCK_ROWS = 1 << 17;
+
+  /**
+   * Rows per block when the table is spread over {@code nodes} nodes: at least four blocks per node
+   * (so each node's task threads share the work), at most {@link #MAX_BLOCK_ROWS} rows per block.
+   */
+  public int blockRows(int nodes) {
+    long perBlock = (rows + 4L * nodes - 1) / (4L * nodes);
+    return (int) Math.max(1, Math.min(MAX_BLOCK_ROWS, perBlock));
+  }
+
+  /** The number of blocks of {@link #blockRows(int)} rows. */
+  public int blocks(int nodes) {
+    int per = blockRows(nodes);
+    return (rows + per - 1) / per;
+  }
+
   /** Levels of id3 and id6: {@code rows / k}. */
   public int smallGroups() {
     return rows / k;
