@@ -57,7 +57,8 @@ final class DelegationFrame implements FrameSystem {
           + "pekko.remote.artery.advanced.maximum-frame-size = "
           + FRAME_MIB
           + "MiB\n"
-          + "pekko.cluster.sharding.passivation.strategy = none\n";
+          + "pekko.cluster.sharding.passivation.strategy = none\n"
+          + DsmFrame.PATIENT_CLUSTER;
 
   private static final Duration TIMEOUT = Duration.ofMinutes(10);
 

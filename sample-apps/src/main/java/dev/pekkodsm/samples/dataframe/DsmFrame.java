@@ -27,6 +27,15 @@ final class DsmFrame implements FrameSystem {
   /** Partials up to this size come back in the task's reply (frames are 256 KiB at most). */
   static final long INLINE_BYTES = 128 * 1024;
 
+  /**
+   * Failure detection for a benchmark on a busy machine: LocalCluster's test settings take a node
+   * that pauses for a second (a full GC of a large table, two cores shared by many threads) for
+   * dead and down it. Used by the delegation peer too.
+   */
+  static final String PATIENT_CLUSTER =
+      "pekko.cluster.failure-detector.acceptable-heartbeat-pause = 15s\n"
+          + "pekko.cluster.split-brain-resolver.stable-after = 30s\n";
+
   static final int ROW_GROUP_ID = 1200;
   static final int PARTIAL_ID = 1201;
 
@@ -65,6 +74,7 @@ final class DsmFrame implements FrameSystem {
     LocalCluster cluster =
         LocalCluster.withNodes(nodes)
             .name("df-dsm")
+            .config(PATIENT_CLUSTER)
             .register(RowGroup.class, ROW_GROUP_ID)
             .register(Partial.class, PARTIAL_ID)
             .start();
