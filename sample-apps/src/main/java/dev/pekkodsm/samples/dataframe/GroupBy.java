@@ -294,6 +294,71 @@ public final class GroupBy {
 
   /** Merges the partials of every row group into the answer. */
   public static Answer merge(Question q, GroupByShape shape, Levels levels, List<Partial> parts) {
+    Merged m = accumulate(q, shape, parts);
+    return finish(
+        q, shape, levels, m.groups, m.capacity, m.l, m.d, m.high, m.low, m.offsets, m.values);
+  }
+
+  /**
+   * Merges partials into one partial of the same question (a node combining the partials of its own
+   * row groups before they travel). Not for question 6, whose partials carry every value.
+   */
+  public static Partial combinePartials(Question q, GroupByShape shape, List<Partial> parts) {
+    if (q == Question.Q6) {
+      throw new IllegalArgumentException("q6's partials are not combined: they hold every value");
+    }
+    Merged m = accumulate(q, shape, parts);
+    int[] present;
+    long[] keys;
+    long[] keysHigh = new long[0];
+    if (m.low == null) {
+      int count = 0;
+      for (int g = 0; g < m.groups; g++) {
+        if (m.l[g] != 0) {
+          count++;
+        }
+      }
+      present = new int[count];
+      keys = new long[count];
+      for (int g = 0, j = 0; g < m.groups; g++) {
+        if (m.l[g] != 0) {
+          present[j] = g;
+          keys[j++] = g;
+        }
+      }
+    } else {
+      present = new int[m.groups];
+      for (int g = 0; g < m.groups; g++) {
+        present[g] = g;
+      }
+      keys = Arrays.copyOf(m.low, m.groups);
+      if (q == Question.Q10) {
+        keysHigh = Arrays.copyOf(m.high, m.groups);
+      }
+    }
+    return new Partial(
+        q.ordinal(),
+        present.length,
+        keysHigh,
+        keys,
+        compact(m.l, m.capacity, present, present.length),
+        compact(m.d, m.capacity, present, present.length),
+        new int[0],
+        new double[0]);
+  }
+
+  /** Partials merged: states by group, with each group's key when hashed. */
+  private record Merged(
+      int groups,
+      int capacity,
+      long[] l,
+      double[] d,
+      long[] high,
+      long[] low,
+      int[] offsets,
+      double[] values) {}
+
+  private static Merged accumulate(Question q, GroupByShape shape, List<Partial> parts) {
     int nl = LONGS[q.ordinal()];
     int nd = DOUBLES[q.ordinal()];
     boolean dense = q != Question.Q10 && keySpace(q, shape) <= DENSE_LIMIT;
@@ -346,10 +411,7 @@ public final class GroupBy {
         }
       }
     }
-    return finish(
-        q,
-        shape,
-        levels,
+    return new Merged(
         groups,
         capacity,
         l,
