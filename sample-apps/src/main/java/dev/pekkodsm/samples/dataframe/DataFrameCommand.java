@@ -1,10 +1,11 @@
 package dev.pekkodsm.samples.dataframe;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pekkodsm.samples.ForkedJvm;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -12,9 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import java.util.jar.Attributes;
-import java.util.jar.JarFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -176,70 +174,22 @@ public final class DataFrameCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** Runs one system in a fresh JVM (this one's classpath and flags); output to this console. */
+  /** Runs one system in a fresh JVM of its own ({@link ForkedJvm}). */
   private DfResult forked(String system, Path file) throws IOException, InterruptedException {
-    Path result = Files.createTempFile("dataframe-result-", ".json");
-    try {
-      List<String> command = new ArrayList<>();
-      command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-      command.addAll(manifestFlags());
-      command.addAll(
-          List.of(
-              "-cp",
-              System.getProperty("java.class.path"),
-              dev.pekkodsm.samples.Main.class.getName(),
-              "bench",
-              "dataframe",
-              "--systems=" + system,
-              "--nodes=" + nodes,
-              "--data-file=" + file.toAbsolutePath(),
-              "--questions=" + String.join(",", questions),
-              "--runs=" + runs,
-              "--result-file=" + result));
-      if (noProgress) {
-        command.add("--no-progress");
-      }
-      Process child = new ProcessBuilder(command).inheritIO().start();
-      long limitMs = TimeUnit.HOURS.toMillis(2);
-      if (!child.waitFor(limitMs, TimeUnit.MILLISECONDS)) {
-        child.destroyForcibly();
-        throw new IllegalStateException(system + " did not finish within " + limitMs + " ms");
-      }
-      if (child.exitValue() != 0) {
-        throw new IllegalStateException(system + "'s JVM failed (exit " + child.exitValue() + ")");
-      }
-      return new ObjectMapper().readValue(result.toFile(), DfResult.class);
-    } finally {
-      Files.deleteIfExists(result);
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "bench",
+                "dataframe",
+                "--systems=" + system,
+                "--nodes=" + nodes,
+                "--data-file=" + file.toAbsolutePath(),
+                "--questions=" + String.join(",", questions),
+                "--runs=" + runs));
+    if (noProgress) {
+      args.add("--no-progress");
     }
-  }
-
-  /**
-   * The {@code Add-Opens} and {@code Add-Exports} of the jar this runs from (what Hazelcast asks
-   * for), as flags: {@code java -jar} applies them from the manifest, a {@code -cp} child does not.
-   */
-  private static List<String> manifestFlags() {
-    List<String> flags = new ArrayList<>();
-    String path = System.getProperty("java.class.path");
-    if (path.contains(java.io.File.pathSeparator) || !path.endsWith(".jar")) {
-      return flags; // not run from the jar: the JVM's own flags are passed on as they are
-    }
-    try (JarFile jar = new JarFile(path)) {
-      Attributes main = jar.getManifest().getMainAttributes();
-      for (String[] kind :
-          new String[][] {{"Add-Opens", "--add-opens="}, {"Add-Exports", "--add-exports="}}) {
-        String value = main.getValue(kind[0]);
-        if (value != null) {
-          for (String pkg : value.trim().split("\\s+")) {
-            flags.add(kind[1] + pkg + "=ALL-UNNAMED");
-          }
-        }
-      }
-    } catch (IOException e) {
-      // no manifest to read: the child runs without the flags, as Hazelcast allows
-    }
-    return flags;
+    return ForkedJvm.run(system, args, DfResult.class, Duration.ofHours(2));
   }
 
   private Map<String, Object> describe(GroupByShape shape, Path file) {
