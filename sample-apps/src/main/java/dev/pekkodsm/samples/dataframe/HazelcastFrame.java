@@ -4,6 +4,7 @@ import com.hazelcast.config.InMemoryFormat;
 import com.hazelcast.config.MapConfig;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
+import com.hazelcast.spi.properties.ClusterProperty;
 import com.hazelcast.sql.SqlResult;
 import com.hazelcast.sql.SqlRow;
 import com.hazelcast.sql.SqlService;
@@ -80,6 +81,10 @@ final class HazelcastFrame implements FrameSystem {
     Consumer<com.hazelcast.config.Config> table =
         config -> {
           config.getJetConfig().setEnabled(true);
+          // Hazelcast's own default call timeout, not the KV comparison's 10 s: a member busy
+          // aggregating 1e7 rows misses heartbeats for longer, and SQL's job start-up is retried.
+          config.setProperty(
+              ClusterProperty.OPERATION_CALL_TIMEOUT_MILLIS.getName(), Long.toString(60_000));
           config.addMapConfig(
               new MapConfig(MAP_NAME)
                   .setInMemoryFormat(InMemoryFormat.BINARY)
