@@ -33,7 +33,11 @@ import picocli.CommandLine.Spec;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Compare pekko-dsm with the systems a JVM user would pick instead.",
-    subcommands = {BenchCommand.Kv.class, GemmCommand.class})
+    subcommands = {
+      BenchCommand.Kv.class,
+      GemmCommand.class,
+      dev.pekkodsm.samples.dataframe.DataFrameCommand.class
+    })
 final class BenchCommand implements Callable<Integer> {
 
   @Override

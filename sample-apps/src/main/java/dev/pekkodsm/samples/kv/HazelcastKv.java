@@ -155,24 +155,54 @@ public final class HazelcastKv implements KvSystem {
    *     members started so far are terminated first
    */
   static HazelcastKv start(int nodes, KvSpec spec, boolean nearCache) {
+    Objects.requireNonNull(spec, "spec");
+    String clusterName = "pekko-dsm-kv-" + UUID.randomUUID();
+    List<HazelcastInstance> members =
+        startMembers(
+            clusterName,
+            nodes,
+            config -> {
+              MapConfig map =
+                  new MapConfig(MAP_NAME)
+                      .setInMemoryFormat(InMemoryFormat.BINARY)
+                      .setBackupCount(MapConfig.DEFAULT_BACKUP_COUNT)
+                      .setAsyncBackupCount(0);
+              if (nearCache) {
+                map.setNearCacheConfig(nearCacheConfig(spec));
+              }
+              config.addMapConfig(map);
+            });
+    return new HazelcastKv(clusterName, members);
+  }
+
+  /**
+   * Starts {@code nodes} embedded members of cluster {@code clusterName} in this JVM, configured as
+   * this class describes (loopback TCP/IP join, the deadlines, metrics over JMX, Jet off) and then
+   * by {@code customize}, and waits until they form one cluster with settled partitions.
+   *
+   * @throws IllegalArgumentException if {@code nodes <= 0}
+   * @throws IllegalStateException if the cluster does not form within {@link #STARTUP_TIMEOUT}; the
+   *     members started so far are terminated first
+   */
+  public static List<HazelcastInstance> startMembers(
+      String clusterName, int nodes, java.util.function.Consumer<Config> customize) {
     if (nodes <= 0) {
       throw new IllegalArgumentException("nodes=" + nodes + " must be > 0");
     }
-    Objects.requireNonNull(spec, "spec");
     long deadlineNs = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
-    String clusterName = "pekko-dsm-kv-" + UUID.randomUUID();
     List<HazelcastInstance> members = new ArrayList<>(nodes);
     List<String> addresses = new ArrayList<>(nodes);
     try {
       for (int node = 0; node < nodes; node++) {
-        HazelcastInstance member =
-            Hazelcast.newHazelcastInstance(config(clusterName, node, addresses, spec, nearCache));
+        Config config = config(clusterName, node, addresses);
+        customize.accept(config);
+        HazelcastInstance member = Hazelcast.newHazelcastInstance(config);
         members.add(member);
         Address address = member.getCluster().getLocalMember().getAddress();
         addresses.add(address.getHost() + ":" + address.getPort());
       }
       awaitCluster(clusterName, members, deadlineNs);
-      return new HazelcastKv(clusterName, members);
+      return members;
     } catch (RuntimeException | Error e) {
       for (HazelcastInstance member : members) {
         member.getLifecycleService().terminate();
@@ -181,8 +211,7 @@ public final class HazelcastKv implements KvSystem {
     }
   }
 
-  private static Config config(
-      String clusterName, int node, List<String> seeds, KvSpec spec, boolean nearCache) {
+  private static Config config(String clusterName, int node, List<String> seeds) {
     Config config = new Config();
     config.setClusterName(clusterName);
     config.setInstanceName(clusterName + "-" + node);
@@ -212,16 +241,6 @@ public final class HazelcastKv implements KvSystem {
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);
     join.getTcpIpConfig().setEnabled(true).setMembers(new ArrayList<>(seeds));
-
-    MapConfig map =
-        new MapConfig(MAP_NAME)
-            .setInMemoryFormat(InMemoryFormat.BINARY)
-            .setBackupCount(MapConfig.DEFAULT_BACKUP_COUNT)
-            .setAsyncBackupCount(0);
-    if (nearCache) {
-      map.setNearCacheConfig(nearCacheConfig(spec));
-    }
-    config.addMapConfig(map);
     return config;
   }
 

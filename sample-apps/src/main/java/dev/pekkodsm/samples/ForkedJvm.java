@@ -1,0 +1,63 @@
+package dev.pekkodsm.samples;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs one system of a {@code ./dsm bench} comparison in a fresh JVM, so that no system finds the
+ * JIT warmed, or the heap littered, by another: this JVM's classpath and flags, plus the flags
+ * Hazelcast asks for (the jar's manifest gives them to {@code java -jar} only), then {@code ./dsm}
+ * with the given arguments and {@code --result-file}; the child's output goes to this console and
+ * its one result comes back as JSON.
+ */
+public final class ForkedJvm {
+
+  private static final List<String> HAZELCAST_FLAGS =
+      List.of(
+          "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang=ALL-UNNAMED",
+          "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+          "--add-opens=java.management/sun.management=ALL-UNNAMED",
+          "--add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED");
+
+  private ForkedJvm() {}
+
+  /**
+   * Runs {@code ./dsm <args> --result-file=<tmp>} in a child JVM and reads its result.
+   *
+   * @param system the system's name, for errors
+   * @param limit how long the child may run before it is killed
+   * @throws IllegalStateException if the child fails or overruns {@code limit}
+   */
+  public static <T> T run(String system, List<String> args, Class<T> resultType, Duration limit)
+      throws IOException, InterruptedException {
+    Path result = Files.createTempFile("bench-result-", ".json");
+    try {
+      List<String> command = new ArrayList<>();
+      command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+      command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+      command.addAll(HAZELCAST_FLAGS);
+      command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+      command.addAll(args);
+      command.add("--result-file=" + result);
+      Process child = new ProcessBuilder(command).inheritIO().start();
+      if (!child.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+        child.destroyForcibly();
+        throw new IllegalStateException(system + " did not finish within " + limit);
+      }
+      if (child.exitValue() != 0) {
+        throw new IllegalStateException(system + "'s JVM failed (exit " + child.exitValue() + ")");
+      }
+      return new ObjectMapper().readValue(result.toFile(), resultType);
+    } finally {
+      Files.deleteIfExists(result);
+    }
+  }
+}
