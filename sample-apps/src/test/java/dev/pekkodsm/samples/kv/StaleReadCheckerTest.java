@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 
@@ -83,6 +84,11 @@ class StaleReadCheckerTest {
     }
 
     @Override
+    public String transport() {
+      return "none";
+    }
+
+    @Override
     public KvClient client(int node) {
       return new KvClient() {
         @Override
@@ -112,12 +118,20 @@ class StaleReadCheckerTest {
     Workload workload =
         new Workload(0.5, 0.99, 2, Duration.ofMillis(100), Duration.ofMillis(500), 7);
     KvBench bench = new KvBench(spec, workload, System.out, false);
-    KvResult stale = bench.run("stale-cache", new StaleCacheKv());
+    KvResult stale = bench.run("stale-cache", true, new StaleCacheKv());
     assertTrue(stale.staleReads() > 0, "the checker must see the stale cache: " + stale);
     assertEquals(0, stale.malformedReads());
 
-    KvResult fresh = bench.run("local", LocalKv.start(2, spec));
+    KvResult fresh = bench.run("local", true, LocalKv.start(2, spec, DsmTransport.SHM));
     assertEquals(0, fresh.staleReads(), "a ConcurrentHashMap is linearizable: " + fresh);
     assertTrue(fresh.reads() > 1000);
+
+    // The gate fails the stale cache when it claims linearizability, and only then.
+    List<String> violations = KvGate.violations(List.of(stale, fresh));
+    assertEquals(1, violations.size(), violations.toString());
+    assertTrue(violations.get(0).startsWith("stale-cache (none, 2 nodes, 50 % GETs): "));
+    KvResult allowed = bench.run("stale-cache", false, new StaleCacheKv());
+    assertTrue(allowed.staleReads() > 0);
+    assertEquals(List.of(), KvGate.violations(List.of(allowed, fresh)));
   }
 }
