@@ -194,10 +194,16 @@ public final class KvBench {
     }
   }
 
+  /**
+   * Stores every key once, from as many threads as the workload has clients. Loading takes as long
+   * as it takes (100,000 remote writes on a loaded machine can take minutes); it fails if no key
+   * was stored for {@link #STOP_GRACE}, since every operation has a shorter deadline of its own.
+   */
   private void load(KvSystem system, StaleReadChecker checker) throws Exception {
     int loaders = Math.max(1, system.nodes() * workload.threadsPerNode());
     List<Thread> threads = new ArrayList<>();
     AtomicReference<Throwable> failure = new AtomicReference<>();
+    LongAdder stored = new LongAdder();
     for (int t = 0; t < loaders; t++) {
       int first = t;
       KvClient client = system.client(t % system.nodes());
@@ -210,6 +216,7 @@ public final class KvBench {
                     long version = checker.beginWrite(key, start);
                     client.set(key, KvValues.of(key, version, spec.valueBytes()));
                     checker.endWrite(key, version, start[0]);
+                    stored.increment();
                   }
                 } catch (Throwable e) {
                   failure.compareAndSet(null, e);
@@ -220,7 +227,27 @@ public final class KvBench {
       threads.add(thread);
       thread.start();
     }
-    joinAll(threads);
+    long lastStored = -1;
+    long lastProgressNs = System.nanoTime();
+    for (Thread thread : threads) {
+      while (thread.isAlive()) {
+        thread.join(100);
+        long now = stored.sum();
+        if (now != lastStored) {
+          lastStored = now;
+          lastProgressNs = System.nanoTime();
+        } else if (System.nanoTime() - lastProgressNs > STOP_GRACE.toNanos()) {
+          throw new IllegalStateException(
+              "loading stalled: no key stored for "
+                  + STOP_GRACE
+                  + " ("
+                  + now
+                  + " of "
+                  + spec.keys()
+                  + " stored); an operation hangs");
+        }
+      }
+    }
     if (failure.get() != null) {
       throw new IllegalStateException("loading the keys failed: " + failure.get(), failure.get());
     }
