@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pekkodsm.samples.kv.KvResult;
+import dev.pekkodsm.samples.kv.KvResults;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -98,29 +99,6 @@ class BenchCommandTest {
   }
 
   private static KvResult result(String system, boolean linearizable, long stale, long errors) {
-    return new KvResult(
-        system,
-        "tcp",
-        linearizable,
-        3,
-        4,
-        0.9,
-        0.99,
-        1000,
-        64,
-        10_000,
-        1.0,
-        10_000,
-        1,
-        2,
-        3,
-        1,
-        2,
-        9_000,
-        stale,
-        0,
-        errors,
-        errors > 0 ? "timeout" : null,
-        1.0);
+    return KvResults.of(system, linearizable, stale, 0, errors);
   }
 }

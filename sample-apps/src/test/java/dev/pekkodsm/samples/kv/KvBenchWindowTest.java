@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
@@ -25,19 +24,8 @@ class KvBenchWindowTest {
    * warm-up's included: a window that began earlier or ended later than the operations' would count
    * more per operation.
    */
-  private static final class CountingKv implements KvSystem {
-    private final ConcurrentHashMap<Long, byte[]> map = new ConcurrentHashMap<>();
+  private static final class CountingKv extends InMemoryKv {
     private final LongAdder messages = new LongAdder();
-
-    @Override
-    public int nodes() {
-      return 2;
-    }
-
-    @Override
-    public String transport() {
-      return "none";
-    }
 
     @Override
     public long messagesSent() {
@@ -45,24 +33,21 @@ class KvBenchWindowTest {
     }
 
     @Override
-    public KvClient client(int node) {
-      return new KvClient() {
-        @Override
-        public byte[] get(long key) {
-          return op(map.get(key));
-        }
+    byte[] get(long key) {
+      return op(super.get(key));
+    }
 
-        @Override
-        public void set(long key, byte[] value) {
-          map.put(key, value);
-          op(null);
-        }
+    @Override
+    void set(long key, byte[] value) {
+      super.set(key, value);
+      op(null);
+    }
 
-        @Override
-        public boolean delete(long key) {
-          return op(map.remove(key)) != null;
-        }
-      };
+    @Override
+    boolean delete(long key) {
+      boolean present = super.delete(key);
+      op(null);
+      return present;
     }
 
     private byte[] op(byte[] result) {
@@ -70,9 +55,6 @@ class KvBenchWindowTest {
       LockSupport.parkNanos(20_000); // an op takes a while, so the window's edges matter
       return result;
     }
-
-    @Override
-    public void close() {}
   }
 
   @Test

@@ -10,30 +10,7 @@ class KvGateTest {
 
   private static KvResult result(
       String system, boolean linearizable, long stale, long malformed, long errors) {
-    return new KvResult(
-        system,
-        "tcp",
-        linearizable,
-        3,
-        4,
-        0.9,
-        0.99,
-        1000,
-        64,
-        10_000,
-        1.0,
-        10_000,
-        1,
-        2,
-        3,
-        1,
-        2,
-        9_000,
-        stale,
-        malformed,
-        errors,
-        errors > 0 ? "java.lang.IllegalStateException: ask timed out" : null,
-        1.0);
+    return KvResults.of(system, linearizable, stale, malformed, errors);
   }
 
   @Test

@@ -74,42 +74,13 @@ class StaleReadCheckerTest {
   }
 
   /** A store whose readers keep the first value they saw of each key, forever. */
-  private static final class StaleCacheKv implements KvSystem {
-    private final ConcurrentHashMap<Long, byte[]> map = new ConcurrentHashMap<>();
+  private static final class StaleCacheKv extends InMemoryKv {
     private final ConcurrentHashMap<Long, byte[]> cache = new ConcurrentHashMap<>();
 
     @Override
-    public int nodes() {
-      return 2;
+    byte[] get(long key) {
+      return cache.computeIfAbsent(key, map::get);
     }
-
-    @Override
-    public String transport() {
-      return "none";
-    }
-
-    @Override
-    public KvClient client(int node) {
-      return new KvClient() {
-        @Override
-        public byte[] get(long key) {
-          return cache.computeIfAbsent(key, map::get);
-        }
-
-        @Override
-        public void set(long key, byte[] value) {
-          map.put(key, value);
-        }
-
-        @Override
-        public boolean delete(long key) {
-          return map.remove(key) != null;
-        }
-      };
-    }
-
-    @Override
-    public void close() {}
   }
 
   @Test
