@@ -40,6 +40,11 @@ final class MessageTally {
     ops++;
   }
 
+  /** The operations counted since {@link #start()}. */
+  long ops() {
+    return ops;
+  }
+
   /**
    * {@link #report(String, int)} for the method {@code params} measured, expecting {@code
    * expectedPerOp} of that method's name.

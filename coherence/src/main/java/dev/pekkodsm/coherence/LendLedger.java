@@ -19,8 +19,20 @@ import java.util.TreeMap;
  */
 public final class LendLedger {
 
-  /** The weight of a fresh lend. Leaves room for 2^23 concurrent lends in a signed total. */
+  /**
+   * The weight of a fresh lend. The outstanding total is a signed {@code long}, so it holds up to
+   * {@link #MAX_FRESH_LENDS} fresh lends at once.
+   */
   public static final long INITIAL_WEIGHT = 1L << 40;
+
+  /**
+   * The most outstanding weight one object's ledger holds: weight that would take the total beyond
+   * it is refused (see {@link #grant}).
+   */
+  public static final long MAX_TOTAL_WEIGHT = Long.MAX_VALUE;
+
+  /** How many fresh lends ({@link #INITIAL_WEIGHT} each) fit at once: 2^23 - 1. */
+  public static final long MAX_FRESH_LENDS = MAX_TOTAL_WEIGHT / INITIAL_WEIGHT;
 
   /** A holder whose weight falls below this asks the owner for more before splitting again. */
   public static final long TOP_UP_BELOW = 1L << 16;
@@ -30,8 +42,20 @@ public final class LendLedger {
     int refs;
   }
 
+  private final long maxTotalWeight;
   private Map<NodeId, Account> accounts = Collections.emptyMap();
   private long total;
+
+  /** An empty ledger holding up to {@link #MAX_TOTAL_WEIGHT}. */
+  public LendLedger() {
+    this(MAX_TOTAL_WEIGHT);
+  }
+
+  /** An empty ledger holding up to {@code maxTotalWeight}; a lower limit lets tests reach it. */
+  LendLedger(long maxTotalWeight) {
+    requirePositive(maxTotalWeight);
+    this.maxTotalWeight = maxTotalWeight;
+  }
 
   private Account account(NodeId holder) {
     if (accounts.isEmpty()) {
@@ -46,18 +70,29 @@ public final class LendLedger {
     }
   }
 
-  /** Records a new reference of {@code weight} lent to {@code holder}. */
+  /**
+   * Records a new reference of {@code weight} lent to {@code holder}.
+   *
+   * @throws IllegalStateException if the outstanding weight would exceed the ledger's limit (with
+   *     fresh lends: {@link #MAX_FRESH_LENDS} of them at once); the ledger is unchanged then
+   */
   public void grant(NodeId holder, long weight) {
     requirePositive(weight);
+    requireRoomFor(weight, "lend a reference to " + holder);
     Account a = account(holder);
     a.weight += weight;
     a.refs++;
     total += weight;
   }
 
-  /** Adds weight to a holder's existing reference (a top-up); the reference count is unchanged. */
+  /**
+   * Adds weight to a holder's existing reference (a top-up); the reference count is unchanged.
+   *
+   * @throws IllegalStateException as {@link #grant} does
+   */
   public void topUp(NodeId holder, long weight) {
     requirePositive(weight);
+    requireRoomFor(weight, "top up the reference of " + holder);
     account(holder).weight += weight;
     total += weight;
   }
@@ -65,10 +100,14 @@ public final class LendLedger {
   /**
    * Records that a reference of {@code weight} sent by {@code from} now lives on {@code to}. If
    * {@code from} has departed, its balance was already reclaimed, so the weight is counted afresh.
+   *
+   * @throws IllegalStateException if {@code from} has departed and counting the weight afresh would
+   *     exceed the limit, as in {@link #grant}; the ledger is unchanged then
    */
   public void adopt(NodeId from, NodeId to, long weight, boolean fromDeparted) {
     requirePositive(weight);
     if (fromDeparted) {
+      requireRoomFor(weight, "adopt on " + to + " a reference sent by departed " + from);
       total += weight;
     } else {
       Account source = account(from);
@@ -135,6 +174,28 @@ public final class LendLedger {
   public boolean holds(NodeId holder) {
     Account a = accounts.get(holder);
     return a != null && a.weight > 0;
+  }
+
+  /** The most outstanding weight this ledger holds. */
+  public long maxTotalWeight() {
+    return maxTotalWeight;
+  }
+
+  private void requireRoomFor(long weight, String what) {
+    if (total > maxTotalWeight - weight) { // both positive: the subtraction cannot overflow
+      throw new IllegalStateException(
+          "cannot "
+              + what
+              + ": the object's outstanding lend weight "
+              + total
+              + " plus "
+              + weight
+              + " would exceed its limit of "
+              + maxTotalWeight
+              + " (about "
+              + maxTotalWeight / INITIAL_WEIGHT
+              + " references at once); release references to this object before lending more");
+    }
   }
 
   private static void requirePositive(long weight) {

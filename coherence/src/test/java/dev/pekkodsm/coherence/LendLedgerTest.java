@@ -102,10 +102,59 @@ class LendLedgerTest {
   }
 
   @Test
-  void shouldHoldMillionsOfConcurrentLendsWithoutOverflow() {
-    for (int i = 0; i < 4_000_000; i++) {
+  void shouldHoldItsDocumentedLimitOfFreshLendsAndRefuseTheNextOne() {
+    assertEquals((1L << 23) - 1, LendLedger.MAX_FRESH_LENDS);
+    for (long i = 0; i < LendLedger.MAX_FRESH_LENDS; i++) {
       ledger.grant(A, W);
     }
-    assertTrue(ledger.totalWeight() > 0);
+    assertEquals(LendLedger.MAX_FRESH_LENDS * W, ledger.totalWeight());
+    assertTrue(ledger.totalWeight() > 0, "no overflow below the limit");
+
+    IllegalStateException refused =
+        assertThrows(IllegalStateException.class, () -> ledger.grant(B, W));
+    assertTrue(refused.getMessage().contains("would exceed its limit"), refused.getMessage());
+    assertTrue(refused.getMessage().contains("release references"), refused.getMessage());
+    assertEquals(LendLedger.MAX_FRESH_LENDS * W, ledger.totalWeight(), "nothing was recorded");
+    assertEquals(Map.of(A, (int) LendLedger.MAX_FRESH_LENDS), ledger.refsByHolder());
+
+    ledger.release(A, W);
+    ledger.grant(B, W); // room again once a reference came back
+    assertEquals(LendLedger.MAX_FRESH_LENDS * W, ledger.totalWeight());
+  }
+
+  @Test
+  void shouldRefuseTopUpsAndAfreshCountedAdoptionsBeyondAConfiguredLimit() {
+    LendLedger small = new LendLedger(3 * W);
+    small.grant(A, W);
+    small.grant(B, W);
+    small.topUp(A, W); // exactly at the limit
+    assertEquals(3 * W, small.totalWeight());
+
+    assertThrows(IllegalStateException.class, () -> small.topUp(A, 1));
+    assertThrows(IllegalStateException.class, () -> small.grant(C, 1));
+    assertThrows(IllegalStateException.class, () -> small.adopt(C, B, W / 2, true));
+    assertEquals(3 * W, small.totalWeight(), "refusals record nothing");
+    assertEquals(Map.of(A, 1, B, 1), small.refsByHolder());
+
+    small.adopt(A, C, W, false); // a live sender's weight only changes hands: allowed
+    assertEquals(3 * W, small.totalWeight());
+    small.release(C, W);
+    small.release(A, W);
+    small.release(B, W);
+    assertTrue(small.isEmpty());
+  }
+
+  @Test
+  void shouldAcceptWeightWhileTheTotalIsBrieflyNegative() {
+    // B's release overtakes its adoption, then A departs: the total dips below zero until the
+    // adoption arrives. The limit check must not overflow on a negative total.
+    ledger.grant(A, W);
+    ledger.release(B, W / 2);
+    ledger.reclaim(A);
+    assertTrue(ledger.totalWeight() < 0);
+    ledger.grant(C, W);
+    ledger.adopt(A, B, W / 2, true);
+    ledger.release(C, W);
+    assertTrue(ledger.isEmpty());
   }
 }

@@ -2,13 +2,16 @@ package dev.pekkodsm.samples;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pekkodsm.samples.gemm.GemmCommand;
+import dev.pekkodsm.samples.kv.DsmTransport;
 import dev.pekkodsm.samples.kv.KvBench;
+import dev.pekkodsm.samples.kv.KvGate;
 import dev.pekkodsm.samples.kv.KvReport;
 import dev.pekkodsm.samples.kv.KvResult;
 import dev.pekkodsm.samples.kv.KvSpec;
 import dev.pekkodsm.samples.kv.KvValues;
 import dev.pekkodsm.samples.kv.Workload;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,23 +57,36 @@ final class BenchCommand implements Callable<Integer> {
       description = {
         "Run the YCSB-style KV workload on each system in turn (same nodes, threads, data and key"
             + " sequence; each system in a JVM of its own, torn down before the next starts),"
-            + " print a table, and write JSON, CSV and PNG charts under --results.",
+            + " print a table, and write JSON, CSV and PNG charts under --results. Exits 3,"
+            + " naming each, if any system failed an operation or returned malformed bytes, or a"
+            + " linearizable one (all but hazelcast-nearcache) returned a stale value.",
         "Example: ./dsm bench kv --nodes 3 --read-ratio 0.9,1.0 --duration 20s"
       })
   static final class Kv implements Callable<Integer> {
 
-    /** The exit code of a run in which dsm or delegation served a stale read. */
-    static final int EXIT_STALE = 3;
+    /** The exit code of a run in which a system broke a {@link KvGate} condition. */
+    static final int GATE_FAILED = 3;
 
     @Spec CommandSpec spec;
 
     @Option(
         names = "--systems",
         split = ",",
-        defaultValue = "dsm,delegation,hazelcast,hazelcast-nearcache,local",
+        defaultValue = "dsm,delegation,hazelcast,hazelcast-nobackup,hazelcast-nearcache,local",
         description =
-            "systems to run, in order (default ${DEFAULT-VALUE}; known: dsm, dsm-unbatched, delegation, hazelcast, hazelcast-nearcache, local)")
+            "systems to run, in order (default ${DEFAULT-VALUE}; known: dsm, dsm-unbatched,"
+                + " delegation, hazelcast, hazelcast-nobackup, hazelcast-nearcache, local)")
     List<String> systems;
+
+    @Option(
+        names = "--transport",
+        split = ",",
+        defaultValue = "shm",
+        description =
+            "how the pekko-dsm nodes read each other (pekko.dsm.transport): shm, tcp, or both"
+                + " (shm,tcp runs each dsm system once per transport; the others use loopback TCP"
+                + " regardless) (default ${DEFAULT-VALUE})")
+    List<String> transports;
 
     @Option(
         names = "--nodes",
@@ -162,6 +178,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+      LocalDateTime started = LocalDateTime.now();
       if (smoke) {
         keys = 1000;
         valueBytes = 64;
@@ -175,16 +192,24 @@ final class BenchCommand implements Callable<Integer> {
       }
       KvSpec spec =
           new KvSpec(keys, valueBytes, buckets != null ? buckets : Math.max(1, keys / 16));
+      List<DsmTransport> dsmTransports = new ArrayList<>();
+      for (String t : transports) {
+        dsmTransports.add(DsmTransport.of(t)); // checked by validate()
+      }
       List<KvResult> all = new ArrayList<>();
       for (int n : nodes) {
         for (double readRatio : readRatios) {
           Workload workload = new Workload(readRatio, zipf, threads, warmup, duration, seed);
           KvBench bench = new KvBench(spec, workload, System.out, !noProgress);
           for (String system : systems) {
-            all.add(
-                inProcess || resultFile != null
-                    ? bench.run(system, n)
-                    : forked(system, n, readRatio, spec));
+            List<DsmTransport> runs =
+                KvBench.SYSTEMS.get(system).dsm() ? dsmTransports : dsmTransports.subList(0, 1);
+            for (DsmTransport transport : runs) {
+              all.add(
+                  inProcess || resultFile != null
+                      ? bench.run(system, n, transport)
+                      : forked(system, n, readRatio, spec, transport));
+            }
           }
         }
       }
@@ -192,22 +217,16 @@ final class BenchCommand implements Callable<Integer> {
         new ObjectMapper().writeValue(resultFile.toFile(), all.get(0));
         return 0;
       }
-      KvReport report = new KvReport(all, describe(spec));
+      KvReport report = new KvReport(all, describe(spec, started));
       System.out.println();
       report.print(System.out);
       Path dir =
-          results.resolve(
-              "kv-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+          results.resolve("kv-" + started.format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
       List<Path> files = report.write(dir);
       System.out.println();
       System.out.println("Wrote " + files.size() + " files to " + dir + ":");
       files.forEach(f -> System.out.println("  " + f.getFileName()));
-      long stale =
-          all.stream()
-              .filter(r -> r.system().equals("dsm") || r.system().equals("delegation"))
-              .mapToLong(KvResult::staleReads)
-              .sum();
-      return stale == 0 ? 0 : EXIT_STALE;
+      return exitCode(all, System.err);
     }
 
     /** Every option checked before anything starts: one line per mistake, exit code 2. */
@@ -219,6 +238,15 @@ final class BenchCommand implements Callable<Integer> {
             "unknown system %s; known: %s",
             s,
             String.join(", ", KvBench.SYSTEMS.keySet()));
+      }
+      for (String t : transports) {
+        String problem = null;
+        try {
+          DsmTransport.of(t);
+        } catch (IllegalArgumentException e) {
+          problem = e.getMessage();
+        }
+        Cli.check(spec, problem == null, "--transport: %s", problem);
       }
       for (int n : nodes) {
         Cli.check(spec, n >= 1 && n <= 64, "--nodes %d: must be 1 to 64", n);
@@ -271,12 +299,28 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
+     * 0 if every result meets the {@link KvGate} conditions, else {@link #GATE_FAILED}, with each
+     * broken condition printed to {@code err}.
+     */
+    static int exitCode(List<KvResult> results, PrintStream err) {
+      List<String> violations = KvGate.violations(results);
+      if (violations.isEmpty()) {
+        return 0;
+      }
+      err.println();
+      err.println("FAILED: these results must not be published:");
+      violations.forEach(v -> err.println("  " + v));
+      return GATE_FAILED;
+    }
+
+    /**
      * Runs one system in a fresh JVM (this one's classpath and flags), so that no system finds the
      * JIT warmed, or the heap littered, by another; its output goes to this console. The child
      * writes its result to a file it creates; it stops, deleting the file, if this JVM dies, and
      * this JVM stops it if it is asked to exit.
      */
-    private KvResult forked(String system, int n, double readRatio, KvSpec spec)
+    private KvResult forked(
+        String system, int n, double readRatio, KvSpec spec, DsmTransport transport)
         throws IOException, InterruptedException {
       Path result =
           Path.of(
@@ -300,6 +344,7 @@ final class BenchCommand implements Callable<Integer> {
                 "bench",
                 "kv",
                 "--systems=" + system,
+                "--transport=" + transport.configName(),
                 "--nodes=" + n,
                 "--read-ratio=" + readRatio,
                 "--zipf=" + zipf,
@@ -350,10 +395,12 @@ final class BenchCommand implements Callable<Integer> {
             "--add-opens=java.management/sun.management=ALL-UNNAMED",
             "--add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED");
 
-    private Map<String, Object> describe(KvSpec spec) {
+    private Map<String, Object> describe(KvSpec spec, LocalDateTime started) {
       Map<String, Object> run = new LinkedHashMap<>();
-      run.put("started", LocalDateTime.now().toString());
+      run.put("started", started.toString());
+      run.put("finished", LocalDateTime.now().toString());
       run.put("systems", systems);
+      run.put("dsmTransports", transports);
       run.put("nodes", nodes);
       run.put("readRatios", readRatios);
       run.put("zipf", zipf);

@@ -71,7 +71,7 @@ final class DelegationKv implements KvSystem {
     }
   }
 
-  static KvSystem start(int nodes, KvSpec spec) {
+  static KvSystem start(int nodes, KvSpec spec, DsmTransport ignored) {
     LocalCluster cluster =
         LocalCluster.withNodes(nodes).name("kv-delegation").config(CONFIG).start();
     try {
@@ -179,6 +179,12 @@ final class DelegationKv implements KvSystem {
   @Override
   public KvClient client(int node) {
     return clients.get(node);
+  }
+
+  /** Every GET of another node's bucket is an ask over Artery's loopback TCP. */
+  @Override
+  public String transport() {
+    return "tcp";
   }
 
   @Override

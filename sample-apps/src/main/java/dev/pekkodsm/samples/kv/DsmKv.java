@@ -1,17 +1,29 @@
 package dev.pekkodsm.samples.kv;
 
+import dev.pekkodsm.DsmCounters;
+import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.testkit.LocalCluster;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
-/** pekko-dsm under test: {@link DsmKvStore} on an embedded {@link LocalCluster}. */
+/**
+ * pekko-dsm under test: {@link DsmKvStore} on an embedded {@link LocalCluster} whose nodes read
+ * each other over the {@link DsmTransport} the run asks for ({@code pekko.dsm.transport}).
+ *
+ * <p>{@link #messagesSent()} counts the DSM protocol messages of every node and, over tcp, two
+ * messages per one-sided read (the request to the peer's read server and its reply); a read over
+ * shm is a memory copy and sends nothing.
+ */
 final class DsmKv implements KvSystem {
 
   private final LocalCluster cluster;
+  private final DsmTransport transport;
   private final List<KvClient> clients = new ArrayList<>();
 
-  private DsmKv(LocalCluster cluster, KvSpec spec, boolean batching) {
+  private DsmKv(LocalCluster cluster, KvSpec spec, boolean batching, DsmTransport transport) {
     this.cluster = cluster;
+    this.transport = transport;
     DsmKvStore<Long, byte[]> first = DsmKvStore.create(cluster.dsm(0), spec.buckets());
     List<DsmKvStore<Long, byte[]>> stores = new ArrayList<>();
     stores.add(first);
@@ -40,19 +52,23 @@ final class DsmKv implements KvSystem {
     }
   }
 
-  static KvSystem start(int nodes, KvSpec spec) {
-    return start(nodes, spec, true);
+  static KvSystem start(int nodes, KvSpec spec, DsmTransport transport) {
+    return start(nodes, spec, true, transport);
   }
 
   /** Each write to another node as its own {@code DMutex.update}, to measure batching. */
-  static KvSystem startUnbatched(int nodes, KvSpec spec) {
-    return start(nodes, spec, false);
+  static KvSystem startUnbatched(int nodes, KvSpec spec, DsmTransport transport) {
+    return start(nodes, spec, false, transport);
   }
 
-  private static KvSystem start(int nodes, KvSpec spec, boolean batching) {
-    LocalCluster cluster = LocalCluster.withNodes(nodes).name("kv-dsm").start();
+  private static KvSystem start(int nodes, KvSpec spec, boolean batching, DsmTransport transport) {
+    LocalCluster cluster =
+        LocalCluster.withNodes(nodes)
+            .name("kv-dsm")
+            .config("pekko.dsm.transport = " + transport.configName())
+            .start();
     try {
-      return new DsmKv(cluster, spec, batching);
+      return new DsmKv(cluster, spec, batching, transport);
     } catch (RuntimeException | Error e) {
       cluster.close();
       throw e;
@@ -69,9 +85,38 @@ final class DsmKv implements KvSystem {
     return clients.get(node);
   }
 
+  /**
+   * The configured transport, once every node is checked to have read every peer it read with it
+   * ({@link dev.pekkodsm.Dsm#transports()}).
+   */
+  @Override
+  public String transport() {
+    for (int i = 0; i < cluster.size(); i++) {
+      for (Map.Entry<NodeId, String> peer : cluster.dsm(i).transports().entrySet()) {
+        if (!peer.getValue().equals(transport.configName())) {
+          throw new IllegalStateException(
+              "node "
+                  + i
+                  + " reads node "
+                  + peer.getKey()
+                  + " over "
+                  + peer.getValue()
+                  + ", but the run was configured for "
+                  + transport.configName());
+        }
+      }
+    }
+    return transport.configName();
+  }
+
   @Override
   public long messagesSent() {
-    return cluster.messagesSent();
+    long messages = 0;
+    for (int i = 0; i < cluster.size(); i++) {
+      DsmCounters counters = cluster.dsm(i).counters();
+      messages += counters.messagesSent() + 2 * counters.tcpReads();
+    }
+    return messages;
   }
 
   @Override

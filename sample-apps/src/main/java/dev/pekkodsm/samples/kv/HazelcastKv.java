@@ -12,30 +12,37 @@ import com.hazelcast.config.NearCacheConfig;
 import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.instance.EndpointQualifier;
+import com.hazelcast.instance.impl.HazelcastInstanceProxy;
+import com.hazelcast.internal.networking.nio.NioChannel;
+import com.hazelcast.internal.networking.nio.NioOutboundPipeline;
+import com.hazelcast.internal.server.ServerConnection;
+import com.hazelcast.internal.server.ServerConnectionManager;
+import com.hazelcast.internal.server.tcp.TcpServerConnection;
+import com.hazelcast.internal.util.counters.SwCounter;
 import com.hazelcast.map.IMap;
 import com.hazelcast.spi.properties.ClusterProperty;
-import java.lang.management.ManagementFactory;
+import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import javax.management.JMException;
-import javax.management.MBeanServer;
-import javax.management.ObjectName;
 
 /**
  * Hazelcast {@code IMap} as the invalidation-based peer of the KV comparison (DESIGN §8): {@code N}
  * embedded members in this JVM, one per node, forming one cluster; node {@code i}'s client uses
- * member {@code i}'s {@code IMap<Long, byte[]>} named {@value #MAP_NAME}. Two variants:
+ * member {@code i}'s {@code IMap<Long, byte[]>} named {@value #MAP_NAME}. Three variants:
  *
  * <ul>
  *   <li>{@value #NAME} ({@link #factory()}): the plain map. A {@code get} of a key another member
  *       owns is a remote call; every {@code get} deserializes, so it returns a fresh array.
- *   <li>{@value #NEAR_CACHE_NAME} ({@link #nearCacheFactory()}): the same map with a member-side
+ *   <li>{@value #NO_BACKUP_NAME} ({@link #noBackupFactory()}): the plain map with {@code
+ *       backup-count} 0, so each entry lives on one member only, as each of pekko-dsm's objects
+ *       does while it has no replication; a {@code set} waits for no backup.
+ *   <li>{@value #NEAR_CACHE_NAME} ({@link #nearCacheFactory()}): the plain map with a member-side
  *       near cache, set up as Hazelcast's Near Cache page recommends for a read-mostly {@code IMap}
  *       on members ("Near Cache example for IMap": map {@code BINARY}, near cache {@code OBJECT},
  *       {@code cache-local-entries} true). {@code invalidate-on-change} is true, so a write
@@ -61,14 +68,14 @@ import javax.management.ObjectName;
  *
  * <p>Cluster layout, as the docs recommend for embedded members: the default 271 partitions ({@link
  * KvSpec#buckets()} is not used; Hazelcast places keys itself), one synchronous backup ({@code
- * backup-count} 1, the default, so a {@code set} waits for the backup's acknowledgement), no
- * asynchronous backups, map in-memory format {@code BINARY} (the default). The members join over
- * TCP/IP on 127.0.0.1 only: each member binds an ephemeral port chosen by the OS (port 0,
- * auto-increment off) on the loopback interface ({@code hazelcast.socket.bind.any} false) and is
- * given the addresses of the members started before it; multicast and auto-detection are off, as
- * are phone-home and the shutdown hook. The cluster name is unique per run, so parallel runs never
- * merge. Hazelcast logs through SLF4J, so the application's logback configuration decides what is
- * shown.
+ * backup-count} 1, the default, so a {@code set} waits for the backup's acknowledgement) except in
+ * {@value #NO_BACKUP_NAME}, no asynchronous backups, map in-memory format {@code BINARY} (the
+ * default). The members join over TCP/IP on 127.0.0.1 only: each member binds an ephemeral port
+ * chosen by the OS (port 0, auto-increment off) on the loopback interface ({@code
+ * hazelcast.socket.bind.any} false) and is given the addresses of the members started before it;
+ * multicast and auto-detection are off, as are phone-home and the shutdown hook. The cluster name
+ * is unique per run, so parallel runs never merge. Hazelcast logs through SLF4J, so the
+ * application's logback configuration decides what is shown.
  *
  * <p>Deadlines: {@link KvSystem.Factory#start} waits at most {@link #STARTUP_TIMEOUT} until every
  * member sees all {@code N} members and no partition is migrating. Map calls are blocking calls
@@ -82,7 +89,7 @@ import javax.management.ObjectName;
  * get} on the owner) never waits on the network.
  *
  * <p>{@link #messagesSent()} counts the frames (one per Hazelcast packet) the members' outbound I/O
- * threads have written, read from Hazelcast's metrics, which it publishes over JMX.
+ * threads have written, read from those threads' own counters at the call.
  *
  * <p>Thread-safety: the clients are thread-safe, as {@code IMap} is; {@link #close()} must not run
  * concurrently with client calls.
@@ -91,6 +98,9 @@ public final class HazelcastKv implements KvSystem {
 
   /** Name of the plain variant. */
   public static final String NAME = "hazelcast";
+
+  /** Name of the plain variant without backups. */
+  public static final String NO_BACKUP_NAME = "hazelcast-nobackup";
 
   /** Name of the near-cache variant. */
   public static final String NEAR_CACHE_NAME = "hazelcast-nearcache";
@@ -109,16 +119,6 @@ public final class HazelcastKv implements KvSystem {
   /** {@code hazelcast.invocation.max.retry.count} of every member (Hazelcast's default: 250). */
   public static final int MAX_RETRY_COUNT = 10;
 
-  /** Period of Hazelcast's metrics collection, which {@link #messagesSent()} reads. */
-  public static final int METRICS_COLLECTION_SECONDS = 1;
-
-  /**
-   * How long {@link #messagesSent()} waits: a frame count reaches JMX up to two collection periods
-   * after the frame was written (measured: 200 remote sets were fully counted about 2 s later).
-   */
-  private static final long METRICS_WAIT_NS =
-      TimeUnit.SECONDS.toNanos(3L * METRICS_COLLECTION_SECONDS);
-
   private static final long POLL_NS = TimeUnit.MILLISECONDS.toNanos(10);
 
   private final String clusterName;
@@ -135,26 +135,37 @@ public final class HazelcastKv implements KvSystem {
     this.clients = List.copyOf(clients);
   }
 
-  /** Starts the {@value #NAME} variant: a plain {@code IMap}. */
+  /** Starts the {@value #NAME} variant: a plain {@code IMap}, one synchronous backup. */
   public static KvSystem.Factory factory() {
-    return (nodes, spec) -> start(nodes, spec, false);
+    return (nodes, spec, ignored) -> start(nodes, spec, false, MapConfig.DEFAULT_BACKUP_COUNT);
+  }
+
+  /** Starts the {@value #NO_BACKUP_NAME} variant: a plain {@code IMap}, no backup. */
+  public static KvSystem.Factory noBackupFactory() {
+    return (nodes, spec, ignored) -> start(nodes, spec, false, 0);
   }
 
   /**
-   * Starts the {@value #NEAR_CACHE_NAME} variant: the {@code IMap} with a near cache per member.
+   * Starts the {@value #NEAR_CACHE_NAME} variant: the {@code IMap} with a near cache per member,
+   * one synchronous backup.
    */
   public static KvSystem.Factory nearCacheFactory() {
-    return (nodes, spec) -> start(nodes, spec, true);
+    return (nodes, spec, ignored) -> start(nodes, spec, true, MapConfig.DEFAULT_BACKUP_COUNT);
   }
 
   /**
-   * Starts {@code nodes} members, waits until they form one cluster and returns the system.
+   * Starts {@code nodes} members whose map keeps {@code backupCount} synchronous backups, waits
+   * until they form one cluster and returns the system.
    *
-   * @throws IllegalArgumentException if {@code nodes <= 0}
+   * @throws IllegalArgumentException if {@code nodes <= 0} or {@code backupCount} is outside 0..6
    * @throws IllegalStateException if the cluster does not form within {@link #STARTUP_TIMEOUT}; the
    *     members started so far are terminated first
    */
-  static HazelcastKv start(int nodes, KvSpec spec, boolean nearCache) {
+  static HazelcastKv start(int nodes, KvSpec spec, boolean nearCache, int backupCount) {
+    if (backupCount < 0 || backupCount > MapConfig.MAX_BACKUP_COUNT) {
+      throw new IllegalArgumentException(
+          "backupCount=" + backupCount + " must be within 0.." + MapConfig.MAX_BACKUP_COUNT);
+    }
     Objects.requireNonNull(spec, "spec");
     String clusterName = "pekko-dsm-kv-" + UUID.randomUUID();
     List<HazelcastInstance> members =
@@ -165,7 +176,7 @@ public final class HazelcastKv implements KvSystem {
               MapConfig map =
                   new MapConfig(MAP_NAME)
                       .setInMemoryFormat(InMemoryFormat.BINARY)
-                      .setBackupCount(MapConfig.DEFAULT_BACKUP_COUNT)
+                      .setBackupCount(backupCount)
                       .setAsyncBackupCount(0);
               if (nearCache) {
                 map.setNearCacheConfig(nearCacheConfig(spec));
@@ -227,12 +238,6 @@ public final class HazelcastKv implements KvSystem {
     config.setProperty(
         ClusterProperty.INVOCATION_MAX_RETRY_COUNT.getName(), Integer.toString(MAX_RETRY_COUNT));
     config.getJetConfig().setEnabled(false);
-    config
-        .getMetricsConfig()
-        .setEnabled(true)
-        .setCollectionFrequencySeconds(METRICS_COLLECTION_SECONDS)
-        .getJmxConfig()
-        .setEnabled(true);
 
     NetworkConfig network = config.getNetworkConfig();
     network.setPort(0).setPortAutoIncrement(false);
@@ -323,54 +328,93 @@ public final class HazelcastKv implements KvSystem {
     return members.get(node);
   }
 
+  /** The synchronous backups the map keeps of every entry (the same on every member). */
+  int backupCount() {
+    return members.get(0).getConfig().getMapConfig(MAP_NAME).getBackupCount();
+  }
+
   /** The cluster name, unique per run; member {@code i}'s instance name is this plus "-i". */
   String clusterName() {
     return clusterName;
   }
 
+  /** Every GET of a key another member owns is a call over Hazelcast's loopback TCP. */
+  @Override
+  public String transport() {
+    return "tcp";
+  }
+
   /**
-   * Frames written by all members' outbound I/O threads so far: every Hazelcast packet is one
-   * frame, and with only members in the cluster every frame goes from one member to another. This
-   * counts all member-to-member traffic, including backups, responses, invalidation batches and
-   * heartbeats. The values come from Hazelcast's metrics ({@code tcp.outputThread}: {@code
-   * framesTransceived} plus {@code priorityFramesTransceived}), sampled every {@value
-   * #METRICS_COLLECTION_SECONDS} s and published as JMX MBeans, where a count shows up to two
-   * periods late; this method therefore first waits three periods (3 s), so that every frame
-   * written before the call is counted. Call it between phases, not on the hot path.
+   * Frames written by all members so far: every Hazelcast packet is one frame, and with only
+   * members in the cluster every frame goes from one member to another. This counts all
+   * member-to-member traffic, including backups, responses, invalidation batches and heartbeats.
    *
-   * @return the count, or {@code -1} if the metrics are not published or the wait was interrupted
+   * <p>The counts are read at the call from each member connection's outbound pipeline (its {@code
+   * normalFramesWritten} and {@code priorityFramesWritten} counters, the sources of Hazelcast's
+   * {@code tcp.outputThread.framesTransceived} and {@code priorityFramesTransceived} metrics), so a
+   * frame counts as soon as it is written, by the I/O thread or written through by the caller.
+   * Hazelcast publishes these counts only through its metrics, which copy them to the I/O threads
+   * when they are collected (every 5 s by default) and reach JMX later still; a count read from
+   * there lags the traffic by seconds. The pipeline's counters are private fields, read here by
+   * reflection.
+   *
+   * @return the count, or {@code -1} if a member has stopped, or if this Hazelcast version's
+   *     pipeline has no such counters
    */
   @Override
   public long messagesSent() {
-    try {
-      TimeUnit.NANOSECONDS.sleep(METRICS_WAIT_NS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    if (FrameCounters.FAILURE != null) {
       return -1;
     }
-    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
     long frames = 0;
     for (HazelcastInstance member : members) {
-      try {
-        Set<ObjectName> threads =
-            server.queryNames(
-                new ObjectName(
-                    "com.hazelcast:type=Metrics,instance="
-                        + member.getName()
-                        + ",prefix=tcp.outputThread,*"),
-                null);
-        if (threads.isEmpty()) {
-          return -1;
-        }
-        for (ObjectName thread : threads) {
-          frames += ((Number) server.getAttribute(thread, "framesTransceived")).longValue();
-          frames += ((Number) server.getAttribute(thread, "priorityFramesTransceived")).longValue();
-        }
-      } catch (JMException e) {
+      if (!member.getLifecycleService().isRunning()
+          || !(member instanceof HazelcastInstanceProxy proxy)) {
         return -1;
+      }
+      ServerConnectionManager connections =
+          proxy.getOriginal().node.getServer().getConnectionManager(EndpointQualifier.MEMBER);
+      for (ServerConnection connection : connections.getConnections()) {
+        if (connection instanceof TcpServerConnection tcp
+            && tcp.getChannel() instanceof NioChannel channel) {
+          frames += FrameCounters.written(channel.outboundPipeline());
+        }
       }
     }
     return frames;
+  }
+
+  /** The private frame counters of Hazelcast's outbound pipeline, found once. */
+  private static final class FrameCounters {
+    private static final Field NORMAL;
+    private static final Field PRIORITY;
+    private static final ReflectiveOperationException FAILURE;
+
+    static {
+      Field normal = null;
+      Field priority = null;
+      ReflectiveOperationException failure = null;
+      try {
+        normal = NioOutboundPipeline.class.getDeclaredField("normalFramesWritten");
+        priority = NioOutboundPipeline.class.getDeclaredField("priorityFramesWritten");
+        normal.setAccessible(true);
+        priority.setAccessible(true);
+      } catch (ReflectiveOperationException e) {
+        failure = e;
+      }
+      NORMAL = normal;
+      PRIORITY = priority;
+      FAILURE = failure;
+    }
+
+    static long written(NioOutboundPipeline pipeline) {
+      try {
+        return ((SwCounter) NORMAL.get(pipeline)).get()
+            + ((SwCounter) PRIORITY.get(pipeline)).get();
+      } catch (IllegalAccessException e) {
+        throw new IllegalStateException("Hazelcast's frame counters cannot be read", e);
+      }
+    }
   }
 
   /**

@@ -21,11 +21,19 @@ import org.HdrHistogram.Recorder;
  * Runs the KV workload against each system in turn, with the same node count, client threads, data
  * and key sequence: start the cluster, load every key, warm up, measure, tear the cluster down,
  * then the next system. The stale-read checker watches every operation of every phase.
+ *
+ * <p>Operations, throughput and messages per operation cover the measured window: at each of its
+ * edges, while the clients run, the count of completed operations and the system's count of
+ * messages are read one right after the other, and the operations and messages of the window are
+ * the differences. Operations in flight at an edge are the only difference between the two
+ * intervals (at most one per client thread). Latencies come from recorders reset at the start and
+ * read at the end. Correctness counts (reads checked, stale and malformed reads, errors) cover
+ * every operation of the clients, warm-up included: a fault anywhere fails the run.
  */
 public final class KvBench {
 
   /** The systems by name, in the order they are usually compared. */
-  public static final Map<String, KvSystem.Factory> SYSTEMS = systems();
+  public static final Map<String, KvSystemType> SYSTEMS = systems();
 
   private static final long HIGHEST_NS = TimeUnit.SECONDS.toNanos(60);
   private static final Duration STOP_GRACE = Duration.ofSeconds(30);
@@ -46,32 +54,49 @@ public final class KvBench {
     this.progress = progress;
   }
 
-  private static Map<String, KvSystem.Factory> systems() {
-    Map<String, KvSystem.Factory> systems = new LinkedHashMap<>();
-    systems.put("dsm", DsmKv::start);
-    systems.put("dsm-unbatched", DsmKv::startUnbatched);
-    systems.put("delegation", DelegationKv::start);
-    systems.put(HazelcastKv.NAME, HazelcastKv.factory());
-    systems.put(HazelcastKv.NEAR_CACHE_NAME, HazelcastKv.nearCacheFactory());
-    systems.put("local", LocalKv::start);
+  private static Map<String, KvSystemType> systems() {
+    List<KvSystemType> types =
+        List.of(
+            new KvSystemType("dsm", true, true, DsmKv::start),
+            new KvSystemType("dsm-unbatched", true, true, DsmKv::startUnbatched),
+            new KvSystemType("delegation", true, false, DelegationKv::start),
+            new KvSystemType(HazelcastKv.NAME, true, false, HazelcastKv.factory()),
+            new KvSystemType(
+                HazelcastKv.NO_BACKUP_NAME, true, false, HazelcastKv.noBackupFactory()),
+            // Invalidation travels asynchronously: stale reads are expected and reported.
+            new KvSystemType(
+                HazelcastKv.NEAR_CACHE_NAME, false, false, HazelcastKv.nearCacheFactory()),
+            new KvSystemType("local", true, false, LocalKv::start));
+    Map<String, KvSystemType> systems = new LinkedHashMap<>();
+    for (KvSystemType type : types) {
+      systems.put(type.name(), type);
+    }
     return java.util.Collections.unmodifiableMap(systems);
   }
 
-  /** Runs {@code systemName} on {@code nodes} nodes; the cluster is gone when this returns. */
-  public KvResult run(String systemName, int nodes) throws Exception {
-    KvSystem.Factory factory = SYSTEMS.get(systemName);
-    if (factory == null) {
+  /**
+   * Runs {@code systemName} on {@code nodes} nodes, a pekko-dsm system reading over {@code
+   * transport} (the others ignore it); the cluster is gone when this returns.
+   */
+  public KvResult run(String systemName, int nodes, DsmTransport transport) throws Exception {
+    KvSystemType type = SYSTEMS.get(systemName);
+    if (type == null) {
       throw new IllegalArgumentException(
           "unknown system " + systemName + "; known: " + String.join(", ", SYSTEMS.keySet()));
     }
-    log.printf("%s on %d node(s): starting%n", systemName, nodes);
-    try (KvSystem system = factory.start(nodes, spec)) {
-      return run(systemName, system);
+    log.printf(
+        "%s on %d node(s)%s: starting%n",
+        systemName, nodes, type.dsm() ? " over " + transport.configName() : "");
+    try (KvSystem system = type.factory().start(nodes, spec, transport)) {
+      return run(systemName, type.linearizable(), system);
     }
   }
 
-  /** Runs the workload on a started system (closed by the caller). */
-  KvResult run(String systemName, KvSystem system) throws Exception {
+  /**
+   * Runs the workload on a started system (closed by the caller) that does or does not promise
+   * linearizable GETs.
+   */
+  KvResult run(String systemName, boolean linearizable, KvSystem system) throws Exception {
     StaleReadChecker checker = new StaleReadChecker(spec.keys());
     long loadStart = System.nanoTime();
     load(system, checker);
@@ -83,10 +108,7 @@ public final class KvBench {
         workload.warmup());
 
     KeyChooser keys = new KeyChooser(spec.keys(), workload.zipf(), workload.seed());
-    Recorder gets = new Recorder(HIGHEST_NS, 3);
-    Recorder sets = new Recorder(HIGHEST_NS, 3);
-    LongAdder errors = new LongAdder();
-    AtomicReference<String> firstError = new AtomicReference<>();
+    Tally tally = new Tally();
     Phase phase = new Phase();
     List<Thread> threads = new ArrayList<>();
     int t = 0;
@@ -98,10 +120,7 @@ public final class KvBench {
                 keys,
                 new SplittableRandom(workload.seed() * 1_000_003L + t),
                 checker,
-                gets,
-                sets,
-                errors,
-                firstError,
+                tally,
                 phase);
         Thread thread = new Thread(worker, "kv-client-" + node + "-" + i);
         thread.setDaemon(true);
@@ -110,33 +129,32 @@ public final class KvBench {
     }
     threads.forEach(Thread::start);
     try {
-      sleepWithProgress(systemName + " warm-up", workload.warmup(), gets, sets);
-      // Some systems take a while to count (Hazelcast's metrics lag); count before the clock.
+      sleepWithProgress(systemName + " warm-up", workload.warmup());
+      tally.gets.getIntervalHistogram(); // drop the warm-up's latencies
+      tally.sets.getIntervalHistogram();
+      long startNs = System.nanoTime();
+      long opsBefore = tally.completed.sum();
       long messagesBefore = system.messagesSent();
-      gets.getIntervalHistogram(); // drop the warm-up's latencies
-      sets.getIntervalHistogram();
-      long errorsBefore = errors.sum();
-      long readsBefore = checker.reads();
-      long staleBefore = checker.staleReads();
-      long malformedBefore = checker.malformedReads();
-      long started = System.nanoTime();
-      sleepWithProgress(systemName, workload.duration(), gets, sets);
-      Histogram g = gets.getIntervalHistogram();
-      Histogram s = sets.getIntervalHistogram();
-      double seconds = (System.nanoTime() - started) / 1e9;
-      long messages = system.messagesSent();
+      sleepWithProgress(systemName, workload.duration());
+      long messagesAfter = system.messagesSent();
+      long opsAfter = tally.completed.sum();
+      double seconds = (System.nanoTime() - startNs) / 1e9;
+      Histogram g = tally.gets.getIntervalHistogram();
+      Histogram s = tally.sets.getIntervalHistogram();
       phase.stop();
       joinAll(threads);
       Histogram all = g.copy();
       all.add(s);
-      long ops = all.getTotalCount();
+      long ops = opsAfter - opsBefore;
       double messagesPerOp =
-          messagesBefore < 0 || messages < 0 || ops == 0
+          messagesBefore < 0 || messagesAfter < 0 || ops == 0
               ? Double.NaN
-              : (messages - messagesBefore) / (double) ops;
+              : (messagesAfter - messagesBefore) / (double) ops;
       KvResult result =
           new KvResult(
               systemName,
+              system.transport(),
+              linearizable,
               system.nodes(),
               workload.threadsPerNode(),
               workload.readRatio(),
@@ -151,18 +169,20 @@ public final class KvBench {
               micros(all, 99.9),
               micros(g, 50),
               micros(s, 50),
-              checker.reads() - readsBefore,
-              checker.staleReads() - staleBefore,
-              checker.malformedReads() - malformedBefore,
-              errors.sum() - errorsBefore,
-              firstError.get(),
+              checker.reads(),
+              checker.staleReads(),
+              checker.malformedReads(),
+              tally.errors.sum(),
+              tally.firstError.get(),
               messagesPerOp);
       log.printf(
-          "%s: %,.0f ops/s, p50 %.1f us, p99 %.1f us, stale reads %d%s%n",
+          "%s over %s: %,.0f ops/s, p50 %.1f us, p99 %.1f us, %.3f messages/op, stale reads %d%s%n",
           systemName,
+          result.transport(),
           result.opsPerSec(),
           result.p50Us(),
           result.p99Us(),
+          result.messagesPerOp(),
           result.staleReads(),
           result.errors() > 0
               ? ", errors " + result.errors() + " (" + result.firstError() + ")"
@@ -174,10 +194,16 @@ public final class KvBench {
     }
   }
 
+  /**
+   * Stores every key once, from as many threads as the workload has clients. Loading takes as long
+   * as it takes (100,000 remote writes on a loaded machine can take minutes); it fails if no key
+   * was stored for {@link #STOP_GRACE}, since every operation has a shorter deadline of its own.
+   */
   private void load(KvSystem system, StaleReadChecker checker) throws Exception {
     int loaders = Math.max(1, system.nodes() * workload.threadsPerNode());
     List<Thread> threads = new ArrayList<>();
     AtomicReference<Throwable> failure = new AtomicReference<>();
+    LongAdder stored = new LongAdder();
     for (int t = 0; t < loaders; t++) {
       int first = t;
       KvClient client = system.client(t % system.nodes());
@@ -190,6 +216,7 @@ public final class KvBench {
                     long version = checker.beginWrite(key, start);
                     client.set(key, KvValues.of(key, version, spec.valueBytes()));
                     checker.endWrite(key, version, start[0]);
+                    stored.increment();
                   }
                 } catch (Throwable e) {
                   failure.compareAndSet(null, e);
@@ -200,14 +227,33 @@ public final class KvBench {
       threads.add(thread);
       thread.start();
     }
-    joinAll(threads);
+    long lastStored = -1;
+    long lastProgressNs = System.nanoTime();
+    for (Thread thread : threads) {
+      while (thread.isAlive()) {
+        thread.join(100);
+        long now = stored.sum();
+        if (now != lastStored) {
+          lastStored = now;
+          lastProgressNs = System.nanoTime();
+        } else if (System.nanoTime() - lastProgressNs > STOP_GRACE.toNanos()) {
+          throw new IllegalStateException(
+              "loading stalled: no key stored for "
+                  + STOP_GRACE
+                  + " ("
+                  + now
+                  + " of "
+                  + spec.keys()
+                  + " stored); an operation hangs");
+        }
+      }
+    }
     if (failure.get() != null) {
       throw new IllegalStateException("loading the keys failed: " + failure.get(), failure.get());
     }
   }
 
-  private void sleepWithProgress(String task, Duration length, Recorder gets, Recorder sets)
-      throws InterruptedException {
+  private void sleepWithProgress(String task, Duration length) throws InterruptedException {
     long endNs = System.nanoTime() + length.toNanos();
     if (!progress || length.isZero()) {
       TimeUnit.NANOSECONDS.sleep(Math.max(0, endNs - System.nanoTime()));
@@ -247,6 +293,15 @@ public final class KvBench {
     return h.getTotalCount() == 0 ? Double.NaN : h.getValueAtPercentile(percentile) / 1000.0;
   }
 
+  /** What the client threads record: latencies, completed operations, errors. */
+  private static final class Tally {
+    final Recorder gets = new Recorder(HIGHEST_NS, 3);
+    final Recorder sets = new Recorder(HIGHEST_NS, 3);
+    final LongAdder completed = new LongAdder();
+    final LongAdder errors = new LongAdder();
+    final AtomicReference<String> firstError = new AtomicReference<>();
+  }
+
   /** The run's phase, read by the client threads. */
   private static final class Phase {
     private volatile boolean stopped;
@@ -266,10 +321,7 @@ public final class KvBench {
     private final KeyChooser keys;
     private final SplittableRandom random;
     private final StaleReadChecker checker;
-    private final Recorder gets;
-    private final Recorder sets;
-    private final LongAdder errors;
-    private final AtomicReference<String> firstError;
+    private final Tally tally;
     private final Phase phase;
 
     Worker(
@@ -277,19 +329,13 @@ public final class KvBench {
         KeyChooser keys,
         SplittableRandom random,
         StaleReadChecker checker,
-        Recorder gets,
-        Recorder sets,
-        LongAdder errors,
-        AtomicReference<String> firstError,
+        Tally tally,
         Phase phase) {
       this.client = client;
       this.keys = keys;
       this.random = random;
       this.checker = checker;
-      this.gets = gets;
-      this.sets = sets;
-      this.errors = errors;
-      this.firstError = firstError;
+      this.tally = tally;
       this.phase = phase;
     }
 
@@ -305,19 +351,21 @@ public final class KvBench {
             long begun = checker.beginRead(key);
             long t0 = System.nanoTime();
             byte[] value = client.get(key);
-            gets.recordValue(Math.min(HIGHEST_NS, System.nanoTime() - t0));
+            tally.gets.recordValue(Math.min(HIGHEST_NS, System.nanoTime() - t0));
+            tally.completed.increment();
             checker.endRead(key, begun, value);
           } else {
             long version = checker.beginWrite(key, start);
             byte[] value = KvValues.of(key, version, valueBytes);
             long t0 = System.nanoTime();
             client.set(key, value);
-            sets.recordValue(Math.min(HIGHEST_NS, System.nanoTime() - t0));
+            tally.sets.recordValue(Math.min(HIGHEST_NS, System.nanoTime() - t0));
+            tally.completed.increment();
             checker.endWrite(key, version, start[0]);
           }
         } catch (RuntimeException e) {
-          errors.increment();
-          firstError.compareAndSet(null, e.toString());
+          tally.errors.increment();
+          tally.firstError.compareAndSet(null, e.toString());
         }
       }
     }

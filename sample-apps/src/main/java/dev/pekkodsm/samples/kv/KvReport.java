@@ -41,8 +41,9 @@ public final class KvReport {
   }
 
   /**
-   * Throughput of {@code r} over that of pekko-dsm at the same node count and read ratio, or {@code
-   * NaN} when pekko-dsm was not run there.
+   * Throughput of {@code r} over that of pekko-dsm at the same node count and read ratio (the first
+   * {@code dsm} result there, so over the first transport run), or {@code NaN} when pekko-dsm was
+   * not run there.
    */
   public double ratioToDsm(KvResult r) {
     for (KvResult d : results) {
@@ -58,8 +59,9 @@ public final class KvReport {
     String header =
         String.format(
             Locale.ROOT,
-            "%-20s %5s %5s %12s %9s %9s %9s %8s %8s %7s %7s %8s %9s",
+            "%-20s %4s %5s %5s %12s %9s %9s %9s %8s %8s %7s %7s %8s %9s",
             "system",
+            "via",
             "nodes",
             "read",
             "ops/s",
@@ -78,8 +80,9 @@ public final class KvReport {
       out.println(
           String.format(
               Locale.ROOT,
-              "%-20s %5d %5.2f %,12.0f %9.1f %9.1f %9.1f %8.1f %8.1f %7d %7d %8s %9s",
+              "%-20s %4s %5d %5.2f %,12.0f %9.1f %9.1f %9.1f %8.1f %8.1f %7d %7d %8s %9s",
               r.system(),
+              r.transport(),
               r.nodes(),
               r.readRatio(),
               r.opsPerSec(),
@@ -130,15 +133,18 @@ public final class KvReport {
     Path csv = dir.resolve("results.csv");
     StringBuilder b = new StringBuilder();
     b.append(
-        "system,nodes,threadsPerNode,readRatio,zipf,keys,valueBytes,ops,seconds,opsPerSec,"
+        "system,transport,linearizable,nodes,threadsPerNode,readRatio,zipf,keys,valueBytes,ops,"
+            + "seconds,opsPerSec,"
             + "p50Us,p99Us,p999Us,getP50Us,setP50Us,reads,staleReads,malformedReads,errors,"
             + "messagesPerOp,ratioToDsm\n");
     for (KvResult r : results) {
       b.append(
           String.format(
               Locale.ROOT,
-              "%s,%d,%d,%.2f,%.2f,%d,%d,%d,%.3f,%.1f,%.2f,%.2f,%.2f,%.2f,%.2f,%d,%d,%d,%d,%s,%s%n",
+              "%s,%s,%b,%d,%d,%.2f,%.2f,%d,%d,%d,%.3f,%.1f,%.2f,%.2f,%.2f,%.2f,%.2f,%d,%d,%d,%d,%s,%s%n",
               r.system(),
+              r.transport(),
+              r.linearizable(),
               r.nodes(),
               r.threadsPerNode(),
               r.readRatio(),
@@ -193,7 +199,7 @@ public final class KvReport {
               first.readRatio() * 100,
               first.zipf(),
               first.threadsPerNode());
-      List<String> names = rs.stream().map(KvResult::system).toList();
+      List<String> names = rs.stream().map(this::label).toList();
 
       CategoryChart tput =
           new CategoryChartBuilder()
@@ -234,7 +240,7 @@ public final class KvReport {
     // The scaling curve, when more than one node count was run.
     Map<String, Map<Integer, Double>> bySystem = new LinkedHashMap<>();
     for (KvResult r : results) {
-      bySystem.computeIfAbsent(r.system(), k -> new TreeMap<>()).put(r.nodes(), r.opsPerSec());
+      bySystem.computeIfAbsent(label(r), k -> new TreeMap<>()).put(r.nodes(), r.opsPerSec());
     }
     if (results.stream().map(KvResult::nodes).distinct().count() > 1) {
       XYChart scaling =
@@ -257,6 +263,21 @@ public final class KvReport {
       files.add(p);
     }
     return files;
+  }
+
+  /**
+   * The system's name in charts: with its transport when the same system was run over more than one
+   * ({@code dsm/shm}, {@code dsm/tcp}).
+   */
+  private String label(KvResult r) {
+    boolean several =
+        results.stream()
+                .filter(o -> o.system().equals(r.system()))
+                .map(KvResult::transport)
+                .distinct()
+                .count()
+            > 1;
+    return several ? r.system() + "/" + r.transport() : r.system();
   }
 
   /** A power of ten below every value, for a log axis. */

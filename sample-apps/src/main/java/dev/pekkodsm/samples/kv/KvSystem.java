@@ -11,11 +11,13 @@ public interface KvSystem extends AutoCloseable {
   @FunctionalInterface
   interface Factory {
     /**
-     * Starts the cluster of {@code nodes} nodes and an empty store sized for {@code spec}.
+     * Starts the cluster of {@code nodes} nodes and an empty store sized for {@code spec}; a
+     * pekko-dsm system configures its nodes to read each other over {@code transport}, the others
+     * ignore it.
      *
      * @throws Exception if the cluster does not come up; nothing is left running then
      */
-    KvSystem start(int nodes, KvSpec spec) throws Exception;
+    KvSystem start(int nodes, KvSpec spec, DsmTransport transport) throws Exception;
   }
 
   /** Number of nodes. */
@@ -25,8 +27,20 @@ public interface KvSystem extends AutoCloseable {
   KvClient client(int node);
 
   /**
-   * Messages this system has sent between nodes so far, for messages per operation; {@code -1} when
-   * the system gives no way to count them.
+   * What a GET of data homed on another node travels over in this run: {@code shm} or {@code tcp}
+   * for pekko-dsm (its one-sided read transport), {@code tcp} for systems whose GETs are messages
+   * over loopback, {@code none} for a system without nodes.
+   *
+   * @throws IllegalStateException if the system read over another transport than it was configured
+   *     for (a result must never be published under the wrong transport)
+   */
+  String transport();
+
+  /**
+   * Messages this system has sent between nodes so far, counted now (no lag: the harness calls this
+   * at the start and at the end of the measured window while the clients run, and divides the
+   * difference by the operations completed in between); {@code -1} when the system gives no way to
+   * count them.
    */
   default long messagesSent() {
     return -1;

@@ -33,7 +33,7 @@ final class LocalKv implements KvSystem {
         };
   }
 
-  static KvSystem start(int nodes, KvSpec spec) {
+  static KvSystem start(int nodes, KvSpec spec, DsmTransport ignored) {
     return new LocalKv(nodes, spec);
   }
 
@@ -45,6 +45,12 @@ final class LocalKv implements KvSystem {
   @Override
   public KvClient client(int node) {
     return client;
+  }
+
+  /** One map in this JVM: nothing travels. */
+  @Override
+  public String transport() {
+    return "none";
   }
 
   @Override

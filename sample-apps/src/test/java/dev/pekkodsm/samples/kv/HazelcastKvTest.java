@@ -29,7 +29,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Both Hazelcast variants on three embedded members, one cluster per variant shared by its tests;
+ * The Hazelcast variants on three embedded members, one cluster per variant shared by its tests;
  * the last test of each variant closes it. Invalidation latencies are printed (to the Surefire
  * output file), not asserted.
  */
@@ -49,7 +49,7 @@ class HazelcastKvTest {
   @Nested
   class Plain extends Conformance {
     Plain() {
-      super(false);
+      super(false, 1);
     }
 
     @Test
@@ -79,9 +79,35 @@ class HazelcastKvTest {
   }
 
   @Nested
+  class NoBackup extends Conformance {
+    NoBackup() {
+      super(false, 0);
+    }
+
+    @Test
+    @Order(4)
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void shouldKeepEveryEntryOnOneMemberOnly() {
+      for (long key = 0; key < 200; key++) {
+        kv.client((int) (key % NODES)).set(key, KvValues.of(key, 1, SPEC.valueBytes()));
+      }
+      long owned = 0;
+      for (int node = 0; node < NODES; node++) {
+        var stats = kv.member(node).getMap(HazelcastKv.MAP_NAME).getLocalMapStats();
+        assertEquals(0, stats.getBackupEntryCount(), "node " + node + " holds backups");
+        owned += stats.getOwnedEntryCount();
+      }
+      assertEquals(200, owned);
+      for (long key = 0; key < 200; key++) {
+        assertTrue(kv.client(0).delete(key));
+      }
+    }
+  }
+
+  @Nested
   class NearCache extends Conformance {
     NearCache() {
-      super(true);
+      super(true, 1);
     }
 
     @Test
@@ -195,15 +221,17 @@ class HazelcastKvTest {
   abstract static class Conformance {
 
     private final boolean nearCache;
+    private final int backupCount;
     HazelcastKv kv;
 
-    Conformance(boolean nearCache) {
+    Conformance(boolean nearCache, int backupCount) {
       this.nearCache = nearCache;
+      this.backupCount = backupCount;
     }
 
     @BeforeAll
     void startCluster() {
-      kv = HazelcastKv.start(NODES, SPEC, nearCache);
+      kv = HazelcastKv.start(NODES, SPEC, nearCache, backupCount);
     }
 
     @AfterAll
@@ -218,6 +246,8 @@ class HazelcastKvTest {
     @Timeout(value = 30, unit = TimeUnit.SECONDS)
     void shouldFormOneClusterOfThreeMembersOnLoopback() {
       assertEquals(NODES, kv.nodes());
+      assertEquals(backupCount, kv.backupCount());
+      assertEquals("tcp", kv.transport());
       for (int node = 0; node < NODES; node++) {
         HazelcastInstance member = kv.member(node);
         assertEquals(NODES, member.getCluster().getMembers().size());
@@ -259,23 +289,31 @@ class HazelcastKvTest {
     @Test
     @Order(3)
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
-    void shouldCountMessagesBetweenMembers() {
+    void shouldCountEveryFrameOfRemoteSetsAtOnce() {
       long key = keyOwnedBy(0, 300);
       long before = kv.messagesSent();
       assertTrue(before >= 0, "messagesSent=" + before);
-      int sets = 50;
+      int sets = 200;
       for (int i = 0; i < sets; i++) {
         kv.client(1).set(key, KvValues.of(key, i, SPEC.valueBytes()));
       }
+      // Read right away, with no wait: every frame written so far is counted.
       long after = kv.messagesSent();
-      // Each remote set is at least a request and a response.
-      assertTrue(after - before >= 2L * sets, () -> "before=" + before + " after=" + after);
+      long frames = after - before;
+      // A set from a non-owner: the request, the response, a backup per backup copy, and the
+      // backup's acknowledgement unless the backup is on the caller.
+      long min = (2L + backupCount) * sets;
+      long max = (2L + 2L * backupCount) * sets + sets / 4; // heartbeats, invalidation batches
+      assertTrue(
+          frames >= min && frames <= max,
+          () -> frames + " frames for " + sets + " sets, expected " + min + ".." + max);
       System.out.printf(
-          "%s: %d messages for %d sets from a non-owner (%.1f per set, background included)%n",
+          "%s (backup-count %d): %d frames for %d sets from a non-owner (%.2f per set)%n",
           nearCache ? HazelcastKv.NEAR_CACHE_NAME : HazelcastKv.NAME,
-          after - before,
+          backupCount,
+          frames,
           sets,
-          (after - before) / (double) sets);
+          frames / (double) sets);
       assertTrue(kv.client(0).delete(key));
     }
 

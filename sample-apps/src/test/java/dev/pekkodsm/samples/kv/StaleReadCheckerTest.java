@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 
@@ -73,37 +74,13 @@ class StaleReadCheckerTest {
   }
 
   /** A store whose readers keep the first value they saw of each key, forever. */
-  private static final class StaleCacheKv implements KvSystem {
-    private final ConcurrentHashMap<Long, byte[]> map = new ConcurrentHashMap<>();
+  private static final class StaleCacheKv extends InMemoryKv {
     private final ConcurrentHashMap<Long, byte[]> cache = new ConcurrentHashMap<>();
 
     @Override
-    public int nodes() {
-      return 2;
+    byte[] get(long key) {
+      return cache.computeIfAbsent(key, map::get);
     }
-
-    @Override
-    public KvClient client(int node) {
-      return new KvClient() {
-        @Override
-        public byte[] get(long key) {
-          return cache.computeIfAbsent(key, map::get);
-        }
-
-        @Override
-        public void set(long key, byte[] value) {
-          map.put(key, value);
-        }
-
-        @Override
-        public boolean delete(long key) {
-          return map.remove(key) != null;
-        }
-      };
-    }
-
-    @Override
-    public void close() {}
   }
 
   @Test
@@ -112,12 +89,20 @@ class StaleReadCheckerTest {
     Workload workload =
         new Workload(0.5, 0.99, 2, Duration.ofMillis(100), Duration.ofMillis(500), 7);
     KvBench bench = new KvBench(spec, workload, System.out, false);
-    KvResult stale = bench.run("stale-cache", new StaleCacheKv());
+    KvResult stale = bench.run("stale-cache", true, new StaleCacheKv());
     assertTrue(stale.staleReads() > 0, "the checker must see the stale cache: " + stale);
     assertEquals(0, stale.malformedReads());
 
-    KvResult fresh = bench.run("local", LocalKv.start(2, spec));
+    KvResult fresh = bench.run("local", true, LocalKv.start(2, spec, DsmTransport.SHM));
     assertEquals(0, fresh.staleReads(), "a ConcurrentHashMap is linearizable: " + fresh);
     assertTrue(fresh.reads() > 1000);
+
+    // The gate fails the stale cache when it claims linearizability, and only then.
+    List<String> violations = KvGate.violations(List.of(stale, fresh));
+    assertEquals(1, violations.size(), violations.toString());
+    assertTrue(violations.get(0).startsWith("stale-cache (none, 2 nodes, 50 % GETs): "));
+    KvResult allowed = bench.run("stale-cache", false, new StaleCacheKv());
+    assertTrue(allowed.staleReads() > 0);
+    assertEquals(List.of(), KvGate.violations(List.of(allowed, fresh)));
   }
 }
