@@ -685,10 +685,23 @@ public final class TcpReadServer implements AutoCloseable {
             ByteBuffer.allocateDirect(OUT_BYTES).order(ByteOrder.LITTLE_ENDIAN); // let a big one go
       }
       key.interestOps(SelectionKey.OP_READ);
-      if (in.position() >= TcpWire.REQUEST_BYTES && authenticated) {
+      if (authenticated && wholeRequestBuffered()) {
         process(); // requests left over when the replies hit the high water
       }
       return true;
+    }
+
+    /**
+     * Whether the bytes buffered (from the start of {@code in}, which is being filled) hold a whole
+     * request, or one that is no request at all (for {@link #process} to refuse): a request whose
+     * body is still arriving waits for the next read.
+     */
+    private boolean wholeRequestBuffered() {
+      if (in.position() < TcpWire.REQUEST_BYTES) {
+        return false;
+      }
+      int body = TcpWire.bodyBytes(in.getInt(0), in.getInt(4), arena.settings().maxFrameBytes());
+      return body < 0 || in.position() >= TcpWire.REQUEST_BYTES + body;
     }
 
     void checkTimeouts(long now) {

@@ -86,6 +86,40 @@ class TcpSyncTest extends SyncConformanceTest {
   }
 
   @Test
+  void shouldServeAWriteWhoseFrameArrivesInPieces() throws Exception {
+    TcpReadServer server = serve(arena, region);
+    byte[] first = frame("first", OBJECT, 1);
+    long slot = region.allocateValue(first, first.length, 8192);
+    byte[] next = frame("n".repeat(5000), OBJECT, 2); // larger than the server's first buffer
+    byte[] request =
+        java.nio.ByteBuffer.allocate(TcpWire.REQUEST_BYTES + next.length)
+            .order(ByteOrder.LITTLE_ENDIAN)
+            .putInt(TcpWire.WRITE_VALUE_OPCODE)
+            .putInt(next.length)
+            .putLong(7)
+            .putLong(slot)
+            .put(next)
+            .array();
+    try (Socket s = TcpTransportTest.rawClient(server, arena, "")) {
+      DataInputStream in = new DataInputStream(s.getInputStream());
+      for (int from = 0; from < request.length; from += 700) {
+        s.getOutputStream().write(request, from, Math.min(700, request.length - from));
+        s.getOutputStream().flush();
+        Thread.sleep(20); // each piece read on its own
+      }
+      ByteBuffer r = reply(in);
+      assertEquals(7, r.getLong());
+      assertEquals(TcpWire.COPIED, r.getInt());
+      assertEquals(0, r.getInt());
+      s.getOutputStream().write(request(TcpWire.LOAD_OPCODE, SyncLayout.WORD, 8, 1L << 40, OBJECT));
+      assertEquals(8, reply(in).getLong(), "and the connection serves on");
+    }
+    ReadBuffer out = new ReadBuffer(64);
+    assertEquals(ReadStatus.OK, region.readValue(slot, OBJECT, 2, out, soon()));
+    assertEquals("n".repeat(5000), Frames.decode(out));
+  }
+
+  @Test
   void shouldCloseAConnectionThatAnnouncesAWriteLargerThanAnyFrame() throws Exception {
     TcpReadServer server = serve(arena, region);
     byte[] f = frame("kept", OBJECT, 1);
