@@ -23,6 +23,8 @@ package dev.pekkodsm;
  * @param rdmaReads one-sided reads served by RDMA
  * @param oneSidedAtomics atomic operations on another node's sync region (lock words, atomics)
  * @param oneSidedWrites values written into another node's sync region (mutex commits)
+ * @param tcpRequests requests this node sent to peers' tcp read servers (reads, and operations on
+ *     their sync regions), each answered by one reply: the messages one-sided access costs over tcp
  */
 public record DsmCounters(
     long localReads,
@@ -43,7 +45,8 @@ public record DsmCounters(
     long tcpReads,
     long rdmaReads,
     long oneSidedAtomics,
-    long oneSidedWrites) {
+    long oneSidedWrites,
+    long tcpRequests) {
 
   /** The difference between this snapshot and an earlier one (gauges are taken as they are). */
   public DsmCounters minus(DsmCounters earlier) {
@@ -66,6 +69,7 @@ public record DsmCounters(
         tcpReads - earlier.tcpReads,
         rdmaReads - earlier.rdmaReads,
         oneSidedAtomics - earlier.oneSidedAtomics,
-        oneSidedWrites - earlier.oneSidedWrites);
+        oneSidedWrites - earlier.oneSidedWrites,
+        tcpRequests - earlier.tcpRequests);
   }
 }

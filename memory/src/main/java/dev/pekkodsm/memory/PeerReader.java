@@ -33,6 +33,14 @@ public interface PeerReader extends SyncAccess, AutoCloseable {
   }
 
   /**
+   * Declared again so that every reader chooses: its transport's compound operation, or {@link
+   * SyncAccess#readActiveStepwise} (a wrapper that forgot it would lose the compound silently).
+   */
+  @Override
+  ActiveValue readActive(
+      long cell, long object, int selectorBit, long knownColor, ReadBuffer out, long deadlineNs);
+
+  /**
    * The failure of a sync-region operation over a transport that has none, for readers that do not
    * implement them (every reader names its choice: a wrapper that forgot to delegate one would
    * otherwise turn one-sided writes into messages without a word).

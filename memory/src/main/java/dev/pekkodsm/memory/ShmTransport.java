@@ -307,6 +307,13 @@ public final class ShmTransport implements OneSidedTransport {
     }
 
     @Override
+    public ActiveValue readActive(
+        long cell, long object, int selectorBit, long knownColor, ReadBuffer out, long deadlineNs) {
+      return SyncAccess.readActiveStepwise(
+          this, cell, object, selectorBit, knownColor, out, deadlineNs);
+    }
+
+    @Override
     public long peekValueColor(long locator, long object, long deadlineNs) {
       int index = SlotLayout.segment(locator);
       MappedByteBuffer segment = index < peer.maxSegments() ? values.get(index) : null;

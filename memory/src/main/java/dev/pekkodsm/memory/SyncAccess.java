@@ -1,5 +1,7 @@
 package dev.pekkodsm.memory;
 
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
+
 /**
  * One-sided operations on one node's sync region: atomic operations on the 8-byte fields of its
  * cells, and seqlock writes and reads of its writable value slots. The region's owner uses them on
@@ -48,4 +50,39 @@ public interface SyncAccess {
    * copying the frame (see {@link PeerReader#peekColor}); -1 if it cannot be told.
    */
   long peekValueColor(long locator, long object, long deadlineNs);
+
+  /**
+   * Reads the value a two-slot cell (a mutex's) names, as one operation where the transport can
+   * (over tcp one round trip instead of four): loads the cell's word, takes the slot locator {@link
+   * SyncLayout#LOCATOR_A} or {@link SyncLayout#LOCATOR_B} as bit {@code selectorBit} of the word is
+   * 0 or 1, and reads that slot, unless its frame's color is {@code knownColor} (a version the
+   * reader has decoded). The caller judges whether the word names the color it got.
+   *
+   * @param knownColor the reader's version, or {@link Long#MIN_VALUE} for none
+   */
+  default ActiveValue readActive(
+      long cell, long object, int selectorBit, long knownColor, ReadBuffer out, long deadlineNs) {
+    return readActiveStepwise(this, cell, object, selectorBit, knownColor, out, deadlineNs);
+  }
+
+  /** {@link #readActive} made of a load, a load, a peek and a read of {@code sync}. */
+  static ActiveValue readActiveStepwise(
+      SyncAccess sync,
+      long cell,
+      long object,
+      int selectorBit,
+      long knownColor,
+      ReadBuffer out,
+      long deadlineNs) {
+    long word = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+    int field = ((word >>> selectorBit) & 1) == 0 ? SyncLayout.LOCATOR_A : SyncLayout.LOCATOR_B;
+    long slot = sync.load(cell, object, field, deadlineNs);
+    long color = sync.peekValueColor(slot, object, deadlineNs);
+    if (color >= 0 && color == knownColor) {
+      return new ActiveValue(word, color, true, ReadStatus.OK);
+    }
+    ReadStatus status = sync.readValue(slot, object, SnapshotCodec.ANY_COLOR, out, deadlineNs);
+    long copied = status == ReadStatus.OK ? SnapshotCodec.color(out.bytes(), 0) & 0xFFFF_FFFFL : -1;
+    return new ActiveValue(word, copied, false, status);
+  }
 }

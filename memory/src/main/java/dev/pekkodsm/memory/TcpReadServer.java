@@ -481,6 +481,8 @@ public final class TcpReadServer implements AutoCloseable {
                 locator,
                 loop.valueSegment(SlotLayout.segment(locator)),
                 region == null ? arena : region.values());
+          } else if (opcode == TcpWire.READ_ACTIVE_OPCODE) {
+            serveActive(arg, id, locator);
           } else {
             operate(opcode, arg, id, locator);
           }
@@ -556,6 +558,85 @@ public final class TcpReadServer implements AutoCloseable {
     }
 
     /**
+     * The value a two-slot cell names, in one round trip: the cell's word, the color of the frame
+     * in the slot bit {@code selectorBit} of the word selects, and a stable copy of that frame
+     * unless it is the color the client has (see {@link SyncAccess#readActive}).
+     */
+    private void serveActive(int selectorBit, long id, long cell) {
+      long object = in.getLong();
+      long known = in.getLong();
+      room(TcpWire.REPLY_HEADER_BYTES + TcpWire.ACTIVE_PREFIX_BYTES);
+      int header = out.position();
+      out.position(header + TcpWire.REPLY_HEADER_BYTES);
+      int status = TcpWire.COPIED;
+      int length = 0;
+      try {
+        if (region == null) {
+          throw new SyncFailedException(SyncStatus.UNAVAILABLE, "no sync region");
+        }
+        if (selectorBit < 0 || selectorBit > 63) {
+          throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "no such bit");
+        }
+        long size = region.fileBytes();
+        long word = CellOps.load(loop.cells, size, cell, object, SyncLayout.WORD);
+        int field = ((word >>> selectorBit) & 1) == 0 ? SyncLayout.LOCATOR_A : SyncLayout.LOCATOR_B;
+        long slot = CellOps.load(loop.cells, size, cell, object, field);
+        ByteBuffer segment = loop.valueSegment(SlotLayout.segment(slot));
+        int segmentBytes = region.values().settings().segmentBytes();
+        long deadlineNs = System.nanoTime() + SERVE_BUDGET_NS;
+        long color =
+            segment == null
+                ? -1
+                : SlotReads.peekColor(
+                    segment,
+                    segmentBytes,
+                    SlotLayout.offset(slot),
+                    arena.endpoint().node(),
+                    object,
+                    deadlineNs);
+        out.putLong(word).putLong(color);
+        length = TcpWire.ACTIVE_PREFIX_BYTES;
+        if (color < 0 || color != known) {
+          int copied =
+              segment == null
+                  ? SlotReads.OUT_OF_RANGE
+                  : SlotReads.copyStable(
+                      segment,
+                      segmentBytes,
+                      SlotLayout.offset(slot),
+                      region.values().settings().maxFrameBytes(),
+                      this,
+                      deadlineNs);
+          if (copied < 0) {
+            status = copied == SlotReads.CONTENDED ? TcpWire.CONTENDED : TcpWire.OUT_OF_RANGE;
+          } else {
+            length += copied;
+            bytesServed.add(copied);
+          }
+        }
+      } catch (SyncFailedException e) {
+        status = region == null ? TcpWire.NO_REGION : wireStatus(e.status());
+      }
+      served.increment();
+      if (status != TcpWire.COPIED) {
+        length = 0;
+        out.position(header + TcpWire.REPLY_HEADER_BYTES); // what was written of the reply goes
+      }
+      // room() may have replaced out during the copy, keeping its content: the header is written
+      // into the current buffer.
+      out.putLong(header, id).putInt(header + 8, status).putInt(header + 12, length);
+    }
+
+    private static int wireStatus(SyncStatus status) {
+      return switch (status) {
+        case NOT_THIS_OBJECT -> TcpWire.NOT_THIS_OBJECT;
+        case TOO_LARGE -> TcpWire.TOO_LARGE;
+        case CONTENDED -> TcpWire.CONTENDED;
+        default -> TcpWire.OUT_OF_RANGE;
+      };
+    }
+
+    /**
      * Refuses a write whose bytes are not one whole, intact frame of this node: a same-host writer
      * is trusted with the mapping, a remote one's bytes are checked before they replace a value
      * (the write itself checks that the slot holds the same object's value).
@@ -621,13 +702,7 @@ public final class TcpReadServer implements AutoCloseable {
               };
         }
       } catch (SyncFailedException e) {
-        status =
-            switch (e.status()) {
-              case NOT_THIS_OBJECT -> TcpWire.NOT_THIS_OBJECT;
-              case TOO_LARGE -> TcpWire.TOO_LARGE;
-              case CONTENDED -> TcpWire.CONTENDED;
-              default -> TcpWire.OUT_OF_RANGE;
-            };
+        status = wireStatus(e.status());
       }
       served.increment();
       int length = status == TcpWire.COPIED ? replyBytes : 0;

@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -47,6 +48,7 @@ public final class TcpTransport implements OneSidedTransport {
   private final int maxFrameBytes;
   private final TcpSettings settings;
   private final AtomicLong connectionsOpened = new AtomicLong();
+  private final LongAdder requestsSent = new LongAdder();
   private final TcpWatchdog watchdog = new TcpWatchdog("pekko-dsm-tcp-deadlines");
   private volatile boolean closed;
 
@@ -69,6 +71,14 @@ public final class TcpTransport implements OneSidedTransport {
   /** Connections opened since start, replacements included. */
   public long connectionsOpened() {
     return connectionsOpened.get();
+  }
+
+  /**
+   * Requests sent to peers' read servers since start (reads and sync-region operations, retries
+   * included); each is answered by one reply unless its connection broke.
+   */
+  public long requestsSent() {
+    return requestsSent.sum();
   }
 
   /**
@@ -179,6 +189,7 @@ public final class TcpTransport implements OneSidedTransport {
       } catch (IOException e) {
         return Connection.UNREACHABLE;
       }
+      requestsSent.increment();
       return connection.call(TcpWire.READ_OPCODE, 0, locator, null, out, deadlineNs);
     }
 
@@ -241,6 +252,7 @@ public final class TcpTransport implements OneSidedTransport {
       } catch (IOException e) {
         return Connection.UNREACHABLE;
       }
+      requestsSent.increment();
       return connection.call(opcode, arg, locator, body, out, deadlineNs);
     }
 
@@ -299,6 +311,44 @@ public final class TcpTransport implements OneSidedTransport {
     @Override
     public long getAndAdd(long cell, long object, int field, long delta, long deadlineNs) {
       return word(TcpWire.ADD_OPCODE, field, cell, deadlineNs, false, object, delta);
+    }
+
+    /** One request (RDAC): the server loads the word, picks the slot and copies its frame. */
+    @Override
+    public ActiveValue readActive(
+        long cell, long object, int selectorBit, long knownColor, ReadBuffer out, long deadlineNs) {
+      byte[] body =
+          ByteBuffer.allocate(16)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .putLong(object)
+              .putLong(knownColor)
+              .array();
+      int result =
+          request(TcpWire.READ_ACTIVE_OPCODE, selectorBit, cell, body, out, deadlineNs, true);
+      if (result == -TcpWire.CONTENDED) {
+        return new ActiveValue(0, -1, false, ReadStatus.CONTENDED);
+      }
+      if (result < TcpWire.ACTIVE_PREFIX_BYTES) {
+        throw failure(result);
+      }
+      byte[] bytes = out.bytes();
+      ByteBuffer prefix = ByteBuffer.wrap(bytes, 0, TcpWire.ACTIVE_PREFIX_BYTES);
+      prefix.order(ByteOrder.LITTLE_ENDIAN);
+      long word = prefix.getLong(0);
+      long color = prefix.getLong(8);
+      int frameBytes = result - TcpWire.ACTIVE_PREFIX_BYTES;
+      if (frameBytes == 0) { // the server copies no frame only when it is the known one
+        out.length(0);
+        return color >= 0 && color == knownColor
+            ? new ActiveValue(word, color, true, ReadStatus.OK)
+            : new ActiveValue(word, -1, false, ReadStatus.CORRUPT);
+      }
+      System.arraycopy(bytes, TcpWire.ACTIVE_PREFIX_BYTES, bytes, 0, frameBytes);
+      out.length(frameBytes);
+      ReadStatus status =
+          SlotReads.check(codec, bytes, frameBytes, peer.node(), object, SnapshotCodec.ANY_COLOR);
+      long copied = status == ReadStatus.OK ? SnapshotCodec.color(bytes, 0) & 0xFFFF_FFFFL : -1;
+      return new ActiveValue(word, copied, false, status);
     }
 
     @Override
@@ -717,7 +767,7 @@ public final class TcpTransport implements OneSidedTransport {
           boolean known = status >= TcpWire.COPIED && status <= TcpWire.LAST_STATUS;
           if (!known
               || length < 0
-              || length > maxFrameBytes
+              || length > maxFrameBytes + TcpWire.ACTIVE_PREFIX_BYTES
               || (status != TcpWire.COPIED && length != 0)) {
             throw new IOException(
                 "the peer sent a malformed reply (status " + status + ", length " + length + ")");

@@ -29,6 +29,9 @@ import javax.crypto.spec.SecretKeySpec;
  *   ADD   "GADD"  arg = field, locator = a cell; body: object u64 | delta u64. The reply: the
  *                 field before (u64).
  *   WRITEV "WRVL" arg = frame length, locator = a value slot; body: the frame. The reply is empty.
+ *   ACTIVE "RDAC" arg = selector bit, locator = a two-slot cell; body: object u64 | known color
+ *                 i64. The reply: word u64 | color i64 of the selected slot's frame (-1: none),
+ *                 then a stable copy of that frame unless its color is the known one.
  * server -> client (REPLY, 16 bytes + length)
  *   request id u64 | status i32 | length i32 | length bytes
  * </pre>
@@ -61,8 +64,12 @@ final class TcpWire {
   static final int EXCHANGE_OPCODE = 0x47484358; // "XCHG"
   static final int ADD_OPCODE = 0x44444147; // "GADD"
   static final int WRITE_VALUE_OPCODE = 0x4c565257; // "WRVL"
+  static final int READ_ACTIVE_OPCODE = 0x43414452; // "RDAC"
   static final int REQUEST_BYTES = 24;
   static final int REPLY_HEADER_BYTES = 16;
+
+  /** The word and the color ahead of the frame in a reply to {@link #READ_ACTIVE_OPCODE}. */
+  static final int ACTIVE_PREFIX_BYTES = 16;
 
   static final int COPIED = 0;
   static final int OUT_OF_RANGE = 1;
@@ -84,7 +91,7 @@ final class TcpWire {
       case READ_OPCODE, READ_VALUE_OPCODE -> 0;
       case PEEK_VALUE_OPCODE, LOAD_OPCODE -> 8;
       case EXCHANGE_OPCODE -> 24;
-      case ADD_OPCODE -> 16;
+      case ADD_OPCODE, READ_ACTIVE_OPCODE -> 16;
       case WRITE_VALUE_OPCODE -> arg >= 0 && arg <= maxFrameBytes ? arg : -1;
       default -> -1;
     };

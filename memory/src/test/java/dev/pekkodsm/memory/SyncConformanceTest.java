@@ -215,6 +215,44 @@ abstract class SyncConformanceTest {
   }
 
   @Test
+  void shouldReadTheSlotTheWordSelectsAndSkipAKnownVersion() throws Exception {
+    PeerReader peer = closeLater(open(arena, region));
+    long cell = region.allocateCell(SyncLayout.KIND_MUTEX, OBJECT);
+    byte[] a = frame("in slot A", OBJECT, 1);
+    byte[] b = frame("in slot B", OBJECT, 2);
+    long slotA = region.allocateValue(a, a.length, 128);
+    long slotB = region.allocateValue(b, b.length, 128);
+    region.compareAndExchange(cell, OBJECT, SyncLayout.LOCATOR_A, 0, slotA, soon());
+    region.compareAndExchange(cell, OBJECT, SyncLayout.LOCATOR_B, 0, slotB, soon());
+    int bit = 33;
+    long word = 5L << 40;
+    region.compareAndExchange(cell, OBJECT, SyncLayout.WORD, 0, word, soon());
+
+    ReadBuffer out = new ReadBuffer(16);
+    ActiveValue first = peer.readActive(cell, OBJECT, bit, Long.MIN_VALUE, out, soon());
+    assertEquals(new ActiveValue(word, 1, false, ReadStatus.OK), first);
+    assertEquals("in slot A", decode(out));
+
+    ReadBuffer untouched = new ReadBuffer(16);
+    ActiveValue again = peer.readActive(cell, OBJECT, bit, 1, untouched, soon());
+    assertEquals(new ActiveValue(word, 1, true, ReadStatus.OK), again, "a known version");
+    assertEquals(0, untouched.length(), "is not copied");
+
+    long flipped = word | (1L << bit);
+    region.compareAndExchange(cell, OBJECT, SyncLayout.WORD, word, flipped, soon());
+    ActiveValue other = peer.readActive(cell, OBJECT, bit, 1, out, soon());
+    assertEquals(new ActiveValue(flipped, 2, false, ReadStatus.OK), other);
+    assertEquals("in slot B", decode(out));
+
+    assertEquals(
+        SyncStatus.NOT_THIS_OBJECT,
+        assertThrows(
+                SyncFailedException.class,
+                () -> peer.readActive(cell, OBJECT + 1, bit, 1, out, soon()))
+            .status());
+  }
+
+  @Test
   void shouldNeverLetAReaderSeeAHalfWrittenValue() throws Exception {
     PeerReader writer = closeLater(open(arena, region));
     PeerReader reader = closeLater(open(arena, region));

@@ -99,7 +99,7 @@ public final class DsmNode {
             },
             settings.tombstoneEntries,
             settings.tombstoneTtl);
-    this.metrics = new Metrics(table::size, arena::liveSlots);
+    this.metrics = new Metrics(table::size, arena::liveSlots, () -> tcpRequestsSent());
     this.transports =
         TransportBootstrap.start(system, settings, arena, region, codec, readLatencies);
     this.peers =
@@ -211,6 +211,12 @@ public final class DsmNode {
   /** The home side of the locks of the mutexes homed here. */
   public MutexHome mutexes() {
     return mutexes;
+  }
+
+  /** Requests sent to peers' tcp read servers so far (0 before the transports start). */
+  private long tcpRequestsSent() {
+    TransportBootstrap started = transports;
+    return started == null ? 0 : started.tcpRequestsSent();
   }
 
   /** This node's sync region. */

@@ -27,10 +27,12 @@ public final class Metrics {
   final LongAdder oneSidedWrites = new LongAdder();
   private final LongSupplier liveObjects;
   private final LongSupplier arenaSlots;
+  private final LongSupplier tcpRequests;
 
-  Metrics(LongSupplier liveObjects, LongSupplier arenaSlots) {
+  Metrics(LongSupplier liveObjects, LongSupplier arenaSlots, LongSupplier tcpRequests) {
     this.liveObjects = liveObjects;
     this.arenaSlots = arenaSlots;
+    this.tcpRequests = tcpRequests;
   }
 
   /** Counts one protocol message put on the wire (called by the serializer). */
@@ -100,6 +102,7 @@ public final class Metrics {
         tcpReads.sum(),
         rdmaReads.sum(),
         oneSidedAtomics.sum(),
-        oneSidedWrites.sum());
+        oneSidedWrites.sum(),
+        tcpRequests.getAsLong());
   }
 }

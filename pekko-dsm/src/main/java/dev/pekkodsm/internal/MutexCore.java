@@ -37,6 +37,7 @@ public final class MutexCore {
   private final LendCore lend;
   private final ClientContext ctx;
   private final OwnedCopy owned = new OwnedCopy(); // this handle's copy, for lockers elsewhere
+  private final SnapshotReader.MutexHint lastRead = new SnapshotReader.MutexHint();
 
   public MutexCore(LendCore lend) {
     this.lend = lend;
@@ -77,7 +78,7 @@ public final class MutexCore {
   public CompletableFuture<Object> read() {
     return lend.checkLiveAsync()
         .thenCompose(ok -> ctx.sync(address().node()))
-        .thenApply(sync -> ctx.reader().readMutex(sync, address(), cell()));
+        .thenApply(sync -> ctx.reader().readMutex(sync, address(), cell(), lastRead));
   }
 
   // ------------------------------------------------------------------ updates

@@ -10,13 +10,12 @@ import dev.pekkodsm.coherence.ReadCache;
 import dev.pekkodsm.coherence.home.HomeReply;
 import dev.pekkodsm.coherence.home.HomeRequest;
 import dev.pekkodsm.coherence.mutex.LockWord;
-import dev.pekkodsm.coherence.mutex.MutexSteps;
+import dev.pekkodsm.memory.ActiveValue;
 import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
 import dev.pekkodsm.memory.SyncAccess;
 import dev.pekkodsm.memory.SyncFailedException;
-import dev.pekkodsm.memory.SyncLayout;
 import dev.pekkodsm.serialization.SnapshotFormatException;
 import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.Purpose;
@@ -161,37 +160,43 @@ public final class SnapshotReader {
   // ---------------------------------------------------------------- mutexes' values
 
   /**
-   * Reads a mutex's committed value one-sided through {@code sync} (its home's region): the lock
-   * word, then the frame of the value slot it names, checked to be of the version it names. A
-   * version this node decoded before is not decoded (nor copied: the slot's header tells the
-   * version); the value is then shared by every read of that version here and must not be modified.
-   * Linearizable: the value is the one committed when the word was read.
-   *
-   * @throws StaleReferenceException if the mutex is gone at its home
+   * The version of a mutex's value a handle last read: the read asks for the value only if the
+   * committed one is another (over tcp one round trip either way, without the frame if unchanged).
    */
-  public Object readMutex(SyncAccess sync, GlobalAddress address, long cell) {
+  public static final class MutexHint {
+    private volatile long color = Long.MIN_VALUE;
+  }
+
+  /**
+   * Reads the value a mutex's last unlock committed, one-sided: the word and the slot it names in
+   * one {@link SyncAccess#readActive}, the frame copied only if its version is not the one {@code
+   * hint} says this handle last read, and decoded only if this node's read cache lacks it.
+   */
+  public Object readMutex(SyncAccess sync, GlobalAddress address, long cell, MutexHint hint) {
     long object = address.object();
     long deadlineNs = deadline();
     ReadBuffer buffer = buffers.get();
     try {
       while (true) {
-        long word = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
-        long at = MutexSteps.slot(sync, cell, object, LockWord.activeSlot(word), deadlineNs);
-        long peeked = sync.peekValueColor(at, object, deadlineNs);
-        if (peeked >= 0 && LockWord.names(word, (int) peeked)) {
-          ReadCache.Entry known = cache.peek(address.withColor((int) peeked));
-          if (known != null) {
-            metrics.cacheHits.increment();
-            metrics.oneSided(sync, false, true, SnapshotCodec.HEADER_BYTES);
-            return known.value();
+        ActiveValue v =
+            sync.readActive(cell, object, LockWord.ACTIVE_BIT, hint.color, buffer, deadlineNs);
+        if (v.known()) {
+          if (LockWord.names(v.word(), (int) v.color())) {
+            ReadCache.Entry known = cache.peek(address.withColor((int) v.color()));
+            if (known != null) {
+              metrics.cacheHits.increment();
+              metrics.oneSided(sync, false, true, SnapshotCodec.HEADER_BYTES);
+              return known.value();
+            }
+            hint.color = Long.MIN_VALUE; // no longer cached: read it whole
+            continue;
           }
-        }
-        ReadStatus status = sync.readValue(at, object, SnapshotCodec.ANY_COLOR, buffer, deadlineNs);
-        if (status == ReadStatus.OK) {
-          int color = SnapshotCodec.color(buffer.bytes(), 0);
-          if (LockWord.names(word, color)) {
+        } else if (v.status() == ReadStatus.OK) {
+          int color = (int) v.color();
+          if (LockWord.names(v.word(), color)) {
             metrics.oneSided(sync, false, true, buffer.length());
             GlobalAddress colored = address.withColor(color);
+            hint.color = v.color();
             ReadCache.Entry known = cache.peek(colored);
             if (known != null) {
               metrics.cacheHits.increment();
@@ -201,8 +206,8 @@ public final class SnapshotReader {
             cache.offer(colored, value, buffer.length());
             return value;
           }
-        } else if (status != ReadStatus.STALE && status != ReadStatus.FREED) {
-          throw unreadable(address, status);
+        } else if (v.status() != ReadStatus.STALE && v.status() != ReadStatus.FREED) {
+          throw unreadable(address, v.status());
         }
         // Commits overtook this read, or the value moved to new slots: look again.
         if (System.nanoTime() - deadlineNs >= 0) {

@@ -31,6 +31,7 @@ final class TransportBootstrap implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TransportBootstrap.class);
 
   private final TcpReadServer tcpServer;
+  private final TcpTransport tcp; // null if this node does not read over tcp
   private final RdmaArenaServer rdmaServer;
   private final PeerEndpoint endpoint;
   private final Transports transports;
@@ -39,11 +40,18 @@ final class TransportBootstrap implements AutoCloseable {
       TcpReadServer tcpServer,
       RdmaArenaServer rdmaServer,
       PeerEndpoint endpoint,
-      Transports transports) {
+      Transports transports,
+      TcpTransport tcp) {
     this.tcpServer = tcpServer;
     this.rdmaServer = rdmaServer;
     this.endpoint = endpoint;
     this.transports = transports;
+    this.tcp = tcp;
+  }
+
+  /** Requests this node sent to peers' tcp read servers so far. */
+  long tcpRequestsSent() {
+    return tcp == null ? 0 : tcp.requestsSent();
   }
 
   /**
@@ -81,18 +89,19 @@ final class TransportBootstrap implements AutoCloseable {
               rdmaServer.address().getAddress().getHostAddress(), rdmaServer.address().getPort());
     }
     int maxFrame = settings.arena.maxFrameBytes();
+    TcpTransport tcp = readsTcp(settings) ? new TcpTransport(codec, maxFrame, settings.tcp) : null;
     Transports transports =
         new Transports(
             settings.transport,
             published,
             new ShmTransport(codec, maxFrame),
-            readsTcp(settings) ? new TcpTransport(codec, maxFrame, settings.tcp) : null,
+            tcp,
             rdmaServer != null
                 ? new RdmaTransport(codec, maxFrame, rdmaSettings(system, settings))
                 : null,
             rdmaServer != null ? "" : rdmaUnavailable(settings),
             latencies);
-    return new TransportBootstrap(tcpServer, rdmaServer, published, transports);
+    return new TransportBootstrap(tcpServer, rdmaServer, published, transports, tcp);
   }
 
   private static boolean readsTcp(DsmSettings settings) {

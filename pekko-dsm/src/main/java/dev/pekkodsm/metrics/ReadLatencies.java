@@ -1,5 +1,6 @@
 package dev.pekkodsm.metrics;
 
+import dev.pekkodsm.memory.ActiveValue;
 import dev.pekkodsm.memory.ArenaEndpoint;
 import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.ReadBuffer;
@@ -156,6 +157,21 @@ public final class ReadLatencies {
       }
       long startNs = System.nanoTime();
       return recorded(startNs, reader.readValue(locator, object, color, out, deadlineNs));
+    }
+
+    /** A read of a mutex's committed value, timed like {@link #read} when it copied a frame. */
+    @Override
+    public ActiveValue readActive(
+        long cell, long object, int selectorBit, long knownColor, ReadBuffer out, long deadlineNs) {
+      if (!sampled()) {
+        return reader.readActive(cell, object, selectorBit, knownColor, out, deadlineNs);
+      }
+      long startNs = System.nanoTime();
+      ActiveValue v = reader.readActive(cell, object, selectorBit, knownColor, out, deadlineNs);
+      if (!v.known()) {
+        recorded(startNs, v.status());
+      }
+      return v;
     }
 
     @Override

@@ -30,8 +30,12 @@ public final class LockWord {
   public static final long HANDED_OFF = 0xFFFF_FFFFL;
 
   private static final long HOLDER_MASK = 0xFFFF_FFFFL;
+
+  /** The bit of the word that selects the active value slot (0: A, 1: B). */
+  public static final int ACTIVE_BIT = 33;
+
   private static final long WAITERS = 1L << 32;
-  private static final long BUFFER = 1L << 33;
+  private static final long BUFFER = 1L << ACTIVE_BIT;
   private static final int FENCE_SHIFT = 34;
   private static final long FENCE_MASK = 0x3FL << FENCE_SHIFT;
   private static final int VERSION_SHIFT = 40;

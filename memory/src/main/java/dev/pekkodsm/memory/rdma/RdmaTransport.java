@@ -1,12 +1,14 @@
 package dev.pekkodsm.memory.rdma;
 
 import com.ibm.disni.RdmaPassiveEndpointGroup;
+import dev.pekkodsm.memory.ActiveValue;
 import dev.pekkodsm.memory.ArenaEndpoint;
 import dev.pekkodsm.memory.OneSidedTransport;
 import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
+import dev.pekkodsm.memory.SyncAccess;
 import dev.pekkodsm.memory.TransportUnavailableException;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.IOException;
@@ -202,6 +204,13 @@ public final class RdmaTransport implements OneSidedTransport {
     public ReadStatus readValue(
         long locator, long object, int color, ReadBuffer out, long deadlineNs) {
       throw PeerReader.noSyncOperations("rdma");
+    }
+
+    @Override
+    public ActiveValue readActive(
+        long cell, long object, int selectorBit, long knownColor, ReadBuffer out, long deadlineNs) {
+      return SyncAccess.readActiveStepwise(
+          this, cell, object, selectorBit, knownColor, out, deadlineNs);
     }
 
     @Override
