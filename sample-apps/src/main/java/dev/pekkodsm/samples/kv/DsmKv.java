@@ -12,8 +12,8 @@ import java.util.Map;
  * each other over the {@link DsmTransport} the run asks for ({@code pekko.dsm.transport}).
  *
  * <p>{@link #messagesSent()} counts the DSM protocol messages of every node and, over tcp, two
- * messages per one-sided read (the request to the peer's read server and its reply); a read over
- * shm is a memory copy and sends nothing.
+ * messages per one-sided operation (a read, a lock word's exchange, a value's write: the request to
+ * the peer's read server and its reply); over shm they are memory operations and send nothing.
  */
 final class DsmKv implements KvSystem {
 
@@ -21,7 +21,7 @@ final class DsmKv implements KvSystem {
   private final DsmTransport transport;
   private final List<KvClient> clients = new ArrayList<>();
 
-  private DsmKv(LocalCluster cluster, KvSpec spec, boolean batching, DsmTransport transport) {
+  private DsmKv(LocalCluster cluster, KvSpec spec, DsmTransport transport) {
     this.cluster = cluster;
     this.transport = transport;
     DsmKvStore<Long, byte[]> first = DsmKvStore.create(cluster.dsm(0), spec.buckets());
@@ -31,7 +31,6 @@ final class DsmKv implements KvSystem {
       stores.add(DsmKvStore.over(cluster.dsm(i), cluster.send(0, i, first.table().share())));
     }
     for (DsmKvStore<Long, byte[]> store : stores) {
-      store.batching(batching);
       clients.add(
           new KvClient() {
             @Override
@@ -53,22 +52,13 @@ final class DsmKv implements KvSystem {
   }
 
   static KvSystem start(int nodes, KvSpec spec, DsmTransport transport) {
-    return start(nodes, spec, true, transport);
-  }
-
-  /** Each write to another node as its own {@code DMutex.update}, to measure batching. */
-  static KvSystem startUnbatched(int nodes, KvSpec spec, DsmTransport transport) {
-    return start(nodes, spec, false, transport);
-  }
-
-  private static KvSystem start(int nodes, KvSpec spec, boolean batching, DsmTransport transport) {
     LocalCluster cluster =
         LocalCluster.withNodes(nodes)
             .name("kv-dsm")
             .config("pekko.dsm.transport = " + transport.configName())
             .start();
     try {
-      return new DsmKv(cluster, spec, batching, transport);
+      return new DsmKv(cluster, spec, transport);
     } catch (RuntimeException | Error e) {
       cluster.close();
       throw e;
@@ -114,7 +104,7 @@ final class DsmKv implements KvSystem {
     long messages = 0;
     for (int i = 0; i < cluster.size(); i++) {
       DsmCounters counters = cluster.dsm(i).counters();
-      messages += counters.messagesSent() + 2 * counters.tcpReads();
+      messages += counters.messagesSent() + 2 * counters.tcpRequests();
     }
     return messages;
   }

@@ -58,7 +58,6 @@ public final class KvBench {
     List<KvSystemType> types =
         List.of(
             new KvSystemType("dsm", true, true, DsmKv::start),
-            new KvSystemType("dsm-unbatched", true, true, DsmKv::startUnbatched),
             new KvSystemType("delegation", true, false, DelegationKv::start),
             new KvSystemType(HazelcastKv.NAME, true, false, HazelcastKv.factory()),
             new KvSystemType(
