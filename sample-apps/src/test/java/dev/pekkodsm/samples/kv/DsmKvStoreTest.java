@@ -107,4 +107,25 @@ class DsmKvStoreTest {
     assertEquals(0, checker.staleReads(), "read-your-writes and no stale value, from every node");
     assertEquals(0, checker.malformedReads());
   }
+
+  @Test
+  void shouldLoadManyKeysWithOneLockPerBucketAndNoMessage() {
+    java.util.Map<Long, byte[]> entries = new java.util.HashMap<>();
+    for (long k = 50_000; k < 50_600; k++) {
+      entries.put(k, KvValues.of(k, 1, 32));
+    }
+    long wire = cluster.awaitQuiet(java.time.Duration.ofMillis(300));
+    stores.get(1).setAll(entries);
+    long grown = cluster.awaitQuiet(java.time.Duration.ofMillis(300)) - wire;
+    assertTrue(grown <= 2 * 12, "at most a request and a reply per bucket that outgrew its slot");
+    entries.replaceAll((k, v) -> KvValues.of(k, 2, 32));
+    stores.get(1).setAll(entries); // the same sizes: the buckets fit their slots now
+    assertEquals(
+        wire + grown, cluster.awaitQuiet(java.time.Duration.ofMillis(300)), "no message sent");
+    for (int reader = 0; reader < 3; reader++) {
+      for (long k = 50_000; k < 50_600; k += 37) {
+        assertArrayEquals(entries.get(k), stores.get(reader).get(k), "key " + k);
+      }
+    }
+  }
 }
