@@ -40,6 +40,18 @@ public interface PeerReader extends SyncAccess, AutoCloseable {
   ActiveValue readActive(
       long cell, long object, int selectorBit, long knownColor, ReadBuffer out, long deadlineNs);
 
+  /** Declared again, as {@link #readActive} is. */
+  @Override
+  long writeThenExchange(
+      long cell,
+      long object,
+      int slotField,
+      byte[] frame,
+      int length,
+      long expected,
+      long update,
+      long deadlineNs);
+
   /**
    * The failure of a sync-region operation over a transport that has none, for readers that do not
    * implement them (every reader names its choice: a wrapper that forgot to delegate one would

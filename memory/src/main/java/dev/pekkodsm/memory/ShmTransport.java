@@ -307,6 +307,20 @@ public final class ShmTransport implements OneSidedTransport {
     }
 
     @Override
+    public long writeThenExchange(
+        long cell,
+        long object,
+        int slotField,
+        byte[] frame,
+        int length,
+        long expected,
+        long update,
+        long deadlineNs) {
+      return SyncAccess.writeThenExchangeStepwise(
+          this, cell, object, slotField, frame, length, expected, update, deadlineNs);
+    }
+
+    @Override
     public ActiveValue readActive(
         long cell, long object, int selectorBit, long knownColor, ReadBuffer out, long deadlineNs) {
       return SyncAccess.readActiveStepwise(

@@ -85,4 +85,46 @@ public interface SyncAccess {
     long copied = status == ReadStatus.OK ? SnapshotCodec.color(out.bytes(), 0) & 0xFFFF_FFFFL : -1;
     return new ActiveValue(word, copied, false, status);
   }
+
+  /**
+   * Writes a frame into the value slot whose locator is in field {@code slotField} of a cell, then
+   * compare-and-exchanges the cell's word from {@code expected} to {@code update}, as one operation
+   * where the transport can (over tcp one round trip instead of three): a commit. If the write
+   * fails, the word is not touched.
+   *
+   * @return the word's witness, as {@link #compareAndExchange}
+   * @throws SyncFailedException as {@link #writeValue} (nothing exchanged) or as {@link
+   *     #compareAndExchange}
+   */
+  default long writeThenExchange(
+      long cell,
+      long object,
+      int slotField,
+      byte[] frame,
+      int length,
+      long expected,
+      long update,
+      long deadlineNs) {
+    return writeThenExchangeStepwise(
+        this, cell, object, slotField, frame, length, expected, update, deadlineNs);
+  }
+
+  /** {@link #writeThenExchange} made of a load, a write and an exchange of {@code sync}. */
+  static long writeThenExchangeStepwise(
+      SyncAccess sync,
+      long cell,
+      long object,
+      int slotField,
+      byte[] frame,
+      int length,
+      long expected,
+      long update,
+      long deadlineNs) {
+    if (slotField != SyncLayout.LOCATOR_A && slotField != SyncLayout.LOCATOR_B) {
+      throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "field " + slotField + " is no slot");
+    }
+    long slot = sync.load(cell, object, slotField, deadlineNs);
+    sync.writeValue(slot, frame, length, deadlineNs);
+    return sync.compareAndExchange(cell, object, SyncLayout.WORD, expected, update, deadlineNs);
+  }
 }

@@ -666,6 +666,25 @@ public final class TcpReadServer implements AutoCloseable {
           status = TcpWire.NO_REGION;
           in.position(
               in.position() + TcpWire.bodyBytes(opcode, arg, arena.settings().maxFrameBytes()));
+        } else if (opcode == TcpWire.WRITE_EXCHANGE_OPCODE) {
+          long object = in.getLong();
+          long field = in.getLong();
+          long expected = in.getLong();
+          long update = in.getLong();
+          byte[] frame = new byte[arg];
+          in.get(frame);
+          checkWrite(frame);
+          result =
+              SyncAccess.writeThenExchangeStepwise(
+                  region,
+                  locator,
+                  object,
+                  field == SyncLayout.LOCATOR_A || field == SyncLayout.LOCATOR_B ? (int) field : -1,
+                  frame,
+                  arg,
+                  expected,
+                  update,
+                  System.nanoTime() + SERVE_BUDGET_NS);
         } else if (opcode == TcpWire.WRITE_VALUE_OPCODE) {
           byte[] frame = new byte[arg];
           in.get(frame);

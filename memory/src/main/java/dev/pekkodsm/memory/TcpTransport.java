@@ -313,6 +313,35 @@ public final class TcpTransport implements OneSidedTransport {
       return word(TcpWire.ADD_OPCODE, field, cell, deadlineNs, false, object, delta);
     }
 
+    /** One request (WRXC): the server writes the frame, then exchanges the word. */
+    @Override
+    public long writeThenExchange(
+        long cell,
+        long object,
+        int slotField,
+        byte[] frame,
+        int length,
+        long expected,
+        long update,
+        long deadlineNs) {
+      byte[] body =
+          ByteBuffer.allocate(32 + length)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .putLong(object)
+              .putLong(slotField)
+              .putLong(expected)
+              .putLong(update)
+              .put(frame, 0, length)
+              .array();
+      ReadBuffer out = new ReadBuffer(8);
+      int result =
+          request(TcpWire.WRITE_EXCHANGE_OPCODE, length, cell, body, out, deadlineNs, false);
+      if (result != 8) {
+        throw failure(result);
+      }
+      return ByteBuffer.wrap(out.bytes(), 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    }
+
     /** One request (RDAC): the server loads the word, picks the slot and copies its frame. */
     @Override
     public ActiveValue readActive(

@@ -29,6 +29,10 @@ import javax.crypto.spec.SecretKeySpec;
  *   ADD   "GADD"  arg = field, locator = a cell; body: object u64 | delta u64. The reply: the
  *                 field before (u64).
  *   WRITEV "WRVL" arg = frame length, locator = a value slot; body: the frame. The reply is empty.
+ *   COMMIT "WRXC" arg = frame length, locator = a two-slot cell; body: object u64 | slot field u64
+ *                 | expected u64 | update u64 | the frame. Writes the frame into the slot the
+ *                 field locates, then exchanges the word as XCHG does (not if the write failed).
+ *                 The reply: the word's witness (u64).
  *   ACTIVE "RDAC" arg = selector bit, locator = a two-slot cell; body: object u64 | known color
  *                 i64. The reply: word u64 | color i64 of the selected slot's frame (-1: none),
  *                 then a stable copy of that frame unless its color is the known one.
@@ -65,6 +69,7 @@ final class TcpWire {
   static final int ADD_OPCODE = 0x44444147; // "GADD"
   static final int WRITE_VALUE_OPCODE = 0x4c565257; // "WRVL"
   static final int READ_ACTIVE_OPCODE = 0x43414452; // "RDAC"
+  static final int WRITE_EXCHANGE_OPCODE = 0x43585257; // "WRXC"
   static final int REQUEST_BYTES = 24;
   static final int REPLY_HEADER_BYTES = 16;
 
@@ -93,6 +98,7 @@ final class TcpWire {
       case EXCHANGE_OPCODE -> 24;
       case ADD_OPCODE, READ_ACTIVE_OPCODE -> 16;
       case WRITE_VALUE_OPCODE -> arg >= 0 && arg <= maxFrameBytes ? arg : -1;
+      case WRITE_EXCHANGE_OPCODE -> arg >= 0 && arg <= maxFrameBytes ? 32 + arg : -1;
       default -> -1;
     };
   }

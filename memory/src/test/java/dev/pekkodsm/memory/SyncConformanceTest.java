@@ -253,6 +253,55 @@ abstract class SyncConformanceTest {
   }
 
   @Test
+  void shouldWriteTheSlotAFieldLocatesThenExchangeTheWord() throws Exception {
+    PeerReader peer = closeLater(open(arena, region));
+    long cell = region.allocateCell(SyncLayout.KIND_MUTEX, OBJECT);
+    byte[] a = frame("committed", OBJECT, 1);
+    long slotA = region.allocateValue(a, a.length, 128);
+    long slotB = region.allocateValue(a, a.length, 128);
+    region.compareAndExchange(cell, OBJECT, SyncLayout.LOCATOR_A, 0, slotA, soon());
+    region.compareAndExchange(cell, OBJECT, SyncLayout.LOCATOR_B, 0, slotB, soon());
+    region.compareAndExchange(cell, OBJECT, SyncLayout.WORD, 0, 7, soon());
+    byte[] next = frame("next", OBJECT, 2);
+    ReadBuffer out = new ReadBuffer(64);
+
+    assertEquals(
+        7,
+        peer.writeThenExchange(
+            cell, OBJECT, SyncLayout.LOCATOR_B, next, next.length, 7, 8, soon()));
+    assertEquals(8, region.load(cell, OBJECT, SyncLayout.WORD, soon()), "exchanged");
+    assertEquals(ReadStatus.OK, region.readValue(slotB, OBJECT, 2, out, soon()));
+    assertEquals("next", decode(out));
+
+    assertEquals(
+        8,
+        peer.writeThenExchange(cell, OBJECT, SyncLayout.LOCATOR_A, next, next.length, 7, 9, soon()),
+        "a stale expectation: the witness");
+    assertEquals(8, region.load(cell, OBJECT, SyncLayout.WORD, soon()), "not exchanged");
+
+    byte[] large = frame("x".repeat(400), OBJECT, 3);
+    assertEquals(
+        SyncStatus.TOO_LARGE,
+        assertThrows(
+                SyncFailedException.class,
+                () ->
+                    peer.writeThenExchange(
+                        cell, OBJECT, SyncLayout.LOCATOR_A, large, large.length, 8, 9, soon()))
+            .status());
+    assertEquals(8, region.load(cell, OBJECT, SyncLayout.WORD, soon()), "no write, no exchange");
+    assertEquals(
+        SyncStatus.OUT_OF_RANGE,
+        assertThrows(
+                SyncFailedException.class,
+                () ->
+                    peer.writeThenExchange(
+                        cell, OBJECT, SyncLayout.WORD, next, next.length, 8, 9, soon()))
+            .status(),
+        "the word is no slot locator");
+    assertEquals(8, region.load(cell, OBJECT, SyncLayout.WORD, soon()));
+  }
+
+  @Test
   void shouldNeverLetAReaderSeeAHalfWrittenValue() throws Exception {
     PeerReader writer = closeLater(open(arena, region));
     PeerReader reader = closeLater(open(arena, region));

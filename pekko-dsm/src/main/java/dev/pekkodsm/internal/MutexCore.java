@@ -12,6 +12,7 @@ import dev.pekkodsm.coherence.mutex.LockWord;
 import dev.pekkodsm.coherence.mutex.MutexQueue;
 import dev.pekkodsm.coherence.mutex.MutexSteps;
 import dev.pekkodsm.coherence.mutex.OwnedCopy;
+import dev.pekkodsm.memory.ActiveValue;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
 import dev.pekkodsm.memory.SyncAccess;
@@ -144,6 +145,7 @@ public final class MutexCore {
             cell(),
             object(),
             LockWord.token(ctx.self(), ThreadLocalRandom.current().nextInt()),
+            lastRead.word(),
             ctx.deadlineNs());
     ctx.metrics().oneSided(sync, false, false, Long.BYTES);
     return word == MutexSteps.NOT_FREE ? null : new Held(sync, word, null, 0);
@@ -279,28 +281,24 @@ public final class MutexCore {
                 + " is too large to travel in a message, and this node cannot read its home's"
                 + " sync region one-sided; change it on its home or with update(fn)");
       }
-      long at =
-          MutexSteps.slot(sync, cell(), object(), LockWord.activeSlot(word), ctx.deadlineNs());
-      long peeked = sync.peekValueColor(at, object(), ctx.deadlineNs());
-      if (peeked >= 0 && LockWord.names(word, (int) peeked)) {
-        Object mine = owned.at((int) peeked);
-        if (mine != null) {
-          color = (int) peeked;
-          value = mine;
-          return value;
-        }
-      }
+      // While the lock is held the active slot stays where the held word says: one read of it,
+      // without the frame if it is the version this handle's copy is of.
       ReadBuffer buffer = new ReadBuffer(256);
-      ReadStatus status =
-          sync.readValue(at, object(), SnapshotCodec.ANY_COLOR, buffer, ctx.deadlineNs());
-      if (status != ReadStatus.OK
-          || !LockWord.names(word, SnapshotCodec.color(buffer.bytes(), 0))) {
+      ActiveValue v =
+          sync.readActive(
+              cell(), object(), LockWord.ACTIVE_BIT, owned.color(), buffer, ctx.deadlineNs());
+      if (v.known() && LockWord.names(word, (int) v.color())) {
+        color = (int) v.color();
+        value = owned.at(color);
+        ctx.metrics().oneSided(sync, false, true, SnapshotCodec.HEADER_BYTES);
+        return value;
+      }
+      if (v.known() || v.status() != ReadStatus.OK || !LockWord.names(word, (int) v.color())) {
         throw new DsmException(
-            address(),
-            "the committed value of mutex " + address() + " could not be read: " + status);
+            address(), "the committed value of mutex " + address() + " could not be read: " + v);
       }
       ctx.metrics().oneSided(sync, false, true, buffer.length());
-      color = SnapshotCodec.color(buffer.bytes(), 0);
+      color = (int) v.color();
       value = ctx.publisher().decode(buffer);
       owned.keep(color, value);
       return value;
@@ -375,7 +373,10 @@ public final class MutexCore {
         return;
       }
       switch (outcome) {
-        case RELEASED -> owned.keep(nextColor, next);
+        case RELEASED -> {
+          owned.keep(nextColor, next);
+          lastRead.word(LockWord.committed(word, nextColor)); // the next lock's guess
+        }
         case HANDED_OFF -> {
           owned.keep(nextColor, next);
           handOff();

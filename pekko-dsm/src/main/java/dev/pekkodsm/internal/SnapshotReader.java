@@ -10,6 +10,7 @@ import dev.pekkodsm.coherence.ReadCache;
 import dev.pekkodsm.coherence.home.HomeReply;
 import dev.pekkodsm.coherence.home.HomeRequest;
 import dev.pekkodsm.coherence.mutex.LockWord;
+import dev.pekkodsm.coherence.mutex.MutexSteps;
 import dev.pekkodsm.memory.ActiveValue;
 import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.ReadBuffer;
@@ -165,6 +166,17 @@ public final class SnapshotReader {
    */
   public static final class MutexHint {
     private volatile long color = Long.MIN_VALUE;
+    private volatile long word = MutexSteps.NOT_FREE;
+
+    /** The lock word last seen through this handle, or {@link MutexSteps#NOT_FREE}. */
+    public long word() {
+      return word;
+    }
+
+    /** Notes the lock word this handle's last operation left or saw. */
+    public void word(long word) {
+      this.word = word;
+    }
   }
 
   /**
@@ -180,6 +192,7 @@ public final class SnapshotReader {
       while (true) {
         ActiveValue v =
             sync.readActive(cell, object, LockWord.ACTIVE_BIT, hint.color, buffer, deadlineNs);
+        hint.word = v.word();
         if (v.known()) {
           if (LockWord.names(v.word(), (int) v.color())) {
             ReadCache.Entry known = cache.peek(address.withColor((int) v.color()));

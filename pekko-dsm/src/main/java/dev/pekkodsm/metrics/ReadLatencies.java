@@ -159,6 +159,20 @@ public final class ReadLatencies {
       return recorded(startNs, reader.readValue(locator, object, color, out, deadlineNs));
     }
 
+    @Override
+    public long writeThenExchange(
+        long cell,
+        long object,
+        int slotField,
+        byte[] frame,
+        int length,
+        long expected,
+        long update,
+        long deadlineNs) {
+      return reader.writeThenExchange(
+          cell, object, slotField, frame, length, expected, update, deadlineNs);
+    }
+
     /** A read of a mutex's committed value, timed like {@link #read} when it copied a frame. */
     @Override
     public ActiveValue readActive(

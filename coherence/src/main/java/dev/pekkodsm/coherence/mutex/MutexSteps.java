@@ -41,7 +41,20 @@ public final class MutexSteps {
    *     {@link #NOT_FREE}
    */
   public static long tryLock(SyncAccess sync, long cell, long object, long token, long deadlineNs) {
-    long word = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+    return tryLock(sync, cell, object, token, NOT_FREE, deadlineNs);
+  }
+
+  /**
+   * {@link #tryLock(SyncAccess, long, long, long, long)} starting from {@code guess}, the word the
+   * caller last saw: if it is free, the exchange is tried at once (one operation instead of a load
+   * and an exchange), and a wrong guess costs nothing more, since the exchange returns the word.
+   */
+  public static long tryLock(
+      SyncAccess sync, long cell, long object, long token, long guess, long deadlineNs) {
+    long word =
+        guess != NOT_FREE && LockWord.isFree(guess) && !LockWord.hasWaiters(guess)
+            ? guess
+            : sync.load(cell, object, SyncLayout.WORD, deadlineNs);
     while (LockWord.isFree(word) && !LockWord.hasWaiters(word)) {
       long held = LockWord.heldBy(word, token);
       long witness;
@@ -91,11 +104,41 @@ public final class MutexSteps {
       int length,
       int color,
       long deadlineNs) {
-    long inactive = slot(sync, cell, object, 1 - LockWord.activeSlot(held), deadlineNs);
-    // A holder that lost its lock may still write the inactive slot; the slot is then no longer
-    // one the word can name (the home moved the value to new slots when it took the lock back).
-    sync.writeValue(inactive, frame, length, deadlineNs);
-    return exchange(sync, cell, object, held, color, true, deadlineNs);
+    int inactive = LockWord.activeSlot(held) == 0 ? SyncLayout.LOCATOR_B : SyncLayout.LOCATOR_A;
+    long word = held;
+    while (true) {
+      long next = LockWord.committed(word, color);
+      long witness;
+      try {
+        // The frame into the inactive slot, then the word flipped: one operation where the
+        // transport chains them. A holder that lost its lock writes a slot no word names yet.
+        witness =
+            sync.writeThenExchange(cell, object, inactive, frame, length, word, next, deadlineNs);
+      } catch (SyncFailedException e) {
+        if (!ambiguous(e)) {
+          throw e;
+        }
+        // It may have happened: the word tells (see exchange); if it still names this holder,
+        // write and exchange again (the holder may rewrite the slot it alone writes).
+        witness = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+        if (LockWord.fence(witness) != LockWord.fence(held)) {
+          return Outcome.FENCED;
+        }
+        if (LockWord.holder(witness) != LockWord.holder(held)) {
+          return Outcome.HANDED_OFF;
+        }
+        word = witness;
+        continue;
+      }
+      if (witness == word) {
+        return LockWord.holder(next) == LockWord.HANDED_OFF ? Outcome.HANDED_OFF : Outcome.RELEASED;
+      }
+      if (LockWord.withWaiters(witness, false) != LockWord.withWaiters(word, false)) {
+        return Outcome.FENCED; // anything but the waiters flag changed: the lock is not ours
+      }
+      // Lockers began to wait at the home meanwhile: the frame is in place, flip the word.
+      return exchange(sync, cell, object, witness, color, true, deadlineNs);
+    }
   }
 
   /** Lets go of the lock without a new value: the committed value stands. */

@@ -16,6 +16,11 @@ public final class OwnedCopy {
     return valid && this.color == color ? value : null;
   }
 
+  /** The version of the copy (0 to 2^32 - 1), or {@link Long#MIN_VALUE} if there is none. */
+  public long color() {
+    return valid ? color & 0xFFFF_FFFFL : Long.MIN_VALUE;
+  }
+
   /** Keeps {@code value} as the copy of version {@code color}. */
   public void keep(int color, Object value) {
     this.color = color;
