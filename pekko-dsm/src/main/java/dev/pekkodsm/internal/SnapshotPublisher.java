@@ -167,31 +167,6 @@ public final class SnapshotPublisher implements SnapshotPort, MutexStore {
         Purpose.SNAPSHOT);
   }
 
-  @Override
-  public long allocateSlot(byte[] frame, int frameCapacity) {
-    return region.allocateValue(frame, frame.length, frameCapacity);
-  }
-
-  @Override
-  public int slotCapacity(long locator) {
-    return region.valueCapacity(locator);
-  }
-
-  @Override
-  public void freeSlot(long locator) {
-    region.freeValue(locator);
-  }
-
-  @Override
-  public long allocateCell(int kind, long object) {
-    return region.allocateCell(kind, object);
-  }
-
-  @Override
-  public void freeCell(long cell) {
-    region.freeCell(cell);
-  }
-
   /** Serializes a value as a snapshot payload (no handle may be inside). */
   public byte[] encodeValue(Object value) {
     return kryo.toBytes(value, Purpose.SNAPSHOT);

@@ -56,21 +56,31 @@ public final class MutexHome {
   public MutexCell create(long object, Object value) {
     byte[] frame = store.frame(value, object, 0);
     int capacity = Math.max(MIN_FRAME_CAPACITY, 2 * frame.length);
-    long cell = store.allocateCell(SyncLayout.KIND_MUTEX, object);
+    long cell = store.region().allocateCell(SyncLayout.KIND_MUTEX, object);
     SyncAccess region = store.region();
     region.compareAndExchange(
-        cell, object, SyncLayout.LOCATOR_A, 0, store.allocateSlot(frame, capacity), 0);
+        cell,
+        object,
+        SyncLayout.LOCATOR_A,
+        0,
+        store.region().allocateValue(frame, frame.length, capacity),
+        0);
     region.compareAndExchange(
-        cell, object, SyncLayout.LOCATOR_B, 0, store.allocateSlot(frame, capacity), 0);
+        cell,
+        object,
+        SyncLayout.LOCATOR_B,
+        0,
+        store.region().allocateValue(frame, frame.length, capacity),
+        0);
     return new MutexCell(cell, new MutexQueue(region, cell, object, timing, lockTimeoutNs));
   }
 
   /** Frees a mutex no handle can reach any more: its slots and its cell. */
   public void destroy(MutexCell mutex, long object) {
     SyncAccess region = store.region();
-    store.freeSlot(MutexSteps.slot(region, mutex.cell(), object, 0, 0));
-    store.freeSlot(MutexSteps.slot(region, mutex.cell(), object, 1, 0));
-    store.freeCell(mutex.cell());
+    store.region().freeValue(MutexSteps.slot(region, mutex.cell(), object, 0, 0));
+    store.region().freeValue(MutexSteps.slot(region, mutex.cell(), object, 1, 0));
+    store.region().freeCell(mutex.cell());
   }
 
   /**
@@ -119,7 +129,7 @@ public final class MutexHome {
     int color = SnapshotCodec.color(current.bytes(), 0) + 1;
     byte[] frame = store.frame(value, object, color);
     long inactive = MutexSteps.slot(region, cell, object, 1 - LockWord.activeSlot(word), 0);
-    if (store.slotCapacity(inactive) < frame.length) {
+    if (store.region().valueCapacity(inactive) < frame.length) {
       relocate(mutex, object, current, 2 * frame.length, true);
     }
     MutexSteps.Outcome outcome =
@@ -147,13 +157,16 @@ public final class MutexHome {
     long cell = mutex.cell();
     byte[] frame = java.util.Arrays.copyOf(committed.bytes(), committed.length());
     int capacity =
-        Math.max(frameCapacity, store.slotCapacity(MutexSteps.slot(region, cell, object, 0, 0)));
+        Math.max(
+            frameCapacity,
+            store.region().valueCapacity(MutexSteps.slot(region, cell, object, 0, 0)));
     for (int slot = 0; slot < 2; slot++) {
       int field = slot == 0 ? SyncLayout.LOCATOR_A : SyncLayout.LOCATOR_B;
       long old = region.load(cell, object, field, 0);
-      region.compareAndExchange(cell, object, field, old, store.allocateSlot(frame, capacity), 0);
+      region.compareAndExchange(
+          cell, object, field, old, store.region().allocateValue(frame, frame.length, capacity), 0);
       if (freeOld) {
-        store.freeSlot(old);
+        store.region().freeValue(old);
       }
     }
   }

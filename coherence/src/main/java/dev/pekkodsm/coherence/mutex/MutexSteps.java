@@ -118,14 +118,12 @@ public final class MutexSteps {
         if (!ambiguous(e)) {
           throw e;
         }
-        // It may have happened: the word tells (see exchange); if it still names this holder,
-        // write and exchange again (the holder may rewrite the slot it alone writes).
+        // It may have happened: the word tells; if it still names this holder, write and
+        // exchange again (the holder may rewrite the slot it alone writes).
         witness = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
-        if (LockWord.fence(witness) != LockWord.fence(held)) {
-          return Outcome.FENCED;
-        }
-        if (LockWord.holder(witness) != LockWord.holder(held)) {
-          return Outcome.HANDED_OFF;
+        Outcome known = afterUnknownExchange(witness, held);
+        if (known != null) {
+          return known;
         }
         word = witness;
         continue;
@@ -165,15 +163,10 @@ public final class MutexSteps {
         if (!ambiguous(e)) {
           throw e;
         }
-        // The exchange may have happened: while the word still names this holder it did not;
-        // once it does not, it did (nobody else could change it before), and the home is told,
-        // in case lockers wait: an extra word to it changes nothing.
         witness = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
-        if (LockWord.fence(witness) != LockWord.fence(held)) {
-          return Outcome.FENCED;
-        }
-        if (LockWord.holder(witness) != LockWord.holder(held)) {
-          return Outcome.HANDED_OFF;
+        Outcome known = afterUnknownExchange(witness, held);
+        if (known != null) {
+          return known;
         }
         word = witness; // it did not happen: try again
         continue;
@@ -186,6 +179,23 @@ public final class MutexSteps {
       }
       word = witness; // lockers began to wait at the home meanwhile: hand the lock to it
     }
+  }
+
+  /**
+   * What an exchange of the holder of {@code held} whose outcome is unknown (its reply was lost)
+   * did, judged by the word as it is now: null while the word still names the holder (it did not
+   * happen); {@link Outcome#FENCED} if the lock was taken back; otherwise it happened (nobody else
+   * could change the word before), reported as {@link Outcome#HANDED_OFF} so that the home is told
+   * in case lockers wait: an extra word to it changes nothing.
+   */
+  private static Outcome afterUnknownExchange(long now, long held) {
+    if (LockWord.fence(now) != LockWord.fence(held)) {
+      return Outcome.FENCED;
+    }
+    if (LockWord.holder(now) != LockWord.holder(held)) {
+      return Outcome.HANDED_OFF;
+    }
+    return null;
   }
 
   /**

@@ -1,7 +1,7 @@
 package dev.pekkodsm.coherence.mutex;
 
 import dev.pekkodsm.memory.ReadBuffer;
-import dev.pekkodsm.memory.SyncAccess;
+import dev.pekkodsm.memory.SyncRegion;
 
 /**
  * What the home of mutexes needs from its node: its sync region, its value slots, and the codec of
@@ -9,8 +9,8 @@ import dev.pekkodsm.memory.SyncAccess;
  */
 public interface MutexStore {
 
-  /** The home's own access to its sync region. */
-  SyncAccess region();
+  /** The home's sync region: its cells and value slots, and its own access to them. */
+  SyncRegion region();
 
   /**
    * The frame of {@code value} as the snapshot of {@code object} at version {@code color}.
@@ -21,19 +21,4 @@ public interface MutexStore {
 
   /** The value of a checked frame in {@code buffer}. */
   Object decode(ReadBuffer buffer);
-
-  /** A new value slot holding {@code frame}, for frames of up to {@code frameCapacity} bytes. */
-  long allocateSlot(byte[] frame, int frameCapacity);
-
-  /** The largest frame a value slot holds. */
-  int slotCapacity(long locator);
-
-  /** Frees a value slot no cell names any more. */
-  void freeSlot(long locator);
-
-  /** A new cell of {@code kind} for {@code object}. */
-  long allocateCell(int kind, long object);
-
-  /** Frees a cell no handle can name any more. */
-  void freeCell(long cell);
 }

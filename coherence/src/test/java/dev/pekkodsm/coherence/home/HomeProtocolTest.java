@@ -449,7 +449,7 @@ class HomeProtocolTest {
 
   OwnedObject atomic(long initial) {
     long id = table.nextObjectId();
-    long cell = store.allocateCell(SyncLayout.KIND_ATOMIC, id);
+    long cell = store.region().allocateCell(SyncLayout.KIND_ATOMIC, id);
     store.region().compareAndExchange(cell, id, SyncLayout.WORD, 0, initial, 0);
     return table.allocateShared(ObjectKind.ATOMIC, id, new AtomicCell(cell), W);
   }

@@ -57,31 +57,6 @@ public final class TestStore implements MutexStore, AutoCloseable {
             Purpose.SNAPSHOT);
   }
 
-  @Override
-  public long allocateSlot(byte[] frame, int frameCapacity) {
-    return region.allocateValue(frame, frame.length, frameCapacity);
-  }
-
-  @Override
-  public int slotCapacity(long locator) {
-    return region.valueCapacity(locator);
-  }
-
-  @Override
-  public void freeSlot(long locator) {
-    region.freeValue(locator);
-  }
-
-  @Override
-  public long allocateCell(int kind, long object) {
-    return region.allocateCell(kind, object);
-  }
-
-  @Override
-  public void freeCell(long cell) {
-    region.freeCell(cell);
-  }
-
   /** A payload (a frame without its header) decoded, as a locker reads a lock's answer. */
   public Object decodeValue(byte[] payload) {
     return CODEC.pool().fromBytes(payload, 0, payload.length, Purpose.SNAPSHOT);
