@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Compare pekko-dsm with the systems a JVM user would pick instead.",
-    subcommands = {BenchCommand.Kv.class})
+    subcommands = {BenchCommand.Kv.class, dev.pekkodsm.samples.socialnet.SocialNetCommand.class})
 final class BenchCommand implements Callable<Integer> {
 
   @Override

@@ -1,0 +1,249 @@
+package dev.pekkodsm.samples.socialnet;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableSet;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * user-timeline and home-timeline: the timelines of the users of one shard, newest post first
+ * (DeathStarBench keeps them as Redis sorted sets keyed by user id). Both services are this
+ * behavior; the home timeline also takes {@link FanOut}, DeathStarBench's WriteHomeTimeline: at the
+ * author's shard it asks social-graph for the author's followers and inserts the post into their
+ * timelines and the timelines of the users it mentions, one {@link Insert} per shard holding some
+ * of them, and answers when every shard has.
+ *
+ * <p>Timelines hold post ids. In the {@code dsm} variant they hold the post's {@link PostHandles}
+ * too: one pair per shard, shared by all its timelines that show the post, and a {@link Read}
+ * answers with a copy of each pair, so the reader reads the post and its media from wherever they
+ * live without asking post-storage. A post leaves every timeline when post-storage deletes it
+ * ({@link Delete}); a shard then drops its pair. A deletion that overtakes the insertion of the
+ * same post leaves a tombstone, so the late insertion is refused (and its pair dropped) instead of
+ * showing a deleted post forever; the newest {@value #TOMBSTONES} tombstones are kept.
+ */
+final class TimelineService {
+
+  static final int TOMBSTONES = 1 << 16;
+
+  sealed interface Command extends SnMessage permits Insert, FanOut, Read, Delete {}
+
+  /** Adds the post to the timelines of {@code users} (all of this shard). */
+  record Insert(long postId, int[] users, PostHandles handles, ActorRef<Ack> replyTo)
+      implements Command {}
+
+  /** Home timeline only, at the author's shard: adds the post to its followers' and mentions'. */
+  record FanOut(
+      long postId, int authorId, int[] mentionIds, PostHandles handles, ActorRef<Ack> replyTo)
+      implements Command {}
+
+  /** The posts of {@code userId}'s timeline from position {@code start} to {@code stop}. */
+  record Read(int userId, int start, int stop, ActorRef<Page> replyTo) implements Command {}
+
+  /** Removes the post from every timeline of this shard. */
+  record Delete(long postId, ActorRef<Ack> replyTo) implements Command {}
+
+  /** Done; {@code users} is how many timelines were changed. */
+  record Ack(int users) implements SnMessage {}
+
+  /** Post ids, newest first; in the {@code dsm} variant a pair of handles per post, else null. */
+  record Page(int userId, long[] postIds, List<PostHandles> handles) implements SnMessage {}
+
+  private TimelineService() {}
+
+  /** A user-timeline shard. */
+  static Behavior<Command> userTimeline(SnNode node) {
+    return create(node, false);
+  }
+
+  /** A home-timeline shard. */
+  static Behavior<Command> homeTimeline(SnNode node) {
+    return create(node, true);
+  }
+
+  private static Behavior<Command> create(SnNode node, boolean home) {
+    Shard shard = new Shard();
+    return Behaviors.receive(Command.class)
+        .onMessage(
+            Insert.class,
+            m -> {
+              m.replyTo().tell(new Ack(shard.insert(m.postId(), m.users(), m.handles())));
+              return Behaviors.same();
+            })
+        .onMessage(
+            FanOut.class,
+            m -> {
+              if (!home) {
+                throw new IllegalStateException("a user timeline does not fan out");
+              }
+              fanOut(node, m);
+              return Behaviors.same();
+            })
+        .onMessage(
+            Read.class,
+            m -> {
+              m.replyTo().tell(shard.read(m.userId(), m.start(), m.stop()));
+              return Behaviors.same();
+            })
+        .onMessage(
+            Delete.class,
+            m -> {
+              m.replyTo().tell(new Ack(shard.delete(m.postId())));
+              return Behaviors.same();
+            })
+        .build();
+  }
+
+  private static void fanOut(SnNode node, FanOut m) {
+    SnNode.Directory d = node.directory();
+    node.<SocialGraphService.Command, SocialGraphService.Followers>ask(
+            d.socialGraphs().get(node.userNode(m.authorId())),
+            replyTo -> new SocialGraphService.GetFollowers(m.authorId(), replyTo))
+        .thenCompose(
+            followers -> {
+              TreeSet<Integer> recipients = new TreeSet<>();
+              for (int f : followers.followers()) {
+                recipients.add(f);
+              }
+              for (int mentioned : m.mentionIds()) {
+                recipients.add(mentioned);
+              }
+              List<List<Integer>> byNode = new ArrayList<>();
+              for (int n = 0; n < node.nodes(); n++) {
+                byNode.add(new ArrayList<>());
+              }
+              recipients.forEach(u -> byNode.get(node.userNode(u)).add(u));
+              List<Integer> targets = new ArrayList<>();
+              for (int n = 0; n < node.nodes(); n++) {
+                if (!byNode.get(n).isEmpty()) {
+                  targets.add(n);
+                }
+              }
+              List<CompletableFuture<Ack>> acks = new ArrayList<>();
+              for (int i = 0; i < targets.size(); i++) {
+                int n = targets.get(i);
+                int[] users = byNode.get(n).stream().mapToInt(Integer::intValue).toArray();
+                // The last shard gets the pair the author's shard was given, the others copies.
+                PostHandles handles =
+                    m.handles() == null || i == targets.size() - 1
+                        ? m.handles()
+                        : m.handles().copy();
+                acks.add(
+                    node.<Command, Ack>ask(
+                            d.homeTimelines().get(n),
+                            replyTo -> new Insert(m.postId(), users, handles, replyTo))
+                        .toCompletableFuture());
+              }
+              if (targets.isEmpty() && m.handles() != null) {
+                m.handles().drop();
+              }
+              return CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0]))
+                  .thenApply(done -> new Ack(recipients.size()));
+            })
+        .whenComplete(
+            (ack, failure) -> {
+              if (failure == null) {
+                m.replyTo().tell(ack);
+              }
+            });
+  }
+
+  /** The state of one shard's timelines. Confined to the shard's actor. */
+  static final class Shard {
+    private final Map<Integer, NavigableSet<Long>> timelines = new HashMap<>();
+    private final Map<Long, Held> posts = new HashMap<>();
+    private final LinkedHashSet<Long> tombstones = new LinkedHashSet<>();
+
+    /** A post shown by some timelines of the shard: who shows it, and its pair (dsm). */
+    private record Held(List<Integer> users, PostHandles handles) {}
+
+    int insert(long postId, int[] users, PostHandles handles) {
+      if (tombstones.contains(postId)) {
+        if (handles != null) {
+          handles.drop();
+        }
+        return 0;
+      }
+      Held held = posts.get(postId);
+      if (held == null) {
+        held = new Held(new ArrayList<>(), handles);
+        posts.put(postId, held);
+      } else if (handles != null) {
+        handles.drop(); // the shard holds one pair per post
+      }
+      int added = 0;
+      for (int u : users) {
+        if (timelines
+            .computeIfAbsent(u, k -> new TreeSet<>(Collections.reverseOrder()))
+            .add(postId)) {
+          held.users().add(u);
+          added++;
+        }
+      }
+      return added;
+    }
+
+    Page read(int userId, int start, int stop) {
+      NavigableSet<Long> timeline = timelines.get(userId);
+      List<Long> ids = new ArrayList<>();
+      if (timeline != null && start >= 0 && stop > start) {
+        Iterator<Long> it = timeline.iterator();
+        for (int i = 0; i < stop && it.hasNext(); i++) {
+          long id = it.next();
+          if (i >= start) {
+            ids.add(id);
+          }
+        }
+      }
+      long[] postIds = ids.stream().mapToLong(Long::longValue).toArray();
+      List<PostHandles> handles = null;
+      for (long id : postIds) {
+        PostHandles h = posts.get(id).handles();
+        if (h != null) {
+          if (handles == null) {
+            handles = new ArrayList<>(postIds.length);
+          }
+          handles.add(h.copy());
+        }
+      }
+      return new Page(userId, postIds, handles);
+    }
+
+    int delete(long postId) {
+      tombstones.add(postId);
+      if (tombstones.size() > TOMBSTONES) {
+        Iterator<Long> oldest = tombstones.iterator();
+        oldest.next();
+        oldest.remove();
+      }
+      Held held = posts.remove(postId);
+      if (held == null) {
+        return 0;
+      }
+      for (int u : held.users()) {
+        NavigableSet<Long> timeline = timelines.get(u);
+        timeline.remove(postId);
+        if (timeline.isEmpty()) {
+          timelines.remove(u);
+        }
+      }
+      if (held.handles() != null) {
+        held.handles().drop();
+      }
+      return held.users().size();
+    }
+
+    /** Posts held by the shard, for tests. */
+    int posts() {
+      return posts.size();
+    }
+  }
+}
