@@ -1,6 +1,7 @@
 package dev.pekkodsm.samples;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pekkodsm.samples.kv.HazelcastKv;
 import dev.pekkodsm.samples.kv.KvBench;
 import dev.pekkodsm.samples.kv.KvReport;
 import dev.pekkodsm.samples.kv.KvResult;
@@ -211,7 +212,7 @@ final class BenchCommand implements Callable<Integer> {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.addAll(HAZELCAST_FLAGS); // the jar's manifest gives these to java -jar only
+        command.addAll(HazelcastKv.JVM_FLAGS); // the jar's manifest gives these to java -jar only
         command.addAll(
             List.of(
                 "-cp",
@@ -249,14 +250,6 @@ final class BenchCommand implements Callable<Integer> {
         Files.deleteIfExists(result);
       }
     }
-
-    private static final List<String> HAZELCAST_FLAGS =
-        List.of(
-            "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
-            "--add-opens=java.base/java.lang=ALL-UNNAMED",
-            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-            "--add-opens=java.management/sun.management=ALL-UNNAMED",
-            "--add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED");
 
     private Map<String, Object> describe(KvSpec spec) {
       Map<String, Object> run = new LinkedHashMap<>();

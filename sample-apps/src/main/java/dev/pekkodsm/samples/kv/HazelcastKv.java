@@ -23,6 +23,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import javax.management.JMException;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
@@ -95,6 +96,18 @@ public final class HazelcastKv implements KvSystem {
   /** Name of the near-cache variant. */
   public static final String NEAR_CACHE_NAME = "hazelcast-nearcache";
 
+  /**
+   * What Hazelcast asks of the JVM for its best performance; the samples jar's manifest gives these
+   * to {@code java -jar}, and the harnesses add them to the JVMs they fork.
+   */
+  public static final List<String> JVM_FLAGS =
+      List.of(
+          "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang=ALL-UNNAMED",
+          "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+          "--add-opens=java.management/sun.management=ALL-UNNAMED",
+          "--add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED");
+
   /** Name of the map holding the key-value pairs. */
   public static final String MAP_NAME = "kv";
 
@@ -155,24 +168,55 @@ public final class HazelcastKv implements KvSystem {
    *     members started so far are terminated first
    */
   static HazelcastKv start(int nodes, KvSpec spec, boolean nearCache) {
+    Objects.requireNonNull(spec, "spec");
+    List<HazelcastInstance> members =
+        startMembers(
+            nodes,
+            "pekko-dsm-kv-",
+            config -> {
+              MapConfig map =
+                  new MapConfig(MAP_NAME)
+                      .setInMemoryFormat(InMemoryFormat.BINARY)
+                      .setBackupCount(MapConfig.DEFAULT_BACKUP_COUNT)
+                      .setAsyncBackupCount(0);
+              if (nearCache) {
+                map.setNearCacheConfig(nearCacheConfig(spec));
+              }
+              config.addMapConfig(map);
+            });
+    return new HazelcastKv(members.get(0).getConfig().getClusterName(), members);
+  }
+
+  /**
+   * Starts {@code nodes} embedded members set up as this class describes (loopback only, a cluster
+   * name of {@code clusterPrefix} and a random UUID, the deadlines above, metrics over JMX), each
+   * member's configuration first given to {@code maps} to add what it stores; waits until they form
+   * one cluster whose partitions are assigned. Used by the other comparisons with Hazelcast too.
+   *
+   * @throws IllegalArgumentException if {@code nodes <= 0}
+   * @throws IllegalStateException if the cluster does not form within {@link #STARTUP_TIMEOUT}; the
+   *     members started so far are terminated first
+   */
+  public static List<HazelcastInstance> startMembers(
+      int nodes, String clusterPrefix, Consumer<Config> maps) {
     if (nodes <= 0) {
       throw new IllegalArgumentException("nodes=" + nodes + " must be > 0");
     }
-    Objects.requireNonNull(spec, "spec");
     long deadlineNs = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
-    String clusterName = "pekko-dsm-kv-" + UUID.randomUUID();
+    String clusterName = clusterPrefix + UUID.randomUUID();
     List<HazelcastInstance> members = new ArrayList<>(nodes);
     List<String> addresses = new ArrayList<>(nodes);
     try {
       for (int node = 0; node < nodes; node++) {
-        HazelcastInstance member =
-            Hazelcast.newHazelcastInstance(config(clusterName, node, addresses, spec, nearCache));
+        Config config = config(clusterName, node, addresses);
+        maps.accept(config);
+        HazelcastInstance member = Hazelcast.newHazelcastInstance(config);
         members.add(member);
         Address address = member.getCluster().getLocalMember().getAddress();
         addresses.add(address.getHost() + ":" + address.getPort());
       }
       awaitCluster(clusterName, members, deadlineNs);
-      return new HazelcastKv(clusterName, members);
+      return List.copyOf(members);
     } catch (RuntimeException | Error e) {
       for (HazelcastInstance member : members) {
         member.getLifecycleService().terminate();
@@ -181,8 +225,7 @@ public final class HazelcastKv implements KvSystem {
     }
   }
 
-  private static Config config(
-      String clusterName, int node, List<String> seeds, KvSpec spec, boolean nearCache) {
+  private static Config config(String clusterName, int node, List<String> seeds) {
     Config config = new Config();
     config.setClusterName(clusterName);
     config.setInstanceName(clusterName + "-" + node);
@@ -212,16 +255,6 @@ public final class HazelcastKv implements KvSystem {
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);
     join.getTcpIpConfig().setEnabled(true).setMembers(new ArrayList<>(seeds));
-
-    MapConfig map =
-        new MapConfig(MAP_NAME)
-            .setInMemoryFormat(InMemoryFormat.BINARY)
-            .setBackupCount(MapConfig.DEFAULT_BACKUP_COUNT)
-            .setAsyncBackupCount(0);
-    if (nearCache) {
-      map.setNearCacheConfig(nearCacheConfig(spec));
-    }
-    config.addMapConfig(map);
     return config;
   }
 
@@ -329,8 +362,19 @@ public final class HazelcastKv implements KvSystem {
       Thread.currentThread().interrupt();
       return -1;
     }
+    return outputThreadMetric(members, "framesTransceived", "priorityFramesTransceived");
+  }
+
+  /**
+   * The sum of the named {@code tcp.outputThread} metrics (for instance {@code framesTransceived},
+   * {@code bytesTransceived}) over all members' outbound I/O threads, as Hazelcast last published
+   * them over JMX (collected every {@value #METRICS_COLLECTION_SECONDS} s, up to two periods late).
+   *
+   * @return the sum, or {@code -1} if the metrics are not published
+   */
+  public static long outputThreadMetric(List<HazelcastInstance> members, String... names) {
     MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-    long frames = 0;
+    long sum = 0;
     for (HazelcastInstance member : members) {
       try {
         Set<ObjectName> threads =
@@ -344,14 +388,15 @@ public final class HazelcastKv implements KvSystem {
           return -1;
         }
         for (ObjectName thread : threads) {
-          frames += ((Number) server.getAttribute(thread, "framesTransceived")).longValue();
-          frames += ((Number) server.getAttribute(thread, "priorityFramesTransceived")).longValue();
+          for (String name : names) {
+            sum += ((Number) server.getAttribute(thread, name)).longValue();
+          }
         }
       } catch (JMException e) {
         return -1;
       }
     }
-    return frames;
+    return sum;
   }
 
   /**

@@ -4,9 +4,7 @@ import dev.pekkodsm.DArc;
 import dev.pekkodsm.DBox;
 import dev.pekkodsm.Dsm;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -94,39 +92,29 @@ final class DsmVariant implements VariantNode<DBox<Media>, DArc<Media>> {
   static Behavior<StorageCommand> postStorage(SnNode node, int capacity) {
     return Behaviors.setup(
         ctx -> {
-          Retention retention = new Retention(capacity);
-          Map<Long, PostHandles> posts = new HashMap<>();
+          Retention<PostHandles> posts = new Retention<>(capacity);
           return Behaviors.receive(StorageCommand.class)
               .onMessage(
                   Store.class,
                   m -> {
-                    posts.put(m.postId(), m.handles());
-                    Map<Long, Integer> deleted = retention.admit(m.postId(), m.authorId());
-                    deleted.keySet().forEach(id -> posts.remove(id).drop());
-                    reply(node, deleted, m.replyTo());
+                    posts.store(
+                        node,
+                        m.postId(),
+                        m.authorId(),
+                        m.handles(),
+                        PostHandles::drop,
+                        Stored::new,
+                        m.replyTo());
                     return Behaviors.same();
                   })
               .onMessage(
                   DeleteAll.class,
                   m -> {
-                    Map<Long, Integer> all = retention.takeAll();
-                    posts.values().forEach(PostHandles::drop);
-                    posts.clear();
-                    reply(node, all, m.replyTo());
+                    posts.deleteAll(node, PostHandles::drop, Stored::new, m.replyTo());
                     return Behaviors.same();
                   })
               .build();
         });
-  }
-
-  private static void reply(SnNode node, Map<Long, Integer> deleted, ActorRef<Stored> replyTo) {
-    Retention.cascade(node, deleted)
-        .whenComplete(
-            (ids, failure) -> {
-              if (failure == null) {
-                replyTo.tell(new Stored(ids));
-              }
-            });
   }
 
   @Override

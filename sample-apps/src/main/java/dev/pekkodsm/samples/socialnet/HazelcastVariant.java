@@ -1,28 +1,15 @@
 package dev.pekkodsm.samples.socialnet;
 
-import com.hazelcast.cluster.Address;
-import com.hazelcast.config.Config;
-import com.hazelcast.config.JoinConfig;
-import com.hazelcast.config.NetworkConfig;
-import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
-import com.hazelcast.spi.properties.ClusterProperty;
-import java.lang.management.ManagementFactory;
+import dev.pekkodsm.samples.kv.HazelcastKv;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
-import javax.management.JMException;
-import javax.management.MBeanServer;
-import javax.management.ObjectName;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -80,26 +67,22 @@ final class HazelcastVariant implements VariantNode<Long, Long> {
         .onMessage(
             Watermark.class,
             m -> {
-              uploads
-                  .getAsync(m.uploadKey())
-                  .thenApplyAsync(
-                      upload -> {
-                        dev.pekkodsm.samples.socialnet.Watermark.apply(upload, m.postId());
-                        return upload;
-                      },
-                      cpu)
-                  .thenCompose(
-                      upload ->
-                          media
-                              .setAsync(m.postId(), upload)
-                              .thenCompose(done -> uploads.deleteAsync(m.uploadKey()))
-                              .thenApply(done -> new Watermarked(upload.checksum())))
-                  .whenComplete(
-                      (w, failure) -> {
-                        if (failure == null) {
-                          m.replyTo().tell(w);
-                        }
-                      });
+              CompletionStage<Watermarked> watermarked =
+                  uploads
+                      .getAsync(m.uploadKey())
+                      .thenApplyAsync(
+                          upload -> {
+                            dev.pekkodsm.samples.socialnet.Watermark.apply(upload, m.postId());
+                            return upload;
+                          },
+                          cpu)
+                      .thenCompose(
+                          upload ->
+                              media
+                                  .setAsync(m.postId(), upload)
+                                  .thenCompose(done -> uploads.deleteAsync(m.uploadKey()))
+                                  .thenApply(done -> new Watermarked(upload.checksum())));
+              SnNode.replyWhenDone(watermarked, m.replyTo());
               return Behaviors.same();
             })
         .build();
@@ -110,34 +93,27 @@ final class HazelcastVariant implements VariantNode<Long, Long> {
     IMap<Long, Media> media = member.getMap(MEDIA);
     return Behaviors.setup(
         ctx -> {
-          Retention retention = new Retention(capacity);
+          Retention<Boolean> retention = new Retention<>(capacity);
           return Behaviors.receive(StorageCommand.class)
               .onMessage(
                   Store.class,
                   m -> {
-                    Map<Long, Integer> deleted =
-                        retention.admit(m.post().postId(), m.post().authorId());
-                    posts
-                        .setAsync(m.post().postId(), m.post())
-                        .thenCompose(done -> remove(node, posts, media, deleted))
-                        .whenComplete(
-                            (ids, failure) -> {
-                              if (failure == null) {
-                                m.replyTo().tell(new Stored(ids));
-                              }
-                            });
+                    Map<Long, Retention.Held<Boolean>> deleted =
+                        retention.admit(m.post().postId(), m.post().authorId(), true);
+                    SnNode.replyWhenDone(
+                        posts
+                            .setAsync(m.post().postId(), m.post())
+                            .thenCompose(done -> remove(node, posts, media, deleted))
+                            .thenApply(Stored::new),
+                        m.replyTo());
                     return Behaviors.same();
                   })
               .onMessage(
                   DeleteAll.class,
                   m -> {
-                    remove(node, posts, media, retention.takeAll())
-                        .whenComplete(
-                            (ids, failure) -> {
-                              if (failure == null) {
-                                m.replyTo().tell(new Stored(ids));
-                              }
-                            });
+                    SnNode.replyWhenDone(
+                        remove(node, posts, media, retention.takeAll()).thenApply(Stored::new),
+                        m.replyTo());
                     return Behaviors.same();
                   })
               .build();
@@ -146,7 +122,10 @@ final class HazelcastVariant implements VariantNode<Long, Long> {
 
   /** Removes the posts from the timelines, then from the maps. */
   private static CompletionStage<long[]> remove(
-      SnNode node, IMap<Long, Post> posts, IMap<Long, Media> media, Map<Long, Integer> deleted) {
+      SnNode node,
+      IMap<Long, Post> posts,
+      IMap<Long, Media> media,
+      Map<Long, Retention.Held<Boolean>> deleted) {
     return Retention.cascade(node, deleted)
         .thenCompose(
             ids -> {
@@ -208,100 +187,20 @@ final class HazelcastVariant implements VariantNode<Long, Long> {
             });
   }
 
-  // ------------------------------------------------------------------ the members
-
-  /** How long the members may take to form a cluster. */
-  static final long STARTUP_TIMEOUT_MS = 90_000;
-
   /**
-   * Starts {@code nodes} members on 127.0.0.1 that form one cluster, or none (those started are
-   * terminated) if they do not within {@link #STARTUP_TIMEOUT_MS}.
+   * Starts {@code nodes} members on 127.0.0.1 that form one cluster, as the KV comparison's (maps
+   * with Hazelcast's defaults), or none if they do not within its start-up deadline.
    */
   static List<HazelcastInstance> startMembers(int nodes) {
-    String clusterName = "pekko-dsm-socialnet-" + UUID.randomUUID();
-    List<HazelcastInstance> members = new ArrayList<>();
-    List<String> addresses = new ArrayList<>();
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STARTUP_TIMEOUT_MS);
-    try {
-      for (int i = 0; i < nodes; i++) {
-        HazelcastInstance member =
-            Hazelcast.newHazelcastInstance(config(clusterName, i, addresses));
-        members.add(member);
-        Address a = member.getCluster().getLocalMember().getAddress();
-        addresses.add(a.getHost() + ":" + a.getPort());
-      }
-      for (HazelcastInstance member : members) {
-        while (member.getCluster().getMembers().size() != nodes
-            || !member.getPartitionService().isClusterSafe()) {
-          if (System.nanoTime() - deadline > 0) {
-            throw new IllegalStateException(
-                "Hazelcast members did not form a cluster of " + nodes + " within 90 s");
-          }
-          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
-        }
-      }
-      return members;
-    } catch (RuntimeException | Error e) {
-      members.forEach(m -> m.getLifecycleService().terminate());
-      throw e;
-    }
-  }
-
-  private static Config config(String clusterName, int index, List<String> seeds) {
-    Config config = new Config();
-    config.setClusterName(clusterName);
-    config.setInstanceName(clusterName + "-" + index);
-    config.setProperty(ClusterProperty.LOGGING_TYPE.getName(), "slf4j");
-    config.setProperty(ClusterProperty.PHONE_HOME_ENABLED.getName(), "false");
-    config.setProperty(ClusterProperty.SHUTDOWNHOOK_ENABLED.getName(), "false");
-    config.setProperty(ClusterProperty.SOCKET_BIND_ANY.getName(), "false");
-    config.setProperty(ClusterProperty.OPERATION_CALL_TIMEOUT_MILLIS.getName(), "10000");
-    config.setProperty(ClusterProperty.INVOCATION_MAX_RETRY_COUNT.getName(), "10");
-    config.getJetConfig().setEnabled(false);
-    config
-        .getMetricsConfig()
-        .setEnabled(true)
-        .setCollectionFrequencySeconds(1)
-        .getJmxConfig()
-        .setEnabled(true);
-    NetworkConfig network = config.getNetworkConfig();
-    network.setPort(0).setPortAutoIncrement(false);
-    network.getInterfaces().setEnabled(true).addInterface("127.0.0.1");
-    JoinConfig join = network.getJoin();
-    join.getMulticastConfig().setEnabled(false);
-    join.getAutoDetectionConfig().setEnabled(false);
-    join.getTcpIpConfig().setEnabled(true).setMembers(new ArrayList<>(seeds));
-    return config;
+    return HazelcastKv.startMembers(nodes, "pekko-dsm-socialnet-", config -> {});
   }
 
   /**
-   * Bytes all members have written to each other, from Hazelcast's metrics over JMX ({@code
-   * tcp.outputThread} {@code bytesTransceived}), which are collected every second and reach JMX up
-   * to two seconds late: the difference of two readings covers a window as long as the one between
+   * Bytes all members have written to each other, from Hazelcast's metrics, which reach JMX up to
+   * two seconds late: the difference of two readings covers a window as long as the one between
    * them, shifted by that lag. Returns -1 if the metrics are not there.
    */
   static long bytesSent(List<HazelcastInstance> members) {
-    MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-    long bytes = 0;
-    for (HazelcastInstance member : members) {
-      try {
-        Set<ObjectName> threads =
-            server.queryNames(
-                new ObjectName(
-                    "com.hazelcast:type=Metrics,instance="
-                        + member.getName()
-                        + ",prefix=tcp.outputThread,*"),
-                null);
-        if (threads.isEmpty()) {
-          return -1;
-        }
-        for (ObjectName thread : threads) {
-          bytes += ((Number) server.getAttribute(thread, "bytesTransceived")).longValue();
-        }
-      } catch (JMException e) {
-        return -1;
-      }
-    }
-    return bytes;
+    return HazelcastKv.outputThreadMetric(members, "bytesTransceived");
   }
 }

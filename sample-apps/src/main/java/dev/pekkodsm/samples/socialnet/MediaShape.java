@@ -16,29 +16,14 @@ public record MediaShape(int frames, int width, int height) {
 
   /** Checks the values. */
   public MediaShape {
+    String name = "media " + frames + "x" + width + "x" + height;
     if (frames <= 0 || width <= 0 || height <= 0) {
-      throw new IllegalArgumentException(
-          "media "
-              + frames
-              + "x"
-              + width
-              + "x"
-              + height
-              + ": frames, width and height must be > 0");
+      throw new IllegalArgumentException(name + ": frames, width and height must be > 0");
     }
-    if ((long) frames * width * height * 3 > MAX_BYTES) {
+    long bytes = (long) frames * width * height * 3;
+    if (bytes > MAX_BYTES) {
       throw new IllegalArgumentException(
-          "media "
-              + frames
-              + "x"
-              + width
-              + "x"
-              + height
-              + " is "
-              + (long) frames * width * height * 3
-              + " bytes; at most "
-              + MAX_BYTES
-              + " are supported");
+          name + " is " + bytes + " bytes; at most " + MAX_BYTES + " are supported");
     }
   }
 

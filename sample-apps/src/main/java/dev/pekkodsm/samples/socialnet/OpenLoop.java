@@ -175,20 +175,13 @@ final class OpenLoop {
                       checker.composed(request, composed, sentNs);
                       return composed;
                     });
-        case HOME ->
-            client
-                .readHomeTimeline(request.userId(), 0, page)
+        case HOME, USER ->
+            (request.type() == Workload.Type.HOME
+                    ? client.readHomeTimeline(request.userId(), 0, page)
+                    : client.readUserTimeline(request.userId(), 0, page))
                 .thenApply(
                     timeline -> {
-                      checker.read(Workload.Type.HOME, request.userId(), page, timeline, sentNs);
-                      return timeline;
-                    });
-        case USER ->
-            client
-                .readUserTimeline(request.userId(), 0, page)
-                .thenApply(
-                    timeline -> {
-                      checker.read(Workload.Type.USER, request.userId(), page, timeline, sentNs);
+                      checker.read(request.type(), request.userId(), page, timeline, sentNs);
                       return timeline;
                     });
       };

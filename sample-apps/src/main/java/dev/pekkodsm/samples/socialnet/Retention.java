@@ -6,18 +6,28 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * Post-storage's retention, the same in every variant: a shard keeps its newest {@code capacity}
- * posts and deletes older ones as new ones arrive, so a run of any length holds a bounded amount of
- * media (DeathStarBench keeps everything in MongoDB; 5 frames per post would not fit in memory
- * here). A deleted post leaves its author's user timeline and every home timeline ({@link
- * #cascade}) before the store that made room is answered. Confined to the storage shard's actor.
+ * The posts of one post-storage shard and its retention, the same in every variant: a shard keeps
+ * its newest {@code capacity} posts and deletes older ones as new ones arrive, so a run of any
+ * length holds a bounded amount of media (DeathStarBench keeps everything in MongoDB; 5 frames per
+ * post would not fit in memory here). A deleted post leaves its author's user timeline and every
+ * home timeline ({@link #cascade}) before the store that made room is answered. Confined to the
+ * storage shard's actor.
+ *
+ * @param <V> what the shard keeps of a post: the post and its media ({@code values}), their handles
+ *     ({@code dsm}), nothing (in {@code hazelcast} the maps hold them)
  */
-final class Retention {
+final class Retention<V> {
+
+  /** A post kept: its author (whose user timeline shows it) and what the shard keeps of it. */
+  record Held<V>(int authorId, V value) {}
 
   private final int capacity;
-  private final TreeMap<Long, Integer> authorByPost = new TreeMap<>();
+  private final TreeMap<Long, Held<V>> posts = new TreeMap<>();
 
   Retention(int capacity) {
     if (capacity < 1) {
@@ -26,56 +36,92 @@ final class Retention {
     this.capacity = capacity;
   }
 
-  /** Records a stored post; returns the posts (id to author) to delete now, oldest first. */
-  Map<Long, Integer> admit(long postId, int authorId) {
-    authorByPost.put(postId, authorId);
-    Map<Long, Integer> out = new TreeMap<>();
-    while (authorByPost.size() > capacity) {
-      Map.Entry<Long, Integer> oldest = authorByPost.pollFirstEntry();
+  /** What the shard keeps of {@code postId}, or null. */
+  V get(long postId) {
+    Held<V> held = posts.get(postId);
+    return held == null ? null : held.value();
+  }
+
+  /** Posts held. */
+  int size() {
+    return posts.size();
+  }
+
+  /** Keeps a post; returns the posts to delete now, oldest first. */
+  Map<Long, Held<V>> admit(long postId, int authorId, V value) {
+    posts.put(postId, new Held<>(authorId, value));
+    Map<Long, Held<V>> out = new TreeMap<>();
+    while (posts.size() > capacity) {
+      Map.Entry<Long, Held<V>> oldest = posts.pollFirstEntry();
       out.put(oldest.getKey(), oldest.getValue());
     }
     return out;
   }
 
-  /** Forgets every post and returns them (id to author), for a deletion of everything. */
-  Map<Long, Integer> takeAll() {
-    Map<Long, Integer> all = new TreeMap<>(authorByPost);
-    authorByPost.clear();
+  /** Forgets every post and returns them, for a deletion of everything. */
+  Map<Long, Held<V>> takeAll() {
+    Map<Long, Held<V>> all = new TreeMap<>(posts);
+    posts.clear();
     return all;
   }
 
-  /** Posts held. */
-  int size() {
-    return authorByPost.size();
+  /**
+   * Keeps a post, lets {@code release} have what was kept of the posts it pushes out, removes those
+   * from every timeline and then tells {@code replyTo} what {@code answer} makes of their ids.
+   */
+  <T> void store(
+      SnNode node,
+      long postId,
+      int authorId,
+      V value,
+      Consumer<V> release,
+      Function<long[], T> answer,
+      ActorRef<T> replyTo) {
+    deleteThenTell(node, admit(postId, authorId, value), release, answer, replyTo);
+  }
+
+  /** Deletes every post as {@link #store} deletes the ones pushed out. */
+  <T> void deleteAll(
+      SnNode node, Consumer<V> release, Function<long[], T> answer, ActorRef<T> replyTo) {
+    deleteThenTell(node, takeAll(), release, answer, replyTo);
+  }
+
+  private <T> void deleteThenTell(
+      SnNode node,
+      Map<Long, Held<V>> deleted,
+      Consumer<V> release,
+      Function<long[], T> answer,
+      ActorRef<T> replyTo) {
+    deleted.values().forEach(h -> release.accept(h.value()));
+    SnNode.replyWhenDone(cascade(node, deleted).thenApply(answer), replyTo);
   }
 
   /**
    * Removes {@code posts} from the user timeline of each one's author and from every home-timeline
-   * shard; completes when all have answered.
+   * shard; completes with their ids when all have answered.
    */
-  static CompletionStage<long[]> cascade(SnNode node, Map<Long, Integer> posts) {
+  static CompletionStage<long[]> cascade(SnNode node, Map<Long, ? extends Held<?>> posts) {
+    long[] ids = posts.keySet().stream().mapToLong(Long::longValue).toArray();
     if (posts.isEmpty()) {
-      return CompletableFuture.completedFuture(new long[0]);
+      return CompletableFuture.completedFuture(ids);
     }
     SnNode.Directory d = node.directory();
     List<CompletableFuture<TimelineService.Ack>> acks = new ArrayList<>();
-    for (Map.Entry<Long, Integer> p : posts.entrySet()) {
+    for (Map.Entry<Long, ? extends Held<?>> p : posts.entrySet()) {
       long postId = p.getKey();
-      acks.add(
-          node.<TimelineService.Command, TimelineService.Ack>ask(
-                  d.userTimelines().get(node.userNode(p.getValue())),
-                  replyTo -> new TimelineService.Delete(postId, replyTo))
-              .toCompletableFuture());
+      acks.add(delete(node, d.userTimelines().get(node.userNode(p.getValue().authorId())), postId));
       for (int n = 0; n < node.nodes(); n++) {
-        acks.add(
-            node.<TimelineService.Command, TimelineService.Ack>ask(
-                    d.homeTimelines().get(n),
-                    replyTo -> new TimelineService.Delete(postId, replyTo))
-                .toCompletableFuture());
+        acks.add(delete(node, d.homeTimelines().get(n), postId));
       }
     }
-    long[] ids = posts.keySet().stream().mapToLong(Long::longValue).toArray();
     return CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0]))
         .thenApply(done -> ids);
+  }
+
+  private static CompletableFuture<TimelineService.Ack> delete(
+      SnNode node, ActorRef<TimelineService.Command> shard, long postId) {
+    return node.<TimelineService.Command, TimelineService.Ack>ask(
+            shard, replyTo -> new TimelineService.Delete(postId, replyTo))
+        .toCompletableFuture();
   }
 }

@@ -92,15 +92,22 @@ final class SnNode {
     return AskPattern.ask(to, message::apply, askTimeout, system.scheduler());
   }
 
-  /** A 64-bit finalizer (MurmurHash3's), so that ids made in sequence spread over the nodes. */
+  /**
+   * Tells {@code replyTo} the stage's value once it completes. A stage that fails tells nothing:
+   * the asker's own deadline ends its wait, as it would for a lost message.
+   */
+  static <T> void replyWhenDone(CompletionStage<? extends T> stage, ActorRef<T> replyTo) {
+    stage.whenComplete(
+        (value, failure) -> {
+          if (failure == null) {
+            replyTo.tell(value);
+          }
+        });
+  }
+
+  /** Spreads ids made in sequence over the nodes (Fibonacci hashing: the golden ratio's bits). */
   static long mix(long key) {
-    long h = key;
-    h ^= h >>> 33;
-    h *= 0xff51afd7ed558ccdL;
-    h ^= h >>> 33;
-    h *= 0xc4ceb9fe1a85ec53L;
-    h ^= h >>> 33;
-    return h;
+    return (key * 0x9E3779B97F4A7C15L) >>> 16;
   }
 
   /**

@@ -81,6 +81,8 @@ public final class SocialNet implements AutoCloseable {
         LocalCluster.withNodes(settings.nodes())
             .name("socialnet-" + variant)
             .config(config(settings.media()))
+            // Twice the default: the benchmark starts its nodes while the machine may be busy.
+            .startTimeout(Duration.ofSeconds(120))
             .start();
     List<HazelcastInstance> members = List.of();
     SocialNet net = null;

@@ -1,6 +1,7 @@
 package dev.pekkodsm.samples.socialnet;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pekkodsm.samples.kv.HazelcastKv;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -309,7 +310,7 @@ public final class SocialNetCommand implements Callable<Integer> {
       List<String> command = new ArrayList<>();
       command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
       command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-      command.addAll(HAZELCAST_FLAGS);
+      command.addAll(HazelcastKv.JVM_FLAGS);
       command.addAll(
           List.of(
               "-cp",
@@ -357,15 +358,6 @@ public final class SocialNetCommand implements Callable<Integer> {
       Files.deleteIfExists(result);
     }
   }
-
-  /** What Hazelcast asks of the JVM; the jar's manifest gives these to {@code java -jar} only. */
-  private static final List<String> HAZELCAST_FLAGS =
-      List.of(
-          "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
-          "--add-opens=java.base/java.lang=ALL-UNNAMED",
-          "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-          "--add-opens=java.management/sun.management=ALL-UNNAMED",
-          "--add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED");
 
   /** Parses {@code 20s}, {@code 500ms} or {@code 2m}. */
   static Duration duration(String option, String value, boolean zeroAllowed) {

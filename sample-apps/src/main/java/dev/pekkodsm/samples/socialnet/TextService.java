@@ -28,13 +28,7 @@ final class TextService {
         .onMessage(
             ComposeText.class,
             m -> {
-              compose(node, m.text())
-                  .whenComplete(
-                      (text, failure) -> {
-                        if (failure == null) {
-                          m.replyTo().tell(text);
-                        }
-                      });
+              SnNode.replyWhenDone(compose(node, m.text()), m.replyTo());
               return Behaviors.same();
             })
         .build();

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.NavigableSet;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -104,7 +105,11 @@ final class TimelineService {
 
   private static void fanOut(SnNode node, FanOut m) {
     SnNode.Directory d = node.directory();
-    node.<SocialGraphService.Command, SocialGraphService.Followers>ask(
+    SnNode.replyWhenDone(fanOutStage(node, d, m), m.replyTo());
+  }
+
+  private static CompletionStage<Ack> fanOutStage(SnNode node, SnNode.Directory d, FanOut m) {
+    return node.<SocialGraphService.Command, SocialGraphService.Followers>ask(
             d.socialGraphs().get(node.userNode(m.authorId())),
             replyTo -> new SocialGraphService.GetFollowers(m.authorId(), replyTo))
         .thenCompose(
@@ -147,12 +152,6 @@ final class TimelineService {
               }
               return CompletableFuture.allOf(acks.toArray(new CompletableFuture<?>[0]))
                   .thenApply(done -> new Ack(recipients.size()));
-            })
-        .whenComplete(
-            (ack, failure) -> {
-              if (failure == null) {
-                m.replyTo().tell(ack);
-              }
             });
   }
 

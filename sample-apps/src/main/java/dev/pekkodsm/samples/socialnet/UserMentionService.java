@@ -29,13 +29,7 @@ final class UserMentionService {
         .onMessage(
             ComposeUserMentions.class,
             m -> {
-              resolve(node, m.names())
-                  .whenComplete(
-                      (mentions, failure) -> {
-                        if (failure == null) {
-                          m.replyTo().tell(mentions);
-                        }
-                      });
+              SnNode.replyWhenDone(resolve(node, m.names()), m.replyTo());
               return Behaviors.same();
             })
         .build();

@@ -1,9 +1,7 @@
 package dev.pekkodsm.samples.socialnet;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -64,17 +62,15 @@ final class ValuesVariant implements VariantNode<Media, Media> {
   static Behavior<StorageCommand> postStorage(SnNode node, int capacity) {
     return Behaviors.setup(
         ctx -> {
-          Retention retention = new Retention(capacity);
-          Map<Long, PostData> posts = new HashMap<>();
+          Retention<PostData> posts = new Retention<>(capacity);
           return Behaviors.receive(StorageCommand.class)
               .onMessage(
                   Store.class,
                   m -> {
-                    posts.put(m.post().postId(), new PostData(m.post(), m.media()));
-                    Map<Long, Integer> deleted =
-                        retention.admit(m.post().postId(), m.post().authorId());
-                    deleted.keySet().forEach(posts::remove);
-                    reply(node, deleted, m.replyTo());
+                    Post p = m.post();
+                    PostData data = new PostData(p, m.media());
+                    posts.store(
+                        node, p.postId(), p.authorId(), data, d -> {}, Stored::new, m.replyTo());
                     return Behaviors.same();
                   })
               .onMessage(
@@ -87,23 +83,11 @@ final class ValuesVariant implements VariantNode<Media, Media> {
               .onMessage(
                   DeleteAll.class,
                   m -> {
-                    Map<Long, Integer> all = retention.takeAll();
-                    posts.clear();
-                    reply(node, all, m.replyTo());
+                    posts.deleteAll(node, d -> {}, Stored::new, m.replyTo());
                     return Behaviors.same();
                   })
               .build();
         });
-  }
-
-  private static void reply(SnNode node, Map<Long, Integer> deleted, ActorRef<Stored> replyTo) {
-    Retention.cascade(node, deleted)
-        .whenComplete(
-            (ids, failure) -> {
-              if (failure == null) {
-                replyTo.tell(new Stored(ids));
-              }
-            });
   }
 
   @Override
