@@ -36,11 +36,13 @@ final class Frontend<U, M> implements SnClient {
         .upload(media.copy())
         .thenCompose(
             upload ->
-                AskPattern.<ComposePostService.Command, Composed>askWithStatus(
-                    compose,
-                    replyTo -> new ComposePostService.Compose(userId, text, shape, upload, replyTo),
-                    node.askTimeout(),
-                    node.system().scheduler()));
+                node.onDispatcher(
+                    AskPattern.<ComposePostService.Command, Composed>askWithStatus(
+                        compose,
+                        replyTo ->
+                            new ComposePostService.Compose(userId, text, shape, upload, replyTo),
+                        node.askTimeout(),
+                        node.system().scheduler())));
   }
 
   @Override

@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -60,7 +59,7 @@ final class HazelcastVariant implements VariantNode<Long, Long> {
     this.member = member;
   }
 
-  static Behavior<MediaCommand> media(HazelcastInstance member, Executor cpu) {
+  static Behavior<MediaCommand> media(SnNode node, HazelcastInstance member) {
     IMap<Long, Media> uploads = member.getMap(UPLOADS);
     IMap<Long, Media> media = member.getMap(MEDIA);
     return Behaviors.receive(MediaCommand.class)
@@ -68,20 +67,16 @@ final class HazelcastVariant implements VariantNode<Long, Long> {
             Watermark.class,
             m -> {
               CompletionStage<Watermarked> watermarked =
-                  uploads
-                      .getAsync(m.uploadKey())
-                      .thenApplyAsync(
+                  node.onDispatcher(uploads.getAsync(m.uploadKey()))
+                      .thenCompose(
                           upload -> {
                             dev.pekkodsm.samples.socialnet.Watermark.apply(upload, m.postId());
-                            return upload;
-                          },
-                          cpu)
-                      .thenCompose(
-                          upload ->
-                              media
-                                  .setAsync(m.postId(), upload)
-                                  .thenCompose(done -> uploads.deleteAsync(m.uploadKey()))
-                                  .thenApply(done -> new Watermarked(upload.checksum())));
+                            long checksum = upload.checksum();
+                            return node.onDispatcher(media.setAsync(m.postId(), upload))
+                                .thenCompose(
+                                    done -> node.onDispatcher(uploads.deleteAsync(m.uploadKey())))
+                                .thenApply(done -> new Watermarked(checksum));
+                          });
               SnNode.replyWhenDone(watermarked, m.replyTo());
               return Behaviors.same();
             })
@@ -101,8 +96,7 @@ final class HazelcastVariant implements VariantNode<Long, Long> {
                     Map<Long, Retention.Held<Boolean>> deleted =
                         retention.admit(m.post().postId(), m.post().authorId(), true);
                     SnNode.replyWhenDone(
-                        posts
-                            .setAsync(m.post().postId(), m.post())
+                        node.onDispatcher(posts.setAsync(m.post().postId(), m.post()))
                             .thenCompose(done -> remove(node, posts, media, deleted))
                             .thenApply(Stored::new),
                         m.replyTo());
@@ -131,8 +125,8 @@ final class HazelcastVariant implements VariantNode<Long, Long> {
             ids -> {
               List<CompletableFuture<?>> removals = new ArrayList<>();
               for (long id : ids) {
-                removals.add(posts.deleteAsync(id).toCompletableFuture());
-                removals.add(media.deleteAsync(id).toCompletableFuture());
+                removals.add(node.onDispatcher(posts.deleteAsync(id)));
+                removals.add(node.onDispatcher(media.deleteAsync(id)));
               }
               return CompletableFuture.allOf(removals.toArray(new CompletableFuture<?>[0]))
                   .thenApply(done -> ids);
@@ -142,7 +136,8 @@ final class HazelcastVariant implements VariantNode<Long, Long> {
   @Override
   public CompletionStage<Long> upload(Media media) {
     long key = (uploads.incrementAndGet() << UniqueIdService.NODE_BITS) | node.index();
-    return member.<Long, Media>getMap(UPLOADS).setAsync(key, media).thenApply(done -> key);
+    return node.onDispatcher(member.<Long, Media>getMap(UPLOADS).setAsync(key, media))
+        .thenApply(done -> key);
   }
 
   @Override
@@ -168,10 +163,10 @@ final class HazelcastVariant implements VariantNode<Long, Long> {
     List<CompletableFuture<PostView>> reads = new ArrayList<>();
     for (long id : page.postIds()) {
       reads.add(
-          posts
-              .getAsync(id)
+          node.onDispatcher(posts.getAsync(id))
               .thenCombine(
-                  media.getAsync(id), (p, m) -> p == null || m == null ? null : new PostView(p, m))
+                  node.onDispatcher(media.getAsync(id)),
+                  (p, m) -> p == null || m == null ? null : new PostView(p, m))
               .toCompletableFuture());
     }
     return CompletableFuture.allOf(reads.toArray(new CompletableFuture<?>[0]))

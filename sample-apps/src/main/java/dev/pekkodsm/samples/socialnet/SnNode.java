@@ -2,6 +2,7 @@ package dev.pekkodsm.samples.socialnet;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -87,9 +88,31 @@ final class SnNode {
     return (int) Math.floorMod(mix(postId * 31 + salt), (long) nodes);
   }
 
-  /** An ask with the run's deadline. */
+  /** An ask with the run's deadline; what follows it runs on the actor system's dispatcher. */
   <Req, Res> CompletionStage<Res> ask(RecipientRef<Req> to, Function<ActorRef<Res>, Req> message) {
-    return AskPattern.ask(to, message::apply, askTimeout, system.scheduler());
+    return onDispatcher(AskPattern.ask(to, message::apply, askTimeout, system.scheduler()));
+  }
+
+  /**
+   * A stage completed on the actor system's default dispatcher when {@code stage} completes, whose
+   * dependent stages run there too. Pekko's Java ask runs even the non-async callbacks of its
+   * stages asynchronously on the common fork-join pool, which on a machine of one or two processors
+   * is a new thread per callback; Hazelcast's futures do the same; and a reply completes an ask on
+   * the thread that delivered it (for a remote reply, Artery's), which must not run a service's
+   * work.
+   */
+  <T> CompletableFuture<T> onDispatcher(CompletionStage<T> stage) {
+    CompletableFuture<T> out = new CompletableFuture<>();
+    stage.whenCompleteAsync(
+        (value, failure) -> {
+          if (failure == null) {
+            out.complete(value);
+          } else {
+            out.completeExceptionally(failure);
+          }
+        },
+        system.executionContext());
+    return out;
   }
 
   /**

@@ -149,7 +149,7 @@ public final class SocialNet implements AutoCloseable {
         default -> {
           HazelcastInstance member = members.get(i);
           variantNode = new HazelcastVariant(node, member);
-          media = HazelcastVariant.media(member, system.executionContext());
+          media = HazelcastVariant.media(node, member);
           storage = HazelcastVariant.postStorage(node, member, settings.retainedPosts());
         }
       }
