@@ -107,7 +107,10 @@ public final class SocialNet implements AutoCloseable {
   /**
    * The configuration every variant's cluster gets: messages bound to Jackson CBOR, Artery frames
    * large enough for one post with its media (the {@code values} variant sends such messages; the
-   * others send the same configuration nothing that large), and the byte counter.
+   * others send the same configuration nothing that large), the byte counter, and failure detection
+   * close to Pekko's defaults (a heartbeat a second, suspicion after five without one, the split
+   * brain resolver's 20 s) instead of the embedded cluster's test settings, which suspect a node
+   * after a second and which a busy two-core machine trips mid-run.
    */
   static String config(MediaShape media) {
     long frameBytes = Math.max(256L << 10, roundUpToMiB(media.bytes() + (256L << 10)));
@@ -118,6 +121,9 @@ public final class SocialNet implements AutoCloseable {
         "}",
         String.format(
             Locale.ROOT, "pekko.remote.artery.advanced.maximum-frame-size = %d", frameBytes),
+        "pekko.cluster.failure-detector.heartbeat-interval = 1s",
+        "pekko.cluster.failure-detector.acceptable-heartbeat-pause = 5s",
+        "pekko.cluster.split-brain-resolver.stable-after = 20s",
         WireBytes.CONFIG);
   }
 
