@@ -116,7 +116,7 @@ public final class SocialNetCommand implements Callable<Integer> {
 
   @Option(
       names = "--verify-every",
-      defaultValue = "16",
+      defaultValue = "64",
       description =
           "one answer in this many has its media's pixels checked (default ${DEFAULT-VALUE})")
   int verifyEvery;
