@@ -1,6 +1,7 @@
 package dev.pekkodsm.samples.socialnet;
 
 import dev.pekkodsm.DArc;
+import dev.pekkodsm.DsmException;
 import java.util.Objects;
 
 /**
@@ -19,6 +20,26 @@ record PostHandles(DArc<Post> post, DArc<Media> media) {
   /** Another pair to the same post and media. Costs no message. */
   PostHandles copy() {
     return new PostHandles(post.clone(), media.clone());
+  }
+
+  /**
+   * Another pair, or null if one of the handles cannot be split now: a handle's weight halves with
+   * every copy, and once it is spent pekko-dsm refuses to split it until its home has topped it up
+   * (a {@link DsmException} that says to retry shortly).
+   */
+  PostHandles tryCopy() {
+    DArc<Post> p;
+    try {
+      p = post.clone();
+    } catch (DsmException e) {
+      return null;
+    }
+    try {
+      return new PostHandles(p, media.clone());
+    } catch (DsmException e) {
+      p.drop();
+      return null;
+    }
   }
 
   /** Gives up this pair's shares. */

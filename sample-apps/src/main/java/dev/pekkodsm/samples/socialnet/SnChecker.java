@@ -283,6 +283,11 @@ final class SnChecker {
     return verifications.incrementAndGet() % verifyEvery == 0;
   }
 
+  /** Counts a check that could not be made because its read failed. */
+  void failed(String what) {
+    violation(what);
+  }
+
   private void violation(String what) {
     violations.increment();
     firstViolation.compareAndSet(null, what);

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -29,6 +30,7 @@ final class SnNode {
   private final ActorSystem<?> system;
   private final Duration askTimeout;
   private volatile Directory directory;
+  private final LongAdder readRetries = new LongAdder();
 
   SnNode(int index, int nodes, ActorSystem<?> system, Duration askTimeout) {
     this.index = index;
@@ -60,6 +62,16 @@ final class SnNode {
       throw new IllegalStateException("node " + index + " has not been wired yet");
     }
     return d;
+  }
+
+  /** Counts a timeline read tried again because a handle could not be copied yet. */
+  void readRetried() {
+    readRetries.increment();
+  }
+
+  /** Timeline reads tried again so far on this node. */
+  long readRetries() {
+    return readRetries.sum();
   }
 
   void install(Directory directory) {

@@ -62,7 +62,7 @@ public final class SnReport {
     String header =
         String.format(
             Locale.ROOT,
-            "%-11s %-8s %-10s %-6s %9s %9s %9s %9s %9s %9s %9s %9s %10s %7s %7s %9s %6s %5s",
+            "%-11s %-8s %-10s %-6s %9s %9s %9s %9s %9s %9s %9s %9s %10s %7s %7s %9s %6s %6s %5s",
             "media",
             "workload",
             "variant",
@@ -80,6 +80,7 @@ public final class SnReport {
             "dsm m/r",
             "1-sided KB",
             "errors",
+            "retry",
             "viol");
     out.println(header);
     out.println("-".repeat(header.length()));
@@ -87,7 +88,7 @@ public final class SnReport {
       out.println(
           String.format(
               Locale.ROOT,
-              "%-11s %-8s %-10s %-6s %9.1f %9.1f %9s %9s %9s %9s %9s %9s %10.1f %7.1f %7.1f %9.1f %6d %5d",
+              "%-11s %-8s %-10s %-6s %9.1f %9.1f %9s %9s %9s %9s %9s %9s %10.1f %7.1f %7.1f %9.1f %6d %6d %5d",
               r.media(),
               r.workload(),
               r.variant(),
@@ -105,6 +106,7 @@ public final class SnReport {
               r.dsmMessagesPerRequest(),
               r.oneSidedBytesPerRequest() / 1024,
               r.errors(),
+              r.readRetries(),
               r.violations()));
     }
     List<String[]> summary = summary();

@@ -9,6 +9,8 @@ package dev.pekkodsm.samples.socialnet;
  * @param phase {@code probe} (closed loop, to estimate capacity), {@code sweep} (a step of the rate
  *     sweep), {@code half} (the rate half the slowest variant's saturation), or {@code fixed} (a
  *     rate given on the command line)
+ * @param readRetries timeline reads a shard tried again because a pair of handles could not be
+ *     copied until the post's home had topped its weight up ({@code dsm} only)
  * @param leakedObjects DSM objects still homed on the nodes after every post was deleted, minus
  *     those there before the first post
  * @param leakedSlots arena slots still in use after every post was deleted, minus those before
@@ -43,6 +45,7 @@ public record SnResult(
     double arteryMessagesPerRequest,
     double dsmMessagesPerRequest,
     double oneSidedBytesPerRequest,
+    long readRetries,
     long checked,
     long mediaVerified,
     long violations,

@@ -292,7 +292,9 @@ public final class SocialNet implements AutoCloseable {
     long arteryMessages = 0;
     long dsmMessages = 0;
     long oneSided = 0;
+    long retries = 0;
     for (int i = 0; i < nodes.size(); i++) {
+      retries += nodes.get(i).readRetries();
       ActorSystem<Void> system = cluster.system(i);
       artery += WireBytes.get(system).bytes();
       arteryMessages += WireBytes.get(system).messages();
@@ -301,7 +303,7 @@ public final class SocialNet implements AutoCloseable {
       oneSided += c.bytesRead();
     }
     long hazelcast = members.isEmpty() ? 0 : HazelcastVariant.bytesSent(members);
-    return new Traffic(artery, arteryMessages, hazelcast, dsmMessages, oneSided);
+    return new Traffic(artery, arteryMessages, hazelcast, dsmMessages, oneSided, retries);
   }
 
   /**
@@ -313,13 +315,15 @@ public final class SocialNet implements AutoCloseable {
    *     them (up to two seconds late; {@code -1} if unknown)
    * @param dsmMessages DSM protocol messages (part of the Artery ones)
    * @param oneSidedBytes bytes read one-sided from other nodes' arenas (over shm here)
+   * @param readRetries timeline reads tried again because a handle could not be copied yet
    */
   public record Traffic(
       long arteryBytes,
       long arteryMessages,
       long hazelcastBytes,
       long dsmMessages,
-      long oneSidedBytes) {
+      long oneSidedBytes,
+      long readRetries) {
 
     /** The traffic between {@code earlier} and this. */
     public Traffic minus(Traffic earlier) {
@@ -330,7 +334,8 @@ public final class SocialNet implements AutoCloseable {
               ? -1
               : hazelcastBytes - earlier.hazelcastBytes,
           dsmMessages - earlier.dsmMessages,
-          oneSidedBytes - earlier.oneSidedBytes);
+          oneSidedBytes - earlier.oneSidedBytes,
+          readRetries - earlier.readRetries);
     }
 
     /** Bytes on the wire: Artery's and Hazelcast's. */

@@ -175,13 +175,16 @@ public final class SocialNetBench {
       throws InterruptedException {
     OpenLoop.Outcome o = loop.run(source, rate, spec.warmup(), spec.duration());
     log.printf(
-        "%s: offered %.1f/s, completed %.1f/s, p50 %.0f us, p99 %.0f us%s%s%n",
+        "%s: offered %.1f/s, completed %.1f/s, p50 %.0f us, p99 %.0f us%s%s%s%n",
         variant,
         rate,
         o.completed() / o.seconds(),
         micros(o.all(), 50),
         micros(o.all(), 99),
         o.unsent() > 0 ? ", " + o.unsent() + " not sent in time" : "",
+        o.traffic().readRetries() > 0
+            ? ", " + o.traffic().readRetries() + " reads retried for handle weight"
+            : "",
         o.errors() > 0 ? ", " + o.errors() + " errors (" + o.firstError() + ")" : "");
     return o;
   }
@@ -231,26 +234,19 @@ public final class SocialNetBench {
     for (int i = 0; i < spec.quietUsers(); i++) {
       int user = random.nextInt(graph.users());
       SnClient client = net.client(i % net.nodes());
-      checker.quiet(
-          Workload.Type.HOME,
-          user,
-          spec.page(),
-          await(client.readHomeTimeline(user, 0, spec.page())));
-      checker.quiet(
-          Workload.Type.USER,
-          user,
-          spec.page(),
-          await(client.readUserTimeline(user, 0, spec.page())));
-    }
-  }
-
-  private <T> T await(java.util.concurrent.CompletionStage<T> stage) {
-    try {
-      return stage
-          .toCompletableFuture()
-          .get(spec.askTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
-    } catch (Exception e) {
-      throw new IllegalStateException("a quiet read failed: " + e, e);
+      for (Workload.Type type : List.of(Workload.Type.HOME, Workload.Type.USER)) {
+        try {
+          SnClient.Timeline page =
+              (type == Workload.Type.HOME
+                      ? client.readHomeTimeline(user, 0, spec.page())
+                      : client.readUserTimeline(user, 0, spec.page()))
+                  .toCompletableFuture()
+                  .get(spec.askTimeout().toMillis() + 5_000, TimeUnit.MILLISECONDS);
+          checker.quiet(type, user, spec.page(), page);
+        } catch (Exception e) {
+          checker.failed("the quiet " + type.label() + " timeline of " + user + " failed: " + e);
+        }
+      }
     }
   }
 
@@ -304,6 +300,7 @@ public final class SocialNetBench {
         t.arteryMessages() / done,
         t.dsmMessages() / done,
         t.oneSidedBytes() / done,
+        t.readRetries(),
         checker.checked(),
         checker.mediaVerified(),
         checker.violations(),

@@ -231,18 +231,19 @@ public final class SocialNetCommand implements Callable<Integer> {
       return 0;
     }
     List<SnResult> all = new ArrayList<>();
+    List<String> failed = new ArrayList<>();
     for (MediaShape shape : shapes) {
       SocialNetBench.Spec s = withMedia(spec, shape);
       for (Workload w : mixes) {
         if (rates != null) {
           for (String v : variants) {
-            all.addAll(runOne(s, v, w, rates, "fixed"));
+            all.addAll(runOne(s, v, w, rates, "fixed", failed));
           }
           continue;
         }
         double slowest = Double.MAX_VALUE;
         for (String v : variants) {
-          List<SnResult> swept = runOne(s, v, w, null, "sweep");
+          List<SnResult> swept = runOne(s, v, w, null, "sweep", failed);
           all.addAll(swept);
           slowest =
               Math.min(
@@ -256,7 +257,7 @@ public final class SocialNetCommand implements Callable<Integer> {
         if (slowest < Double.MAX_VALUE) {
           double half = Math.max(0.5, slowest / 2);
           for (String v : variants) {
-            all.addAll(runOne(s, v, w, List.of(half), "half"));
+            all.addAll(runOne(s, v, w, List.of(half), "half", failed));
           }
         }
       }
@@ -272,7 +273,8 @@ public final class SocialNetCommand implements Callable<Integer> {
     System.out.println();
     System.out.println("Wrote " + files.size() + " files to " + dir + ":");
     files.forEach(f -> System.out.println("  " + f.getFileName()));
-    return all.stream().allMatch(SnResult::correct) ? 0 : 1;
+    failed.forEach(f -> System.out.println("FAILED: " + f));
+    return failed.isEmpty() && all.stream().allMatch(SnResult::correct) ? 0 : 1;
   }
 
   private static SocialNetBench.Spec withMedia(SocialNetBench.Spec s, MediaShape shape) {
@@ -291,14 +293,26 @@ public final class SocialNetCommand implements Callable<Integer> {
         s.askTimeout());
   }
 
+  /** One run; a run that fails is reported in {@code failed}, and the others go on. */
   private List<SnResult> runOne(
-      SocialNetBench.Spec s, String variant, Workload w, List<Double> at, String label)
+      SocialNetBench.Spec s,
+      String variant,
+      Workload w,
+      List<Double> at,
+      String label,
+      List<String> failed)
       throws Exception {
-    if (inProcess) {
-      SocialNetBench bench = new SocialNetBench(s, System.out);
-      return at == null ? bench.sweep(variant, w) : bench.fixed(variant, w, at, label);
+    try {
+      if (inProcess) {
+        SocialNetBench bench = new SocialNetBench(s, System.out);
+        return at == null ? bench.sweep(variant, w) : bench.fixed(variant, w, at, label);
+      }
+      return forked(s, variant, w, at, label);
+    } catch (IllegalStateException e) {
+      failed.add(variant + ", " + w.label() + ", media " + s.media() + ", " + label + ": " + e);
+      System.out.println("FAILED: " + failed.get(failed.size() - 1));
+      return List.of();
     }
-    return forked(s, variant, w, at, label);
   }
 
   /** Runs one variant in a fresh JVM (this one's classpath and flags) and reads its rows back. */

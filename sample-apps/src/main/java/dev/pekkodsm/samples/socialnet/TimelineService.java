@@ -1,5 +1,6 @@
 package dev.pekkodsm.samples.socialnet;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -13,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
@@ -35,7 +37,13 @@ final class TimelineService {
 
   static final int TOMBSTONES = 1 << 16;
 
-  sealed interface Command extends SnMessage permits Insert, FanOut, Read, Delete {}
+  /** How long a read waits before trying again to copy handles whose weight is spent. */
+  static final Duration RETRY_AFTER = Duration.ofMillis(2);
+
+  /** How often a read tries again. */
+  static final int RETRIES = 1000;
+
+  sealed interface Command extends SnMessage permits Insert, FanOut, Read, Delete, RetryRead {}
 
   /** Adds the post to the timelines of {@code users} (all of this shard). */
   record Insert(long postId, int[] users, PostHandles handles, ActorRef<Ack> replyTo)
@@ -48,6 +56,9 @@ final class TimelineService {
 
   /** The posts of {@code userId}'s timeline from position {@code start} to {@code stop}. */
   record Read(int userId, int start, int stop, ActorRef<Page> replyTo) implements Command {}
+
+  /** A read whose handles could not all be copied yet, tried again (local only). */
+  private record RetryRead(Read read, int attempt) implements Command {}
 
   /** Removes the post from every timeline of this shard. */
   record Delete(long postId, ActorRef<Ack> replyTo) implements Command {}
@@ -71,7 +82,11 @@ final class TimelineService {
   }
 
   private static Behavior<Command> create(SnNode node, boolean home) {
-    Shard shard = new Shard();
+    return Behaviors.setup(ctx -> create(node, home, ctx, new Shard()));
+  }
+
+  private static Behavior<Command> create(
+      SnNode node, boolean home, ActorContext<Command> ctx, Shard shard) {
     return Behaviors.receive(Command.class)
         .onMessage(
             Insert.class,
@@ -91,7 +106,13 @@ final class TimelineService {
         .onMessage(
             Read.class,
             m -> {
-              m.replyTo().tell(shard.read(m.userId(), m.start(), m.stop()));
+              read(node, ctx, shard, m, 0);
+              return Behaviors.same();
+            })
+        .onMessage(
+            RetryRead.class,
+            m -> {
+              read(node, ctx, shard, m.read(), m.attempt());
               return Behaviors.same();
             })
         .onMessage(
@@ -101,6 +122,23 @@ final class TimelineService {
               return Behaviors.same();
             })
         .build();
+  }
+
+  /**
+   * Answers a read, or, if a pair of handles could not be copied because its weight is spent and
+   * the top-up from the post's home has not arrived yet (pekko-dsm then says: retry shortly), tries
+   * again in {@link #RETRY_AFTER}, up to {@link #RETRIES} times; past that the reader's deadline
+   * ends its wait.
+   */
+  private static void read(
+      SnNode node, ActorContext<Command> ctx, Shard shard, Read m, int attempt) {
+    Page page = shard.read(m.userId(), m.start(), m.stop());
+    if (page != null) {
+      m.replyTo().tell(page);
+    } else if (attempt < RETRIES) {
+      node.readRetried();
+      ctx.scheduleOnce(RETRY_AFTER, ctx.getSelf(), new RetryRead(m, attempt + 1));
+    }
   }
 
   private static void fanOut(SnNode node, FanOut m) {
@@ -190,6 +228,7 @@ final class TimelineService {
       return added;
     }
 
+    /** The page, or null if a pair of handles could not be copied now (see {@link #read}). */
     Page read(int userId, int start, int stop) {
       NavigableSet<Long> timeline = timelines.get(userId);
       List<Long> ids = new ArrayList<>();
@@ -210,7 +249,12 @@ final class TimelineService {
           if (handles == null) {
             handles = new ArrayList<>(postIds.length);
           }
-          handles.add(h.copy());
+          PostHandles copy = h.tryCopy();
+          if (copy == null) {
+            handles.forEach(PostHandles::drop);
+            return null;
+          }
+          handles.add(copy);
         }
       }
       return new Page(userId, postIds, handles);

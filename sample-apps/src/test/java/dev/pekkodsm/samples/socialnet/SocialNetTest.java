@@ -198,6 +198,40 @@ class SocialNetTest {
     assertEquals(0, net.hazelcastEntries());
   }
 
+  /**
+   * A timeline shard copies a post's handles for every read; a burst of reads spends a copied
+   * handle's weight faster than its home tops it up, and the shard must then try again rather than
+   * fail the reads.
+   */
+  @Test
+  void shouldServeABurstOfReadsOfOnePostFromAShardAwayFromItsHome() throws Exception {
+    SocialNet net = clean("dsm");
+    int author = 50;
+    int composeNode = 0;
+    int reader = -1;
+    for (int f : GRAPH.followers(author)) {
+      if (f % 3 != composeNode) {
+        reader = f;
+        break;
+      }
+    }
+    assertTrue(reader >= 0);
+    Post post = await(net.client(composeNode).compose(author, "hot", CLIP)).post();
+    long retriesBefore = net.traffic().readRetries();
+    List<CompletionStage<SnClient.Timeline>> reads = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      reads.add(net.client(i % 3).readHomeTimeline(reader, 0, 10));
+    }
+    for (CompletionStage<SnClient.Timeline> r : reads) {
+      assertArrayEquals(new long[] {post.postId()}, ids(await(r)));
+    }
+    assertTrue(
+        net.traffic().readRetries() > retriesBefore,
+        "300 copies at once outran the top-ups, and the shard tried again");
+    net.deleteAll();
+    awaitObjects(net, OBJECTS_AT_START.get("dsm")[0]);
+  }
+
   static void awaitObjects(SocialNet net, long expected) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (net.dsmObjects()[0] != expected && System.nanoTime() < deadline) {
