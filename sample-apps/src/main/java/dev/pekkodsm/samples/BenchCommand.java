@@ -3,6 +3,7 @@ package dev.pekkodsm.samples;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pekkodsm.samples.gemm.GemmCommand;
 import dev.pekkodsm.samples.kv.DsmTransport;
+import dev.pekkodsm.samples.kv.HazelcastKv;
 import dev.pekkodsm.samples.kv.KvBench;
 import dev.pekkodsm.samples.kv.KvGate;
 import dev.pekkodsm.samples.kv.KvReport;
@@ -39,7 +40,8 @@ import picocli.CommandLine.Spec;
     subcommands = {
       BenchCommand.Kv.class,
       GemmCommand.class,
-      dev.pekkodsm.samples.dataframe.DataFrameCommand.class
+      dev.pekkodsm.samples.dataframe.DataFrameCommand.class,
+      dev.pekkodsm.samples.socialnet.SocialNetCommand.class
     })
 final class BenchCommand implements Callable<Integer> {
 
@@ -335,7 +337,7 @@ final class BenchCommand implements Callable<Integer> {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.addAll(HAZELCAST_FLAGS); // the jar's manifest gives these to java -jar only
+        command.addAll(HazelcastKv.JVM_FLAGS); // the jar's manifest gives these to java -jar only
         command.addAll(
             List.of(
                 "-cp",
@@ -386,14 +388,6 @@ final class BenchCommand implements Callable<Integer> {
 
     private static final java.util.concurrent.atomic.AtomicInteger RESULTS =
         new java.util.concurrent.atomic.AtomicInteger();
-
-    private static final List<String> HAZELCAST_FLAGS =
-        List.of(
-            "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
-            "--add-opens=java.base/java.lang=ALL-UNNAMED",
-            "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-            "--add-opens=java.management/sun.management=ALL-UNNAMED",
-            "--add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED");
 
     private Map<String, Object> describe(KvSpec spec, LocalDateTime started) {
       Map<String, Object> run = new LinkedHashMap<>();

@@ -1,6 +1,7 @@
 package dev.pekkodsm.samples;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pekkodsm.samples.kv.HazelcastKv;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -19,14 +20,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ForkedJvm {
 
-  private static final List<String> HAZELCAST_FLAGS =
-      List.of(
-          "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
-          "--add-opens=java.base/java.lang=ALL-UNNAMED",
-          "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-          "--add-opens=java.management/sun.management=ALL-UNNAMED",
-          "--add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED");
-
   private ForkedJvm() {}
 
   /**
@@ -43,7 +36,7 @@ public final class ForkedJvm {
       List<String> command = new ArrayList<>();
       command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
       command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-      command.addAll(HAZELCAST_FLAGS);
+      command.addAll(HazelcastKv.JVM_FLAGS);
       command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
       command.addAll(args);
       command.add("--result-file=" + result);

@@ -105,6 +105,18 @@ public final class HazelcastKv implements KvSystem {
   /** Name of the near-cache variant. */
   public static final String NEAR_CACHE_NAME = "hazelcast-nearcache";
 
+  /**
+   * What Hazelcast asks of the JVM for its best performance; the samples jar's manifest gives these
+   * to {@code java -jar}, and the harnesses add them to the JVMs they fork.
+   */
+  public static final List<String> JVM_FLAGS =
+      List.of(
+          "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
+          "--add-opens=java.base/java.lang=ALL-UNNAMED",
+          "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+          "--add-opens=java.management/sun.management=ALL-UNNAMED",
+          "--add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED");
+
   /** Name of the map holding the key-value pairs. */
   public static final String MAP_NAME = "kv";
 
@@ -363,10 +375,26 @@ public final class HazelcastKv implements KvSystem {
    */
   @Override
   public long messagesSent() {
-    if (FrameCounters.FAILURE != null) {
+    return outbound(members, OutboundCounters.FRAMES);
+  }
+
+  /**
+   * Bytes {@code members} have written to each other so far, read as {@link #messagesSent()} reads
+   * frames: at the call, from each member connection's outbound pipeline ({@code bytesWritten}, the
+   * source of the {@code tcp.outputThread.bytesTransceived} metric).
+   *
+   * @return the count, or {@code -1} if a member has stopped, or if this Hazelcast version's
+   *     pipeline has no such counter
+   */
+  public static long bytesSent(List<HazelcastInstance> members) {
+    return outbound(members, OutboundCounters.BYTES);
+  }
+
+  private static long outbound(List<HazelcastInstance> members, Field[] counters) {
+    if (OutboundCounters.FAILURE != null) {
       return -1;
     }
-    long frames = 0;
+    long sum = 0;
     for (HazelcastInstance member : members) {
       if (!member.getLifecycleService().isRunning()
           || !(member instanceof HazelcastInstanceProxy proxy)) {
@@ -377,43 +405,54 @@ public final class HazelcastKv implements KvSystem {
       for (ServerConnection connection : connections.getConnections()) {
         if (connection instanceof TcpServerConnection tcp
             && tcp.getChannel() instanceof NioChannel channel) {
-          frames += FrameCounters.written(channel.outboundPipeline());
+          sum += OutboundCounters.sum(channel.outboundPipeline(), counters);
         }
       }
     }
-    return frames;
+    return sum;
   }
 
-  /** The private frame counters of Hazelcast's outbound pipeline, found once. */
-  private static final class FrameCounters {
-    private static final Field NORMAL;
-    private static final Field PRIORITY;
-    private static final ReflectiveOperationException FAILURE;
+  /** The private counters of Hazelcast's outbound pipeline, found once. */
+  private static final class OutboundCounters {
+    private static final Field[] FRAMES;
+    private static final Field[] BYTES;
+
+    /** Why the counters cannot be read (a field renamed or closed to reflection), or null. */
+    private static final Exception FAILURE;
 
     static {
-      Field normal = null;
-      Field priority = null;
-      ReflectiveOperationException failure = null;
+      Field[] frames = null;
+      Field[] bytes = null;
+      Exception failure = null;
       try {
-        normal = NioOutboundPipeline.class.getDeclaredField("normalFramesWritten");
-        priority = NioOutboundPipeline.class.getDeclaredField("priorityFramesWritten");
-        normal.setAccessible(true);
-        priority.setAccessible(true);
-      } catch (ReflectiveOperationException e) {
+        frames =
+            new Field[] {
+              NioOutboundPipeline.class.getDeclaredField("normalFramesWritten"),
+              NioOutboundPipeline.class.getDeclaredField("priorityFramesWritten")
+            };
+        bytes = new Field[] {NioOutboundPipeline.class.getDeclaredField("bytesWritten")};
+        for (Field field : frames) {
+          field.setAccessible(true);
+        }
+        bytes[0].setAccessible(true);
+      } catch (ReflectiveOperationException | RuntimeException e) {
         failure = e;
       }
-      NORMAL = normal;
-      PRIORITY = priority;
+      FRAMES = frames;
+      BYTES = bytes;
       FAILURE = failure;
     }
 
-    static long written(NioOutboundPipeline pipeline) {
+    static long sum(NioOutboundPipeline pipeline, Field[] counters) {
+      long sum = 0;
       try {
-        return ((SwCounter) NORMAL.get(pipeline)).get()
-            + ((SwCounter) PRIORITY.get(pipeline)).get();
+        for (Field counter : counters) {
+          sum += ((SwCounter) counter.get(pipeline)).get();
+        }
       } catch (IllegalAccessException e) {
-        throw new IllegalStateException("Hazelcast's frame counters cannot be read", e);
+        throw new IllegalStateException("Hazelcast's outbound counters cannot be read", e);
       }
+      return sum;
     }
   }
 
