@@ -37,6 +37,15 @@ public final class LendLedger {
   /** A holder whose weight falls below this asks the owner for more before splitting again. */
   public static final long TOP_UP_BELOW = 1L << 16;
 
+  /**
+   * The most weight a copy of a reference takes from the reference it is copied from: a holder with
+   * a fresh lend's weight makes 4,095 copies before it starts halving, and asks for more at the
+   * 4,108th, where halving from the first copy would ask after 24. A service that keeps a reference
+   * and hands a copy to every reader is the common case; a copy that is copied on still has 2^28 to
+   * halve.
+   */
+  public static final long COPY_WEIGHT = 1L << 28;
+
   private static final class Account {
     long weight;
     int refs;

@@ -322,11 +322,12 @@ public final class LendCore {
   }
 
   /**
-   * Splits off half this reference's weight for a copy; asks the home for more when little is left,
-   * so a reference can be passed on indefinitely.
+   * Splits off weight for a copy ({@link LendLedger#COPY_WEIGHT}, or half this reference's weight
+   * once it holds less than twice that); asks the home for more when little is left, so a reference
+   * can be passed on indefinitely.
    */
   private long split() {
-    long half;
+    long given;
     long remaining;
     synchronized (this) {
       if (!state.holdsWeight()) {
@@ -343,14 +344,14 @@ public final class LendCore {
             "this reference has been copied too often to be split "
                 + "again before its home tops it up; retry shortly");
       }
-      half = weight / 2;
-      weight -= half;
+      given = weight >= 2 * LendLedger.COPY_WEIGHT ? LendLedger.COPY_WEIGHT : weight / 2;
+      weight -= given;
       remaining = weight;
     }
     if (remaining < LendLedger.TOP_UP_BELOW) {
       topUp();
     }
-    return half;
+    return given;
   }
 
   private void topUp() {
