@@ -271,6 +271,48 @@ class MutexTest {
   }
 
   @Test
+  void shouldLockChangeAndUnlockFromAnotherNodeInTwoTcpRequests() {
+    try (LocalCluster tcp =
+        Fixtures.registered(LocalCluster.withNodes(2))
+            .config("pekko.dsm.transport = tcp")
+            .start()) {
+      DMutex<Counter> mutex = tcp.dsm(0).mutex(new Counter(128)); // 1 KiB of cells
+      DMutex<Counter> onB = tcp.send(0, 1, mutex.clone());
+      assertEquals("tcp", tcp.dsm(1).transports().get(tcp.nodeId(0)));
+      assertEquals(0, (long) onB.read(Counter::version)); // the handle has seen the word
+      long wire = tcp.awaitQuiet(Duration.ofMillis(300));
+      for (int i = 1; i <= 10; i++) {
+        DsmCounters before = tcp.dsm(1).counters();
+        try (DMut<Counter> g = onB.lock()) {
+          assertEquals(2L * i - 1, g.get().bump());
+        }
+        DsmCounters spent = tcp.dsm(1).counters().minus(before);
+        assertEquals(2, spent.tcpRequests(), "lock with the value, commit with unlock: " + spent);
+        assertEquals(0, spent.messagesSent(), "no message: " + spent);
+        before = tcp.dsm(1).counters();
+        assertEquals(2L * i, (long) onB.update(Counter::bump));
+        spent = tcp.dsm(1).counters().minus(before);
+        assertEquals(2, spent.tcpRequests(), "update(fn) run here: " + spent);
+      }
+      // The home commits meanwhile: the handle's guess is wrong, the lock still gets the new value.
+      assertEquals(21L, (long) mutex.update(Counter::bump));
+      try (DMut<Counter> g = onB.lock()) {
+        assertEquals(22L, g.get().bump());
+      }
+      DsmCounters before = tcp.dsm(1).counters();
+      try (DMut<Counter> g = onB.lock()) {
+        assertEquals(23L, g.get().bump());
+      }
+      assertEquals(2, tcp.dsm(1).counters().minus(before).tcpRequests(), "and two again");
+      assertEquals(wire, tcp.awaitQuiet(Duration.ofMillis(300)), "no message sent");
+      assertEquals(23L, (long) mutex.read(Counter::version), "the home reads the last commit");
+      assertTrue(mutex.read(Counter::consistent));
+      onB.drop();
+      mutex.drop();
+    }
+  }
+
+  @Test
   void shouldRefuseTheCommitOfAHolderTheClusterRemovedWhileItHeldTheLock() throws Exception {
     // Node 3 is downed while it holds the lock but keeps running: its late unlock must not
     // commit, although its shm transport still reaches the home's sync region.

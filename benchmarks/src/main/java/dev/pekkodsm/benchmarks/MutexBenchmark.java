@@ -53,8 +53,10 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  *       payload changed under {@code lock()} on node 0, in an untimed {@link Level#Invocation}
  *       setup, {@link NewVersion}): the slot copied, checked and decoded;
  *   <li>{@link #lockChangeRemote}: {@code lock()} of the 1 KiB value on node 1, one byte changed,
- *       unlock: the lock word's compare-and-exchange, the value read only if the home changed it
- *       (it does not here), the new frame written into the inactive slot and the word flipped;
+ *       unlock: the lock word's compare-and-exchange from the word the handle last saw, with the
+ *       slot that word names read in the same operation (its frame only if the home changed it,
+ *       which it does not here), then the new frame written into the inactive slot and the word
+ *       flipped; over tcp two requests;
  *   <li>{@link #lockHome} and {@link #lockRemote}: {@code try (DMut<long[]> g = lock()) {
  *       ++g.get()[0]; }} on node 0 and on node 1;
  *   <li>{@link #updateHome} and {@link #updateRemote}: {@code update(c -> ++c[0])} on node 0 and
@@ -159,9 +161,13 @@ public class MutexBenchmark {
     DsmCounters before = cluster.dsm(1).counters();
     byte changed = lockChangeRemote();
     DsmCounters spent = cluster.dsm(1).counters().minus(before);
-    if (spent.messagesSent() != 0 || spent.oneSidedWrites() != 1) {
+    if (spent.messagesSent() != 0
+        || spent.oneSidedWrites() != 1
+        || spent.tcpRequests() != (transport.equals("tcp") ? 2 : 0)) {
       throw new IllegalStateException(
-          "a remote lock, change and unlock should write one-sided and send nothing: " + spent);
+          "a remote lock, change and unlock should write one-sided, send nothing and cost two"
+              + " requests over tcp: "
+              + spent);
     }
     committed[1] = changed;
     checkRead("a read after the remote commit", committed, false); // caches the version read on

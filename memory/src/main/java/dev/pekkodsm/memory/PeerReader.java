@@ -52,6 +52,18 @@ public interface PeerReader extends SyncAccess, AutoCloseable {
       long update,
       long deadlineNs);
 
+  /** Declared again, as {@link #readActive} is. */
+  @Override
+  ActiveValue exchangeThenRead(
+      long cell,
+      long object,
+      int selectorBit,
+      long expected,
+      long update,
+      long knownColor,
+      ReadBuffer out,
+      long deadlineNs);
+
   /**
    * The failure of a sync-region operation over a transport that has none, for readers that do not
    * implement them (every reader names its choice: a wrapper that forgot to delegate one would

@@ -87,6 +87,84 @@ public interface SyncAccess {
   }
 
   /**
+   * Compare-and-exchanges a two-slot cell's word from {@code expected} to {@code update}, then
+   * reads the value slot bit {@code selectorBit} of {@code expected} selects, unless its frame's
+   * color is {@code knownColor}, as one operation where the transport can (over tcp one round trip
+   * instead of four): a lock taken together with the value it guards. The slot is chosen by {@code
+   * expected}, never by the witness, so a transport may chain the read after the exchange without
+   * waiting for it (RDMA work requests); it is the slot the word names exactly when the exchange
+   * happened, and only then is its frame reported.
+   *
+   * @param knownColor the reader's version, or {@link Long#MIN_VALUE} for none
+   * @return the word's witness as {@link ActiveValue#word()} ({@code expected} if the exchange
+   *     happened) and what was read as for {@link #readActive}; if the exchange did not happen,
+   *     nothing was read: color -1 and {@link ReadStatus#STALE} (the expected word is out of date).
+   *     A read that fails after the exchange happened is reported in the status, never thrown, so
+   *     the caller always learns that it holds the word
+   * @throws SyncFailedException as {@link #compareAndExchange} (nothing read)
+   */
+  default ActiveValue exchangeThenRead(
+      long cell,
+      long object,
+      int selectorBit,
+      long expected,
+      long update,
+      long knownColor,
+      ReadBuffer out,
+      long deadlineNs) {
+    return exchangeThenReadStepwise(
+        this, cell, object, selectorBit, expected, update, knownColor, out, deadlineNs);
+  }
+
+  /** {@link #exchangeThenRead} made of an exchange, a load, a peek and a read of {@code sync}. */
+  static ActiveValue exchangeThenReadStepwise(
+      SyncAccess sync,
+      long cell,
+      long object,
+      int selectorBit,
+      long expected,
+      long update,
+      long knownColor,
+      ReadBuffer out,
+      long deadlineNs) {
+    if (selectorBit < 0 || selectorBit > 63) {
+      throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "bit " + selectorBit + " is no bit");
+    }
+    long witness =
+        sync.compareAndExchange(cell, object, SyncLayout.WORD, expected, update, deadlineNs);
+    if (witness != expected) {
+      return new ActiveValue(witness, -1, false, ReadStatus.STALE);
+    }
+    // The exchange happened: from here every failure is a status, so the caller knows it.
+    int field = ((expected >>> selectorBit) & 1) == 0 ? SyncLayout.LOCATOR_A : SyncLayout.LOCATOR_B;
+    try {
+      long slot = sync.load(cell, object, field, deadlineNs);
+      long color = sync.peekValueColor(slot, object, deadlineNs);
+      if (color >= 0 && color == knownColor) {
+        return new ActiveValue(witness, color, true, ReadStatus.OK);
+      }
+      ReadStatus status = sync.readValue(slot, object, SnapshotCodec.ANY_COLOR, out, deadlineNs);
+      long copied =
+          status == ReadStatus.OK ? SnapshotCodec.color(out.bytes(), 0) & 0xFFFF_FFFFL : -1;
+      return new ActiveValue(witness, copied, false, status);
+    } catch (SyncFailedException e) {
+      return new ActiveValue(witness, -1, false, readStatus(e.status()));
+    }
+  }
+
+  /** The read status that stands for a sync operation's failure. */
+  private static ReadStatus readStatus(SyncStatus status) {
+    return switch (status) {
+      case OUT_OF_RANGE -> ReadStatus.OUT_OF_RANGE;
+      case NOT_THIS_OBJECT -> ReadStatus.FREED;
+      case CONTENDED -> ReadStatus.CONTENDED;
+      case TIMED_OUT -> ReadStatus.TIMED_OUT;
+      case TOO_LARGE -> ReadStatus.CORRUPT;
+      case UNAVAILABLE -> ReadStatus.UNAVAILABLE;
+    };
+  }
+
+  /**
    * Writes a frame into the value slot whose locator is in field {@code slotField} of a cell, then
    * compare-and-exchanges the cell's word from {@code expected} to {@code update}, as one operation
    * where the transport can (over tcp one round trip instead of three): a commit. If the write

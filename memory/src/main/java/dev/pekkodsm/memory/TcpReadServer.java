@@ -483,6 +483,8 @@ public final class TcpReadServer implements AutoCloseable {
                 region == null ? arena : region.values());
           } else if (opcode == TcpWire.READ_ACTIVE_OPCODE) {
             serveActive(arg, id, locator);
+          } else if (opcode == TcpWire.EXCHANGE_READ_OPCODE) {
+            serveExchangeRead(arg, id, locator);
           } else {
             operate(opcode, arg, id, locator);
           }
@@ -574,55 +576,139 @@ public final class TcpReadServer implements AutoCloseable {
         if (region == null) {
           throw new SyncFailedException(SyncStatus.UNAVAILABLE, "no sync region");
         }
-        if (selectorBit < 0 || selectorBit > 63) {
-          throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "no such bit");
-        }
+        checkBit(selectorBit);
         long size = region.fileBytes();
         long word = CellOps.load(loop.cells, size, cell, object, SyncLayout.WORD);
-        int field = ((word >>> selectorBit) & 1) == 0 ? SyncLayout.LOCATOR_A : SyncLayout.LOCATOR_B;
-        long slot = CellOps.load(loop.cells, size, cell, object, field);
-        ByteBuffer segment = loop.valueSegment(SlotLayout.segment(slot));
-        int segmentBytes = region.values().settings().segmentBytes();
-        long deadlineNs = System.nanoTime() + SERVE_BUDGET_NS;
-        long color =
-            segment == null
-                ? -1
-                : SlotReads.peekColor(
-                    segment,
-                    segmentBytes,
-                    SlotLayout.offset(slot),
-                    arena.endpoint().node(),
-                    object,
-                    deadlineNs);
-        out.putLong(word).putLong(color);
-        length = TcpWire.ACTIVE_PREFIX_BYTES;
-        if (color < 0 || color != known) {
-          int copied =
-              segment == null
-                  ? SlotReads.OUT_OF_RANGE
-                  : SlotReads.copyStable(
-                      segment,
-                      segmentBytes,
-                      SlotLayout.offset(slot),
-                      region.values().settings().maxFrameBytes(),
-                      this,
-                      deadlineNs);
+        long slot = CellOps.load(loop.cells, size, cell, object, selected(word, selectorBit));
+        out.putLong(word);
+        int copied = appendSlot(slot, object, known, System.nanoTime() + SERVE_BUDGET_NS);
+        if (copied < 0) {
+          status = -copied;
+        } else {
+          length = TcpWire.ACTIVE_PREFIX_BYTES + copied;
+        }
+      } catch (SyncFailedException e) {
+        status = region == null ? TcpWire.NO_REGION : wireStatus(e.status());
+      }
+      finish(header, id, status, length);
+    }
+
+    /**
+     * A lock and the value it guards, in one round trip: the exchange of a two-slot cell's word,
+     * then, only if it happened, the slot bit {@code selectorBit} of the expected word selects read
+     * as {@link #serveActive} reads it (see {@link SyncAccess#exchangeThenRead}). Once the word is
+     * exchanged the reply is the witness whatever the read does: a failed read is a status in the
+     * reply's body, never the reply's status, so the client always learns it holds the word.
+     */
+    private void serveExchangeRead(int selectorBit, long id, long cell) {
+      long object = in.getLong();
+      long expected = in.getLong();
+      long update = in.getLong();
+      long known = in.getLong();
+      room(TcpWire.REPLY_HEADER_BYTES + TcpWire.EXCHANGE_READ_PREFIX_BYTES);
+      int header = out.position();
+      out.position(header + TcpWire.REPLY_HEADER_BYTES);
+      int status = TcpWire.COPIED;
+      int length = 0;
+      try {
+        if (region == null) {
+          throw new SyncFailedException(SyncStatus.UNAVAILABLE, "no sync region");
+        }
+        checkBit(selectorBit);
+        long size = region.fileBytes();
+        long witness =
+            CellOps.compareAndExchange(
+                loop.cells, size, cell, object, SyncLayout.WORD, expected, update);
+        int readStatusAt = out.position() + 8;
+        out.putLong(witness).putLong(TcpWire.COPIED);
+        length = TcpWire.EXCHANGE_READ_PREFIX_BYTES;
+        if (witness != expected) {
+          out.putLong(-1); // not exchanged: nothing read
+        } else {
+          int copied;
+          try {
+            long slot =
+                CellOps.load(loop.cells, size, cell, object, selected(expected, selectorBit));
+            copied = appendSlot(slot, object, known, System.nanoTime() + SERVE_BUDGET_NS);
+          } catch (SyncFailedException e) { // the cell was freed since the exchange
+            out.putLong(-1);
+            copied = -wireStatus(e.status());
+          }
           if (copied < 0) {
-            status = copied == SlotReads.CONTENDED ? TcpWire.CONTENDED : TcpWire.OUT_OF_RANGE;
+            out.putLong(readStatusAt, -copied); // out may have grown meanwhile: the current one
           } else {
             length += copied;
-            bytesServed.add(copied);
           }
         }
       } catch (SyncFailedException e) {
         status = region == null ? TcpWire.NO_REGION : wireStatus(e.status());
       }
+      finish(header, id, status, length);
+    }
+
+    private static void checkBit(int selectorBit) {
+      if (selectorBit < 0 || selectorBit > 63) {
+        throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "no such bit");
+      }
+    }
+
+    /** The locator field bit {@code selectorBit} of {@code word} selects. */
+    private static int selected(long word, int selectorBit) {
+      return ((word >>> selectorBit) & 1) == 0 ? SyncLayout.LOCATOR_A : SyncLayout.LOCATOR_B;
+    }
+
+    /**
+     * Appends the color (i64) of {@code object}'s frame in the value slot at {@code slot}, -1 if it
+     * holds none, then a stable copy of that frame unless its color is {@code known}.
+     *
+     * @return the frame bytes appended (0 for the known one), or the negated wire status of a copy
+     *     that failed (nothing appended after the color)
+     */
+    private int appendSlot(long slot, long object, long known, long deadlineNs) {
+      ByteBuffer segment = loop.valueSegment(SlotLayout.segment(slot));
+      int segmentBytes = region.values().settings().segmentBytes();
+      long color =
+          segment == null
+              ? -1
+              : SlotReads.peekColor(
+                  segment,
+                  segmentBytes,
+                  SlotLayout.offset(slot),
+                  arena.endpoint().node(),
+                  object,
+                  deadlineNs);
+      out.putLong(color);
+      if (color >= 0 && color == known) {
+        return 0;
+      }
+      int copied =
+          segment == null
+              ? SlotReads.OUT_OF_RANGE
+              : SlotReads.copyStable(
+                  segment,
+                  segmentBytes,
+                  SlotLayout.offset(slot),
+                  region.values().settings().maxFrameBytes(),
+                  this,
+                  deadlineNs);
+      if (copied < 0) {
+        return copied == SlotReads.CONTENDED ? -TcpWire.CONTENDED : -TcpWire.OUT_OF_RANGE;
+      }
+      bytesServed.add(copied);
+      return copied;
+    }
+
+    /**
+     * Completes a reply begun at {@code header} whose body was appended after it: a reply that is
+     * not {@link TcpWire#COPIED} carries no body, so what was appended goes.
+     */
+    private void finish(int header, long id, int status, int length) {
       served.increment();
       if (status != TcpWire.COPIED) {
         length = 0;
-        out.position(header + TcpWire.REPLY_HEADER_BYTES); // what was written of the reply goes
+        out.position(header + TcpWire.REPLY_HEADER_BYTES);
       }
-      // room() may have replaced out during the copy, keeping its content: the header is written
+      // room() may have replaced out during a copy, keeping its content: the header is written
       // into the current buffer.
       out.putLong(header, id).putInt(header + 8, status).putInt(header + 12, length);
     }

@@ -360,24 +360,102 @@ public final class TcpTransport implements OneSidedTransport {
       if (result < TcpWire.ACTIVE_PREFIX_BYTES) {
         throw failure(result);
       }
-      byte[] bytes = out.bytes();
-      ByteBuffer prefix = ByteBuffer.wrap(bytes, 0, TcpWire.ACTIVE_PREFIX_BYTES);
+      ByteBuffer prefix = ByteBuffer.wrap(out.bytes(), 0, TcpWire.ACTIVE_PREFIX_BYTES);
       prefix.order(ByteOrder.LITTLE_ENDIAN);
-      long word = prefix.getLong(0);
-      long color = prefix.getLong(8);
-      int frameBytes = result - TcpWire.ACTIVE_PREFIX_BYTES;
+      return slotRead(
+          prefix.getLong(0),
+          prefix.getLong(8),
+          knownColor,
+          object,
+          out,
+          TcpWire.ACTIVE_PREFIX_BYTES,
+          result - TcpWire.ACTIVE_PREFIX_BYTES);
+    }
+
+    /**
+     * One request (XCRD): the server exchanges the word, then, if it did, reads the slot the
+     * expected word selects.
+     */
+    @Override
+    public ActiveValue exchangeThenRead(
+        long cell,
+        long object,
+        int selectorBit,
+        long expected,
+        long update,
+        long knownColor,
+        ReadBuffer out,
+        long deadlineNs) {
+      byte[] body =
+          ByteBuffer.allocate(32)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .putLong(object)
+              .putLong(expected)
+              .putLong(update)
+              .putLong(knownColor)
+              .array();
+      int result =
+          request(TcpWire.EXCHANGE_READ_OPCODE, selectorBit, cell, body, out, deadlineNs, false);
+      if (result < TcpWire.EXCHANGE_READ_PREFIX_BYTES) {
+        throw failure(result); // the exchange did not happen, or it is unknown whether it did
+      }
+      ByteBuffer prefix = ByteBuffer.wrap(out.bytes(), 0, TcpWire.EXCHANGE_READ_PREFIX_BYTES);
+      prefix.order(ByteOrder.LITTLE_ENDIAN);
+      long witness = prefix.getLong(0);
+      long read = prefix.getLong(8);
+      if (witness != expected || read != TcpWire.COPIED) {
+        out.length(0);
+        return witness != expected
+            ? new ActiveValue(witness, -1, false, ReadStatus.STALE)
+            : new ActiveValue(witness, -1, false, readStatus(read));
+      }
+      return slotRead(
+          witness,
+          prefix.getLong(16),
+          knownColor,
+          object,
+          out,
+          TcpWire.EXCHANGE_READ_PREFIX_BYTES,
+          result - TcpWire.EXCHANGE_READ_PREFIX_BYTES);
+    }
+
+    /**
+     * What a reply that read a value slot says: the frame of {@code color} after {@code
+     * prefixBytes} in {@code out} (moved to its start and checked as any read), or none if the
+     * server found it to be the known one.
+     */
+    private ActiveValue slotRead(
+        long word,
+        long color,
+        long knownColor,
+        long object,
+        ReadBuffer out,
+        int prefixBytes,
+        int frameBytes) {
       if (frameBytes == 0) { // the server copies no frame only when it is the known one
         out.length(0);
         return color >= 0 && color == knownColor
             ? new ActiveValue(word, color, true, ReadStatus.OK)
             : new ActiveValue(word, -1, false, ReadStatus.CORRUPT);
       }
-      System.arraycopy(bytes, TcpWire.ACTIVE_PREFIX_BYTES, bytes, 0, frameBytes);
+      byte[] bytes = out.bytes();
+      System.arraycopy(bytes, prefixBytes, bytes, 0, frameBytes);
       out.length(frameBytes);
       ReadStatus status =
           SlotReads.check(codec, bytes, frameBytes, peer.node(), object, SnapshotCodec.ANY_COLOR);
       long copied = status == ReadStatus.OK ? SnapshotCodec.color(bytes, 0) & 0xFFFF_FFFFL : -1;
       return new ActiveValue(word, copied, false, status);
+    }
+
+    /** The read status of a slot's copy that failed at the server (a wire status). */
+    private static ReadStatus readStatus(long wireStatus) {
+      if (wireStatus == TcpWire.CONTENDED) {
+        return ReadStatus.CONTENDED;
+      }
+      if (wireStatus == TcpWire.OUT_OF_RANGE) {
+        return ReadStatus.OUT_OF_RANGE;
+      }
+      return wireStatus == TcpWire.NOT_THIS_OBJECT ? ReadStatus.FREED : ReadStatus.CORRUPT;
     }
 
     @Override
@@ -796,7 +874,7 @@ public final class TcpTransport implements OneSidedTransport {
           boolean known = status >= TcpWire.COPIED && status <= TcpWire.LAST_STATUS;
           if (!known
               || length < 0
-              || length > maxFrameBytes + TcpWire.ACTIVE_PREFIX_BYTES
+              || length > maxFrameBytes + TcpWire.MAX_PREFIX_BYTES
               || (status != TcpWire.COPIED && length != 0)) {
             throw new IOException(
                 "the peer sent a malformed reply (status " + status + ", length " + length + ")");

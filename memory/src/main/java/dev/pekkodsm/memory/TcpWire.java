@@ -36,6 +36,14 @@ import javax.crypto.spec.SecretKeySpec;
  *   ACTIVE "RDAC" arg = selector bit, locator = a two-slot cell; body: object u64 | known color
  *                 i64. The reply: word u64 | color i64 of the selected slot's frame (-1: none),
  *                 then a stable copy of that frame unless its color is the known one.
+ *   XREAD "XCRD"  arg = selector bit, locator = a two-slot cell; body: object u64 | expected u64
+ *                 | update u64 | known color i64. Exchanges the word as XCHG does, then, only if
+ *                 it was exchanged, reads the slot the selector bit of the expected word selects
+ *                 as ACTIVE does. The reply: witness u64 | read status u64 (a status below: how
+ *                 the slot's copy went; COPIED if not exchanged) | color i64 of the slot's frame
+ *                 (-1: none, or not exchanged), then a stable copy of that frame if it was
+ *                 exchanged, copied, and its color is not the known one. Once the word is
+ *                 exchanged the reply carries the witness whatever the read did.
  * server -> client (REPLY, 16 bytes + length)
  *   request id u64 | status i32 | length i32 | length bytes
  * </pre>
@@ -70,11 +78,18 @@ final class TcpWire {
   static final int WRITE_VALUE_OPCODE = 0x4c565257; // "WRVL"
   static final int READ_ACTIVE_OPCODE = 0x43414452; // "RDAC"
   static final int WRITE_EXCHANGE_OPCODE = 0x43585257; // "WRXC"
+  static final int EXCHANGE_READ_OPCODE = 0x44524358; // "XCRD"
   static final int REQUEST_BYTES = 24;
   static final int REPLY_HEADER_BYTES = 16;
 
   /** The word and the color ahead of the frame in a reply to {@link #READ_ACTIVE_OPCODE}. */
   static final int ACTIVE_PREFIX_BYTES = 16;
+
+  /** The witness, the read status and the color ahead of the frame in a reply to XCRD. */
+  static final int EXCHANGE_READ_PREFIX_BYTES = 24;
+
+  /** The longest prefix ahead of a frame in any reply. */
+  static final int MAX_PREFIX_BYTES = EXCHANGE_READ_PREFIX_BYTES;
 
   static final int COPIED = 0;
   static final int OUT_OF_RANGE = 1;
@@ -96,6 +111,7 @@ final class TcpWire {
       case READ_OPCODE, READ_VALUE_OPCODE -> 0;
       case PEEK_VALUE_OPCODE, LOAD_OPCODE -> 8;
       case EXCHANGE_OPCODE -> 24;
+      case EXCHANGE_READ_OPCODE -> 32;
       case ADD_OPCODE, READ_ACTIVE_OPCODE -> 16;
       case WRITE_VALUE_OPCODE -> arg >= 0 && arg <= maxFrameBytes ? arg : -1;
       case WRITE_EXCHANGE_OPCODE -> arg >= 0 && arg <= maxFrameBytes ? 32 + arg : -1;

@@ -253,6 +253,66 @@ abstract class SyncConformanceTest {
   }
 
   @Test
+  void shouldExchangeTheWordThenReadTheSlotTheExpectedWordSelects() throws Exception {
+    PeerReader peer = closeLater(open(arena, region));
+    long cell = region.allocateCell(SyncLayout.KIND_MUTEX, OBJECT);
+    byte[] a = frame("in slot A", OBJECT, 1);
+    byte[] b = frame("in slot B", OBJECT, 2);
+    long slotA = region.allocateValue(a, a.length, 128);
+    long slotB = region.allocateValue(b, b.length, 128);
+    region.compareAndExchange(cell, OBJECT, SyncLayout.LOCATOR_A, 0, slotA, soon());
+    region.compareAndExchange(cell, OBJECT, SyncLayout.LOCATOR_B, 0, slotB, soon());
+    int bit = 33;
+    long free = 5L << 40; // selects slot A
+    long held = free | 0x1234;
+    region.compareAndExchange(cell, OBJECT, SyncLayout.WORD, 0, free, soon());
+
+    ReadBuffer out = new ReadBuffer(16);
+    ActiveValue locked =
+        peer.exchangeThenRead(cell, OBJECT, bit, free, held, Long.MIN_VALUE, out, soon());
+    assertEquals(new ActiveValue(free, 1, false, ReadStatus.OK), locked, "the witness and frame");
+    assertEquals("in slot A", decode(out));
+    assertEquals(held, region.load(cell, OBJECT, SyncLayout.WORD, soon()), "exchanged");
+
+    ReadBuffer none = new ReadBuffer(16);
+    ActiveValue refused =
+        peer.exchangeThenRead(cell, OBJECT, bit, free, free | 0x99, Long.MIN_VALUE, none, soon());
+    assertEquals(
+        new ActiveValue(held, -1, false, ReadStatus.STALE),
+        refused,
+        "a failed exchange: the witness, nothing read");
+    assertEquals(0, none.length(), "no frame");
+    assertEquals(held, region.load(cell, OBJECT, SyncLayout.WORD, soon()), "not exchanged");
+
+    long freeOnB = free | (1L << bit);
+    region.compareAndExchange(cell, OBJECT, SyncLayout.WORD, held, freeOnB, soon());
+    ReadBuffer untouched = new ReadBuffer(16);
+    ActiveValue known =
+        peer.exchangeThenRead(cell, OBJECT, bit, freeOnB, freeOnB | 0x77, 2, untouched, soon());
+    assertEquals(new ActiveValue(freeOnB, 2, true, ReadStatus.OK), known, "a known version");
+    assertEquals(0, untouched.length(), "is not copied");
+    assertEquals(freeOnB | 0x77, region.load(cell, OBJECT, SyncLayout.WORD, soon()));
+
+    region.compareAndExchange(cell, OBJECT, SyncLayout.WORD, freeOnB | 0x77, freeOnB, soon());
+    ActiveValue other =
+        peer.exchangeThenRead(cell, OBJECT, bit, freeOnB, freeOnB | 0x78, 1, out, soon());
+    assertEquals(
+        new ActiveValue(freeOnB, 2, false, ReadStatus.OK), other, "another version: copied");
+    assertEquals("in slot B", decode(out));
+
+    assertEquals(
+        SyncStatus.NOT_THIS_OBJECT,
+        assertThrows(
+                SyncFailedException.class,
+                () ->
+                    peer.exchangeThenRead(
+                        cell, OBJECT + 1, bit, freeOnB | 0x78, freeOnB, 1, out, soon()))
+            .status());
+    assertEquals(
+        freeOnB | 0x78, region.load(cell, OBJECT, SyncLayout.WORD, soon()), "another object's");
+  }
+
+  @Test
   void shouldWriteTheSlotAFieldLocatesThenExchangeTheWord() throws Exception {
     PeerReader peer = closeLater(open(arena, region));
     long cell = region.allocateCell(SyncLayout.KIND_MUTEX, OBJECT);

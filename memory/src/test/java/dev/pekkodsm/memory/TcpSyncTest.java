@@ -11,6 +11,8 @@ import java.io.DataInputStream;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -83,6 +85,110 @@ class TcpSyncTest extends SyncConformanceTest {
       assertEquals(41, Long.reverseBytes(in.readLong()), "the connection still serves");
     }
     assertEquals(41, region.load(cell, OBJECT, SyncLayout.WORD, soon()), "nothing changed");
+  }
+
+  @Test
+  void shouldAnswerHostileExchangeReadsWithAStatusAndKeepServing() throws Exception {
+    TcpReadServer server = serve(arena, region);
+    long cell = region.allocateCell(SyncLayout.KIND_MUTEX, OBJECT);
+    byte[] f = frame("kept", OBJECT, 1);
+    long slot = region.allocateValue(f, f.length, 64);
+    region.compareAndExchange(cell, OBJECT, SyncLayout.LOCATOR_A, 0, slot, soon());
+    region.compareAndExchange(cell, OBJECT, SyncLayout.LOCATOR_B, 0, slot + 8, soon()); // no slot
+    long free = 1L << 40;
+    region.compareAndExchange(cell, OBJECT, SyncLayout.WORD, 0, free, soon());
+    int op = TcpWire.EXCHANGE_READ_OPCODE;
+    long[] hostileCells = {Long.MAX_VALUE, Long.MIN_VALUE, -1L, cell + 1, cell + 8, 1L << 40};
+    try (Socket s = TcpTransportTest.rawClient(server, arena, "")) {
+      DataInputStream in = new DataInputStream(s.getInputStream());
+      int id = 0;
+      for (long hostile : hostileCells) {
+        s.getOutputStream().write(request(op, 33, id, hostile, OBJECT, free, free | 5, -1));
+        ByteBuffer r = reply(in);
+        assertEquals(id++, r.getLong());
+        assertEquals(TcpWire.OUT_OF_RANGE, r.getInt(), Long.toHexString(hostile));
+        assertEquals(0, r.getInt());
+      }
+      for (int bit : new int[] {-1, 64, Integer.MAX_VALUE, Integer.MIN_VALUE}) {
+        s.getOutputStream().write(request(op, bit, id, cell, OBJECT, free, free | 5, -1));
+        ByteBuffer r = reply(in);
+        assertEquals(id++, r.getLong());
+        assertEquals(TcpWire.OUT_OF_RANGE, r.getInt(), "selector bit " + bit);
+        assertEquals(0, r.getInt());
+      }
+      s.getOutputStream().write(request(op, 33, id, cell, OBJECT + 7, free, free | 5, -1));
+      ByteBuffer r = reply(in);
+      assertEquals(id++, r.getLong());
+      assertEquals(TcpWire.NOT_THIS_OBJECT, r.getInt(), "another object's cell");
+      assertEquals(0, r.getInt());
+      assertEquals(free, region.load(cell, OBJECT, SyncLayout.WORD, soon()), "nothing exchanged");
+
+      // A word that selects a locator naming no slot: exchanged, and the reply says so, with the
+      // failed read in its body.
+      long onB = free | (1L << 33);
+      region.compareAndExchange(cell, OBJECT, SyncLayout.WORD, free, onB, soon());
+      s.getOutputStream().write(request(op, 33, id, cell, OBJECT, onB, onB | 5, -1));
+      r = reply(in);
+      assertEquals(id++, r.getLong());
+      assertEquals(TcpWire.COPIED, r.getInt());
+      assertEquals(TcpWire.EXCHANGE_READ_PREFIX_BYTES, r.getInt());
+      ByteBuffer body = ByteBuffer.wrap(in.readNBytes(TcpWire.EXCHANGE_READ_PREFIX_BYTES));
+      body.order(ByteOrder.LITTLE_ENDIAN);
+      assertEquals(onB, body.getLong(), "the witness: exchanged");
+      assertEquals(TcpWire.OUT_OF_RANGE, body.getLong(), "the read's status");
+      assertEquals(-1, body.getLong(), "no color");
+      assertEquals(onB | 5, region.load(cell, OBJECT, SyncLayout.WORD, soon()));
+
+      s.getOutputStream().write(request(TcpWire.LOAD_OPCODE, SyncLayout.WORD, id, cell, OBJECT));
+      r = reply(in);
+      assertEquals(id, r.getLong());
+      assertEquals(TcpWire.COPIED, r.getInt());
+      assertEquals(8, r.getInt());
+      assertEquals(onB | 5, Long.reverseBytes(in.readLong()), "the connection still serves");
+    }
+  }
+
+  @Test
+  void shouldCloseExchangeReadsOfTheWrongLengthAndKeepServingOthers() throws Exception {
+    TcpReadServer server =
+        closeLater(
+            TcpReadServer.start(
+                arena,
+                region,
+                TcpSettings.loopback()
+                    .withLimits(1024, Duration.ofMillis(300), Duration.ofSeconds(10))));
+    long cell = region.allocateCell(SyncLayout.KIND_MUTEX, OBJECT);
+    long free = 1L << 40;
+    long held = free | 5;
+    region.compareAndExchange(cell, OBJECT, SyncLayout.WORD, 0, free, soon());
+    int op = TcpWire.EXCHANGE_READ_OPCODE;
+    byte[] lock = request(op, 33, 1, cell, OBJECT, free, held, -1);
+    byte[] overlong = Arrays.copyOf(lock, lock.length + TcpWire.REQUEST_BYTES);
+    Arrays.fill(overlong, lock.length, overlong.length, (byte) 0x5a); // no opcode
+    byte[] release = request(op, 33, 2, cell, OBJECT, held, free, -1);
+    try (Socket longer = TcpTransportTest.rawClient(server, arena, "");
+        Socket cut = TcpTransportTest.rawClient(server, arena, "");
+        Socket wellBehaved = TcpTransportTest.rawClient(server, arena, "")) {
+      // The whole request is performed, then what follows it closes the connection (its reply
+      // may go unsent, as for any request ahead of garbage).
+      longer.getOutputStream().write(overlong);
+      assertTrue(TcpTransportTest.closedByServer(longer, 3000), "what follows it is refused");
+      assertEquals(held, region.load(cell, OBJECT, SyncLayout.WORD, soon()), "the whole one ran");
+
+      cut.getOutputStream().write(release, 0, release.length - 9);
+      assertTrue(TcpTransportTest.closedByServer(cut, 3000), "a body cut short is closed");
+
+      DataInputStream in = new DataInputStream(wellBehaved.getInputStream());
+      wellBehaved
+          .getOutputStream()
+          .write(request(TcpWire.LOAD_OPCODE, SyncLayout.WORD, 3, cell, OBJECT));
+      ByteBuffer r = reply(in);
+      assertEquals(3, r.getLong());
+      assertEquals(TcpWire.COPIED, r.getInt(), "the server still serves");
+      assertEquals(8, r.getInt());
+      assertEquals(held, Long.reverseBytes(in.readLong()), "the cut request exchanged nothing");
+    }
+    assertTrue(server.misbehavingConnections() >= 2);
   }
 
   @Test

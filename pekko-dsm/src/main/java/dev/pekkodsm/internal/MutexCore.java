@@ -137,18 +137,38 @@ public final class MutexCore {
             });
   }
 
-  /** Takes the lock one-sided if it is free and nobody waits; null if it must be asked for. */
+  /**
+   * Takes the lock one-sided if it is free and nobody waits; null if it must be asked for. Away
+   * from the home, a lock taken from the word this handle last saw brings the committed value with
+   * it (one operation for both; the frame only if this handle's copy is not of its version).
+   */
   private Held tryLock(SyncAccess sync) {
-    long word =
-        MutexSteps.tryLock(
+    long token = LockWord.token(ctx.self(), ThreadLocalRandom.current().nextInt());
+    if (local()) { // the value is the home's own copy: nothing to read
+      long word =
+          MutexSteps.tryLock(sync, cell(), object(), token, lastRead.word(), ctx.deadlineNs());
+      ctx.metrics().oneSided(sync, false, false, Long.BYTES);
+      return word == MutexSteps.NOT_FREE ? null : new Held(sync, word, null, 0);
+    }
+    ReadBuffer buffer = new ReadBuffer(256);
+    MutexSteps.Locked locked =
+        MutexSteps.tryLockAndRead(
             sync,
             cell(),
             object(),
-            LockWord.token(ctx.self(), ThreadLocalRandom.current().nextInt()),
+            token,
             lastRead.word(),
+            owned.color(),
+            buffer,
             ctx.deadlineNs());
     ctx.metrics().oneSided(sync, false, false, Long.BYTES);
-    return word == MutexSteps.NOT_FREE ? null : new Held(sync, word, null, 0);
+    if (locked.word() == MutexSteps.NOT_FREE) {
+      return null;
+    }
+    Held held = new Held(sync, locked.word(), null, 0);
+    held.readWithLock = locked.value();
+    held.readWithLockBuffer = buffer;
+    return held;
   }
 
   /** Queues for the lock at the home (which may be this node). */
@@ -254,6 +274,8 @@ public final class MutexCore {
     private final long word;
     private Object value; // the holder's copy, once fetched
     private int color;
+    private ActiveValue readWithLock; // the value read with the lock, if it was; used once
+    private ReadBuffer readWithLockBuffer; // its frame, unless it was of the owned copy's version
 
     Held(SyncAccess sync, long word, Object value, int color) {
       this.sync = sync;
@@ -281,17 +303,33 @@ public final class MutexCore {
                 + " is too large to travel in a message, and this node cannot read its home's"
                 + " sync region one-sided; change it on its home or with update(fn)");
       }
-      // While the lock is held the active slot stays where the held word says: one read of it,
-      // without the frame if it is the version this handle's copy is of.
-      ReadBuffer buffer = new ReadBuffer(256);
-      ActiveValue v =
-          sync.readActive(
-              cell(), object(), LockWord.ACTIVE_BIT, owned.color(), buffer, ctx.deadlineNs());
+      ActiveValue v = readWithLock;
+      ReadBuffer buffer = readWithLockBuffer;
+      readWithLock = null;
+      readWithLockBuffer = null;
+      if (v == null
+          || !(v.known() || v.status() == ReadStatus.OK)
+          || !LockWord.names(word, (int) v.color())) {
+        // No value came with the lock (no guess, a wrong one, or its read failed). While the lock
+        // is held the active slot stays where the held word says: one read of it, without the
+        // frame if it is the version this handle's copy is of.
+        buffer = new ReadBuffer(256);
+        v =
+            sync.readActive(
+                cell(), object(), LockWord.ACTIVE_BIT, owned.color(), buffer, ctx.deadlineNs());
+      }
       if (v.known() && LockWord.names(word, (int) v.color())) {
-        color = (int) v.color();
-        value = owned.at(color);
-        ctx.metrics().oneSided(sync, false, true, SnapshotCodec.HEADER_BYTES);
-        return value;
+        Object copy = owned.at((int) v.color());
+        if (copy != null) {
+          color = (int) v.color();
+          value = copy;
+          ctx.metrics().oneSided(sync, false, true, SnapshotCodec.HEADER_BYTES);
+          return value;
+        }
+        // The copy was let go since its version was named: the frame, then.
+        v =
+            sync.readActive(
+                cell(), object(), LockWord.ACTIVE_BIT, Long.MIN_VALUE, buffer, ctx.deadlineNs());
       }
       if (v.known() || v.status() != ReadStatus.OK || !LockWord.names(word, (int) v.color())) {
         throw new DsmException(

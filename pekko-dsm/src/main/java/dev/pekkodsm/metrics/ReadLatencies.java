@@ -188,6 +188,31 @@ public final class ReadLatencies {
       return v;
     }
 
+    /** A lock taken with a read of the value, timed like {@link #readActive}. */
+    @Override
+    public ActiveValue exchangeThenRead(
+        long cell,
+        long object,
+        int selectorBit,
+        long expected,
+        long update,
+        long knownColor,
+        ReadBuffer out,
+        long deadlineNs) {
+      if (!sampled()) {
+        return reader.exchangeThenRead(
+            cell, object, selectorBit, expected, update, knownColor, out, deadlineNs);
+      }
+      long startNs = System.nanoTime();
+      ActiveValue v =
+          reader.exchangeThenRead(
+              cell, object, selectorBit, expected, update, knownColor, out, deadlineNs);
+      if (!v.known()) {
+        recorded(startNs, v.status());
+      }
+      return v;
+    }
+
     @Override
     public long peekValueColor(long locator, long object, long deadlineNs) {
       return reader.peekValueColor(locator, object, deadlineNs);

@@ -1,5 +1,6 @@
 package dev.pekkodsm.coherence.mutex;
 
+import dev.pekkodsm.memory.ActiveValue;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
 import dev.pekkodsm.memory.SyncAccess;
@@ -51,11 +52,73 @@ public final class MutexSteps {
    */
   public static long tryLock(
       SyncAccess sync, long cell, long object, long token, long guess, long deadlineNs) {
-    long word =
-        guess != NOT_FREE && LockWord.isFree(guess) && !LockWord.hasWaiters(guess)
-            ? guess
-            : sync.load(cell, object, SyncLayout.WORD, deadlineNs);
-    while (LockWord.isFree(word) && !LockWord.hasWaiters(word)) {
+    long word = lockable(guess) ? guess : sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+    return lockFrom(sync, cell, object, token, word, deadlineNs);
+  }
+
+  /**
+   * What {@link #tryLockAndRead} did.
+   *
+   * @param word the word now held, or {@link #NOT_FREE}
+   * @param value the committed value read with the lock, as {@link SyncAccess#exchangeThenRead}
+   *     reports it (the frame in the caller's buffer, or the caller's version named), if the lock
+   *     was taken by the exchange of the caller's guess; null if it was taken otherwise (then the
+   *     value is read on its own) or not at all
+   */
+  public record Locked(long word, ActiveValue value) {}
+
+  /**
+   * {@link #tryLock(SyncAccess, long, long, long, long, long)} that, when {@code guess} is free and
+   * nobody waits, exchanges it and reads the committed value in one operation ({@link
+   * SyncAccess#exchangeThenRead}): a right guess costs one round trip for the lock and the value
+   * (its frame copied into {@code out} unless its version is {@code knownColor}). A wrong guess
+   * goes on from the witness as {@code tryLock} does, and an exchange whose outcome is unknown is
+   * judged by the word, as there: either way the value is left unread. The caller judges whether
+   * the word names the version it got.
+   *
+   * @param knownColor the version the caller has decoded, or {@link Long#MIN_VALUE} for none
+   */
+  public static Locked tryLockAndRead(
+      SyncAccess sync,
+      long cell,
+      long object,
+      long token,
+      long guess,
+      long knownColor,
+      ReadBuffer out,
+      long deadlineNs) {
+    if (!lockable(guess)) {
+      return new Locked(tryLock(sync, cell, object, token, guess, deadlineNs), null);
+    }
+    long held = LockWord.heldBy(guess, token);
+    ActiveValue v;
+    try {
+      v =
+          sync.exchangeThenRead(
+              cell, object, LockWord.ACTIVE_BIT, guess, held, knownColor, out, deadlineNs);
+    } catch (SyncFailedException e) {
+      if (!ambiguous(e)) {
+        throw e;
+      }
+      return new Locked(afterUnknownLock(sync, cell, object, token, deadlineNs), null);
+    }
+    if (v.word() == guess) {
+      return new Locked(held, v);
+    }
+    return new Locked(lockFrom(sync, cell, object, token, v.word(), deadlineNs), null);
+  }
+
+  /** True if a lock may be taken from {@code word} one-sided: it is free and nobody waits. */
+  private static boolean lockable(long word) {
+    return word != NOT_FREE && LockWord.isFree(word) && !LockWord.hasWaiters(word);
+  }
+
+  /**
+   * Exchanges {@code word}, the word as last seen, for one held by {@code token} while it is free.
+   */
+  private static long lockFrom(
+      SyncAccess sync, long cell, long object, long token, long word, long deadlineNs) {
+    while (lockable(word)) {
       long held = LockWord.heldBy(word, token);
       long witness;
       try {
@@ -64,9 +127,7 @@ public final class MutexSteps {
         if (!ambiguous(e)) {
           throw e;
         }
-        // The exchange may have happened: the word tells, since the token is this attempt's.
-        witness = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
-        return LockWord.holder(witness) == token ? witness : NOT_FREE;
+        return afterUnknownLock(sync, cell, object, token, deadlineNs);
       }
       if (witness == word) {
         return held;
@@ -74,6 +135,16 @@ public final class MutexSteps {
       word = witness;
     }
     return NOT_FREE;
+  }
+
+  /**
+   * What a locking exchange whose outcome is unknown (its reply was lost) did: the word tells,
+   * since {@code token} is this attempt's. The held word, or {@link #NOT_FREE}.
+   */
+  private static long afterUnknownLock(
+      SyncAccess sync, long cell, long object, long token, long deadlineNs) {
+    long now = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+    return LockWord.holder(now) == token ? now : NOT_FREE;
   }
 
   /** True for a failure after which an operation may or may not have happened. */

@@ -7,6 +7,7 @@ import dev.pekkodsm.coherence.MutexCell;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.SystemTiming;
 import dev.pekkodsm.memory.ReadBuffer;
+import dev.pekkodsm.memory.ReadStatus;
 import dev.pekkodsm.memory.SyncAccess;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.nio.file.Path;
@@ -100,15 +101,33 @@ class MutexStressTest {
     List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
     for (int t = 0; t < lockers; t++) {
       NodeId me = NodeId.of(0x100 + t);
+      boolean readsWithLock = t % 2 == 1; // half lock from their last word, reading the value
       threads.add(
           new Thread(
               () -> {
                 try {
                   ReadBuffer buffer = new ReadBuffer(64);
+                  ReadBuffer withLock = new ReadBuffer(64);
+                  long guess = MutexSteps.NOT_FREE;
                   for (int i = 0; i < perLocker; i++) {
                     long lockId = (long) i;
                     long waitMs = ThreadLocalRandom.current().nextInt(10) == 0 ? 1 : 5_000;
-                    long word = lock(me, lockId, waitMs);
+                    MutexSteps.Locked locked =
+                        readsWithLock
+                            ? MutexSteps.tryLockAndRead(
+                                store.region(),
+                                mutex.cell(),
+                                OBJECT,
+                                LockWord.token(me, (int) lockId),
+                                guess,
+                                Long.MIN_VALUE,
+                                withLock,
+                                Long.MAX_VALUE)
+                            : new MutexSteps.Locked(MutexSteps.NOT_FREE, null);
+                    long word =
+                        locked.word() != MutexSteps.NOT_FREE
+                            ? locked.word()
+                            : lock(me, lockId, waitMs);
                     if (word == -1 || word == -2) {
                       if (word == -2) {
                         // the grant came as we gave up: the cancel released it, or we hold it
@@ -138,6 +157,11 @@ class MutexStressTest {
                             System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
                     long value = (Long) store.decode(buffer);
                     int color = SnapshotCodec.color(buffer.bytes(), 0);
+                    if (locked.value() != null) {
+                      assertEquals(ReadStatus.OK, locked.value().status());
+                      assertEquals(color, (int) locked.value().color(), "read with the lock");
+                      assertEquals(value, store.decode(withLock), "the committed value");
+                    }
                     assertEquals(
                         LockWord.withWaiters(LockWord.heldBy(held, 0), false),
                         LockWord.withWaiters(LockWord.heldBy(word, 0), false),
@@ -156,6 +180,10 @@ class MutexStressTest {
                             Long.MAX_VALUE);
                     assertTrue(outcome != MutexSteps.Outcome.FENCED, "nobody took it back");
                     committed.incrementAndGet();
+                    guess =
+                        outcome == MutexSteps.Outcome.RELEASED
+                            ? LockWord.committed(word, color + 1)
+                            : MutexSteps.NOT_FREE;
                     if (outcome == MutexSteps.Outcome.HANDED_OFF) {
                       home.handedOff(mutex);
                     }

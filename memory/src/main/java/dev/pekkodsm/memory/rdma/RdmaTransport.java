@@ -228,6 +228,20 @@ public final class RdmaTransport implements OneSidedTransport {
     }
 
     @Override
+    public ActiveValue exchangeThenRead(
+        long cell,
+        long object,
+        int selectorBit,
+        long expected,
+        long update,
+        long knownColor,
+        ReadBuffer out,
+        long deadlineNs) {
+      return SyncAccess.exchangeThenReadStepwise(
+          this, cell, object, selectorBit, expected, update, knownColor, out, deadlineNs);
+    }
+
+    @Override
     public long peekValueColor(long locator, long object, long deadlineNs) {
       return -1;
     }
