@@ -43,8 +43,11 @@ import java.util.function.Function;
  */
 public final class Builtins {
 
-  /** Bumped whenever the table or a built-in wire format changes. */
-  public static final int VERSION = 2;
+  /**
+   * Bumped whenever the table or a built-in wire format changes. 3: {@code int[]} and {@code
+   * long[]} at fixed width (see {@link BulkOutput}) instead of one varint per element.
+   */
+  public static final int VERSION = 3;
 
   /** First id reserved for the DSM's own handle types. */
   public static final int FIRST_HANDLE_ID = 90;
