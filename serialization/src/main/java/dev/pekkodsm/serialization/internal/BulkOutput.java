@@ -69,8 +69,16 @@ final class BulkOutput extends Output {
     require(Math.multiplyExact(count, 4));
     byte[] b = buffer;
     int p = position;
-    for (int i = offset, n = offset + count; i < n; i++, p += 4) {
+    int i = offset;
+    int n = offset + count;
+    // Two ints per 8-byte store (the first in the low half: little-endian); measured faster
+    // than one 4-byte store each (ArrayCodecBenchmark).
+    for (; i < n - 1; i += 2, p += 8) {
+      LONGS.set(b, p, (array[i] & 0xFFFF_FFFFL) | ((long) array[i + 1] << 32));
+    }
+    if (i < n) {
       INTS.set(b, p, array[i]);
+      p += 4;
     }
     position = p;
   }
