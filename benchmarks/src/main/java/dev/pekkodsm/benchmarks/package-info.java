@@ -20,6 +20,8 @@
  *       trips to another node, against a typed actor {@code ask} and a sharding {@code ask}.
  *   <li>{@link dev.pekkodsm.benchmarks.VecReadBenchmark}: a cold {@code DVec.forEach} over 4 MiB of
  *       tiles on another node, in MB/s, against a local copy of the same bytes.
+ *   <li>{@link dev.pekkodsm.benchmarks.ArrayCodecBenchmark}: the DSM's Kryo encoding and decoding
+ *       of a 1 MiB {@code int[]}, {@code long[]} and {@code double[]}, small and full-range values.
  * </ul>
  *
  * <p>Run them from the uber-jar, never from the build:

@@ -5,7 +5,9 @@ import com.esotericsoftware.kryo.io.Input;
 
 /**
  * A Kryo {@link Input} over a fully buffered byte range that refuses any length prefix larger than
- * the bytes left, before allocating the array or string it announces.
+ * the bytes left, before allocating the array or string it announces, and that reads primitive
+ * arrays a word at a time. It is {@link BulkOutput}'s pair: {@code int[]} and {@code long[]} are
+ * read at fixed width, not as Kryo's varints.
  *
  * <p>Kryo trusts decoded lengths: {@code readInts(n)} allocates {@code new int[n]} first and
  * discovers the underflow later. Snapshot bytes are CRC-checked before they get here, but a hostile
@@ -39,7 +41,8 @@ public final class BoundedInput extends Input {
   }
 
   // Fixed-width arrays are decoded a word at a time: the bytes are all buffered (checked by
-  // require), and Kryo's own loop assembles every element byte by byte.
+  // require), and Kryo's own loop assembles every element byte by byte. The varint forms of int
+  // and long arrays read BulkOutput's fixed-width format, not Kryo's varints.
 
   @Override
   public int[] readInts(int length) {
@@ -54,10 +57,10 @@ public final class BoundedInput extends Input {
     return out;
   }
 
+  /** Four bytes an element, as {@link #readInts(int)}: what {@link BulkOutput} writes. */
   @Override
   public int[] readInts(int length, boolean optimizePositive) {
-    require(length, 1);
-    return super.readInts(length, optimizePositive);
+    return readInts(length);
   }
 
   @Override
@@ -73,10 +76,10 @@ public final class BoundedInput extends Input {
     return out;
   }
 
+  /** Eight bytes an element, as {@link #readLongs(int)}: what {@link BulkOutput} writes. */
   @Override
   public long[] readLongs(int length, boolean optimizePositive) {
-    require(length, 1);
-    return super.readLongs(length, optimizePositive);
+    return readLongs(length);
   }
 
   @Override
@@ -108,13 +111,27 @@ public final class BoundedInput extends Input {
   @Override
   public short[] readShorts(int length) {
     require(length, 2);
-    return super.readShorts(length);
+    short[] out = new short[length];
+    byte[] b = buffer;
+    int p = position;
+    for (int i = 0; i < length; i++, p += 2) {
+      out[i] = (short) BulkOutput.SHORTS.get(b, p);
+    }
+    position = p;
+    return out;
   }
 
   @Override
   public char[] readChars(int length) {
     require(length, 2);
-    return super.readChars(length);
+    char[] out = new char[length];
+    byte[] b = buffer;
+    int p = position;
+    for (int i = 0; i < length; i++, p += 2) {
+      out[i] = (char) BulkOutput.CHARS.get(b, p);
+    }
+    position = p;
+    return out;
   }
 
   @Override

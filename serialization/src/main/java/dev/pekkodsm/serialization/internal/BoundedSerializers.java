@@ -43,6 +43,17 @@ public final class BoundedSerializers {
   }
 
   /**
+   * Checks the length prefix of an array at the current position without consuming it. Kryo writes
+   * the length + 1, and 0 for a null array (which reaches the serializer when references are off).
+   */
+  static void checkArrayLength(Input input) {
+    int lengthPlusOne = peekVarInt(input);
+    if (lengthPlusOne != Kryo.NULL) {
+      checkCount(input, lengthPlusOne - 1);
+    }
+  }
+
+  /**
    * The most elements a collection whose elements are all null may announce. Kryo writes such a
    * collection as its length and one byte, so the bytes left cannot bound its length; this does.
    */
@@ -133,7 +144,21 @@ public final class BoundedSerializers {
     @Override
     @SuppressWarnings("rawtypes")
     public Object[] read(Kryo kryo, Input input, Class type) {
-      checkCount(input, peekVarInt(input) - 1);
+      checkArrayLength(input);
+      return super.read(kryo, input, type);
+    }
+  }
+
+  /**
+   * {@code boolean[]}: Kryo's serializer allocates the announced length before reading a byte; each
+   * element takes one byte.
+   */
+  public static final class BooleanArraySerializer
+      extends DefaultArraySerializers.BooleanArraySerializer {
+    @Override
+    @SuppressWarnings("rawtypes")
+    public boolean[] read(Kryo kryo, Input input, Class type) {
+      checkArrayLength(input);
       return super.read(kryo, input, type);
     }
   }
@@ -144,7 +169,7 @@ public final class BoundedSerializers {
     @Override
     @SuppressWarnings("rawtypes")
     public String[] read(Kryo kryo, Input input, Class type) {
-      checkCount(input, peekVarInt(input) - 1);
+      checkArrayLength(input);
       return super.read(kryo, input, type);
     }
   }

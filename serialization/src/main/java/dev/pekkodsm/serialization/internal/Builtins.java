@@ -43,8 +43,11 @@ import java.util.function.Function;
  */
 public final class Builtins {
 
-  /** Bumped whenever the table or a built-in wire format changes. */
-  public static final int VERSION = 2;
+  /**
+   * Bumped whenever the table or a built-in wire format changes. 3: {@code int[]} and {@code
+   * long[]} at fixed width (see {@link BulkOutput}) instead of one varint per element.
+   */
+  public static final int VERSION = 3;
 
   /** First id reserved for the DSM's own handle types. */
   public static final int FIRST_HANDLE_ID = 90;
@@ -63,7 +66,7 @@ public final class Builtins {
           new Entry(14, long[].class, k -> new DefaultArraySerializers.LongArraySerializer()),
           new Entry(15, float[].class, k -> new DefaultArraySerializers.FloatArraySerializer()),
           new Entry(16, double[].class, k -> new DefaultArraySerializers.DoubleArraySerializer()),
-          new Entry(17, boolean[].class, k -> new DefaultArraySerializers.BooleanArraySerializer()),
+          new Entry(17, boolean[].class, k -> new BoundedSerializers.BooleanArraySerializer()),
           new Entry(18, String[].class, k -> new BoundedSerializers.StringArraySerializer()),
           new Entry(19, Object[].class, k -> new BoundedSerializers.ObjectArraySerializer(k)),
           new Entry(20, ArrayList.class, k -> new BoundedSerializers.CollectionSerializer()),

@@ -3,7 +3,6 @@ package dev.pekkodsm.serialization.internal;
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.KryoException;
 import com.esotericsoftware.kryo.io.KryoBufferOverflowException;
-import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.DefaultInstantiatorStrategy;
 import com.esotericsoftware.kryo.util.Pool;
 import dev.pekkodsm.serialization.ClassRegistry;
@@ -25,6 +24,10 @@ import org.objenesis.strategy.StdInstantiatorStrategy;
 /**
  * A thread-safe pool of configured Kryo instances for one node: registration required, the built-in
  * table plus the user {@link ClassRegistry}, bounded decoding, a maximum graph depth.
+ *
+ * <p>Every instance writes through a {@link BulkOutput} and reads through a {@link BoundedInput}
+ * ({@code int[]} and {@code long[]} at fixed width), so snapshots, moved values, messages and tasks
+ * all use the one format.
  *
  * <p>Each node owns its own pool (no state is shared between nodes in one JVM). Instances that
  * failed mid-graph are discarded rather than returned, so one bad input cannot poison the next.
@@ -96,7 +99,7 @@ public final class KryoPool {
     return new KryoContext(kryo, newOutput());
   }
 
-  private Output newOutput() {
+  private BulkOutput newOutput() {
     int limit = outputLimit();
     return new BulkOutput(Math.min(INITIAL_OUTPUT_BYTES, limit), limit);
   }
@@ -140,7 +143,7 @@ public final class KryoPool {
    * @throws IllegalArgumentException if the payload would exceed the configured maximum
    */
   public byte[] write(KryoContext ctx, Object value, Purpose purpose, int headroom) {
-    Output out = ctx.output;
+    BulkOutput out = ctx.output;
     out.reset();
     out.setPosition(headroom);
     ctx.kryo.purpose(purpose);

@@ -142,6 +142,60 @@ class SnapshotCodecTest {
     assertArrayEquals(new Object[] {"a", 1}, (Object[]) roundTrip(new Object[] {"a", 1}));
   }
 
+  record Arrays8(
+      byte[] bytes,
+      int[] ints,
+      long[] longs,
+      double[] doubles,
+      boolean[] flags,
+      String[] names,
+      Object[] objects,
+      char[] chars) {}
+
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void shouldRoundTripArrayFieldsThatAreNullOrEmpty(boolean references) {
+    // Without references, Kryo hands a null array field to the array's serializer as a 0 length.
+    var registry =
+        ClassRegistry.builder().registerAll(REGISTRY).register(Arrays8.class, 140).build();
+    var settings = new SerializationSettings(1 << 20, 64, references, 2);
+    var codec = new SnapshotCodec(new KryoPool(registry, settings, k -> {}, "register it"));
+    var empty =
+        new Arrays8(
+            new byte[0],
+            new int[0],
+            new long[0],
+            new double[0],
+            new boolean[0],
+            new String[0],
+            new Object[0],
+            new char[0]);
+    var full =
+        new Arrays8(
+            new byte[] {-1},
+            new int[] {-1},
+            new long[] {Long.MIN_VALUE},
+            new double[] {-0.0},
+            new boolean[] {true, false},
+            new String[] {"a", null},
+            new Object[] {1, null},
+            new char[] {'x'});
+    for (Arrays8 value :
+        List.of(new Arrays8(null, null, null, null, null, null, null, null), empty, full)) {
+      byte[] frame = codec.encode(value, NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
+      Arrays8 read =
+          (Arrays8) codec.decode(frame, 0, frame.length, NODE, OBJECT, COLOR, Purpose.SNAPSHOT);
+      assertArrayEquals(value.bytes(), read.bytes());
+      assertArrayEquals(value.ints(), read.ints());
+      assertArrayEquals(value.longs(), read.longs());
+      assertArrayEquals(value.doubles(), read.doubles());
+      assertArrayEquals(value.flags(), read.flags());
+      assertArrayEquals(value.names(), read.names());
+      assertArrayEquals(value.objects(), read.objects());
+      assertArrayEquals(value.chars(), read.chars());
+    }
+  }
+
   @Test
   void shouldRoundTripRegisteredRecordsAndEnums() {
     var t = new Tagged("t", List.of(new Point(1, 2)), new HashMap<>(Map.of("k", 5L)));
@@ -334,9 +388,13 @@ class SnapshotCodecTest {
     int huge = Integer.MAX_VALUE - 1;
     int[] classIds = {
       10, // byte[]
+      11, // char[]
+      12, // short[]
       13, // int[]
       14, // long[]
+      15, // float[]
       16, // double[]
+      17, // boolean[]
       18, // String[]
       19, // Object[]
       20, // ArrayList
