@@ -1,10 +1,11 @@
 package dev.pekkodsm.samples.gemm;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pekkodsm.samples.ForkedJvm;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -13,7 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -186,46 +186,27 @@ public final class GemmCommand implements Callable<Integer> {
     return spec;
   }
 
-  /** Runs one system in a fresh JVM (this one's classpath and flags); its output goes here. */
+  /** Runs one system in a fresh JVM of its own ({@link ForkedJvm}). */
   private GemmResult forked(String system, int n, GemmSpec spec)
       throws IOException, InterruptedException {
-    Path result = Files.createTempFile("gemm-result-", ".json");
-    try {
-      List<String> cmd = new ArrayList<>();
-      cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-      cmd.addAll(
-          List.of(
-              "-cp",
-              System.getProperty("java.class.path"),
-              dev.pekkodsm.samples.Main.class.getName(),
-              "bench",
-              "gemm",
-              "--systems=" + system,
-              "--nodes=" + n,
-              "--size=" + spec.size(),
-              "--tile=" + spec.tile(),
-              "--leaf=" + spec.leafTiles(),
-              "--inputs=" + spec.inputs().name().toLowerCase(Locale.ROOT),
-              "--seed=" + spec.seed(),
-              "--result-file=" + result));
-      if (noProgress) {
-        cmd.add("--no-progress");
-      }
-      Process child = new ProcessBuilder(cmd).inheritIO().start();
-      // Two minutes to start and check, and the product at no less than 0.05 GFLOP/s.
-      long limitMs = 120_000 + (long) (spec.flops() / 5e7);
-      if (!child.waitFor(limitMs, TimeUnit.MILLISECONDS)) {
-        child.destroyForcibly();
-        throw new IllegalStateException(system + " did not finish within " + limitMs + " ms");
-      }
-      if (child.exitValue() != 0) {
-        throw new IllegalStateException(system + "'s JVM failed (exit " + child.exitValue() + ")");
-      }
-      return new ObjectMapper().readValue(result.toFile(), GemmResult.class);
-    } finally {
-      Files.deleteIfExists(result);
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "bench",
+                "gemm",
+                "--systems=" + system,
+                "--nodes=" + n,
+                "--size=" + spec.size(),
+                "--tile=" + spec.tile(),
+                "--leaf=" + spec.leafTiles(),
+                "--inputs=" + spec.inputs().name().toLowerCase(Locale.ROOT),
+                "--seed=" + spec.seed()));
+    if (noProgress) {
+      args.add("--no-progress");
     }
+    // Two minutes to start and check, and the product at no less than 0.05 GFLOP/s.
+    Duration limit = Duration.ofMillis(120_000 + (long) (spec.flops() / 5e7));
+    return ForkedJvm.run(system, args, GemmResult.class, limit);
   }
 
   private Map<String, Object> describe(GemmSpec spec) {

@@ -1,10 +1,8 @@
 package dev.pekkodsm.samples.socialnet;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.pekkodsm.samples.kv.HazelcastKv;
+import dev.pekkodsm.samples.ForkedJvm;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
@@ -16,7 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import picocli.CommandLine;
@@ -315,62 +312,43 @@ public final class SocialNetCommand implements Callable<Integer> {
     }
   }
 
-  /** Runs one variant in a fresh JVM (this one's classpath and flags) and reads its rows back. */
+  /** Runs one variant in a fresh JVM of its own ({@link ForkedJvm}) and reads its rows back. */
   private List<SnResult> forked(
       SocialNetBench.Spec s, String variant, Workload w, List<Double> at, String label)
       throws IOException, InterruptedException {
-    Path result = Files.createTempFile("socialnet-result-", ".json");
-    try {
-      List<String> command = new ArrayList<>();
-      command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-      command.addAll(HazelcastKv.JVM_FLAGS);
-      command.addAll(
-          List.of(
-              "-cp",
-              System.getProperty("java.class.path"),
-              "dev.pekkodsm.samples.Main",
-              "bench",
-              "socialnet",
-              "--variants=" + variant,
-              "--workloads=" + w.label(),
-              "--media=" + s.media(),
-              "--nodes=" + s.nodes(),
-              "--warmup=" + s.warmup().toMillis() + "ms",
-              "--duration=" + s.duration().toMillis() + "ms",
-              "--probe=" + s.probe().toMillis() + "ms",
-              "--max-in-flight=" + s.maxInFlight(),
-              "--retained-posts=" + s.retainedPosts(),
-              "--page=" + s.page(),
-              "--verify-every=" + s.verifyEvery(),
-              "--quiet-users=" + s.quietUsers(),
-              "--ask-timeout=" + s.askTimeout().toMillis() + "ms",
-              "--seed=" + s.seed(),
-              "--phase=" + label,
-              "--result-file=" + result));
-      if (at != null) {
-        command.add(
-            "--rates="
-                + String.join(
-                    ",", at.stream().map(r -> String.format(Locale.ROOT, "%.3f", r)).toList()));
-      }
-      Process child = new ProcessBuilder(command).inheritIO().start();
-      long windows = at == null ? 1 + SocialNetBench.SWEEP_STEPS.length : at.size();
-      long limitMs =
-          180_000
-              + windows * (s.warmup().toMillis() + s.duration().toMillis() + s.probe().toMillis())
-              + 2 * s.askTimeout().toMillis();
-      if (!child.waitFor(limitMs, TimeUnit.MILLISECONDS)) {
-        child.destroyForcibly();
-        throw new IllegalStateException(variant + " did not finish within " + limitMs + " ms");
-      }
-      if (child.exitValue() != 0) {
-        throw new IllegalStateException(variant + "'s JVM failed (exit " + child.exitValue() + ")");
-      }
-      return Arrays.asList(new ObjectMapper().readValue(result.toFile(), SnResult[].class));
-    } finally {
-      Files.deleteIfExists(result);
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "bench",
+                "socialnet",
+                "--variants=" + variant,
+                "--workloads=" + w.label(),
+                "--media=" + s.media(),
+                "--nodes=" + s.nodes(),
+                "--warmup=" + s.warmup().toMillis() + "ms",
+                "--duration=" + s.duration().toMillis() + "ms",
+                "--probe=" + s.probe().toMillis() + "ms",
+                "--max-in-flight=" + s.maxInFlight(),
+                "--retained-posts=" + s.retainedPosts(),
+                "--page=" + s.page(),
+                "--verify-every=" + s.verifyEvery(),
+                "--quiet-users=" + s.quietUsers(),
+                "--ask-timeout=" + s.askTimeout().toMillis() + "ms",
+                "--seed=" + s.seed(),
+                "--phase=" + label));
+    if (at != null) {
+      args.add(
+          "--rates="
+              + String.join(
+                  ",", at.stream().map(r -> String.format(Locale.ROOT, "%.3f", r)).toList()));
     }
+    long windows = at == null ? 1 + SocialNetBench.SWEEP_STEPS.length : at.size();
+    long limitMs =
+        180_000
+            + windows * (s.warmup().toMillis() + s.duration().toMillis() + s.probe().toMillis())
+            + 2 * s.askTimeout().toMillis();
+    return Arrays.asList(
+        ForkedJvm.run(variant, args, SnResult[].class, Duration.ofMillis(limitMs)));
   }
 
   /** Parses {@code 20s}, {@code 500ms} or {@code 2m}. */
