@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -149,11 +149,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "seed (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(
-        names = "--results",
-        defaultValue = "results",
-        description = "folder for the run's files (default ${DEFAULT-VALUE})")
-    Path results;
+    @Mixin BenchOptions common;
 
     @Option(
         names = "--smoke",
@@ -162,17 +158,6 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--no-progress", description = "no progress bar")
     boolean noProgress;
-
-    @Option(
-        names = "--in-process",
-        description =
-            "run every system in this JVM instead of a fresh JVM each (faster to start, but the"
-                + " systems that run later find the JIT warmed by the earlier ones)")
-    boolean inProcess;
-
-    /** Set on the child JVM of a forked run: write the one result here and stop. */
-    @Option(names = "--result-file", hidden = true)
-    Path resultFile;
 
     @Override
     public Integer call() throws Exception {
@@ -185,9 +170,7 @@ final class BenchCommand implements Callable<Integer> {
         duration = Duration.ofSeconds(2);
       }
       validate();
-      if (resultFile != null) {
-        ForkedJvm.leaveWithParent(resultFile, Cli.name(this.spec));
-      }
+      common.leaveWithParent();
       KvSpec spec =
           new KvSpec(keys, valueBytes, buckets != null ? buckets : Math.max(1, keys / 16));
       List<DsmTransport> dsmTransports = new ArrayList<>();
@@ -204,26 +187,18 @@ final class BenchCommand implements Callable<Integer> {
                 KvBench.SYSTEMS.get(system).dsm() ? dsmTransports : dsmTransports.subList(0, 1);
             for (DsmTransport transport : runs) {
               all.add(
-                  inProcess || resultFile != null
+                  common.inThisJvm()
                       ? bench.run(system, n, transport)
                       : forked(system, n, readRatio, spec, transport));
             }
           }
         }
       }
-      if (resultFile != null) {
-        ForkedJvm.writeResult(resultFile, all.get(0));
+      if (common.forkedChild()) {
+        common.writeResult(all.get(0));
         return 0;
       }
-      KvReport report = new KvReport(all, describe(spec, started));
-      System.out.println();
-      report.print(System.out);
-      Path dir =
-          results.resolve("kv-" + started.format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-      List<Path> files = report.write(dir);
-      System.out.println();
-      System.out.println("Wrote " + files.size() + " files to " + dir + ":");
-      files.forEach(f -> System.out.println("  " + f.getFileName()));
+      common.publish(new KvReport(all, describe(spec, started)), "kv", started);
       return exitCode(all, System.err);
     }
 
@@ -238,13 +213,7 @@ final class BenchCommand implements Callable<Integer> {
             String.join(", ", KvBench.SYSTEMS.keySet()));
       }
       for (String t : transports) {
-        String problem = null;
-        try {
-          DsmTransport.of(t);
-        } catch (IllegalArgumentException e) {
-          problem = e.getMessage();
-        }
-        Cli.check(spec, problem == null, "--transport: %s", problem);
+        Cli.option(spec, "--transport", () -> DsmTransport.of(t));
       }
       for (int n : nodes) {
         Cli.check(spec, n >= 1 && n <= 64, "--nodes %d: must be 1 to 64", n);
@@ -331,7 +300,7 @@ final class BenchCommand implements Callable<Integer> {
       run.put("threadsPerNode", threads);
       run.put("warmup", warmup.toString());
       run.put("duration", duration.toString());
-      run.put("jvmPerSystem", !inProcess);
+      run.put("jvmPerSystem", !common.inProcess());
       run.put("seed", seed);
       run.put(
           "java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));

@@ -2,6 +2,7 @@ package dev.pekkodsm.samples.dataframe;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pekkodsm.samples.BenchReport;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -24,7 +25,7 @@ import org.knowm.xchart.style.Styler;
  * Prints the comparison as a table (a row per question, a column per system, then pekko-dsm's time
  * over each peer's) and writes it as JSON, CSV and PNG charts.
  */
-public final class DfReport {
+public final class DfReport implements BenchReport {
 
   private static final String DSM = "dsm";
 
@@ -87,6 +88,7 @@ public final class DfReport {
   }
 
   /** Prints the table. */
+  @Override
   public void print(PrintStream out) {
     boolean ratios = find(DSM) != null;
     StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-9s", "seconds"));
@@ -171,6 +173,7 @@ public final class DfReport {
   }
 
   /** Writes results.json, results.csv and the charts into {@code dir}; returns the files. */
+  @Override
   public List<Path> write(Path dir) throws IOException {
     Files.createDirectories(dir);
     List<Path> files = new ArrayList<>();

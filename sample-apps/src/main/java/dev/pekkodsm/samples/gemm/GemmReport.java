@@ -2,6 +2,7 @@ package dev.pekkodsm.samples.gemm;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pekkodsm.samples.BenchReport;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +22,7 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.Styler;
 
 /** Prints the GEMM comparison as a table and writes it as JSON, CSV and PNG charts. */
-public final class GemmReport {
+public final class GemmReport implements BenchReport {
 
   private final List<GemmResult> results;
   private final Map<String, Object> run;
@@ -49,6 +50,7 @@ public final class GemmReport {
   }
 
   /** Prints the table. */
+  @Override
   public void print(PrintStream out) {
     String header =
         String.format(
@@ -89,6 +91,7 @@ public final class GemmReport {
   }
 
   /** Writes results.json, results.csv and the charts into {@code dir}; returns the files. */
+  @Override
   public List<Path> write(Path dir) throws IOException {
     Files.createDirectories(dir);
     List<Path> files = new ArrayList<>();

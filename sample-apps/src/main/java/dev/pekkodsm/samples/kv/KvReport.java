@@ -2,6 +2,7 @@ package dev.pekkodsm.samples.kv;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pekkodsm.samples.BenchReport;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +22,7 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.Styler;
 
 /** Prints the comparison as a table and writes it as JSON, CSV and PNG charts. */
-public final class KvReport {
+public final class KvReport implements BenchReport {
 
   private final List<KvResult> results;
   private final Map<String, Object> run;
@@ -55,6 +56,7 @@ public final class KvReport {
   }
 
   /** Prints the table. */
+  @Override
   public void print(PrintStream out) {
     String header =
         String.format(
@@ -105,6 +107,7 @@ public final class KvReport {
   }
 
   /** Writes results.json, results.csv and the charts into {@code dir}; returns the files. */
+  @Override
   public List<Path> write(Path dir) throws IOException {
     Files.createDirectories(dir);
     List<Path> files = new ArrayList<>();

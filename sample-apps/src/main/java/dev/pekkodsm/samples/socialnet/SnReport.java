@@ -2,6 +2,7 @@ package dev.pekkodsm.samples.socialnet;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pekkodsm.samples.BenchReport;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +27,7 @@ import org.knowm.xchart.style.Styler;
  * (p99 latency against throughput per media and workload; saturation against media size when
  * several sizes were run).
  */
-public final class SnReport {
+public final class SnReport implements BenchReport {
 
   private final List<SnResult> results;
   private final Map<String, Object> run;
@@ -58,6 +59,7 @@ public final class SnReport {
   }
 
   /** Prints the windows and the summary. */
+  @Override
   public void print(PrintStream out) {
     String header =
         String.format(
@@ -191,6 +193,7 @@ public final class SnReport {
   }
 
   /** Writes results.json, results.csv and the charts into {@code dir}; returns the files. */
+  @Override
   public List<Path> write(Path dir) throws IOException {
     Files.createDirectories(dir);
     List<Path> files = new ArrayList<>();
