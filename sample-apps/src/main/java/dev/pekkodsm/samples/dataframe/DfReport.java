@@ -1,11 +1,9 @@
 package dev.pekkodsm.samples.dataframe;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.pekkodsm.samples.BenchReport;
+import dev.pekkodsm.samples.ReportFiles;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,7 +14,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.style.Styler;
@@ -101,8 +98,7 @@ public final class DfReport implements BenchReport {
       }
     }
     header.append("  answers");
-    out.println(header);
-    out.println("-".repeat(header.length()));
+    ReportFiles.printHeader(out, header);
     for (String q : questions()) {
       StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-9s", q));
       for (DfResult r : results) {
@@ -177,7 +173,6 @@ public final class DfReport implements BenchReport {
   public List<Path> write(Path dir) throws IOException {
     Files.createDirectories(dir);
     List<Path> files = new ArrayList<>();
-    Path json = dir.resolve("results.json");
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("run", run);
     doc.put("results", results);
@@ -195,10 +190,8 @@ public final class DfReport implements BenchReport {
       }
     }
     doc.put("ratios", ratios);
-    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), doc);
-    files.add(json);
+    files.add(ReportFiles.writeJson(dir, doc));
 
-    Path csv = dir.resolve("results.csv");
     StringBuilder b = new StringBuilder();
     b.append("system,nodes,rows,k,question,bestSeconds,runSeconds,answerRows,check,dsmOverThis\n");
     for (DfResult r : results) {
@@ -233,8 +226,7 @@ public final class DfReport implements BenchReport {
               r.totalSeconds(),
               Double.isNaN(t) ? "" : String.format(Locale.ROOT, "%.4f", t)));
     }
-    Files.writeString(csv, b, StandardCharsets.UTF_8);
-    files.add(csv);
+    files.add(ReportFiles.writeCsv(dir, b));
     files.addAll(charts(dir));
     return files;
   }
@@ -269,10 +261,8 @@ public final class DfReport implements BenchReport {
       }
       times.addSeries(r.system(), qs, ys);
     }
-    times.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(min))));
-    Path t = dir.resolve("time-per-question.png");
-    BitmapEncoder.saveBitmap(times, t.toString(), BitmapEncoder.BitmapFormat.PNG);
-    files.add(t);
+    times.getStyler().setYAxisMin(ReportFiles.logAxisMin(min));
+    files.add(ReportFiles.savePng(times, dir, "time-per-question"));
 
     List<String> names = results.stream().map(DfResult::system).toList();
     CategoryChart memory =
@@ -289,9 +279,7 @@ public final class DfReport implements BenchReport {
         "resident",
         names,
         results.stream().map(r -> Double.isNaN(r.rssMiB()) ? 0 : r.rssMiB()).toList());
-    Path m = dir.resolve("memory.png");
-    BitmapEncoder.saveBitmap(memory, m.toString(), BitmapEncoder.BitmapFormat.PNG);
-    files.add(m);
+    files.add(ReportFiles.savePng(memory, dir, "memory"));
     return files;
   }
 }

@@ -1,11 +1,9 @@
 package dev.pekkodsm.samples.gemm;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.pekkodsm.samples.BenchReport;
+import dev.pekkodsm.samples.ReportFiles;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
@@ -66,8 +63,7 @@ public final class GemmReport implements BenchReport {
             "messages",
             "check",
             "time/dsm");
-    out.println(header);
-    out.println("-".repeat(header.length()));
+    ReportFiles.printHeader(out, header);
     for (GemmResult r : results) {
       out.println(
           String.format(
@@ -97,37 +93,21 @@ public final class GemmReport implements BenchReport {
     List<Path> files = new ArrayList<>();
     List<Map<String, Object>> rows = new ArrayList<>();
     StringBuilder csv = new StringBuilder();
-    List<String> columns = new ArrayList<>();
-    for (var c : GemmResult.class.getRecordComponents()) {
-      columns.add(c.getName());
-    }
+    List<String> columns = ReportFiles.fieldNames(GemmResult.class);
     columns.add("timeOverDsm");
-    csv.append(String.join(",", columns)).append('\n');
+    csv.append(ReportFiles.csvLine(columns));
     for (GemmResult r : results) {
-      Map<String, Object> row = new LinkedHashMap<>();
-      for (var c : GemmResult.class.getRecordComponents()) {
-        try {
-          row.put(c.getName(), c.getAccessor().invoke(r));
-        } catch (ReflectiveOperationException e) {
-          throw new IllegalStateException(e);
-        }
-      }
+      Map<String, Object> row = ReportFiles.fields(r);
       double x = timeOverDsm(r);
       row.put("timeOverDsm", Double.isNaN(x) ? null : x);
       rows.add(row);
-      List<String> cells = new ArrayList<>();
-      row.values().forEach(v -> cells.add(v == null ? "" : String.valueOf(v)));
-      csv.append(String.join(",", cells)).append('\n');
+      csv.append(ReportFiles.csvLine(row.values()));
     }
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("run", run);
     doc.put("results", rows);
-    Path json = dir.resolve("results.json");
-    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), doc);
-    files.add(json);
-    Path csvFile = dir.resolve("results.csv");
-    Files.writeString(csvFile, csv, StandardCharsets.UTF_8);
-    files.add(csvFile);
+    files.add(ReportFiles.writeJson(dir, doc));
+    files.add(ReportFiles.writeCsv(dir, csv));
     files.addAll(charts(dir));
     return files;
   }
@@ -164,9 +144,7 @@ public final class GemmReport implements BenchReport {
           "seconds",
           rs.stream().map(GemmResult::system).toList(),
           rs.stream().map(GemmResult::seconds).toList());
-      Path p = dir.resolve("time-" + g.getKey() + ".png");
-      BitmapEncoder.saveBitmap(chart, p.toString(), BitmapEncoder.BitmapFormat.PNG);
-      files.add(p);
+      files.add(ReportFiles.savePng(chart, dir, "time-" + g.getKey()));
     }
     if (results.stream()
             .filter(r -> !r.system().equals("local"))
@@ -193,9 +171,7 @@ public final class GemmReport implements BenchReport {
             new ArrayList<>(s.getValue().keySet()),
             new ArrayList<>(s.getValue().values()));
       }
-      Path p = dir.resolve("scaling.png");
-      BitmapEncoder.saveBitmap(scaling, p.toString(), BitmapEncoder.BitmapFormat.PNG);
-      files.add(p);
+      files.add(ReportFiles.savePng(scaling, dir, "scaling"));
     }
     return files;
   }
