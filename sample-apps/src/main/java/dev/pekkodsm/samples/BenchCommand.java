@@ -1,9 +1,7 @@
 package dev.pekkodsm.samples;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pekkodsm.samples.gemm.GemmCommand;
 import dev.pekkodsm.samples.kv.DsmTransport;
-import dev.pekkodsm.samples.kv.HazelcastKv;
 import dev.pekkodsm.samples.kv.KvBench;
 import dev.pekkodsm.samples.kv.KvGate;
 import dev.pekkodsm.samples.kv.KvReport;
@@ -13,21 +11,19 @@ import dev.pekkodsm.samples.kv.KvValues;
 import dev.pekkodsm.samples.kv.Workload;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -153,11 +149,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "seed (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(
-        names = "--results",
-        defaultValue = "results",
-        description = "folder for the run's files (default ${DEFAULT-VALUE})")
-    Path results;
+    @Mixin BenchOptions common;
 
     @Option(
         names = "--smoke",
@@ -166,17 +158,6 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--no-progress", description = "no progress bar")
     boolean noProgress;
-
-    @Option(
-        names = "--in-process",
-        description =
-            "run every system in this JVM instead of a fresh JVM each (faster to start, but the"
-                + " systems that run later find the JIT warmed by the earlier ones)")
-    boolean inProcess;
-
-    /** Set on the child JVM of a forked run: write the one result here and stop. */
-    @Option(names = "--result-file", hidden = true)
-    Path resultFile;
 
     @Override
     public Integer call() throws Exception {
@@ -189,9 +170,7 @@ final class BenchCommand implements Callable<Integer> {
         duration = Duration.ofSeconds(2);
       }
       validate();
-      if (resultFile != null) {
-        leaveWithParent(resultFile);
-      }
+      common.leaveWithParent();
       KvSpec spec =
           new KvSpec(keys, valueBytes, buckets != null ? buckets : Math.max(1, keys / 16));
       List<DsmTransport> dsmTransports = new ArrayList<>();
@@ -208,26 +187,18 @@ final class BenchCommand implements Callable<Integer> {
                 KvBench.SYSTEMS.get(system).dsm() ? dsmTransports : dsmTransports.subList(0, 1);
             for (DsmTransport transport : runs) {
               all.add(
-                  inProcess || resultFile != null
+                  common.inThisJvm()
                       ? bench.run(system, n, transport)
                       : forked(system, n, readRatio, spec, transport));
             }
           }
         }
       }
-      if (resultFile != null) {
-        new ObjectMapper().writeValue(resultFile.toFile(), all.get(0));
+      if (common.forkedChild()) {
+        common.writeResult(all.get(0));
         return 0;
       }
-      KvReport report = new KvReport(all, describe(spec, started));
-      System.out.println();
-      report.print(System.out);
-      Path dir =
-          results.resolve("kv-" + started.format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-      List<Path> files = report.write(dir);
-      System.out.println();
-      System.out.println("Wrote " + files.size() + " files to " + dir + ":");
-      files.forEach(f -> System.out.println("  " + f.getFileName()));
+      common.publish(new KvReport(all, describe(spec, started)), "kv", started);
       return exitCode(all, System.err);
     }
 
@@ -242,13 +213,7 @@ final class BenchCommand implements Callable<Integer> {
             String.join(", ", KvBench.SYSTEMS.keySet()));
       }
       for (String t : transports) {
-        String problem = null;
-        try {
-          DsmTransport.of(t);
-        } catch (IllegalArgumentException e) {
-          problem = e.getMessage();
-        }
-        Cli.check(spec, problem == null, "--transport: %s", problem);
+        Cli.option(spec, "--transport", () -> DsmTransport.of(t));
       }
       for (int n : nodes) {
         Cli.check(spec, n >= 1 && n <= 64, "--nodes %d: must be 1 to 64", n);
@@ -278,29 +243,6 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * In the child JVM of a forked run: if the parent dies (even by SIGKILL), delete the result
-     * file and exit, so that nothing outlives the command.
-     */
-    private static void leaveWithParent(Path resultFile) {
-      ProcessHandle.current()
-          .parent()
-          .ifPresent(
-              parent ->
-                  parent
-                      .onExit()
-                      .thenRun(
-                          () -> {
-                            try {
-                              Files.deleteIfExists(resultFile);
-                            } catch (IOException e) {
-                              // nothing more to do: the JVM is leaving
-                            }
-                            System.err.println("./dsm bench kv: the parent JVM is gone; stopping");
-                            System.exit(Cli.EXIT_FAILED);
-                          }));
-    }
-
-    /**
      * 0 if every result meets the {@link KvGate} conditions, else {@link #GATE_FAILED}, with each
      * broken condition printed to {@code err}.
      */
@@ -315,79 +257,33 @@ final class BenchCommand implements Callable<Integer> {
       return GATE_FAILED;
     }
 
-    /**
-     * Runs one system in a fresh JVM (this one's classpath and flags), so that no system finds the
-     * JIT warmed, or the heap littered, by another; its output goes to this console. The child
-     * writes its result to a file it creates; it stops, deleting the file, if this JVM dies, and
-     * this JVM stops it if it is asked to exit.
-     */
+    /** Runs one system in a fresh JVM of its own ({@link ForkedJvm}). */
     private KvResult forked(
         String system, int n, double readRatio, KvSpec spec, DsmTransport transport)
         throws IOException, InterruptedException {
-      Path result =
-          Path.of(
-              System.getProperty("java.io.tmpdir"),
-              "kv-result-"
-                  + ProcessHandle.current().pid()
-                  + "-"
-                  + RESULTS.incrementAndGet()
-                  + ".json");
-      Thread stopChild = null;
-      try {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.addAll(HazelcastKv.JVM_FLAGS); // the jar's manifest gives these to java -jar only
-        command.addAll(
-            List.of(
-                "-cp",
-                System.getProperty("java.class.path"),
-                Main.class.getName(),
-                "bench",
-                "kv",
-                "--systems=" + system,
-                "--transport=" + transport.configName(),
-                "--nodes=" + n,
-                "--read-ratio=" + readRatio,
-                "--zipf=" + zipf,
-                "--keys=" + spec.keys(),
-                "--value-bytes=" + spec.valueBytes(),
-                "--buckets=" + spec.buckets(),
-                "--threads=" + threads,
-                "--warmup=" + warmup.toMillis() + "ms",
-                "--duration=" + duration.toMillis() + "ms",
-                "--seed=" + seed,
-                "--result-file=" + result));
-        if (noProgress) {
-          command.add("--no-progress");
-        }
-        Process child = new ProcessBuilder(command).inheritIO().start();
-        stopChild = new Thread(child::destroy, "kv-stop-child");
-        Runtime.getRuntime().addShutdownHook(stopChild);
-        long limitMs = 120_000 + 4 * (warmup.toMillis() + duration.toMillis());
-        if (!child.waitFor(limitMs, TimeUnit.MILLISECONDS)) {
-          child.destroyForcibly();
-          throw new IllegalStateException(system + " did not finish within " + limitMs + " ms");
-        }
-        if (child.exitValue() != 0) {
-          throw new IllegalStateException(
-              system + "'s JVM failed (exit " + child.exitValue() + ")");
-        }
-        return new ObjectMapper().readValue(result.toFile(), KvResult.class);
-      } finally {
-        if (stopChild != null) {
-          try {
-            Runtime.getRuntime().removeShutdownHook(stopChild);
-          } catch (IllegalStateException e) {
-            // exiting: the hook stops the child
-          }
-        }
-        Files.deleteIfExists(result);
+      List<String> args =
+          new ArrayList<>(
+              List.of(
+                  "bench",
+                  "kv",
+                  "--systems=" + system,
+                  "--transport=" + transport.configName(),
+                  "--nodes=" + n,
+                  "--read-ratio=" + readRatio,
+                  "--zipf=" + zipf,
+                  "--keys=" + spec.keys(),
+                  "--value-bytes=" + spec.valueBytes(),
+                  "--buckets=" + spec.buckets(),
+                  "--threads=" + threads,
+                  "--warmup=" + warmup.toMillis() + "ms",
+                  "--duration=" + duration.toMillis() + "ms",
+                  "--seed=" + seed));
+      if (noProgress) {
+        args.add("--no-progress");
       }
+      Duration limit = Duration.ofMinutes(2).plus(warmup.plus(duration).multipliedBy(4));
+      return ForkedJvm.run(system, args, KvResult.class, limit);
     }
-
-    private static final java.util.concurrent.atomic.AtomicInteger RESULTS =
-        new java.util.concurrent.atomic.AtomicInteger();
 
     private Map<String, Object> describe(KvSpec spec, LocalDateTime started) {
       Map<String, Object> run = new LinkedHashMap<>();
@@ -404,7 +300,7 @@ final class BenchCommand implements Callable<Integer> {
       run.put("threadsPerNode", threads);
       run.put("warmup", warmup.toString());
       run.put("duration", duration.toString());
-      run.put("jvmPerSystem", !inProcess);
+      run.put("jvmPerSystem", !common.inProcess());
       run.put("seed", seed);
       run.put(
           "java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));

@@ -114,8 +114,16 @@ final class Cli {
     try {
       return what.get();
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+      throw usageError(spec, e);
     }
+  }
+
+  /**
+   * The usage error that {@code rejected}, thrown by the code that checks or consumes an option,
+   * stands for: its message, then exit {@value #EXIT_USAGE}.
+   */
+  static ParameterException usageError(CommandSpec spec, IllegalArgumentException rejected) {
+    return new ParameterException(spec.commandLine(), rejected.getMessage(), rejected);
   }
 
   /** {@code ./dsm tour}, {@code ./dsm bench kv}: how the user typed the command. */

@@ -1,22 +1,20 @@
 package dev.pekkodsm.samples.dataframe;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pekkodsm.samples.BenchOptions;
 import dev.pekkodsm.samples.ForkedJvm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code ./dsm bench dataframe}: db-benchmark's group-by questions on every system. */
 @Command(
@@ -31,8 +29,6 @@ import picocli.CommandLine.Spec;
       "Example: ./dsm bench dataframe --nodes 3 --rows 1e7 --questions q1,q10"
     })
 public final class DataFrameCommand implements Callable<Integer> {
-
-  @Spec CommandLine.Model.CommandSpec spec;
 
   @Option(
       names = "--systems",
@@ -90,11 +86,7 @@ public final class DataFrameCommand implements Callable<Integer> {
       description = "seed of a newly generated table (default ${DEFAULT-VALUE})")
   long seed;
 
-  @Option(
-      names = "--results",
-      defaultValue = "results",
-      description = "folder for the run's files (default ${DEFAULT-VALUE})")
-  Path results;
+  @Mixin BenchOptions common;
 
   @Option(names = "--smoke", description = "a quick check of every system: 1e6 rows, one run")
   boolean smoke;
@@ -102,44 +94,20 @@ public final class DataFrameCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "no progress bar")
   boolean noProgress;
 
-  @Option(
-      names = "--in-process",
-      description = "run every system in this JVM instead of a fresh JVM each")
-  boolean inProcess;
-
-  /** Set on the child JVM of a forked run: write the one result here and stop. */
-  @Option(names = "--result-file", hidden = true)
-  Path resultFile;
-
   @Override
   public Integer call() throws Exception {
     if (smoke) {
       rows = "1e6";
       runs = 1;
     }
-    List<Question> asked;
-    GroupByShape shape;
-    try {
-      for (String s : systems) {
-        if (!DfBench.SYSTEMS.containsKey(s)) {
-          throw new IllegalArgumentException(
-              "unknown system " + s + "; known: " + String.join(", ", DfBench.SYSTEMS.keySet()));
-        }
-      }
-      if (nodes < 1) {
-        throw new IllegalArgumentException("--nodes=" + nodes + " must be at least 1");
-      }
-      if (runs < 1) {
-        throw new IllegalArgumentException("--runs=" + runs + " must be at least 1");
-      }
-      asked = Question.parse(questions);
-      shape =
-          dataFile != null
-              ? GroupByTable.shapeOf(dataFile)
-              : new GroupByShape(GroupByShape.parseCount(rows), k);
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-    }
+    List<Question> asked = common.validate(this::validate);
+    GroupByShape shape =
+        common.validate(
+            () ->
+                dataFile != null
+                    ? GroupByTable.shapeOf(dataFile)
+                    : new GroupByShape(GroupByShape.parseCount(rows), k));
+    common.leaveWithParent();
     Path file = dataFile != null ? dataFile : GroupByTable.fileFor(dataDir, shape);
     if (dataFile == null && !Files.exists(file)) {
       System.out.println("Generating " + shape + " into " + file + " (once; later runs reuse it)");
@@ -151,7 +119,7 @@ public final class DataFrameCommand implements Callable<Integer> {
     List<DfResult> all = new ArrayList<>();
     List<String> failed = new ArrayList<>();
     for (String system : systems) {
-      if (inProcess || resultFile != null) {
+      if (common.inThisJvm()) {
         all.add(bench.run(system, nodes));
         continue;
       }
@@ -167,21 +135,12 @@ public final class DataFrameCommand implements Callable<Integer> {
       System.err.println("No system finished: " + failed);
       return 1;
     }
-    if (resultFile != null) {
-      new ObjectMapper().writeValue(resultFile.toFile(), all.get(0));
+    if (common.forkedChild()) {
+      common.writeResult(all.get(0));
       return 0;
     }
     DfReport report = new DfReport(DfBench.check(all), describe(shape, file));
-    System.out.println();
-    report.print(System.out);
-    Path dir =
-        results.resolve(
-            "dataframe-"
-                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-    List<Path> files = report.write(dir);
-    System.out.println();
-    System.out.println("Wrote " + files.size() + " files to " + dir + ":");
-    files.forEach(f -> System.out.println("  " + f.getFileName()));
+    common.publish(report, "dataframe", LocalDateTime.now());
     if (!failed.isEmpty()) {
       System.err.println("These systems failed and are not in the report: " + failed);
     }
@@ -190,6 +149,28 @@ public final class DataFrameCommand implements Callable<Integer> {
       return 1;
     }
     return failed.isEmpty() ? 0 : 1;
+  }
+
+  /**
+   * Checks the systems, node count, runs and questions before anything starts.
+   *
+   * @return the questions to ask
+   * @throws IllegalArgumentException saying what is wrong
+   */
+  private List<Question> validate() {
+    for (String s : systems) {
+      if (!DfBench.SYSTEMS.containsKey(s)) {
+        throw new IllegalArgumentException(
+            "unknown system " + s + "; known: " + String.join(", ", DfBench.SYSTEMS.keySet()));
+      }
+    }
+    if (nodes < 1) {
+      throw new IllegalArgumentException("--nodes=" + nodes + " must be at least 1");
+    }
+    if (runs < 1) {
+      throw new IllegalArgumentException("--runs=" + runs + " must be at least 1");
+    }
+    return Question.parse(questions);
   }
 
   /** Runs one system in a fresh JVM of its own ({@link ForkedJvm}). */
@@ -221,7 +202,7 @@ public final class DataFrameCommand implements Callable<Integer> {
     run.put("nodes", nodes);
     run.put("questions", questions);
     run.put("runs", runs);
-    run.put("jvmPerSystem", !inProcess);
+    run.put("jvmPerSystem", !common.inProcess());
     run.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
     run.put("cpus", Runtime.getRuntime().availableProcessors());
     run.put("maxHeapMiB", Runtime.getRuntime().maxMemory() >> 20);

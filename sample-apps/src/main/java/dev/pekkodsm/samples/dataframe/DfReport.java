@@ -1,10 +1,9 @@
 package dev.pekkodsm.samples.dataframe;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pekkodsm.samples.BenchReport;
+import dev.pekkodsm.samples.ReportFiles;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,7 +14,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.style.Styler;
@@ -24,7 +22,7 @@ import org.knowm.xchart.style.Styler;
  * Prints the comparison as a table (a row per question, a column per system, then pekko-dsm's time
  * over each peer's) and writes it as JSON, CSV and PNG charts.
  */
-public final class DfReport {
+public final class DfReport implements BenchReport {
 
   private static final String DSM = "dsm";
 
@@ -87,6 +85,7 @@ public final class DfReport {
   }
 
   /** Prints the table. */
+  @Override
   public void print(PrintStream out) {
     boolean ratios = find(DSM) != null;
     StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-9s", "seconds"));
@@ -99,8 +98,7 @@ public final class DfReport {
       }
     }
     header.append("  answers");
-    out.println(header);
-    out.println("-".repeat(header.length()));
+    ReportFiles.printHeader(out, header);
     for (String q : questions()) {
       StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-9s", q));
       for (DfResult r : results) {
@@ -171,10 +169,10 @@ public final class DfReport {
   }
 
   /** Writes results.json, results.csv and the charts into {@code dir}; returns the files. */
+  @Override
   public List<Path> write(Path dir) throws IOException {
     Files.createDirectories(dir);
     List<Path> files = new ArrayList<>();
-    Path json = dir.resolve("results.json");
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("run", run);
     doc.put("results", results);
@@ -192,10 +190,8 @@ public final class DfReport {
       }
     }
     doc.put("ratios", ratios);
-    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), doc);
-    files.add(json);
+    files.add(ReportFiles.writeJson(dir, doc));
 
-    Path csv = dir.resolve("results.csv");
     StringBuilder b = new StringBuilder();
     b.append("system,nodes,rows,k,question,bestSeconds,runSeconds,answerRows,check,dsmOverThis\n");
     for (DfResult r : results) {
@@ -230,8 +226,7 @@ public final class DfReport {
               r.totalSeconds(),
               Double.isNaN(t) ? "" : String.format(Locale.ROOT, "%.4f", t)));
     }
-    Files.writeString(csv, b, StandardCharsets.UTF_8);
-    files.add(csv);
+    files.add(ReportFiles.writeCsv(dir, b));
     files.addAll(charts(dir));
     return files;
   }
@@ -266,10 +261,8 @@ public final class DfReport {
       }
       times.addSeries(r.system(), qs, ys);
     }
-    times.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(min))));
-    Path t = dir.resolve("time-per-question.png");
-    BitmapEncoder.saveBitmap(times, t.toString(), BitmapEncoder.BitmapFormat.PNG);
-    files.add(t);
+    times.getStyler().setYAxisMin(ReportFiles.logAxisMin(min));
+    files.add(ReportFiles.savePng(times, dir, "time-per-question"));
 
     List<String> names = results.stream().map(DfResult::system).toList();
     CategoryChart memory =
@@ -286,9 +279,7 @@ public final class DfReport {
         "resident",
         names,
         results.stream().map(r -> Double.isNaN(r.rssMiB()) ? 0 : r.rssMiB()).toList());
-    Path m = dir.resolve("memory.png");
-    BitmapEncoder.saveBitmap(memory, m.toString(), BitmapEncoder.BitmapFormat.PNG);
-    files.add(m);
+    files.add(ReportFiles.savePng(memory, dir, "memory"));
     return files;
   }
 }

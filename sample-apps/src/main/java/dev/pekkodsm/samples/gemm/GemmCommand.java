@@ -1,24 +1,20 @@
 package dev.pekkodsm.samples.gemm;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pekkodsm.samples.BenchOptions;
+import dev.pekkodsm.samples.ForkedJvm;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.time.Duration;
 import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** {@code ./dsm bench gemm}: dense matrix product on every system, side by side. */
 @Command(
@@ -38,8 +34,6 @@ import picocli.CommandLine.Spec;
       "Example: ./dsm bench gemm --nodes 3 --size 4096 --tile 512"
     })
 public final class GemmCommand implements Callable<Integer> {
-
-  @Spec CommandSpec command;
 
   @Option(
       names = "--systems",
@@ -87,11 +81,7 @@ public final class GemmCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "42", description = "seed (default ${DEFAULT-VALUE})")
   long seed;
 
-  @Option(
-      names = "--results",
-      defaultValue = "results",
-      description = "folder for the run's files (default ${DEFAULT-VALUE})")
-  Path results;
+  @Mixin BenchOptions common;
 
   @Option(names = "--smoke", description = "a quick check of every system: n = 256, tiles of 64")
   boolean smoke;
@@ -99,46 +89,22 @@ public final class GemmCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "no progress bar")
   boolean noProgress;
 
-  @Option(
-      names = "--in-process",
-      description =
-          "run every system in this JVM instead of a fresh JVM each (faster to start, but later"
-              + " systems find the JIT warmed by earlier ones)")
-  boolean inProcess;
-
-  /** Set on the child JVM of a forked run: write the one result here and stop. */
-  @Option(names = "--result-file", hidden = true)
-  Path resultFile;
-
   @Override
   public Integer call() throws Exception {
-    GemmSpec spec;
-    try {
-      spec = validate();
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(command.commandLine(), e.getMessage(), e);
-    }
+    GemmSpec spec = common.validate(this::validate);
+    common.leaveWithParent();
     GemmBench bench = new GemmBench(spec, System.out, !noProgress);
     List<GemmResult> all = new ArrayList<>();
     for (int n : nodes) {
       for (String system : systems) {
-        all.add(inProcess || resultFile != null ? bench.run(system, n) : forked(system, n, spec));
+        all.add(common.inThisJvm() ? bench.run(system, n) : forked(system, n, spec));
       }
     }
-    if (resultFile != null) {
-      new ObjectMapper().writeValue(resultFile.toFile(), all.get(0));
+    if (common.forkedChild()) {
+      common.writeResult(all.get(0));
       return 0;
     }
-    GemmReport report = new GemmReport(all, describe(spec));
-    System.out.println();
-    report.print(System.out);
-    Path dir =
-        results.resolve(
-            "gemm-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-    List<Path> files = report.write(dir);
-    System.out.println();
-    System.out.println("Wrote " + files.size() + " files to " + dir + ":");
-    files.forEach(f -> System.out.println("  " + f.getFileName()));
+    common.publish(new GemmReport(all, describe(spec)), "gemm", LocalDateTime.now());
     return all.stream().allMatch(GemmResult::correct) ? 0 : 3;
   }
 
@@ -186,46 +152,27 @@ public final class GemmCommand implements Callable<Integer> {
     return spec;
   }
 
-  /** Runs one system in a fresh JVM (this one's classpath and flags); its output goes here. */
+  /** Runs one system in a fresh JVM of its own ({@link ForkedJvm}). */
   private GemmResult forked(String system, int n, GemmSpec spec)
       throws IOException, InterruptedException {
-    Path result = Files.createTempFile("gemm-result-", ".json");
-    try {
-      List<String> cmd = new ArrayList<>();
-      cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-      cmd.addAll(
-          List.of(
-              "-cp",
-              System.getProperty("java.class.path"),
-              dev.pekkodsm.samples.Main.class.getName(),
-              "bench",
-              "gemm",
-              "--systems=" + system,
-              "--nodes=" + n,
-              "--size=" + spec.size(),
-              "--tile=" + spec.tile(),
-              "--leaf=" + spec.leafTiles(),
-              "--inputs=" + spec.inputs().name().toLowerCase(Locale.ROOT),
-              "--seed=" + spec.seed(),
-              "--result-file=" + result));
-      if (noProgress) {
-        cmd.add("--no-progress");
-      }
-      Process child = new ProcessBuilder(cmd).inheritIO().start();
-      // Two minutes to start and check, and the product at no less than 0.05 GFLOP/s.
-      long limitMs = 120_000 + (long) (spec.flops() / 5e7);
-      if (!child.waitFor(limitMs, TimeUnit.MILLISECONDS)) {
-        child.destroyForcibly();
-        throw new IllegalStateException(system + " did not finish within " + limitMs + " ms");
-      }
-      if (child.exitValue() != 0) {
-        throw new IllegalStateException(system + "'s JVM failed (exit " + child.exitValue() + ")");
-      }
-      return new ObjectMapper().readValue(result.toFile(), GemmResult.class);
-    } finally {
-      Files.deleteIfExists(result);
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "bench",
+                "gemm",
+                "--systems=" + system,
+                "--nodes=" + n,
+                "--size=" + spec.size(),
+                "--tile=" + spec.tile(),
+                "--leaf=" + spec.leafTiles(),
+                "--inputs=" + spec.inputs().name().toLowerCase(Locale.ROOT),
+                "--seed=" + spec.seed()));
+    if (noProgress) {
+      args.add("--no-progress");
     }
+    // Two minutes to start and check, and the product at no less than 0.05 GFLOP/s.
+    Duration limit = Duration.ofMillis(120_000 + (long) (spec.flops() / 5e7));
+    return ForkedJvm.run(system, args, GemmResult.class, limit);
   }
 
   private Map<String, Object> describe(GemmSpec spec) {
@@ -238,7 +185,7 @@ public final class GemmCommand implements Callable<Integer> {
     run.put("leafTiles", spec.leafTiles());
     run.put("inputs", spec.inputs().name().toLowerCase(Locale.ROOT));
     run.put("seed", spec.seed());
-    run.put("jvmPerSystem", !inProcess);
+    run.put("jvmPerSystem", !common.inProcess());
     run.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
     run.put("cpus", Runtime.getRuntime().availableProcessors());
     run.put("maxHeapMiB", Runtime.getRuntime().maxMemory() >> 20);

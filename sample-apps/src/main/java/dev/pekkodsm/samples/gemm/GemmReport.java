@@ -1,10 +1,9 @@
 package dev.pekkodsm.samples.gemm;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pekkodsm.samples.BenchReport;
+import dev.pekkodsm.samples.ReportFiles;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
@@ -21,7 +19,7 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.Styler;
 
 /** Prints the GEMM comparison as a table and writes it as JSON, CSV and PNG charts. */
-public final class GemmReport {
+public final class GemmReport implements BenchReport {
 
   private final List<GemmResult> results;
   private final Map<String, Object> run;
@@ -49,6 +47,7 @@ public final class GemmReport {
   }
 
   /** Prints the table. */
+  @Override
   public void print(PrintStream out) {
     String header =
         String.format(
@@ -64,8 +63,7 @@ public final class GemmReport {
             "messages",
             "check",
             "time/dsm");
-    out.println(header);
-    out.println("-".repeat(header.length()));
+    ReportFiles.printHeader(out, header);
     for (GemmResult r : results) {
       out.println(
           String.format(
@@ -89,42 +87,27 @@ public final class GemmReport {
   }
 
   /** Writes results.json, results.csv and the charts into {@code dir}; returns the files. */
+  @Override
   public List<Path> write(Path dir) throws IOException {
     Files.createDirectories(dir);
     List<Path> files = new ArrayList<>();
     List<Map<String, Object>> rows = new ArrayList<>();
     StringBuilder csv = new StringBuilder();
-    List<String> columns = new ArrayList<>();
-    for (var c : GemmResult.class.getRecordComponents()) {
-      columns.add(c.getName());
-    }
+    List<String> columns = ReportFiles.fieldNames(GemmResult.class);
     columns.add("timeOverDsm");
-    csv.append(String.join(",", columns)).append('\n');
+    csv.append(ReportFiles.csvLine(columns));
     for (GemmResult r : results) {
-      Map<String, Object> row = new LinkedHashMap<>();
-      for (var c : GemmResult.class.getRecordComponents()) {
-        try {
-          row.put(c.getName(), c.getAccessor().invoke(r));
-        } catch (ReflectiveOperationException e) {
-          throw new IllegalStateException(e);
-        }
-      }
+      Map<String, Object> row = ReportFiles.fields(r);
       double x = timeOverDsm(r);
       row.put("timeOverDsm", Double.isNaN(x) ? null : x);
       rows.add(row);
-      List<String> cells = new ArrayList<>();
-      row.values().forEach(v -> cells.add(v == null ? "" : String.valueOf(v)));
-      csv.append(String.join(",", cells)).append('\n');
+      csv.append(ReportFiles.csvLine(row.values()));
     }
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("run", run);
     doc.put("results", rows);
-    Path json = dir.resolve("results.json");
-    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), doc);
-    files.add(json);
-    Path csvFile = dir.resolve("results.csv");
-    Files.writeString(csvFile, csv, StandardCharsets.UTF_8);
-    files.add(csvFile);
+    files.add(ReportFiles.writeJson(dir, doc));
+    files.add(ReportFiles.writeCsv(dir, csv));
     files.addAll(charts(dir));
     return files;
   }
@@ -161,9 +144,7 @@ public final class GemmReport {
           "seconds",
           rs.stream().map(GemmResult::system).toList(),
           rs.stream().map(GemmResult::seconds).toList());
-      Path p = dir.resolve("time-" + g.getKey() + ".png");
-      BitmapEncoder.saveBitmap(chart, p.toString(), BitmapEncoder.BitmapFormat.PNG);
-      files.add(p);
+      files.add(ReportFiles.savePng(chart, dir, "time-" + g.getKey()));
     }
     if (results.stream()
             .filter(r -> !r.system().equals("local"))
@@ -190,9 +171,7 @@ public final class GemmReport {
             new ArrayList<>(s.getValue().keySet()),
             new ArrayList<>(s.getValue().values()));
       }
-      Path p = dir.resolve("scaling.png");
-      BitmapEncoder.saveBitmap(scaling, p.toString(), BitmapEncoder.BitmapFormat.PNG);
-      files.add(p);
+      files.add(ReportFiles.savePng(scaling, dir, "scaling"));
     }
     return files;
   }

@@ -1,10 +1,9 @@
 package dev.pekkodsm.samples.kv;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pekkodsm.samples.BenchReport;
+import dev.pekkodsm.samples.ReportFiles;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
@@ -21,7 +19,7 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.Styler;
 
 /** Prints the comparison as a table and writes it as JSON, CSV and PNG charts. */
-public final class KvReport {
+public final class KvReport implements BenchReport {
 
   private final List<KvResult> results;
   private final Map<String, Object> run;
@@ -55,6 +53,7 @@ public final class KvReport {
   }
 
   /** Prints the table. */
+  @Override
   public void print(PrintStream out) {
     String header =
         String.format(
@@ -74,8 +73,7 @@ public final class KvReport {
             "errors",
             "msg/op",
             "x dsm");
-    out.println(header);
-    out.println("-".repeat(header.length()));
+    ReportFiles.printHeader(out, header);
     for (KvResult r : results) {
       out.println(
           String.format(
@@ -105,32 +103,22 @@ public final class KvReport {
   }
 
   /** Writes results.json, results.csv and the charts into {@code dir}; returns the files. */
+  @Override
   public List<Path> write(Path dir) throws IOException {
     Files.createDirectories(dir);
     List<Path> files = new ArrayList<>();
-    Path json = dir.resolve("results.json");
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("run", run);
     List<Map<String, Object>> rows = new ArrayList<>();
     for (KvResult r : results) {
-      Map<String, Object> row = new LinkedHashMap<>();
-      for (var c : KvResult.class.getRecordComponents()) {
-        try {
-          Object v = c.getAccessor().invoke(r);
-          row.put(c.getName(), v instanceof Double d && d.isNaN() ? null : v);
-        } catch (ReflectiveOperationException e) {
-          throw new IllegalStateException(e);
-        }
-      }
+      Map<String, Object> row = ReportFiles.fieldsWithoutNaN(r);
       double x = ratioToDsm(r);
       row.put("ratioToDsm", Double.isNaN(x) ? null : x);
       rows.add(row);
     }
     doc.put("results", rows);
-    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), doc);
-    files.add(json);
+    files.add(ReportFiles.writeJson(dir, doc));
 
-    Path csv = dir.resolve("results.csv");
     StringBuilder b = new StringBuilder();
     b.append(
         "system,transport,linearizable,nodes,threadsPerNode,readRatio,zipf,keys,valueBytes,ops,"
@@ -170,8 +158,7 @@ public final class KvReport {
                   ? ""
                   : String.format(Locale.ROOT, "%.4f", ratioToDsm(r))));
     }
-    Files.writeString(csv, b, StandardCharsets.UTF_8);
-    files.add(csv);
+    files.add(ReportFiles.writeCsv(dir, b));
 
     files.addAll(charts(dir));
     return files;
@@ -213,9 +200,7 @@ public final class KvReport {
       tput.getStyler().setYAxisMin(floor(rs.stream().map(KvResult::opsPerSec).toList()));
       tput.getStyler().setLegendVisible(false);
       tput.addSeries("ops/s", names, rs.stream().map(KvResult::opsPerSec).toList());
-      Path t = dir.resolve("throughput-" + g.getKey() + ".png");
-      BitmapEncoder.saveBitmap(tput, t.toString(), BitmapEncoder.BitmapFormat.PNG);
-      files.add(t);
+      files.add(ReportFiles.savePng(tput, dir, "throughput-" + g.getKey()));
 
       CategoryChart lat =
           new CategoryChartBuilder()
@@ -232,9 +217,7 @@ public final class KvReport {
       lat.addSeries("p50", names, rs.stream().map(r -> positive(r.p50Us())).toList());
       lat.addSeries("p99", names, rs.stream().map(r -> positive(r.p99Us())).toList());
       lat.addSeries("p999", names, rs.stream().map(r -> positive(r.p999Us())).toList());
-      Path l = dir.resolve("latency-" + g.getKey() + ".png");
-      BitmapEncoder.saveBitmap(lat, l.toString(), BitmapEncoder.BitmapFormat.PNG);
-      files.add(l);
+      files.add(ReportFiles.savePng(lat, dir, "latency-" + g.getKey()));
     }
 
     // The scaling curve, when more than one node count was run.
@@ -258,9 +241,7 @@ public final class KvReport {
         List<Double> ys = new ArrayList<>(s.getValue().values());
         scaling.addSeries(s.getKey(), xs, ys);
       }
-      Path p = dir.resolve("scaling.png");
-      BitmapEncoder.saveBitmap(scaling, p.toString(), BitmapEncoder.BitmapFormat.PNG);
-      files.add(p);
+      files.add(ReportFiles.savePng(scaling, dir, "scaling"));
     }
     return files;
   }
@@ -284,7 +265,7 @@ public final class KvReport {
   private static double floor(List<Double> values) {
     double min =
         values.stream().mapToDouble(Double::doubleValue).filter(v -> v > 0).min().orElse(1);
-    return Math.pow(10, Math.floor(Math.log10(min)));
+    return ReportFiles.logAxisMin(min);
   }
 
   private static double positive(double us) {

@@ -1,10 +1,9 @@
 package dev.pekkodsm.samples.socialnet;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.pekkodsm.samples.BenchReport;
+import dev.pekkodsm.samples.ReportFiles;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,7 +14,6 @@ import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.Styler;
@@ -26,7 +24,7 @@ import org.knowm.xchart.style.Styler;
  * (p99 latency against throughput per media and workload; saturation against media size when
  * several sizes were run).
  */
-public final class SnReport {
+public final class SnReport implements BenchReport {
 
   private final List<SnResult> results;
   private final Map<String, Object> run;
@@ -58,6 +56,7 @@ public final class SnReport {
   }
 
   /** Prints the windows and the summary. */
+  @Override
   public void print(PrintStream out) {
     String header =
         String.format(
@@ -82,8 +81,7 @@ public final class SnReport {
             "errors",
             "retry",
             "viol");
-    out.println(header);
-    out.println("-".repeat(header.length()));
+    ReportFiles.printHeader(out, header);
     for (SnResult r : results) {
       out.println(
           String.format(
@@ -123,8 +121,7 @@ public final class SnReport {
               "x values",
               "half rate/s",
               "p99 there ms");
-      out.println(h);
-      out.println("-".repeat(h.length()));
+      ReportFiles.printHeader(out, h);
       for (String[] row : summary) {
         out.println(
             String.format(Locale.ROOT, "%-11s %-8s %-10s %12s %10s %14s %14s", (Object[]) row));
@@ -191,6 +188,7 @@ public final class SnReport {
   }
 
   /** Writes results.json, results.csv and the charts into {@code dir}; returns the files. */
+  @Override
   public List<Path> write(Path dir) throws IOException {
     Files.createDirectories(dir);
     List<Path> files = new ArrayList<>();
@@ -198,7 +196,7 @@ public final class SnReport {
     doc.put("run", run);
     List<Map<String, Object>> rows = new ArrayList<>();
     for (SnResult r : results) {
-      rows.add(row(r));
+      rows.add(ReportFiles.fieldsWithoutNaN(r));
     }
     doc.put("results", rows);
     List<Map<String, Object>> summary = new ArrayList<>();
@@ -213,49 +211,20 @@ public final class SnReport {
       summary.add(m);
     }
     doc.put("summary", summary);
-    Path json = dir.resolve("results.json");
-    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), doc);
-    files.add(json);
+    files.add(ReportFiles.writeJson(dir, doc));
 
-    Path csv = dir.resolve("results.csv");
-    StringBuilder b = new StringBuilder();
-    List<String> names = new ArrayList<>(row(results.isEmpty() ? null : results.get(0)).keySet());
-    b.append(String.join(",", names)).append('\n');
+    StringBuilder b =
+        new StringBuilder(ReportFiles.csvLine(ReportFiles.fieldNames(SnResult.class)));
     for (SnResult r : results) {
-      List<String> cells = new ArrayList<>();
-      for (Object v : row(r).values()) {
-        String cell = v == null ? "" : v.toString();
-        cells.add(
-            cell.contains(",") || cell.contains("\"")
-                ? '"' + cell.replace("\"", "\"\"") + '"'
-                : cell);
-      }
-      b.append(String.join(",", cells)).append('\n');
+      b.append(ReportFiles.csvLine(ReportFiles.fieldsWithoutNaN(r).values()));
     }
-    Files.writeString(csv, b, StandardCharsets.UTF_8);
-    files.add(csv);
+    files.add(ReportFiles.writeCsv(dir, b));
     files.addAll(charts(dir));
     return files;
   }
 
   private static Object number(String s) {
     return s.equals("-") ? null : Double.parseDouble(s);
-  }
-
-  private static Map<String, Object> row(SnResult r) {
-    Map<String, Object> row = new LinkedHashMap<>();
-    for (var c : SnResult.class.getRecordComponents()) {
-      Object v = null;
-      if (r != null) {
-        try {
-          v = c.getAccessor().invoke(r);
-        } catch (ReflectiveOperationException e) {
-          throw new IllegalStateException(e);
-        }
-      }
-      row.put(c.getName(), v instanceof Double d && d.isNaN() ? null : v);
-    }
-    return row;
   }
 
   private List<Path> charts(Path dir) throws IOException {
@@ -290,9 +259,7 @@ public final class SnReport {
           }
         }
         if (any) {
-          Path p = dir.resolve("latency-" + workload + "-" + media + ".png");
-          BitmapEncoder.saveBitmap(chart, p.toString(), BitmapEncoder.BitmapFormat.PNG);
-          files.add(p);
+          files.add(ReportFiles.savePng(chart, dir, "latency-" + workload + "-" + media));
         }
       }
     }
@@ -327,9 +294,7 @@ public final class SnReport {
           }
         }
         if (any) {
-          Path p = dir.resolve("saturation-by-media-" + workload + ".png");
-          BitmapEncoder.saveBitmap(chart, p.toString(), BitmapEncoder.BitmapFormat.PNG);
-          files.add(p);
+          files.add(ReportFiles.savePng(chart, dir, "saturation-by-media-" + workload));
         }
       }
     }

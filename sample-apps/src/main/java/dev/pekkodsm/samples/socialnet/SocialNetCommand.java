@@ -1,14 +1,10 @@
 package dev.pekkodsm.samples.socialnet;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.pekkodsm.samples.kv.HazelcastKv;
+import dev.pekkodsm.samples.BenchOptions;
+import dev.pekkodsm.samples.ForkedJvm;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -16,11 +12,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code ./dsm bench socialnet}: DeathStarBench's social network in three variants. */
@@ -137,11 +132,7 @@ public final class SocialNetCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "42", description = "seed (default ${DEFAULT-VALUE})")
   long seed;
 
-  @Option(
-      names = "--results",
-      defaultValue = "results",
-      description = "folder for the run's files (default ${DEFAULT-VALUE})")
-  Path results;
+  @Mixin BenchOptions common;
 
   @Option(
       names = "--smoke",
@@ -150,20 +141,9 @@ public final class SocialNetCommand implements Callable<Integer> {
               + " 1 s + 2 s, every answer's media checked")
   boolean smoke;
 
-  @Option(
-      names = "--in-process",
-      description = "run every variant in this JVM instead of a fresh JVM each")
-  boolean inProcess;
-
-  /** Set on the child JVM of a forked run: write its results here and stop. */
-  @Option(names = "--result-file", hidden = true)
-  Path resultFile;
-
   /** Set on the child JVM of a forked run: the phase label of fixed rates. */
   @Option(names = "--phase", hidden = true, defaultValue = "fixed")
   String phase;
-
-  @CommandLine.Spec CommandLine.Model.CommandSpec commandSpec;
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
 
@@ -182,52 +162,14 @@ public final class SocialNetCommand implements Callable<Integer> {
     }
     List<MediaShape> shapes = new ArrayList<>();
     List<Workload> mixes = new ArrayList<>();
-    SocialNetBench.Spec spec;
-    try {
-      for (String v : variants) {
-        if (!SocialNet.VARIANTS.contains(v)) {
-          throw new IllegalArgumentException(
-              "unknown variant " + v + "; known: " + String.join(", ", SocialNet.VARIANTS));
-        }
-      }
-      media.forEach(m -> shapes.add(MediaShape.parse(m)));
-      workloads.forEach(w -> mixes.add(Workload.parse(w)));
-      if (nodes < 1 || nodes > 16) {
-        throw new IllegalArgumentException("--nodes=" + nodes + " must be in [1, 16]");
-      }
-      if (rates != null && rates.stream().anyMatch(r -> !(r > 0) || r > 1_000_000)) {
-        throw new IllegalArgumentException("--rates " + rates + " must be in (0, 1000000]");
-      }
-      if (retainedPosts < 1) {
-        throw new IllegalArgumentException("--retained-posts=" + retainedPosts + " must be >= 1");
-      }
-      if (quietUsers < 0) {
-        throw new IllegalArgumentException("--quiet-users=" + quietUsers + " must be >= 0");
-      }
-      spec =
-          new SocialNetBench.Spec(
-              nodes,
-              shapes.get(0),
-              retainedPosts,
-              page,
-              maxInFlight,
-              duration("--warmup", warmup, true),
-              duration("--duration", duration, false),
-              duration("--probe", probe, false),
-              seed,
-              verifyEvery,
-              quietUsers,
-              duration("--ask-timeout", askTimeout, false));
-    } catch (IllegalArgumentException e) {
-      throw new CommandLine.ParameterException(commandSpec.commandLine(), e.getMessage());
-    }
-    if (resultFile != null) {
+    SocialNetBench.Spec spec = common.validate(() -> validate(shapes, mixes));
+    common.leaveWithParent();
+    if (common.forkedChild()) {
       SocialNetBench bench = new SocialNetBench(spec, System.out);
-      List<SnResult> out =
+      common.writeResult(
           rates == null
               ? bench.sweep(variants.get(0), mixes.get(0))
-              : bench.fixed(variants.get(0), mixes.get(0), rates, phase);
-      new ObjectMapper().writeValue(resultFile.toFile(), out);
+              : bench.fixed(variants.get(0), mixes.get(0), rates, phase));
       return 0;
     }
     List<SnResult> all = new ArrayList<>();
@@ -262,19 +204,52 @@ public final class SocialNetCommand implements Callable<Integer> {
         }
       }
     }
-    SnReport report = new SnReport(all, describe(shapes));
-    System.out.println();
-    report.print(System.out);
-    Path dir =
-        results.resolve(
-            "socialnet-"
-                + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-    List<Path> files = report.write(dir);
-    System.out.println();
-    System.out.println("Wrote " + files.size() + " files to " + dir + ":");
-    files.forEach(f -> System.out.println("  " + f.getFileName()));
+    common.publish(new SnReport(all, describe(shapes)), "socialnet", LocalDateTime.now());
     failed.forEach(f -> System.out.println("FAILED: " + f));
     return failed.isEmpty() && all.stream().allMatch(SnResult::correct) ? 0 : 1;
+  }
+
+  /**
+   * Checks every option before anything starts, parsing the media sizes into {@code shapes} and the
+   * workloads into {@code mixes}.
+   *
+   * @return the run's spec, with the first media size
+   * @throws IllegalArgumentException saying what is wrong
+   */
+  private SocialNetBench.Spec validate(List<MediaShape> shapes, List<Workload> mixes) {
+    for (String v : variants) {
+      if (!SocialNet.VARIANTS.contains(v)) {
+        throw new IllegalArgumentException(
+            "unknown variant " + v + "; known: " + String.join(", ", SocialNet.VARIANTS));
+      }
+    }
+    media.forEach(m -> shapes.add(MediaShape.parse(m)));
+    workloads.forEach(w -> mixes.add(Workload.parse(w)));
+    if (nodes < 1 || nodes > 16) {
+      throw new IllegalArgumentException("--nodes=" + nodes + " must be in [1, 16]");
+    }
+    if (rates != null && rates.stream().anyMatch(r -> !(r > 0) || r > 1_000_000)) {
+      throw new IllegalArgumentException("--rates " + rates + " must be in (0, 1000000]");
+    }
+    if (retainedPosts < 1) {
+      throw new IllegalArgumentException("--retained-posts=" + retainedPosts + " must be >= 1");
+    }
+    if (quietUsers < 0) {
+      throw new IllegalArgumentException("--quiet-users=" + quietUsers + " must be >= 0");
+    }
+    return new SocialNetBench.Spec(
+        nodes,
+        shapes.get(0),
+        retainedPosts,
+        page,
+        maxInFlight,
+        duration("--warmup", warmup, true),
+        duration("--duration", duration, false),
+        duration("--probe", probe, false),
+        seed,
+        verifyEvery,
+        quietUsers,
+        duration("--ask-timeout", askTimeout, false));
   }
 
   private static SocialNetBench.Spec withMedia(SocialNetBench.Spec s, MediaShape shape) {
@@ -303,7 +278,7 @@ public final class SocialNetCommand implements Callable<Integer> {
       List<String> failed)
       throws Exception {
     try {
-      if (inProcess) {
+      if (common.inProcess()) {
         SocialNetBench bench = new SocialNetBench(s, System.out);
         return at == null ? bench.sweep(variant, w) : bench.fixed(variant, w, at, label);
       }
@@ -315,62 +290,43 @@ public final class SocialNetCommand implements Callable<Integer> {
     }
   }
 
-  /** Runs one variant in a fresh JVM (this one's classpath and flags) and reads its rows back. */
+  /** Runs one variant in a fresh JVM of its own ({@link ForkedJvm}) and reads its rows back. */
   private List<SnResult> forked(
       SocialNetBench.Spec s, String variant, Workload w, List<Double> at, String label)
       throws IOException, InterruptedException {
-    Path result = Files.createTempFile("socialnet-result-", ".json");
-    try {
-      List<String> command = new ArrayList<>();
-      command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-      command.addAll(HazelcastKv.JVM_FLAGS);
-      command.addAll(
-          List.of(
-              "-cp",
-              System.getProperty("java.class.path"),
-              "dev.pekkodsm.samples.Main",
-              "bench",
-              "socialnet",
-              "--variants=" + variant,
-              "--workloads=" + w.label(),
-              "--media=" + s.media(),
-              "--nodes=" + s.nodes(),
-              "--warmup=" + s.warmup().toMillis() + "ms",
-              "--duration=" + s.duration().toMillis() + "ms",
-              "--probe=" + s.probe().toMillis() + "ms",
-              "--max-in-flight=" + s.maxInFlight(),
-              "--retained-posts=" + s.retainedPosts(),
-              "--page=" + s.page(),
-              "--verify-every=" + s.verifyEvery(),
-              "--quiet-users=" + s.quietUsers(),
-              "--ask-timeout=" + s.askTimeout().toMillis() + "ms",
-              "--seed=" + s.seed(),
-              "--phase=" + label,
-              "--result-file=" + result));
-      if (at != null) {
-        command.add(
-            "--rates="
-                + String.join(
-                    ",", at.stream().map(r -> String.format(Locale.ROOT, "%.3f", r)).toList()));
-      }
-      Process child = new ProcessBuilder(command).inheritIO().start();
-      long windows = at == null ? 1 + SocialNetBench.SWEEP_STEPS.length : at.size();
-      long limitMs =
-          180_000
-              + windows * (s.warmup().toMillis() + s.duration().toMillis() + s.probe().toMillis())
-              + 2 * s.askTimeout().toMillis();
-      if (!child.waitFor(limitMs, TimeUnit.MILLISECONDS)) {
-        child.destroyForcibly();
-        throw new IllegalStateException(variant + " did not finish within " + limitMs + " ms");
-      }
-      if (child.exitValue() != 0) {
-        throw new IllegalStateException(variant + "'s JVM failed (exit " + child.exitValue() + ")");
-      }
-      return Arrays.asList(new ObjectMapper().readValue(result.toFile(), SnResult[].class));
-    } finally {
-      Files.deleteIfExists(result);
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "bench",
+                "socialnet",
+                "--variants=" + variant,
+                "--workloads=" + w.label(),
+                "--media=" + s.media(),
+                "--nodes=" + s.nodes(),
+                "--warmup=" + s.warmup().toMillis() + "ms",
+                "--duration=" + s.duration().toMillis() + "ms",
+                "--probe=" + s.probe().toMillis() + "ms",
+                "--max-in-flight=" + s.maxInFlight(),
+                "--retained-posts=" + s.retainedPosts(),
+                "--page=" + s.page(),
+                "--verify-every=" + s.verifyEvery(),
+                "--quiet-users=" + s.quietUsers(),
+                "--ask-timeout=" + s.askTimeout().toMillis() + "ms",
+                "--seed=" + s.seed(),
+                "--phase=" + label));
+    if (at != null) {
+      args.add(
+          "--rates="
+              + String.join(
+                  ",", at.stream().map(r -> String.format(Locale.ROOT, "%.3f", r)).toList()));
     }
+    long windows = at == null ? 1 + SocialNetBench.SWEEP_STEPS.length : at.size();
+    long limitMs =
+        180_000
+            + windows * (s.warmup().toMillis() + s.duration().toMillis() + s.probe().toMillis())
+            + 2 * s.askTimeout().toMillis();
+    return Arrays.asList(
+        ForkedJvm.run(variant, args, SnResult[].class, Duration.ofMillis(limitMs)));
   }
 
   /** Parses {@code 20s}, {@code 500ms} or {@code 2m}. */
@@ -418,7 +374,7 @@ public final class SocialNetCommand implements Callable<Integer> {
             "degreeMedian", g.median(),
             "degreeMean", g.mean(),
             "degreeMax", g.max()));
-    run.put("jvmPerVariant", !inProcess);
+    run.put("jvmPerVariant", !common.inProcess());
     run.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
     run.put("cpus", Runtime.getRuntime().availableProcessors());
     run.put("maxHeapMiB", Runtime.getRuntime().maxMemory() >> 20);
