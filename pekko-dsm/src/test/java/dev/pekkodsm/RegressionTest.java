@@ -55,7 +55,7 @@ class RegressionTest {
     DBox<Account> box = cluster.dsm(0).alloc(new Account("a", 1));
     DRef<Account> there = cluster.cluster().send(0, 1, box.share());
     // A copy takes LendLedger.COPY_WEIGHT (2^28), a copy of that copy half of it: thirteen such
-    // copies leave a reference holding 2^15, below the mark at which a holder asks for more.
+    // copies leave a reference holding 2^15, far below the mark at which a holder asks for more.
     DRef<Account> low = there.copy();
     for (int i = 0; i < 13; i++) {
       DRef<Account> next = low.copy();
@@ -91,6 +91,26 @@ class RegressionTest {
         cluster.dsm(1).counters().messagesSent() - messagesBefore,
         "1,000 copies of a reference with a fresh lend's weight need no top-up");
     copies.forEach(DRef::release);
+    there.release();
+    eventually("the owner writes once every copy is back", 10, () -> writes(box));
+    box.drop();
+  }
+
+  @Test
+  void shouldAskForWeightLongBeforeCopiesSpendIt() throws Exception {
+    DBox<Account> box = cluster.dsm(0).alloc(new Account("halving", 1));
+    DRef<Account> there = cluster.cluster().send(0, 1, box.share());
+    DRef<Account> holder = there.copy(); // takes LendLedger.COPY_WEIGHT: its copies halve it
+    for (int i = 0; i < 7; i++) { // the seventh leaves it below LendLedger.TOP_UP_BELOW: it asks
+      holder.copy().release();
+    }
+    Thread.sleep(1_000); // lets the top-up arrive
+    List<DRef<Account>> copies = new ArrayList<>();
+    for (int i = 0; i < 1_000; i++) { // halving alone would run dry after 21 more
+      copies.add(holder.copy());
+    }
+    copies.forEach(DRef::release);
+    holder.release();
     there.release();
     eventually("the owner writes once every copy is back", 10, () -> writes(box));
     box.drop();

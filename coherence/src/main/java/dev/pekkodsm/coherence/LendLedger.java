@@ -34,15 +34,23 @@ public final class LendLedger {
   /** How many fresh lends ({@link #INITIAL_WEIGHT} each) fit at once: 2^23 - 1. */
   public static final long MAX_FRESH_LENDS = MAX_TOTAL_WEIGHT / INITIAL_WEIGHT;
 
-  /** A holder whose weight falls below this asks the owner for more before splitting again. */
-  public static final long TOP_UP_BELOW = 1L << 16;
+  /**
+   * A holder whose weight falls below this asks the owner for more (once, until it arrives; again
+   * if it falls below {@link #TOP_UP_AGAIN_BELOW} meanwhile), and a reference that arrives holding
+   * less asks on arrival. A copy ({@link #COPY_WEIGHT}) is copied six times before it asks, with 21
+   * halvings left while the weight travels.
+   */
+  public static final long TOP_UP_BELOW = 1L << 22;
+
+  /** A holder whose top-up has not arrived asks again below this. */
+  public static final long TOP_UP_AGAIN_BELOW = 1L << 10;
 
   /**
    * The most weight a copy of a reference takes from the reference it is copied from: a holder with
-   * a fresh lend's weight makes 4,095 copies before it starts halving, and asks for more at the
-   * 4,108th, where halving from the first copy would ask after 24. A service that keeps a reference
-   * and hands a copy to every reader is the common case; a copy that is copied on still has 2^28 to
-   * halve.
+   * a fresh lend's weight makes 4,095 copies before copies start to halve what it holds, where
+   * halving from the first copy would ask for more after 18 and run dry after 40. A service that
+   * keeps a reference and hands a copy to every reader is the common case; a copy that is copied on
+   * still has 2^28 to halve.
    */
   public static final long COPY_WEIGHT = 1L << 28;
 

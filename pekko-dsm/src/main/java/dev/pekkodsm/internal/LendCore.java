@@ -52,6 +52,7 @@ public final class LendCore {
   private long weight; // guarded by this
   private int holds; // guarded by this; see hold()
   private long heldBack; // guarded by this: weight a release left for the last hold to return
+  private boolean toppingUp; // guarded by this: more weight was asked for and has not arrived
   private String revokedBecause; // guarded by this
   private long loadedFingerprint; // guarded by this; debug: hash of a remote value when read
 
@@ -323,12 +324,14 @@ public final class LendCore {
 
   /**
    * Splits off weight for a copy ({@link LendLedger#COPY_WEIGHT}, or half this reference's weight
-   * once it holds less than twice that); asks the home for more when little is left, so a reference
-   * can be passed on indefinitely.
+   * once it holds less than twice that); asks the home for more when it holds less than {@link
+   * LendLedger#TOP_UP_BELOW} (once while that request is in flight, again if the weight runs low
+   * anyway), so a reference can be passed on indefinitely and a holder that hands out copies does
+   * not wait for weight.
    */
   private long split() {
     long given;
-    long remaining;
+    boolean ask;
     synchronized (this) {
       if (!state.holdsWeight()) {
         throw stale();
@@ -346,9 +349,12 @@ public final class LendCore {
       }
       given = weight >= 2 * LendLedger.COPY_WEIGHT ? LendLedger.COPY_WEIGHT : weight / 2;
       weight -= given;
-      remaining = weight;
+      ask =
+          weight < LendLedger.TOP_UP_BELOW
+              && (!toppingUp || weight < LendLedger.TOP_UP_AGAIN_BELOW);
+      toppingUp |= ask;
     }
-    if (remaining < LendLedger.TOP_UP_BELOW) {
+    if (ask) {
       topUp();
     }
     return given;
@@ -358,6 +364,10 @@ public final class LendCore {
     if (form == Form.LOCAL) {
       if (local.topUp(ctx.self(), LendLedger.INITIAL_WEIGHT, address.color())) {
         new Slot().addWeight(LendLedger.INITIAL_WEIGHT);
+      } else {
+        synchronized (this) {
+          toppingUp = false;
+        }
       }
     } else {
       long self = ctx.self().value();
@@ -612,6 +622,7 @@ public final class LendCore {
       synchronized (LendCore.this) {
         if (state == RefState.LIVE) {
           weight += w;
+          toppingUp = false;
           return;
         }
       }
