@@ -167,7 +167,9 @@ public interface SyncAccess {
   /**
    * Writes a frame into the value slot whose locator is in field {@code slotField} of a cell, then
    * compare-and-exchanges the cell's word from {@code expected} to {@code update}, as one operation
-   * where the transport can (over tcp one round trip instead of three): a commit. If the write
+   * where the transport can (over tcp one round trip instead of three): a commit. If the word does
+   * not hold {@code expected} once the slot is located, nothing is written (a holder whose lock was
+   * taken back must not overwrite a slot a later holder has committed into since); if the write
    * fails, the word is not touched.
    *
    * @return the word's witness, as {@link #compareAndExchange}
@@ -187,7 +189,7 @@ public interface SyncAccess {
         this, cell, object, slotField, frame, length, expected, update, deadlineNs);
   }
 
-  /** {@link #writeThenExchange} made of a load, a write and an exchange of {@code sync}. */
+  /** {@link #writeThenExchange} made of two loads, a write and an exchange of {@code sync}. */
   static long writeThenExchangeStepwise(
       SyncAccess sync,
       long cell,
@@ -202,6 +204,13 @@ public interface SyncAccess {
       throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "field " + slotField + " is no slot");
     }
     long slot = sync.load(cell, object, slotField, deadlineNs);
+    // A writer whose lock was taken back (the word moved on) writes nothing: it cannot overwrite
+    // a slot a later holder has committed into. Only one that pauses between this load and its
+    // write still can (see the README's limits).
+    long word = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+    if (word != expected) {
+      return word;
+    }
     sync.writeValue(slot, frame, length, deadlineNs);
     return sync.compareAndExchange(cell, object, SyncLayout.WORD, expected, update, deadlineNs);
   }

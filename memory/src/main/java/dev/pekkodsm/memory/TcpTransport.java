@@ -313,7 +313,7 @@ public final class TcpTransport implements OneSidedTransport {
       return word(TcpWire.ADD_OPCODE, field, cell, deadlineNs, false, object, delta);
     }
 
-    /** One request (WRXC): the server writes the frame, then exchanges the word. */
+    /** One request (WRXC): the server checks the word, writes the frame, exchanges the word. */
     @Override
     public long writeThenExchange(
         long cell,

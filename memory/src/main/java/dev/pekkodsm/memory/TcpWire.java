@@ -31,8 +31,8 @@ import javax.crypto.spec.SecretKeySpec;
  *   WRITEV "WRVL" arg = frame length, locator = a value slot; body: the frame. The reply is empty.
  *   COMMIT "WRXC" arg = frame length, locator = a two-slot cell; body: object u64 | slot field u64
  *                 | expected u64 | update u64 | the frame. Writes the frame into the slot the
- *                 field locates, then exchanges the word as XCHG does (not if the write failed).
- *                 The reply: the word's witness (u64).
+ *                 field locates if the word holds the expected, then exchanges the word as XCHG
+ *                 does (not if the write failed). The reply: the word's witness (u64).
  *   ACTIVE "RDAC" arg = selector bit, locator = a two-slot cell; body: object u64 | known color
  *                 i64. The reply: word u64 | color i64 of the selected slot's frame (-1: none),
  *                 then a stable copy of that frame unless its color is the known one.

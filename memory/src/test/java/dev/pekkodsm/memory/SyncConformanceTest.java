@@ -338,6 +338,11 @@ abstract class SyncConformanceTest {
         peer.writeThenExchange(cell, OBJECT, SyncLayout.LOCATOR_A, next, next.length, 7, 9, soon()),
         "a stale expectation: the witness");
     assertEquals(8, region.load(cell, OBJECT, SyncLayout.WORD, soon()), "not exchanged");
+    assertEquals(ReadStatus.OK, region.readValue(slotA, OBJECT, 1, out, soon()));
+    assertEquals(
+        "committed",
+        decode(out),
+        "nor written: a holder that lost its lock must not write a slot the next holder commits");
 
     byte[] large = frame("x".repeat(400), OBJECT, 3);
     assertEquals(

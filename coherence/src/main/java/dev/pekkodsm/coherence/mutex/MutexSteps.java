@@ -205,8 +205,9 @@ public final class MutexSteps {
       if (LockWord.withWaiters(witness, false) != LockWord.withWaiters(word, false)) {
         return Outcome.FENCED; // anything but the waiters flag changed: the lock is not ours
       }
-      // Lockers began to wait at the home meanwhile: the frame is in place, flip the word.
-      return exchange(sync, cell, object, witness, color, true, deadlineNs);
+      // Lockers began to wait at the home meanwhile, perhaps before the frame was written (it is
+      // written only while the word is as expected): write and exchange again from this word.
+      word = witness;
     }
   }
 

@@ -41,6 +41,11 @@ public final class TestStore implements MutexStore, AutoCloseable {
     return region;
   }
 
+  /** The arena the region lives beside, for peers that open it over a transport. */
+  public SnapshotArena arena() {
+    return arena;
+  }
+
   @Override
   public byte[] frame(Object value, long object, int color) {
     return CODEC.encode(value, node, object, color, Purpose.SNAPSHOT);

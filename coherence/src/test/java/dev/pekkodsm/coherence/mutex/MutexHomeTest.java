@@ -1,0 +1,106 @@
+package dev.pekkodsm.coherence.mutex;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkodsm.coherence.ManualTiming;
+import dev.pekkodsm.coherence.MutexCell;
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.memory.ReadBuffer;
+import dev.pekkodsm.memory.SyncAccess;
+import dev.pekkodsm.memory.SyncLayout;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The home's side of a mutex, step by step on a real sync region. */
+class MutexHomeTest {
+
+  static final NodeId HOME = NodeId.of(0x10);
+  static final NodeId A = NodeId.of(0xA1);
+  static final NodeId B = NodeId.of(0xB2);
+  static final long OBJECT = 77;
+
+  TestStore store;
+  MutexHome home;
+
+  @BeforeEach
+  void create(@TempDir Path dir) {
+    store = new TestStore(dir, HOME.value());
+    home = new MutexHome(HOME, store, new ManualTiming(), TimeUnit.SECONDS.toNanos(10));
+  }
+
+  @AfterEach
+  void close() {
+    store.close();
+  }
+
+  @Test
+  void shouldCommitAndHandTheLockOverWhenLockersBeganToWaitWhileItWasHeld() {
+    MutexCell mutex = home.create(OBJECT, "first");
+    SyncAccess sync = store.region();
+    long cell = mutex.cell();
+    long heldByA = MutexSteps.tryLock(sync, cell, OBJECT, LockWord.token(A, 1), Long.MAX_VALUE);
+    long[] grantedToB = {MutexSteps.NOT_FREE};
+    home.lock(
+        mutex,
+        B,
+        1,
+        new MutexQueue.Listener() {
+          @Override
+          public void granted(long word) {
+            grantedToB[0] = word;
+          }
+
+          @Override
+          public void timedOut(long word, long waitedNs) {}
+        });
+    assertTrue(
+        LockWord.hasWaiters(sync.load(cell, OBJECT, SyncLayout.WORD, 0)), "B waits at the home");
+
+    byte[] fromA = store.frame("A's", OBJECT, 1);
+    assertEquals(
+        MutexSteps.Outcome.HANDED_OFF,
+        MutexSteps.commit(sync, cell, OBJECT, heldByA, fromA, fromA.length, 1, Long.MAX_VALUE),
+        "A took the lock before B waited, and commits from that word");
+    home.handedOff(mutex);
+    assertTrue(LockWord.heldByNode(grantedToB[0], B), "the lock went to B");
+    ReadBuffer out = new ReadBuffer(64);
+    home.readCommitted(mutex, OBJECT, out);
+    assertEquals("A's", store.decode(out), "A's commit stands");
+  }
+
+  /**
+   * A holder whose node was thought gone commits after the lock was taken back from it and the next
+   * holder committed: it loads the slot locator only now, the home's new one, which the next
+   * holder's commit made the active slot. Its commit must be refused without writing that slot.
+   */
+  @Test
+  void shouldKeepTheNextHoldersCommitWhenAHolderWhoseLockWasTakenBackCommitsLate() {
+    MutexCell mutex = home.create(OBJECT, "first");
+    SyncAccess sync = store.region();
+    long cell = mutex.cell();
+    long heldByA = MutexSteps.tryLock(sync, cell, OBJECT, LockWord.token(A, 1), Long.MAX_VALUE);
+    assertNotEquals(MutexSteps.NOT_FREE, heldByA);
+
+    assertTrue(home.departed(mutex, OBJECT, A), "A's node left while A held the lock");
+    long heldByB = MutexSteps.tryLock(sync, cell, OBJECT, LockWord.token(B, 1), Long.MAX_VALUE);
+    assertNotEquals(MutexSteps.NOT_FREE, heldByB);
+    byte[] fromB = store.frame("B's", OBJECT, 1);
+    assertEquals(
+        MutexSteps.Outcome.RELEASED,
+        MutexSteps.commit(sync, cell, OBJECT, heldByB, fromB, fromB.length, 1, Long.MAX_VALUE));
+
+    byte[] fromA = store.frame("A's, too late", OBJECT, 1);
+    assertEquals(
+        MutexSteps.Outcome.FENCED,
+        MutexSteps.commit(sync, cell, OBJECT, heldByA, fromA, fromA.length, 1, Long.MAX_VALUE));
+    ReadBuffer out = new ReadBuffer(64);
+    home.readCommitted(mutex, OBJECT, out);
+    assertEquals("B's", store.decode(out), "B's commit stands");
+  }
+}
