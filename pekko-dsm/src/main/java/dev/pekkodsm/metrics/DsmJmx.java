@@ -17,6 +17,7 @@ import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanInfo;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
+import javax.management.ReflectionException;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.slf4j.Logger;
@@ -185,8 +186,11 @@ public final class DsmJmx {
     }
 
     @Override
-    public Object invoke(String action, Object[] params, String[] signature) {
-      throw new UnsupportedOperationException("the DSM MBean has no operations");
+    public Object invoke(String action, Object[] params, String[] signature)
+        throws ReflectionException {
+      // The MBean is read-only (its info lists no operation); JMX's answer to an unknown one.
+      throw new ReflectionException(
+          new NoSuchMethodException(action), "the DSM MBean has no operation " + action);
     }
 
     @Override

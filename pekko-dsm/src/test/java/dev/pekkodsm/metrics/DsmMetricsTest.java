@@ -41,6 +41,11 @@ class DsmMetricsTest {
 
       DMutex<Long> home = cluster.dsm(0).mutex(0L);
       DMutex<Long> there = cluster.send(0, 1, home.clone());
+      javax.management.ObjectName mbean = name;
+      org.junit.jupiter.api.Assertions.assertThrows(
+          javax.management.ReflectionException.class,
+          () -> JMX.invoke(mbean, "reset", new Object[0], new String[0]),
+          "the MBean is read-only: an operation is JMX's unknown-operation error");
       long jmxBefore = (Long) JMX.getAttribute(name, "oneSidedReads");
       double meterBefore = registry.get("pekko.dsm.one.sided.reads").functionCounter().count();
 
