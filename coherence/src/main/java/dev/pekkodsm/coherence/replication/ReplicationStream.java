@@ -1,0 +1,233 @@
+package dev.pekkodsm.coherence.replication;
+
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.Timing;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+
+/**
+ * A primary's ordered stream of {@link ReplicaRecord}s to its backup, and the acknowledgements that
+ * tell its writers their changes are safe.
+ *
+ * <p>Records get consecutive sequence numbers within an <em>epoch</em>; an epoch begins each time
+ * the stream is pointed at a backup, with a full copy of the primary's state, so a backup never has
+ * to reconcile two histories. One batch is in flight at a time: records shipped meanwhile wait and
+ * leave together with the next batch, so many concurrent writers share one round trip. A batch not
+ * acknowledged within the resend interval is sent again (the backup ignores what it already
+ * applied); a backup that missed a batch says so and gets a new epoch with a full copy.
+ *
+ * <p>With no backup (a cluster of one), shipping completes at once: there is nowhere to be safe
+ * yet, and the full copy made when a backup appears covers what was written alone.
+ *
+ * <p>Thread-safe. Futures are completed outside the stream's lock.
+ */
+public final class ReplicationStream {
+
+  /** Sends a batch to a backup; fire and forget (the stream resends). */
+  public interface Link {
+    void send(NodeId backup, long epoch, long firstSeq, List<ReplicaRecord> records);
+  }
+
+  private record Pending(long seq, ReplicaRecord record) {}
+
+  private record Waiter(long seq, CompletableFuture<Void> future) {}
+
+  private final Link link;
+  private final Timing timing;
+  private final long resendAfterNs;
+  private final int maxBatch;
+
+  // Guarded by this.
+  private NodeId backup;
+  private long epoch;
+  private long nextSeq = 1;
+  private long acked;
+  private final ArrayDeque<Pending> unsent = new ArrayDeque<>();
+  private List<Pending> inFlight = List.of();
+  private Timing.Cancellable resend;
+  private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+  private long batchesSent;
+  private long resends;
+
+  /**
+   * @param link how batches reach the backup
+   * @param timing the clock and timer for resends
+   * @param resendAfterNs a batch not acknowledged within this is sent again
+   * @param maxBatch the most records in one batch
+   */
+  public ReplicationStream(Link link, Timing timing, long resendAfterNs, int maxBatch) {
+    this.link = Objects.requireNonNull(link, "link");
+    this.timing = Objects.requireNonNull(timing, "timing");
+    if (resendAfterNs <= 0 || maxBatch < 1) {
+      throw new IllegalArgumentException(
+          "resendAfterNs " + resendAfterNs + " and maxBatch " + maxBatch + " must be positive");
+    }
+    this.resendAfterNs = resendAfterNs;
+    this.maxBatch = maxBatch;
+  }
+
+  /**
+   * Appends records, in this order after everything shipped before. The future completes when the
+   * backup holds them (at once if there is no backup). Never fails: a caller that cannot wait
+   * longer stops waiting, and the change may or may not survive a failure of this node.
+   */
+  public CompletableFuture<Void> ship(List<ReplicaRecord> records) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    boolean alone;
+    synchronized (this) {
+      alone = backup == null;
+      if (!alone) {
+        for (ReplicaRecord r : records) {
+          unsent.add(new Pending(nextSeq++, r));
+        }
+        waiters.add(new Waiter(nextSeq - 1, done));
+        sendIfIdle();
+      }
+    }
+    if (alone) {
+      done.complete(null);
+    }
+    return done;
+  }
+
+  /** {@link #ship(List)} of one record. */
+  public CompletableFuture<Void> ship(ReplicaRecord record) {
+    return ship(List.of(record));
+  }
+
+  /**
+   * Points the stream at {@code newBackup} (null: none) and starts a new epoch with {@code
+   * fullCopy}, made under the stream's lock so that every change shipped before is in it or after
+   * it. Writers waiting for the old backup are answered when the copy is acknowledged, since it
+   * holds their changes.
+   */
+  public void target(NodeId newBackup, Supplier<List<ReplicaRecord>> fullCopy) {
+    List<Waiter> release = List.of();
+    synchronized (this) {
+      cancelResend();
+      backup = newBackup;
+      epoch++;
+      nextSeq = 1;
+      acked = 0;
+      unsent.clear();
+      inFlight = List.of();
+      if (newBackup == null) {
+        release = new ArrayList<>(waiters);
+        waiters.clear();
+      } else {
+        List<ReplicaRecord> copy = fullCopy.get();
+        for (ReplicaRecord r : copy) {
+          unsent.add(new Pending(nextSeq++, r));
+        }
+        long last = nextSeq - 1;
+        List<Waiter> old = new ArrayList<>(waiters);
+        waiters.clear();
+        for (Waiter w : old) {
+          waiters.add(new Waiter(last, w.future()));
+        }
+        sendIfIdle();
+      }
+    }
+    release.forEach(w -> w.future().complete(null));
+  }
+
+  /** The backup applied everything up to {@code upTo} of {@code epoch}. */
+  public void acked(NodeId from, long ackEpoch, long upTo) {
+    List<Waiter> done = new ArrayList<>();
+    synchronized (this) {
+      if (!from.equals(backup) || ackEpoch != epoch || upTo <= acked) {
+        return;
+      }
+      acked = Math.min(upTo, nextSeq - 1);
+      while (!waiters.isEmpty() && waiters.peek().seq() <= acked) {
+        done.add(waiters.poll());
+      }
+      if (!inFlight.isEmpty() && inFlight.get(inFlight.size() - 1).seq() <= acked) {
+        cancelResend();
+        inFlight = List.of();
+        sendIfIdle();
+      }
+    }
+    done.forEach(w -> w.future().complete(null));
+  }
+
+  /**
+   * The backup lost track of {@code epoch} (it missed a batch, or it restarted its copy): a new
+   * epoch with a full copy follows.
+   */
+  public void lost(NodeId from, long lostEpoch, Supplier<List<ReplicaRecord>> fullCopy) {
+    synchronized (this) {
+      if (!from.equals(backup) || lostEpoch != epoch) {
+        return;
+      }
+      target(from, fullCopy);
+    }
+  }
+
+  /** The current backup, or null. */
+  public synchronized NodeId backup() {
+    return backup;
+  }
+
+  /** The current epoch (0 before the first backup). */
+  public synchronized long epoch() {
+    return epoch;
+  }
+
+  /** Records shipped but not yet acknowledged in this epoch. */
+  public synchronized long unacknowledged() {
+    return nextSeq - 1 - acked;
+  }
+
+  /** Batches sent so far, resends included. */
+  public synchronized long batchesSent() {
+    return batchesSent;
+  }
+
+  /** Batches sent again for want of an acknowledgement. */
+  public synchronized long resends() {
+    return resends;
+  }
+
+  // Called under the lock.
+  private void sendIfIdle() {
+    if (!inFlight.isEmpty() || unsent.isEmpty() || backup == null) {
+      return;
+    }
+    List<Pending> batch = new ArrayList<>(Math.min(maxBatch, unsent.size()));
+    while (!unsent.isEmpty() && batch.size() < maxBatch) {
+      batch.add(unsent.poll());
+    }
+    inFlight = batch;
+    transmit();
+  }
+
+  // Called under the lock.
+  private void transmit() {
+    List<ReplicaRecord> records = new ArrayList<>(inFlight.size());
+    inFlight.forEach(p -> records.add(p.record()));
+    long sentEpoch = epoch;
+    batchesSent++;
+    resend = timing.schedule(resendAfterNs, () -> resendIfStill(sentEpoch));
+    link.send(backup, epoch, inFlight.get(0).seq(), records);
+  }
+
+  private synchronized void resendIfStill(long sentEpoch) {
+    if (sentEpoch != epoch || inFlight.isEmpty()) {
+      return;
+    }
+    resends++;
+    transmit();
+  }
+
+  private void cancelResend() {
+    if (resend != null) {
+      resend.cancel();
+      resend = null;
+    }
+  }
+}
