@@ -1,6 +1,9 @@
 package dev.pekkodsm.coherence.replication;
 
 import dev.pekkodsm.coherence.ObjectKind;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -12,10 +15,54 @@ import java.util.Objects;
  */
 public sealed interface ReplicaRecord {
 
-  /** The slot at {@code locator} (of {@code capacity} bytes) now holds {@code frame}. */
-  record SlotWritten(long locator, int capacity, byte[] frame) implements ReplicaRecord {
+  /** About how many bytes the record takes in a message, to bound a batch. */
+  default int wireBytes() {
+    return 48;
+  }
+
+  /**
+   * Bytes {@code [offset, offset + bytes.length)} of the {@code length}-byte frame the slot at
+   * {@code locator} (of {@code capacity} bytes) now holds. A frame larger than a message travels as
+   * consecutive pieces of one shipment; the last piece completes it.
+   */
+  record SlotWritten(long locator, int capacity, int length, int offset, byte[] bytes)
+      implements ReplicaRecord {
     public SlotWritten {
-      Objects.requireNonNull(frame, "frame");
+      Objects.requireNonNull(bytes, "bytes");
+      if (offset < 0 || length < 0 || bytes.length > length - offset) {
+        throw new IllegalArgumentException(
+            "piece of "
+                + bytes.length
+                + " bytes at "
+                + offset
+                + " does not fit a frame of "
+                + length);
+      }
+    }
+
+    /** True if this piece ends the frame. */
+    public boolean last() {
+      return offset + bytes.length == length;
+    }
+
+    @Override
+    public int wireBytes() {
+      return 32 + bytes.length;
+    }
+
+    /** The pieces of {@code frame[0, length)}, each at most {@code maxPiece} bytes. */
+    public static List<ReplicaRecord> pieces(
+        long locator, int capacity, byte[] frame, int length, int maxPiece) {
+      List<ReplicaRecord> out = new ArrayList<>(1 + length / maxPiece);
+      int offset = 0;
+      do {
+        int n = Math.min(maxPiece, length - offset);
+        out.add(
+            new SlotWritten(
+                locator, capacity, length, offset, Arrays.copyOfRange(frame, offset, offset + n)));
+        offset += n;
+      } while (offset < length);
+      return out;
     }
   }
 

@@ -40,6 +40,7 @@ public final class ReplicationStream {
   private final Timing timing;
   private final long resendAfterNs;
   private final int maxBatch;
+  private final int maxBatchBytes;
 
   // Guarded by this.
   private NodeId backup;
@@ -58,8 +59,10 @@ public final class ReplicationStream {
    * @param timing the clock and timer for resends
    * @param resendAfterNs a batch not acknowledged within this is sent again
    * @param maxBatch the most records in one batch
+   * @param maxBatchBytes a batch grows past this many bytes only by its first record
    */
-  public ReplicationStream(Link link, Timing timing, long resendAfterNs, int maxBatch) {
+  public ReplicationStream(
+      Link link, Timing timing, long resendAfterNs, int maxBatch, int maxBatchBytes) {
     this.link = Objects.requireNonNull(link, "link");
     this.timing = Objects.requireNonNull(timing, "timing");
     if (resendAfterNs <= 0 || maxBatch < 1) {
@@ -68,6 +71,7 @@ public final class ReplicationStream {
     }
     this.resendAfterNs = resendAfterNs;
     this.maxBatch = maxBatch;
+    this.maxBatchBytes = maxBatchBytes;
   }
 
   /**
@@ -199,7 +203,13 @@ public final class ReplicationStream {
       return;
     }
     List<Pending> batch = new ArrayList<>(Math.min(maxBatch, unsent.size()));
+    int bytes = 0;
     while (!unsent.isEmpty() && batch.size() < maxBatch) {
+      int next = unsent.peek().record().wireBytes();
+      if (!batch.isEmpty() && bytes + next > maxBatchBytes) {
+        break;
+      }
+      bytes += next;
       batch.add(unsent.poll());
     }
     inFlight = batch;

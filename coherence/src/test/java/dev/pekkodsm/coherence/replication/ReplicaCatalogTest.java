@@ -37,7 +37,7 @@ class ReplicaCatalogTest {
 
   @Test
   void shouldIgnoreSlotRecords() {
-    catalog.apply(new SlotWritten(0x100, 64, new byte[40]));
+    catalog.apply(new SlotWritten(0x100, 64, 40, 0, new byte[40]));
     assertEquals(0, catalog.size());
     assertEquals(0, catalog.highestObject());
   }

@@ -32,7 +32,8 @@ class ReplicationStreamTest {
           (to, epoch, first, records) -> sent.add(new Batch(to, epoch, first, records)),
           timing,
           RESEND,
-          3);
+          3,
+          1000);
   final ReplicaCatalog catalog = new ReplicaCatalog();
   final List<String> applied = new ArrayList<>();
   final ReplicaInbox inbox =
@@ -174,6 +175,31 @@ class ReplicationStreamTest {
     CompletableFuture<Void> w = stream.ship(box(1, 0));
     stream.target(null, List::of);
     assertTrue(w.isDone());
+  }
+
+  @Test
+  void shouldBoundABatchByBytesAndSendALargeRecordAlone() {
+    stream.target(BACKUP, List::of);
+    stream.ship(box(1, 0));
+    List<ReplicaRecord> pieces =
+        ReplicaRecord.SlotWritten.pieces(0x40, 4096, new byte[2500], 2500, 600);
+    assertEquals(5, pieces.size());
+    stream.ship(pieces);
+    deliver(); // box 1
+    int batches = 0;
+    int bytes = 0;
+    while (!sent.isEmpty()) {
+      Batch b = sent.get(0);
+      int size = b.records().stream().mapToInt(ReplicaRecord::wireBytes).sum();
+      assertTrue(size <= 1000 || b.records().size() == 1, "batch of " + size + " bytes");
+      bytes +=
+          b.records().stream().mapToInt(r -> ((ReplicaRecord.SlotWritten) r).bytes().length).sum();
+      deliver();
+      batches++;
+    }
+    assertEquals(4, batches); // 632-byte pieces one by one, the 132-byte last one joins the fourth
+    assertEquals(2500, bytes);
+    assertTrue(((ReplicaRecord.SlotWritten) pieces.get(4)).last());
   }
 
   @Test
