@@ -89,7 +89,9 @@ public final class Dsm implements Extension {
    */
   public <T> DBox<T> alloc(T value) {
     requireRegistered(value);
-    return new DBox<>(BoxCore.local(ctx, ctx.table().allocate(value)));
+    OwnedObject obj = ctx.table().allocate(value);
+    ctx.allocated(obj);
+    return new DBox<>(BoxCore.local(ctx, obj));
   }
 
   /**
@@ -135,6 +137,9 @@ public final class Dsm implements Extension {
 
   private LendCore firstShare(HandleKind handle, ObjectKind kind, long id, Object value) {
     OwnedObject obj = ctx.table().allocateShared(kind, id, value, LendLedger.INITIAL_WEIGHT);
+    if (kind == ObjectKind.ARC) {
+      ctx.allocated(obj);
+    }
     return LendCore.local(ctx, handle, obj, obj.address(), LendLedger.INITIAL_WEIGHT);
   }
 

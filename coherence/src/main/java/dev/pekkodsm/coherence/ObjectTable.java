@@ -187,4 +187,16 @@ public final class ObjectTable {
       objects.remove(previous, obj);
     }
   }
+
+  /**
+   * {@link #endWrite(OwnedObject)} with the new color's snapshot already published (see {@link
+   * OwnedObject#addressAfterWrite}); {@code freshId} is used only if the colors ran out.
+   */
+  public void endWrite(OwnedObject obj, long freshId, long newLocator, int frameBytes) {
+    long previous = obj.endWrite(freshId, newLocator, frameBytes);
+    if (previous >= 0) {
+      objects.put(obj.objectId(), obj);
+      objects.remove(previous, obj);
+    }
+  }
 }

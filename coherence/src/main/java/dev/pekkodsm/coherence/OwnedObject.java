@@ -257,6 +257,45 @@ public final class OwnedObject {
   }
 
   /**
+   * The address the object will have when the exclusive borrow the caller holds ends with a write:
+   * the next color, or color 0 under {@code freshId} if the colors ran out. Lets a write's new
+   * snapshot be made (and made safe) before anyone can see the new color.
+   */
+  public synchronized GlobalAddress addressAfterWrite(long freshId) {
+    int color = state.color();
+    return color == Integer.MAX_VALUE
+        ? new GlobalAddress(home, freshId, 0)
+        : new GlobalAddress(home, objectId, color + 1);
+  }
+
+  /**
+   * {@link #endWrite(LongSupplier)} with the new color's snapshot already published at {@code
+   * newLocator}, made for {@link #addressAfterWrite} with the same {@code freshId}: the object
+   * never shows the new color without it.
+   */
+  public long endWrite(long freshId, long newLocator, int frameBytes) {
+    List<Waiter> granted;
+    long toFree;
+    long previous = -1;
+    synchronized (this) {
+      if (state.endExclusive(true)) {
+        previous = objectId;
+        objectId = freshId;
+        state.resetColor(0);
+      }
+      toFree = locator;
+      locator = newLocator;
+      snapshotBytes = frameBytes;
+      granted = state.grantWaiting();
+    }
+    if (toFree != 0 && toFree != newLocator) {
+      freeSlot.accept(toFree);
+    }
+    complete(granted);
+    return previous;
+  }
+
+  /**
    * Ends the exclusive borrow of a write: the color advances and the old snapshot is freed, so no
    * address can reach it any more. If the color has run out, the object takes a new id from {@code
    * newIds} and color 0, in the same critical section, so nothing can be granted at the exhausted

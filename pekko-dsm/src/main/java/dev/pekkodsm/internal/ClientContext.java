@@ -71,6 +71,15 @@ public final class ClientContext {
   }
 
   /** The node's composition root, for {@code Dsm.current()} and the project's tools. */
+  /**
+   * A box or arc was just allocated here: with replication on, waits until its backup holds it.
+   *
+   * @throws dev.pekkodsm.DsmException if the backup does not acknowledge in time
+   */
+  public void allocated(dev.pekkodsm.coherence.OwnedObject obj) {
+    node.replication().allocated(obj);
+  }
+
   public DsmNode node() {
     return node;
   }

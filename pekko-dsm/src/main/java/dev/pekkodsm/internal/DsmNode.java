@@ -66,6 +66,8 @@ public final class DsmNode {
   private final HandleWire handles;
   private final ClientContext client;
   private final Membership membership;
+  private final Replication replication;
+  private final ReplicaHost replicas;
 
   DsmNode(ActorSystem<?> system, DsmSettings settings, NodeId self, Facades facades) {
     this.system = system;
@@ -85,12 +87,17 @@ public final class DsmNode {
     this.arena = SnapshotArena.create(settings.arena, self.value(), codec);
     this.region = SyncRegion.create(arena, settings.syncCells);
     MutexHome[] mutexes = new MutexHome[1]; // the table frees cells through it, made below
+    Replication[] backup = new Replication[1]; // the table ships frees through it, made below
     this.table =
         new ObjectTable(
             self,
             timing,
-            arena::free,
+            locator -> {
+              backup[0].freeing(locator); // shipped before the slot can be reused
+              arena.free(locator);
+            },
             (kind, object, value) -> {
+              backup[0].gone(kind, object);
               if (kind == ObjectKind.MUTEX) {
                 mutexes[0].destroy((MutexCell) value, object);
               } else if (kind == ObjectKind.ATOMIC) {
@@ -125,6 +132,9 @@ public final class DsmNode {
             2 * (settings.askTimeout.toNanos() + settings.borrowTimeout.toNanos()));
     SnapshotReader reader =
         new SnapshotReader(self, kryo, cache, peers, homes, metrics, errors, settings.askTimeout);
+    this.replication = new Replication(self, table, arena, publisher, peers, timing, settings);
+    backup[0] = replication;
+    this.replicas = new ReplicaHost(self, settings.arena, codec);
     mutexes[0] = new MutexHome(self, publisher, timing, settings.borrowTimeout.toNanos());
     this.mutexes = mutexes[0];
     Shipping shipping = new Shipping(kryo, handles, settings.moveInlineBytes);
@@ -157,7 +167,7 @@ public final class DsmNode {
             errors,
             metrics,
             system.executionContext());
-    this.membership = new Membership(self, peers, refs, home, homes);
+    this.membership = new Membership(self, peers, refs, home, homes, replication);
   }
 
   void region(ActorRef<Protocol.OwnerCommand> region) {
@@ -237,6 +247,16 @@ public final class DsmNode {
     return membership;
   }
 
+  /** This node as a primary: its backup's mirror, kept up to date. */
+  Replication replication() {
+    return replication;
+  }
+
+  /** This node as a backup: the mirrors of the primaries that back up here. */
+  ReplicaHost replicas() {
+    return replicas;
+  }
+
   /** What this node publishes so that peers can read its arena. */
   public PeerEndpoint endpoint() {
     return transports.endpoint();
@@ -295,6 +315,7 @@ public final class DsmNode {
     timing.close();
     peers.close();
     transports.close();
+    replicas.close();
     region.close();
     arena.close();
   }

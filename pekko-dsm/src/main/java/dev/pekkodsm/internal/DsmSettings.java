@@ -52,6 +52,9 @@ public final class DsmSettings {
   public final Duration taskTimeout;
   public final int syncCells;
   public final boolean jmxEnabled;
+  public final int replicationFactor;
+  public final Duration replicationAckTimeout;
+  public final Duration replicationResendAfter;
 
   private DsmSettings(Config root, ClassRegistry extra, ClassLoader loader) {
     Config c = root.getConfig("pekko.dsm");
@@ -158,6 +161,16 @@ public final class DsmSettings {
     }
     this.syncCells = cells;
     this.jmxEnabled = c.getBoolean("jmx.enabled");
+    int factor = c.getInt("replication.factor");
+    if (factor < 0 || factor > 1) {
+      throw new ConfigException.BadValue(
+          c.origin(),
+          "pekko.dsm.replication.factor",
+          "factor=" + factor + " must be 0 (no backup) or 1 (one backup of each node)");
+    }
+    this.replicationFactor = factor;
+    this.replicationAckTimeout = positive(c, "replication.ack-timeout");
+    this.replicationResendAfter = positive(c, "replication.resend-after");
   }
 
   /**

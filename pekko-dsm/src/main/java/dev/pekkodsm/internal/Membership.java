@@ -21,19 +21,29 @@ final class Membership {
   private final RefRegistry refs;
   private final HomeProtocol home;
   private final HomeProxy homes;
+  private final Replication replication;
 
   Membership(
-      NodeId self, PeerDirectory peers, RefRegistry refs, HomeProtocol home, HomeProxy homes) {
+      NodeId self,
+      PeerDirectory peers,
+      RefRegistry refs,
+      HomeProtocol home,
+      HomeProxy homes,
+      Replication replication) {
     this.self = self;
     this.peers = peers;
     this.refs = refs;
     this.home = home;
     this.homes = homes;
+    this.replication = replication;
   }
 
   /** A member joined ({@code up} false) or came up. */
   void memberUp(NodeId node, Address address, boolean up) {
     peers.memberUp(node, address, up);
+    if (up) {
+      replication.membersChanged(peers.ringMembers());
+    }
   }
 
   /**
@@ -63,6 +73,7 @@ final class Membership {
     refs.nodeLeft(node);
     HomeProtocol.Departure left = home.departed(node);
     int failed = homes.failPending(node);
+    replication.membersChanged(peers.ringMembers());
     log.info(
         "{} left: reclaimed {} lent references and {} locks, dropping {} objects it owned, failed"
             + " {} requests",

@@ -28,6 +28,7 @@ final class NodeActor {
   static Behavior<Protocol.NodeCommand> create(DsmNode node) {
     return Behaviors.setup(
         ctx -> {
+          node.replication().replyTo(ctx.getSelf());
           ActorRef<ClusterEvent.MemberEvent> adapter =
               ctx.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new);
           Cluster.get(ctx.getSystem())
@@ -60,6 +61,21 @@ final class NodeActor {
                   Protocol.ToHolder.class,
                   m -> {
                     node.client().refs().onNotice(m.notice());
+                    return Behaviors.same();
+                  })
+              .onMessage(
+                  Protocol.Replicate.class,
+                  m -> {
+                    Protocol.ReplicaAnswer answer = node.replicas().receive(m);
+                    if (answer != null) {
+                      m.replyTo().tell(answer);
+                    }
+                    return Behaviors.same();
+                  })
+              .onMessage(
+                  Protocol.ReplicaAnswer.class,
+                  m -> {
+                    node.replication().answered(m);
                     return Behaviors.same();
                   })
               .onMessage(

@@ -130,6 +130,16 @@ final class PeerDirectory {
     return java.util.List.copyOf(nodes);
   }
 
+  /**
+   * The members that are Up, reachable or not, and this node: the ring that places backups (a
+   * member the failure detector doubts keeps its place until it is removed).
+   */
+  java.util.List<NodeId> ringMembers() {
+    java.util.List<NodeId> nodes = new java.util.ArrayList<>(up);
+    nodes.add(self);
+    return nodes;
+  }
+
   /** The member's address, waiting up to the ask timeout for it to be seen. */
   CompletableFuture<Address> address(NodeId node) {
     Address known = members.get(node);

@@ -60,6 +60,26 @@ public final class Protocol {
       implements DsmMessage {}
 
   /**
+   * Records of a primary's {@code ReplicationStream} for its backup: {@code records} numbered from
+   * {@code firstSeq} within {@code epoch}. The backup answers {@code replyTo} with a {@link
+   * ReplicaAnswer}.
+   */
+  public record Replicate(
+      long primary,
+      long epoch,
+      long firstSeq,
+      java.util.List<dev.pekkodsm.coherence.replication.ReplicaRecord> records,
+      ActorRef<NodeCommand> replyTo)
+      implements NodeCommand {}
+
+  /**
+   * A backup's answer to {@link Replicate}: applied everything up to {@code upTo} of {@code epoch},
+   * or ({@code lost}) missed a batch and needs a full copy.
+   */
+  public record ReplicaAnswer(long backup, long epoch, long upTo, boolean lost)
+      implements NodeCommand {}
+
+  /**
    * An arbitrary value carried to another node in a message (its handles travel as handles), used
    * by {@code LocalCluster.send} and the tour.
    */

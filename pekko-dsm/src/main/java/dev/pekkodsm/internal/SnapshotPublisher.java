@@ -106,6 +106,29 @@ public final class SnapshotPublisher implements SnapshotPort, MutexStore {
   }
 
   /**
+   * Publishes {@code value} as the snapshot of {@code (object, color)} of this node, before the
+   * object has that address (a write whose new color must be safe before it is seen).
+   *
+   * @return the slot's locator and the frame's length
+   */
+  long[] publishAt(Object value, long object, int color) {
+    long[] published = new long[2];
+    codec.encode(
+        value,
+        self,
+        object,
+        color,
+        Purpose.SNAPSHOT,
+        (frame, length) -> {
+          published[0] = arena.publish(frame, length);
+          published[1] = length;
+          return null;
+        });
+    metrics.snapshotsPublished.increment();
+    return published;
+  }
+
+  /**
    * Serializes an object being handed over, once (its nested handles move with it). Small values
    * travel in the reply; large ones wait in the arena for a one-sided read, because a message frame
    * is bounded.

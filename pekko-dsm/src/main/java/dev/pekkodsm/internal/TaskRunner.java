@@ -241,7 +241,12 @@ public final class TaskRunner {
   /** Ends the exclusive borrow of a write on this node: the color advances. */
   void endWrite(OwnedObject obj) {
     metrics.localWrites.increment();
-    table.endWrite(obj);
+    Replication replication = node.replication();
+    if (replication.enabled()) {
+      replication.endWrite(obj);
+    } else {
+      table.endWrite(obj);
+    }
   }
 
   /**

@@ -1,17 +1,21 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.coherence.AtomicCell;
+import dev.pekkodsm.coherence.ObjectKind;
 import dev.pekkodsm.coherence.home.HolderNotice;
 import dev.pekkodsm.coherence.home.HomeReply;
 import dev.pekkodsm.coherence.home.HomeRequest;
 import dev.pekkodsm.coherence.home.RunMode;
+import dev.pekkodsm.coherence.replication.ReplicaRecord;
 import dev.pekkodsm.memory.ArenaEndpoint;
 import dev.pekkodsm.memory.PeerEndpoint;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
@@ -259,6 +263,71 @@ final class WireFormats {
         (w, m) -> w.ref(m.replyTo()),
         r -> new Protocol.GetEndpoint(r.ref()));
     add("EP", Protocol.EndpointInfo.class, WireFormats::writeEndpoint, WireFormats::endpoint);
+    add(
+        "RP",
+        Protocol.Replicate.class,
+        (w, m) -> {
+          w.l(m.primary()).l(m.epoch()).l(m.firstSeq()).i(m.records().size());
+          m.records().forEach(r -> writeRecord(w, r));
+          w.ref(m.replyTo());
+        },
+        r -> {
+          long primary = r.l();
+          long epoch = r.l();
+          long firstSeq = r.l();
+          int n = r.i();
+          if (n < 1 || n > MAX_RECORDS) {
+            throw new IllegalArgumentException("malformed pekko-dsm message: " + n + " records");
+          }
+          List<ReplicaRecord> records = new ArrayList<>(n);
+          for (int i = 0; i < n; i++) {
+            records.add(record(r));
+          }
+          return new Protocol.Replicate(primary, epoch, firstSeq, records, r.ref());
+        });
+    add(
+        "RK",
+        Protocol.ReplicaAnswer.class,
+        (w, m) -> w.l(m.backup()).l(m.epoch()).l(m.upTo()).b(m.lost()),
+        r -> new Protocol.ReplicaAnswer(r.l(), r.l(), r.l(), r.b()));
+  }
+
+  private static final int MAX_RECORDS = 1 << 16;
+
+  private static void writeRecord(Writer w, ReplicaRecord record) {
+    if (record instanceof ReplicaRecord.Begin b) {
+      w.i(0).l(b.tokenHi()).l(b.tokenLo()).i(b.segmentBytes()).i(b.maxSegments());
+    } else if (record instanceof ReplicaRecord.SlotWritten sw) {
+      w.i(1).l(sw.locator()).i(sw.capacity()).i(sw.length()).i(sw.offset()).bytes(sw.bytes());
+    } else if (record instanceof ReplicaRecord.SlotFreed sf) {
+      w.i(2).l(sf.locator());
+    } else if (record instanceof ReplicaRecord.Filed f) {
+      w.i(3)
+          .l(f.object())
+          .i(f.kind().ordinal())
+          .i(f.color())
+          .l(f.locator())
+          .i(f.frameBytes())
+          .l(f.holder());
+    } else if (record instanceof ReplicaRecord.Gone g) {
+      w.i(4).l(g.object());
+    } else {
+      throw new IllegalArgumentException("no wire format for " + record);
+    }
+  }
+
+  private static ReplicaRecord record(Reader r) {
+    int tag = r.i();
+    return switch (tag) {
+      case 0 -> new ReplicaRecord.Begin(r.l(), r.l(), r.i(), r.i());
+      case 1 -> new ReplicaRecord.SlotWritten(r.l(), r.i(), r.i(), r.i(), r.bytes());
+      case 2 -> new ReplicaRecord.SlotFreed(r.l());
+      case 3 ->
+          new ReplicaRecord.Filed(
+              r.l(), r.ordinal(ObjectKind.values(), "object kind"), r.i(), r.l(), r.i(), r.l());
+      case 4 -> new ReplicaRecord.Gone(r.l());
+      default -> throw new IllegalArgumentException("malformed pekko-dsm message: record " + tag);
+    };
   }
 
   private static void writeEndpoint(Writer w, Protocol.EndpointInfo m) {

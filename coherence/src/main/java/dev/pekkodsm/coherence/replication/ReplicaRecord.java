@@ -66,6 +66,21 @@ public sealed interface ReplicaRecord {
     }
   }
 
+  /**
+   * The first record of every epoch: what the backup needs to lay out a mirror of the primary's
+   * arena (the segment size decides what a locator means; the tokens are the arena's identity,
+   * which readers check).
+   */
+  record Begin(long tokenHi, long tokenLo, int segmentBytes, int maxSegments)
+      implements ReplicaRecord {
+    public Begin {
+      if (segmentBytes <= 0 || maxSegments <= 0) {
+        throw new IllegalArgumentException(
+            "segments of " + segmentBytes + " bytes, at most " + maxSegments + ", are impossible");
+      }
+    }
+  }
+
   /** The slot at {@code locator} was freed. */
   record SlotFreed(long locator) implements ReplicaRecord {}
 

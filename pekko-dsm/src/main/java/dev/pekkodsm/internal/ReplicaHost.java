@@ -1,0 +1,166 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.replication.ReplicaCatalog;
+import dev.pekkodsm.coherence.replication.ReplicaInbox;
+import dev.pekkodsm.coherence.replication.ReplicaRecord;
+import dev.pekkodsm.memory.ArenaSettings;
+import dev.pekkodsm.memory.SnapshotArena;
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
+import java.io.ByteArrayOutputStream;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node as a backup: the mirrors of the primaries that back up here, kept by applying their
+ * streams' records in order ({@link ReplicaInbox}): slot records to a mirror arena laid out as the
+ * primary's, object records to a {@link ReplicaCatalog}.
+ *
+ * <p>Thread-safe: records of one primary are applied one batch at a time.
+ */
+final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(ReplicaHost.class);
+
+  /** One primary's mirror. */
+  static final class Mirror {
+    final NodeId primary;
+    final SnapshotArena arena;
+    final ReplicaCatalog catalog = new ReplicaCatalog();
+    private final ByteArrayOutputStream piece = new ByteArrayOutputStream();
+    private long pieceLocator;
+
+    Mirror(NodeId primary, SnapshotArena arena) {
+      this.primary = primary;
+      this.arena = arena;
+    }
+  }
+
+  private final NodeId self;
+  private final ArenaSettings ownSettings;
+  private final SnapshotCodec codec;
+  private final ReplicaInbox inbox = new ReplicaInbox(this);
+  private final Map<NodeId, Mirror> mirrors = new ConcurrentHashMap<>();
+  final LongAdder recordsApplied = new LongAdder();
+  final LongAdder unknownFrees = new LongAdder();
+
+  ReplicaHost(NodeId self, ArenaSettings ownSettings, SnapshotCodec codec) {
+    this.self = self;
+    this.ownSettings = ownSettings;
+    this.codec = codec;
+  }
+
+  /** Applies a batch and says how far this backup got. Null: say nothing (a refused record). */
+  Protocol.ReplicaAnswer receive(Protocol.Replicate m) {
+    NodeId primary = NodeId.of(m.primary());
+    if (primary.equals(self)) {
+      return null;
+    }
+    ReplicaInbox.Answer answer;
+    try {
+      answer = inbox.receive(primary, m.epoch(), m.firstSeq(), m.records());
+    } catch (RuntimeException e) {
+      log.warn("refused a replication batch of {}: {}", primary, e.toString());
+      return null;
+    }
+    if (answer instanceof ReplicaInbox.Ack ack) {
+      return new Protocol.ReplicaAnswer(self.value(), ack.epoch(), ack.upTo(), false);
+    }
+    if (answer instanceof ReplicaInbox.Lost lost) {
+      return new Protocol.ReplicaAnswer(self.value(), lost.epoch(), 0, true);
+    }
+    return null;
+  }
+
+  @Override
+  public void reset(NodeId primary) {
+    Mirror old = mirrors.remove(primary);
+    if (old != null) {
+      old.arena.close();
+    }
+  }
+
+  @Override
+  public void apply(NodeId primary, ReplicaRecord record) {
+    recordsApplied.increment();
+    if (record instanceof ReplicaRecord.Begin begin) {
+      reset(primary);
+      ArenaSettings settings =
+          new ArenaSettings(
+              ownSettings.directory(),
+              begin.segmentBytes(),
+              begin.maxSegments(),
+              ownSettings.maxFrameBytes(),
+              ownSettings.cleanStale());
+      SnapshotArena arena =
+          SnapshotArena.mirror(settings, primary.value(), begin.tokenHi(), begin.tokenLo(), codec);
+      mirrors.put(primary, new Mirror(primary, arena));
+      return;
+    }
+    Mirror mirror = mirrors.get(primary);
+    if (mirror == null) {
+      throw new IllegalArgumentException("a record of " + primary + " before its epoch's Begin");
+    }
+    if (record instanceof ReplicaRecord.SlotWritten w) {
+      written(mirror, w);
+    } else if (record instanceof ReplicaRecord.SlotFreed f) {
+      try {
+        mirror.arena.applyFree(f.locator());
+      } catch (IllegalArgumentException e) {
+        unknownFrees.increment(); // a slot the copy never named (a move's): nothing to free
+      }
+    } else {
+      mirror.catalog.apply(record);
+    }
+  }
+
+  private static void written(Mirror mirror, ReplicaRecord.SlotWritten w) {
+    if (w.offset() == 0 && w.last()) {
+      mirror.arena.applyWrite(w.locator(), w.capacity(), w.bytes(), w.length());
+      return;
+    }
+    if (w.offset() == 0) {
+      mirror.piece.reset();
+      mirror.pieceLocator = w.locator();
+    } else if (w.locator() != mirror.pieceLocator || w.offset() != mirror.piece.size()) {
+      throw new IllegalArgumentException(
+          "piece at "
+              + w.offset()
+              + " of slot "
+              + Long.toHexString(w.locator())
+              + " does not continue the frame being assembled");
+    }
+    mirror.piece.write(w.bytes(), 0, w.bytes().length);
+    if (w.last()) {
+      byte[] frame = mirror.piece.toByteArray();
+      mirror.piece.reset();
+      mirror.arena.applyWrite(w.locator(), w.capacity(), frame, frame.length);
+    }
+  }
+
+  /** The mirror of {@code primary}, or null. */
+  Mirror mirror(NodeId primary) {
+    return mirrors.get(primary);
+  }
+
+  /** Stops following {@code primary} and hands its mirror over (promotion), or null. */
+  Mirror take(NodeId primary) {
+    inbox.forget(primary);
+    return mirrors.remove(primary);
+  }
+
+  /** Drops the mirror of {@code primary} (it backs up elsewhere, or it left unpromoted here). */
+  void drop(NodeId primary) {
+    inbox.forget(primary);
+    reset(primary);
+  }
+
+  @Override
+  public void close() {
+    mirrors.values().forEach(m -> m.arena.close());
+    mirrors.clear();
+  }
+}

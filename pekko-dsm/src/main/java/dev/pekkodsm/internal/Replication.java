@@ -1,0 +1,285 @@
+package dev.pekkodsm.internal;
+
+import dev.pekkodsm.DsmException;
+import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.ObjectKind;
+import dev.pekkodsm.coherence.ObjectTable;
+import dev.pekkodsm.coherence.OwnedObject;
+import dev.pekkodsm.coherence.Timing;
+import dev.pekkodsm.coherence.replication.BackupRing;
+import dev.pekkodsm.coherence.replication.ReplicaRecord;
+import dev.pekkodsm.coherence.replication.ReplicationStream;
+import dev.pekkodsm.memory.ReadBuffer;
+import dev.pekkodsm.memory.ReadStatus;
+import dev.pekkodsm.memory.SlotLayout;
+import dev.pekkodsm.memory.SnapshotArena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node as a primary: keeps its backup's mirror up to date through a {@link ReplicationStream}
+ * (docs/DECISIONS.md, "Replication"). The backup is this node's successor in the {@link BackupRing}
+ * of members; when that changes, a new epoch starts with a full copy.
+ *
+ * <p>What waits for the backup: an allocation, and the end of a box's local write, which publishes
+ * the new color's snapshot, ships it, and ends the exclusive borrow only once the backup holds it.
+ * What is shipped without waiting: a slot's free (before the slot can be reused) and an object's
+ * departure.
+ *
+ * <p>Covers boxes and arcs; mutexes and atomics, whose values live in the sync region, are not
+ * replicated yet.
+ *
+ * <p>Thread-safe.
+ */
+final class Replication {
+
+  /** The most bytes of a frame in one record; a batch is bounded at {@link #BATCH_BYTES}. */
+  static final int PIECE_BYTES = 64 * 1024;
+
+  static final int BATCH_BYTES = 192 * 1024; // under Artery's default maximum frame of 256 KiB
+
+  private static final Logger log = LoggerFactory.getLogger(Replication.class);
+
+  private final NodeId self;
+  private final ObjectTable table;
+  private final SnapshotArena arena;
+  private final SnapshotPublisher publisher;
+  private final PeerDirectory peers;
+  private final DsmSettings settings;
+  private final ReplicationStream stream;
+  private volatile ActorRef<Protocol.NodeCommand> replyTo;
+
+  Replication(
+      NodeId self,
+      ObjectTable table,
+      SnapshotArena arena,
+      SnapshotPublisher publisher,
+      PeerDirectory peers,
+      Timing timing,
+      DsmSettings settings) {
+    this.self = self;
+    this.table = table;
+    this.arena = arena;
+    this.publisher = publisher;
+    this.peers = peers;
+    this.settings = settings;
+    this.stream =
+        new ReplicationStream(
+            this::send, timing, settings.replicationResendAfter.toNanos(), 1 << 14, BATCH_BYTES);
+  }
+
+  /** True if this node keeps a backup. */
+  boolean enabled() {
+    return settings.replicationFactor > 0;
+  }
+
+  /** Where the backup's answers go: this node's DSM actor. */
+  void replyTo(ActorRef<Protocol.NodeCommand> nodeActor) {
+    this.replyTo = nodeActor;
+  }
+
+  /** The backup now, or null. */
+  NodeId backup() {
+    return stream.backup();
+  }
+
+  ReplicationStream stream() {
+    return stream;
+  }
+
+  // ------------------------------------------------------------------ membership
+
+  /**
+   * Membership changed: points the stream at this node's successor among the members that are Up
+   * (reachable or not: a member the failure detector doubts still holds its mirror until it is
+   * removed).
+   */
+  void membersChanged(List<NodeId> members) {
+    if (!enabled()) {
+      return;
+    }
+    Optional<NodeId> next = BackupRing.of(members).backupOf(self);
+    NodeId wanted = next.orElse(null);
+    if (java.util.Objects.equals(wanted, stream.backup())) {
+      return;
+    }
+    log.info(
+        "{} backs up on {} now (was {})",
+        self,
+        wanted == null ? "no node" : wanted,
+        stream.backup());
+    stream.target(wanted, this::fullCopy);
+  }
+
+  /** A backup's answer to a batch. */
+  void answered(Protocol.ReplicaAnswer answer) {
+    NodeId from = NodeId.of(answer.backup());
+    if (answer.lost()) {
+      log.info("{} missed changes of epoch {}: copying everything again", from, answer.epoch());
+      stream.lost(from, answer.epoch(), this::fullCopy);
+    } else {
+      stream.acked(from, answer.epoch(), answer.upTo());
+    }
+  }
+
+  private void send(NodeId backup, long epoch, long firstSeq, List<ReplicaRecord> records) {
+    ActorRef<Protocol.NodeCommand> me = replyTo;
+    if (me == null) {
+      return; // not started yet: the resend will carry it
+    }
+    Protocol.Replicate message = new Protocol.Replicate(self.value(), epoch, firstSeq, records, me);
+    peers
+        .address(backup)
+        .thenAccept(address -> peers.nodeActor(address).tell(message))
+        .exceptionally(
+            e -> {
+              log.debug("cannot reach backup {}: {}", backup, e.toString());
+              return null;
+            });
+  }
+
+  /**
+   * Everything a new backup needs, made under the stream's lock: the arena's identity, then each
+   * box and arc with a published snapshot (with replication on, every one has one, except an object
+   * in the middle of the write that moved it here, whose end ships it).
+   */
+  private List<ReplicaRecord> fullCopy() {
+    List<ReplicaRecord> copy = new ArrayList<>();
+    copy.add(
+        new ReplicaRecord.Begin(
+            arena.endpoint().tokenHi(),
+            arena.endpoint().tokenLo(),
+            arena.settings().segmentBytes(),
+            arena.settings().maxSegments()));
+    ReadBuffer buffer = new ReadBuffer(4096);
+    for (OwnedObject obj : table.objects()) {
+      ObjectKind kind = obj.kind();
+      if (kind.rewrittenInPlace()) {
+        continue; // mutexes and atomics: not replicated yet
+      }
+      GlobalAddress a = obj.address();
+      long locator = obj.locator();
+      if (locator == 0) {
+        continue;
+      }
+      ReadStatus status = arena.read(locator, a.object(), a.color(), buffer);
+      if (status != ReadStatus.OK) {
+        continue; // it changed meanwhile: the change ships its own records
+      }
+      copy.addAll(
+          ReplicaRecord.SlotWritten.pieces(
+              locator,
+              arena.frameCapacityOf(locator) + SlotLayout.SLOT_HEADER_BYTES,
+              buffer.bytes(),
+              buffer.length(),
+              PIECE_BYTES));
+      copy.add(filed(obj, a, locator, buffer.length()));
+    }
+    return copy;
+  }
+
+  private static ReplicaRecord.Filed filed(
+      OwnedObject obj, GlobalAddress a, long locator, int frameBytes) {
+    NodeId holder = obj.boxHolder();
+    return new ReplicaRecord.Filed(
+        a.object(),
+        obj.kind(),
+        a.color(),
+        locator,
+        frameBytes,
+        holder == null ? 0 : holder.value());
+  }
+
+  // ------------------------------------------------------------------ changes
+
+  /**
+   * A new box or arc homed here: publishes its snapshot and waits until the backup holds it.
+   *
+   * @throws DsmException if the backup does not acknowledge within the ack timeout (the object
+   *     exists here but is not known to be safe)
+   */
+  void allocated(OwnedObject obj) {
+    if (!enabled()) {
+      return;
+    }
+    publisher.publish(obj);
+    GlobalAddress a = obj.address();
+    long locator = obj.locator();
+    List<ReplicaRecord> records = new ArrayList<>(slotRecords(locator, a));
+    records.add(filed(obj, a, locator, obj.snapshotBytes()));
+    await(stream.ship(records), a, "have the new object " + a + " held by its backup");
+  }
+
+  /**
+   * Ends the exclusive borrow of a local write, with replication on: the new color's snapshot is
+   * published and shipped first, and the new color becomes visible only once the backup holds it.
+   * If the backup does not answer within the ack timeout, the write still ends (it happened here)
+   * and the caller is told it is not known to be safe.
+   */
+  void endWrite(OwnedObject obj) {
+    long freshId = obj.color() == Integer.MAX_VALUE ? table.nextObjectId() : 0;
+    GlobalAddress next = obj.addressAfterWrite(freshId);
+    GlobalAddress before = obj.address();
+    long[] slot = publisher.publishAt(obj.value(), next.object(), next.color());
+    long locator = slot[0];
+    int frameBytes = (int) slot[1];
+    List<ReplicaRecord> records = new ArrayList<>(slotRecords(locator, next));
+    NodeId holder = obj.boxHolder();
+    records.add(
+        new ReplicaRecord.Filed(
+            next.object(),
+            obj.kind(),
+            next.color(),
+            locator,
+            frameBytes,
+            holder == null ? 0 : holder.value()));
+    if (next.object() != before.object()) {
+      records.add(new ReplicaRecord.Gone(before.object()));
+    }
+    CompletableFuture<Void> safe = stream.ship(records);
+    try {
+      await(safe, next, "have the write of " + before + " held by its backup");
+    } finally {
+      table.endWrite(obj, freshId, locator, frameBytes);
+    }
+  }
+
+  /** The slot at {@code locator} is about to be freed (ships before it can be reused). */
+  void freeing(long locator) {
+    if (enabled()) {
+      stream.ship(new ReplicaRecord.SlotFreed(locator));
+    }
+  }
+
+  /** An object left this node (moved, dropped or lost). */
+  void gone(ObjectKind kind, long object) {
+    if (enabled() && !kind.rewrittenInPlace()) {
+      stream.ship(new ReplicaRecord.Gone(object));
+    }
+  }
+
+  private List<ReplicaRecord> slotRecords(long locator, GlobalAddress a) {
+    ReadBuffer buffer = new ReadBuffer(4096);
+    ReadStatus status = arena.read(locator, a.object(), a.color(), buffer);
+    if (status != ReadStatus.OK) {
+      throw new IllegalStateException(
+          "the snapshot of " + a + " just published reads back as " + status);
+    }
+    return ReplicaRecord.SlotWritten.pieces(
+        locator,
+        arena.frameCapacityOf(locator) + SlotLayout.SLOT_HEADER_BYTES,
+        buffer.bytes(),
+        buffer.length(),
+        PIECE_BYTES);
+  }
+
+  private void await(CompletableFuture<Void> safe, GlobalAddress a, String what) {
+    Futures.await(safe, settings.replicationAckTimeout, a, what, ignored -> {});
+  }
+}

@@ -1,0 +1,151 @@
+package dev.pekkodsm.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkodsm.DArc;
+import dev.pekkodsm.DBox;
+import dev.pekkodsm.Dsm;
+import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.replication.BackupRing;
+import dev.pekkodsm.coherence.replication.ReplicaRecord;
+import dev.pekkodsm.memory.ReadBuffer;
+import dev.pekkodsm.memory.ReadStatus;
+import dev.pekkodsm.testkit.LocalCluster;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A primary's changes reach its backup's mirror before the writer is answered, on a real three-node
+ * cluster with replication factor 1: what the backup holds is checked right after each call
+ * returns, without waiting.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ReplicationStreamingTest {
+
+  static final String FACTOR_ONE = "pekko.dsm.replication.factor = 1";
+
+  static DsmNode node(LocalCluster cluster, int i) {
+    return NodeRuntime.get(cluster.system(i)).node();
+  }
+
+  /** The node that backs up node {@code i}: its successor among the members. */
+  static DsmNode backupOf(LocalCluster cluster, int i) {
+    List<NodeId> members = new ArrayList<>();
+    for (int k = 0; k < cluster.size(); k++) {
+      members.add(cluster.nodeId(k));
+    }
+    NodeId backup = BackupRing.of(members).backupOf(cluster.nodeId(i)).orElseThrow();
+    return node(cluster, cluster.indexOf(backup));
+  }
+
+  /** The frame the mirror holds for {@code address}, or fails. */
+  static byte[] mirrored(DsmNode backup, GlobalAddress address) {
+    ReplicaHost.Mirror mirror = backup.replicas().mirror(address.node());
+    assertNotNull(mirror, "no mirror of " + address.node() + " on " + backup.self());
+    ReplicaRecord.Filed filed = mirror.catalog.get(address.object());
+    assertNotNull(filed, address + " is not in the backup's catalog");
+    assertEquals(address.color(), filed.color(), "the backup's color of " + address);
+    ReadBuffer buffer = new ReadBuffer(256);
+    ReadStatus status =
+        mirror.arena.read(filed.locator(), address.object(), address.color(), buffer);
+    assertEquals(ReadStatus.OK, status, "the mirror's slot of " + address);
+    return Arrays.copyOf(buffer.bytes(), buffer.length());
+  }
+
+  static byte[] published(DsmNode primary, GlobalAddress address) {
+    long locator = primary.object(address.object()).locator();
+    ReadBuffer buffer = new ReadBuffer(256);
+    assertEquals(
+        ReadStatus.OK, primary.arena().read(locator, address.object(), address.color(), buffer));
+    return Arrays.copyOf(buffer.bytes(), buffer.length());
+  }
+
+  static void awaitBackups(LocalCluster cluster) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    for (int i = 0; i < cluster.size(); i++) {
+      NodeId wanted = backupOf(cluster, i).self();
+      while (!wanted.equals(node(cluster, i).replication().backup())) {
+        assertTrue(System.nanoTime() < deadline, "node " + i + " never backed up on " + wanted);
+        Thread.sleep(20);
+      }
+    }
+  }
+
+  @Test
+  void shouldHoldEveryAcknowledgedWriteOfABoxAndAnArcOnTheBackup() throws Exception {
+    try (LocalCluster cluster = LocalCluster.withNodes(3).config(FACTOR_ONE).start()) {
+      awaitBackups(cluster);
+      Dsm dsm = cluster.dsm(0);
+      DsmNode primary = node(cluster, 0);
+      DsmNode backup = backupOf(cluster, 0);
+
+      DBox<String> box = dsm.alloc("v0");
+      assertTrue(Arrays.equals(published(primary, box.address()), mirrored(backup, box.address())));
+      for (int i = 1; i <= 20; i++) {
+        int n = i;
+        box.replace(v -> "v" + n);
+        // answered only once the backup holds it: no wait here
+        assertTrue(
+            Arrays.equals(published(primary, box.address()), mirrored(backup, box.address())),
+            "write " + i);
+      }
+      assertEquals(20, box.address().color());
+
+      DArc<String> arc = dsm.arc("frozen");
+      assertTrue(Arrays.equals(published(primary, arc.address()), mirrored(backup, arc.address())));
+
+      GlobalAddress last = box.address();
+      box.drop();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (backup.replicas().mirror(last.node()).catalog.get(last.object()) != null) {
+        assertTrue(System.nanoTime() < deadline, "the drop never reached the backup");
+        Thread.sleep(10);
+      }
+    }
+  }
+
+  @Test
+  void shouldCopyEverythingToANewBackupWhenTheOldOneLeaves() throws Exception {
+    try (LocalCluster cluster = LocalCluster.withNodes(3).config(FACTOR_ONE).start()) {
+      awaitBackups(cluster);
+      int backupIndex = cluster.indexOf(backupOf(cluster, 0).self());
+      DBox<String> box = cluster.dsm(0).alloc("before");
+      box.replace(v -> "written");
+      GlobalAddress address = box.address();
+
+      cluster.crash(backupIndex);
+      cluster.awaitRemoved(backupIndex);
+      int left = 3 - 0 - backupIndex; // the third node
+      DsmNode newBackup = node(cluster, left);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (newBackup.replicas().mirror(address.node()) == null
+          || newBackup.replicas().mirror(address.node()).catalog.get(address.object()) == null) {
+        assertTrue(System.nanoTime() < deadline, "the copy never reached the new backup");
+        Thread.sleep(20);
+      }
+      assertTrue(Arrays.equals(published(node(cluster, 0), address), mirrored(newBackup, address)));
+      box.replace(v -> "after");
+      assertTrue(
+          Arrays.equals(
+              published(node(cluster, 0), box.address()), mirrored(newBackup, box.address())));
+    }
+  }
+
+  @Test
+  void shouldNotReplicateWithFactorZero() throws Exception {
+    try (LocalCluster cluster = LocalCluster.withNodes(2).start()) {
+      DBox<String> box = cluster.dsm(0).alloc("v");
+      box.replace(v -> "w");
+      assertNull(node(cluster, 0).replication().backup());
+      assertNull(node(cluster, 1).replicas().mirror(cluster.nodeId(0)));
+    }
+  }
+}
