@@ -199,4 +199,32 @@ public final class ObjectTable {
       objects.remove(previous, obj);
     }
   }
+
+  /**
+   * Files an object recovered from a backup's mirror: homed on this table's node under its old id,
+   * at its old color, with its snapshot at {@code locator}, and with no owner or lend yet (those
+   * come from the nodes that hold its handles). Ids up to {@code objectId} are never handed out
+   * again.
+   *
+   * @throws IllegalArgumentException for a mutex or an atomic (their cells are not recovered) or an
+   *     id already filed
+   */
+  public OwnedObject restore(
+      ObjectKind kind, long objectId, int color, Object value, long locator, int frameBytes) {
+    if (kind.rewrittenInPlace()) {
+      throw new IllegalArgumentException("a " + kind + " is not recovered from a mirror");
+    }
+    OwnedObject obj = new OwnedObject(kind, self, objectId, color, value, timing, freeSlot);
+    obj.published(color, locator, frameBytes);
+    if (objects.putIfAbsent(objectId, obj) != null) {
+      throw new IllegalArgumentException("object " + Long.toHexString(objectId) + " is filed");
+    }
+    reserveIdsUpTo(objectId);
+    return obj;
+  }
+
+  /** Ids up to {@code objectId} are never handed out (they were used before a promotion). */
+  public void reserveIdsUpTo(long objectId) {
+    nextObjectId.accumulateAndGet(objectId + 1, Math::max);
+  }
 }

@@ -86,4 +86,31 @@ class ObjectTableTest {
     table.endWrite(moved);
     assertEquals(1, moved.color());
   }
+
+  @Test
+  void shouldRestoreARecoveredObjectUnderItsOldAddressAndNeverReuseItsId() {
+    OwnedObject obj = table.restore(ObjectKind.ARC, 41, 7, "v", 0x1000, 64);
+    assertEquals(new GlobalAddress(HOME, 41, 7), obj.address());
+    assertEquals(0x1000, obj.locator());
+    assertSame(obj, table.get(41));
+    assertEquals(42, table.nextObjectId());
+    assertThrows(
+        IllegalArgumentException.class, () -> table.restore(ObjectKind.ARC, 41, 0, "w", 0, 0));
+    assertThrows(
+        IllegalArgumentException.class, () -> table.restore(ObjectKind.MUTEX, 50, 0, "w", 0, 0));
+    table.reserveIdsUpTo(10); // lower: no effect
+    assertEquals(43, table.nextObjectId());
+  }
+
+  @Test
+  void shouldEndAWriteWithItsSnapshotAlreadyPublished() {
+    OwnedObject obj = table.allocate("v");
+    obj.published(0, 0x100, 40);
+    obj.tryAcquire(BorrowState.Kind.EXCLUSIVE, null, 0, "write");
+    assertEquals(new GlobalAddress(HOME, obj.objectId(), 1), obj.addressAfterWrite(99));
+    table.endWrite(obj, 99, 0x200, 44);
+    assertEquals(1, obj.color());
+    assertEquals(0x200, obj.locator());
+    assertEquals(List.of(0x100L), freed, "the old color's snapshot is freed");
+  }
 }

@@ -162,6 +162,11 @@ public final class ClientContext {
     return peers.isDeparted(node);
   }
 
+  /** True if the objects homed on {@code node} are gone for good (removed, and not backed up). */
+  public boolean objectsLost(NodeId node) {
+    return peers.objectsLost(node);
+  }
+
   /** The Up members, this node included, in a fixed order. */
   public List<NodeId> upMembers() {
     return peers.upMembers();

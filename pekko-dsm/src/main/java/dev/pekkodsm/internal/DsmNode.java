@@ -68,6 +68,8 @@ public final class DsmNode {
   private final Membership membership;
   private final Replication replication;
   private final ReplicaHost replicas;
+  private final Promotion promotion;
+  private final Census census;
 
   DsmNode(ActorSystem<?> system, DsmSettings settings, NodeId self, Facades facades) {
     this.system = system;
@@ -115,7 +117,8 @@ public final class DsmNode {
             self,
             settings.registry.fingerprint(),
             transports.transports(),
-            settings.askTimeout);
+            settings.askTimeout,
+            settings.replicationFactor > 0);
     Errors errors = new Errors(self, metrics, settings.borrowTimeout);
     this.homes = new HomeProxy(system, peers, errors);
     Duration keep = settings.askTimeout.plus(settings.borrowTimeout).multipliedBy(3);
@@ -135,6 +138,9 @@ public final class DsmNode {
     this.replication = new Replication(self, table, arena, publisher, peers, timing, settings);
     backup[0] = replication;
     this.replicas = new ReplicaHost(self, settings.arena, codec);
+    this.promotion = new Promotion(this, settings, kryo, codec, timing, metrics);
+    this.census =
+        new Census(self, peers, timing, settings.askTimeout.toNanos(), promotion::censusDone);
     mutexes[0] = new MutexHome(self, publisher, timing, settings.borrowTimeout.toNanos());
     this.mutexes = mutexes[0];
     Shipping shipping = new Shipping(kryo, handles, settings.moveInlineBytes);
@@ -144,7 +150,7 @@ public final class DsmNode {
     this.home =
         new HomeProtocol(
             table,
-            new NodePorts(self, publisher, runner, refs, homes, peers, metrics),
+            new NodePorts(self, publisher, runner, refs, homes, peers, metrics, replication),
             this.mutexes,
             new RequestMemory(keep, 64L * 1024 * 1024, 100_000, timing),
             settings.borrowTimeout.toNanos(),
@@ -167,7 +173,7 @@ public final class DsmNode {
             errors,
             metrics,
             system.executionContext());
-    this.membership = new Membership(self, peers, refs, home, homes, replication);
+    this.membership = new Membership(self, peers, refs, home, homes, replication, this::promote);
   }
 
   void region(ActorRef<Protocol.OwnerCommand> region) {
@@ -252,6 +258,62 @@ public final class DsmNode {
     return replication;
   }
 
+  /** The other nodes: members, departures, readers. */
+  PeerDirectory peers() {
+    return peers;
+  }
+
+  /** The census of promoted primaries' objects. */
+  Census census() {
+    return census;
+  }
+
+  /**
+   * The protocol answering requests for objects homed on {@code node}: this node's own, or a
+   * promoted primary's, promoted now if this node holds its mirror (its shard was placed here, so
+   * it has left the cluster). Any other node's requests get this node's protocol, which answers
+   * that they are lost.
+   */
+  HomeProtocol homeFor(long node) {
+    if (node == self.value()) {
+      return home;
+    }
+    Promotion.Promoted p = promotion.of(NodeId.of(node));
+    if (p == null && settings.replicationFactor > 0) {
+      p = promote(NodeId.of(node));
+    }
+    return p != null ? p.home : home;
+  }
+
+  /**
+   * Promotes this node's mirror of removed {@code primary}, if it holds one, and asks the members
+   * what they hold of its objects. Null if this node holds no mirror of it.
+   */
+  Promotion.Promoted promote(NodeId primary) {
+    Promotion.Promoted existing = promotion.of(primary);
+    if (existing != null) {
+      return existing;
+    }
+    Promotion.Promoted p = promotion.promote(primary);
+    if (p != null) {
+      census.start(primary, peers.ringMembers(), replication.replyToRef());
+    }
+    return p;
+  }
+
+  /** The endpoint of a promoted primary's arena, or null if this node does not serve it. */
+  dev.pekkodsm.memory.PeerEndpoint endpointOf(NodeId primary) {
+    Promotion.Promoted p = promotion.of(primary);
+    if (p == null && settings.replicationFactor > 0 && peers.isDeparted(primary)) {
+      p = promote(primary);
+    }
+    return p == null ? null : p.endpoint;
+  }
+
+  Promotion promotion() {
+    return promotion;
+  }
+
   /** This node as a backup: the mirrors of the primaries that back up here. */
   ReplicaHost replicas() {
     return replicas;
@@ -316,6 +378,7 @@ public final class DsmNode {
     peers.close();
     transports.close();
     replicas.close();
+    promotion.close();
     region.close();
     arena.close();
   }

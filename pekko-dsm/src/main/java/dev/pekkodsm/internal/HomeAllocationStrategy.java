@@ -1,6 +1,12 @@
 package dev.pekkodsm.internal;
 
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.replication.BackupRing;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.Address;
@@ -17,8 +23,10 @@ import scala.concurrent.Future;
  * (see {@link OwnerEntity#shardId}); objects change nodes by being re-homed under a new address,
  * not by shard rebalancing, which is far too slow for a mutable borrow.
  *
- * <p>When node N has left the cluster, its shard goes to the region that asked, which answers every
- * request for N's objects with "lost" at once.
+ * <p>When node N has left the cluster, its shard goes, with replication on, to N's successor in the
+ * ring of members ({@link BackupRing}), which held N's backup and serves its objects from now on;
+ * without replication (or with no member left to serve it) to the region that asked, which answers
+ * every request for N's objects with "lost" at once.
  *
  * <p>When node N is a member but its region has not registered with the coordinator yet (it joined
  * a moment ago), the answer is "not yet", quietly: the coordinator is handed a region it does not
@@ -30,9 +38,15 @@ final class HomeAllocationStrategy extends ShardCoordinator.AbstractShardAllocat
 
   private final Cluster cluster;
   private final ActorRef notYet;
+  private final boolean replicated;
 
   HomeAllocationStrategy(Cluster cluster) {
+    this(cluster, false);
+  }
+
+  HomeAllocationStrategy(Cluster cluster, boolean replicated) {
     this.cluster = cluster;
+    this.replicated = replicated;
     this.notYet = cluster.system().deadLetters();
   }
 
@@ -46,10 +60,23 @@ final class HomeAllocationStrategy extends ShardCoordinator.AbstractShardAllocat
       return Futures.successful(requester);
     }
     Address home = null;
+    List<NodeId> up = new ArrayList<>();
+    Map<NodeId, Address> addresses = new HashMap<>();
     for (Member m : cluster.state().getMembers()) {
       if (m.uniqueAddress().longUid() == uid && m.status() != MemberStatus.removed()) {
         home = m.address();
         break;
+      }
+      if (m.status() == MemberStatus.up()) {
+        NodeId id = NodeId.of(m.uniqueAddress().longUid());
+        up.add(id);
+        addresses.put(id, m.address());
+      }
+    }
+    if (home == null && replicated) {
+      Optional<NodeId> backup = BackupRing.of(up).backupOf(NodeId.of(uid));
+      if (backup.isPresent()) {
+        home = addresses.get(backup.get());
       }
     }
     if (home == null) {

@@ -77,12 +77,28 @@ public final class HomeProxy {
 
   private CompletableFuture<HomeReply> askHome(
       GlobalAddress target, HomeRequest request, Duration timeout, String what, boolean task) {
+    CompletableFuture<HomeReply> first = askHomeOnce(target, request, timeout, what, task);
+    if (!peers.replicated()) {
+      return first;
+    }
+    // The home left while the request was on its way: its backup serves its shard now, so the
+    // request is sent once more, through the shard region, to the backup.
+    return first.exceptionallyCompose(
+        failure ->
+            Futures.unwrap(failure) instanceof HomeLeft
+                ? askHomeOnce(target, request, timeout, what + " (at its new home)", task)
+                : CompletableFuture.failedFuture(failure));
+  }
+
+  private CompletableFuture<HomeReply> askHomeOnce(
+      GlobalAddress target, HomeRequest request, Duration timeout, String what, boolean task) {
+    boolean replicated = peers.replicated();
     return tracked(
         target.node(),
         target,
         new Departures(
-            () -> errors.lost(target),
-            () -> errors.lost(target),
+            replicated ? null : () -> errors.lost(target),
+            replicated ? HomeLeft::new : () -> errors.lost(target),
             task ? unreachable(target.node(), what + " " + target) : null),
         () ->
             AskPattern.<Protocol.OwnerCommand, HomeReply>ask(
@@ -92,6 +108,13 @@ public final class HomeProxy {
                 system.scheduler()),
         timeout,
         what + " " + target);
+  }
+
+  /** A request's home left before answering, and its backup serves its objects now. */
+  private static final class HomeLeft extends RuntimeException {
+    HomeLeft() {
+      super("the home left; asking its backup", null, false, false);
+    }
   }
 
   /**
@@ -190,7 +213,7 @@ public final class HomeProxy {
       Supplier<CompletionStage<HomeReply>> send,
       Duration timeout,
       String what) {
-    if (peers.isDeparted(node)) {
+    if (departures.before() != null && peers.isDeparted(node)) {
       return CompletableFuture.failedFuture(departures.before().get());
     }
     if (departures.unreachable() != null && peers.isUnreachable(node)) {
@@ -206,7 +229,7 @@ public final class HomeProxy {
               pending.remove(result);
               if (failure == null) {
                 result.complete(reply);
-              } else if (peers.isDeparted(node)) {
+              } else if (departures.before() != null && peers.isDeparted(node)) {
                 result.completeExceptionally(departures.after().get());
               } else if (Futures.unwrap(failure) instanceof TimeoutException) {
                 result.completeExceptionally(
@@ -224,7 +247,7 @@ public final class HomeProxy {
                 result.completeExceptionally(failure);
               }
             });
-    if (peers.isDeparted(node)) {
+    if (departures.before() != null && peers.isDeparted(node)) {
       result.completeExceptionally(departures.after().get());
     } else if (departures.unreachable() != null && peers.isUnreachable(node)) {
       result.completeExceptionally(departures.unreachable().get());

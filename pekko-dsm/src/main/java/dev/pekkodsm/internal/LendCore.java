@@ -638,5 +638,19 @@ public final class LendCore {
     public void nodeLeft(NodeId departed) {
       LendCore.this.nodeLeft(departed);
     }
+
+    @Override
+    public Census.Holding holding(NodeId self, NodeId home) {
+      if (!address.node().equals(home)) {
+        return null;
+      }
+      synchronized (LendCore.this) {
+        long held = weight + heldBack;
+        if ((state != RefState.LIVE && state != RefState.SUSPECT) || held <= 0) {
+          return null;
+        }
+        return new Census.Holding(self, address.object(), address.color(), held);
+      }
+    }
   }
 }

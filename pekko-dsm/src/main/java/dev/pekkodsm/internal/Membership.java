@@ -22,6 +22,7 @@ final class Membership {
   private final HomeProtocol home;
   private final HomeProxy homes;
   private final Replication replication;
+  private final java.util.function.Consumer<NodeId> promote;
 
   Membership(
       NodeId self,
@@ -29,7 +30,9 @@ final class Membership {
       RefRegistry refs,
       HomeProtocol home,
       HomeProxy homes,
-      Replication replication) {
+      Replication replication,
+      java.util.function.Consumer<NodeId> promote) {
+    this.promote = promote;
     this.self = self;
     this.peers = peers;
     this.refs = refs;
@@ -72,6 +75,9 @@ final class Membership {
     peers.memberRemoved(node);
     refs.nodeLeft(node);
     HomeProtocol.Departure left = home.departed(node);
+    if (replication.enabled()) {
+      promote.accept(node); // if this node backed it up, its objects are served from here now
+    }
     int failed = homes.failPending(node);
     replication.membersChanged(peers.ringMembers());
     log.info(

@@ -64,6 +64,48 @@ final class NodeActor {
                     return Behaviors.same();
                   })
               .onMessage(
+                  Protocol.GetEndpointOf.class,
+                  m -> {
+                    dev.pekkodsm.memory.PeerEndpoint served = node.endpointOf(NodeId.of(m.node()));
+                    if (served != null) {
+                      m.replyTo()
+                          .tell(
+                              new Protocol.EndpointInfo(
+                                  m.node(), served, node.settings().registry.fingerprint()));
+                    }
+                    return Behaviors.same();
+                  })
+              .onMessage(
+                  Protocol.CensusQuery.class,
+                  m -> {
+                    var held = node.client().refs().holdings(NodeId.of(m.primary()));
+                    long[] objects = new long[held.size()];
+                    int[] colors = new int[held.size()];
+                    long[] weights = new long[held.size()];
+                    for (int i = 0; i < held.size(); i++) {
+                      objects[i] = held.get(i).object();
+                      colors[i] = held.get(i).color();
+                      weights[i] = held.get(i).weight();
+                    }
+                    m.replyTo()
+                        .tell(
+                            new Protocol.CensusAnswer(
+                                m.primary(), node.self().value(), objects, colors, weights));
+                    return Behaviors.same();
+                  })
+              .onMessage(
+                  Protocol.CensusAnswer.class,
+                  m -> {
+                    NodeId from = NodeId.of(m.from());
+                    java.util.List<Census.Holding> held = new java.util.ArrayList<>();
+                    for (int i = 0; i < m.objects().length; i++) {
+                      held.add(
+                          new Census.Holding(from, m.objects()[i], m.colors()[i], m.weights()[i]));
+                    }
+                    node.census().answered(NodeId.of(m.primary()), from, held);
+                    return Behaviors.same();
+                  })
+              .onMessage(
                   Protocol.Replicate.class,
                   m -> {
                     Protocol.ReplicaAnswer answer = node.replicas().receive(m);

@@ -24,6 +24,7 @@ final class NodePorts implements HomePorts {
   private final HomeProxy homes;
   private final PeerDirectory peers;
   private final Metrics metrics;
+  private final Replication replication; // null for a promoted primary's objects
 
   NodePorts(
       NodeId self,
@@ -32,7 +33,9 @@ final class NodePorts implements HomePorts {
       RefRegistry refs,
       HomeProxy homes,
       PeerDirectory peers,
-      Metrics metrics) {
+      Metrics metrics,
+      Replication replication) {
+    this.replication = replication;
     this.self = self;
     this.publisher = publisher;
     this.tasks = tasks;
@@ -91,6 +94,13 @@ final class NodePorts implements HomePorts {
   @Override
   public boolean isDeparted(NodeId node) {
     return peers.isDeparted(node);
+  }
+
+  @Override
+  public void boxHolderChanged(OwnedObject obj) {
+    if (replication != null) {
+      replication.holderChanged(obj);
+    }
   }
 
   @Override

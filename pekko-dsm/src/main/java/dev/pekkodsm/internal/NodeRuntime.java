@@ -83,9 +83,10 @@ public final class NodeRuntime implements Extension {
     ActorRef<Protocol.OwnerCommand> region =
         ClusterSharding.get(system)
             .init(
-                Entity.of(OwnerEntity.TYPE_KEY, ctx -> OwnerEntity.create(node.home(), ctx))
+                Entity.of(OwnerEntity.TYPE_KEY, ctx -> OwnerEntity.create(node::homeFor, ctx))
                     .withMessageExtractor(new Extractor())
-                    .withAllocationStrategy(new HomeAllocationStrategy(cluster))
+                    .withAllocationStrategy(
+                        new HomeAllocationStrategy(cluster, settings.replicationFactor > 0))
                     .withSettings(
                         ClusterShardingSettings.create(system)
                             .withPassivationStrategy(

@@ -29,7 +29,8 @@ final class OwnerEntity {
 
   private OwnerEntity() {}
 
-  static Behavior<OwnerCommand> create(HomeProtocol home, EntityContext<OwnerCommand> entity) {
+  static Behavior<OwnerCommand> create(
+      java.util.function.LongFunction<HomeProtocol> homes, EntityContext<OwnerCommand> entity) {
     return Behaviors.setup(
         ctx -> {
           ActorRef<OwnerCommand> self = ctx.getSelf();
@@ -38,7 +39,7 @@ final class OwnerEntity {
               .onMessage(
                   OwnerCommand.class,
                   command -> {
-                    serve(home, command, self, shard);
+                    serve(homes.apply(command.home()), command, self, shard);
                     return Behaviors.same();
                   })
               .build();

@@ -37,6 +37,7 @@ final class PeerDirectory {
   private final long registryFingerprint;
   private final Transports transports;
   private final Duration askTimeout;
+  private final boolean replicated;
   private final ConcurrentHashMap<NodeId, Address> members = new ConcurrentHashMap<>();
   private final Set<NodeId> departed = ConcurrentHashMap.newKeySet();
   private final Set<NodeId> up = ConcurrentHashMap.newKeySet();
@@ -51,7 +52,9 @@ final class PeerDirectory {
       NodeId self,
       long registryFingerprint,
       Transports transports,
-      Duration askTimeout) {
+      Duration askTimeout,
+      boolean replicated) {
+    this.replicated = replicated;
     this.system = system;
     this.self = self;
     this.registryFingerprint = registryFingerprint;
@@ -92,6 +95,28 @@ final class PeerDirectory {
       reader.thenAccept(PeerReader::close);
     }
     transports.forget(node);
+  }
+
+  /**
+   * True if the objects homed on {@code node} are gone for good: it was removed and nothing backed
+   * it up. With replication on, a removed node's objects are served by its backup (a backup that
+   * holds no mirror of it answers "lost" itself).
+   */
+  boolean objectsLost(NodeId node) {
+    return !replicated && departed.contains(node);
+  }
+
+  /** True if removed nodes' objects are served by their backups. */
+  boolean replicated() {
+    return replicated;
+  }
+
+  /**
+   * The member that serves the objects of removed {@code node}: its successor in the ring, as every
+   * node computes it.
+   */
+  java.util.Optional<NodeId> servedBy(NodeId node) {
+    return dev.pekkodsm.coherence.replication.BackupRing.of(ringMembers()).backupOf(node);
   }
 
   /** True once {@code node} has been removed from the cluster. */
@@ -185,39 +210,50 @@ final class PeerDirectory {
       return raced;
     }
     long deadlineNs = System.nanoTime() + askTimeout.toNanos();
-    address(node)
-        .thenCompose(address -> fetchEndpoint(address, deadlineNs))
-        .whenComplete(
-            (info, failure) -> {
-              if (failure != null) {
-                fresh.completeExceptionally(
-                    new IllegalStateException(
-                        "cannot fetch the arena endpoint of " + node + ": " + failure, failure));
-                return;
-              }
-              if (info.registryFingerprint() != registryFingerprint) {
-                String message =
-                    node
-                        + " has a different class registry (fingerprint "
-                        + Long.toHexString(info.registryFingerprint())
-                        + ", ours "
-                        + Long.toHexString(registryFingerprint)
-                        + "): every node must register the same classes under the same ids in "
-                        + "pekko.dsm.serialization.classes";
-                log.error(message);
-                fresh.completeExceptionally(new IllegalStateException(message));
-                return;
-              }
-              try {
-                PeerReader reader = transports.open(node, info.endpoint());
-                if (!fresh.complete(reader) || departed.contains(node)) {
-                  reader.close();
-                }
-              } catch (TransportUnavailableException | RuntimeException e) {
-                log.warn(e.getMessage());
-                fresh.completeExceptionally(new IllegalStateException(e.getMessage(), e));
-              }
-            });
+    boolean promoted = replicated && departed.contains(node);
+    CompletableFuture<Protocol.EndpointInfo> endpoint =
+        promoted
+            ? servedBy(node)
+                .map(
+                    server ->
+                        address(server)
+                            .thenCompose(address -> fetchEndpoint(address, node, deadlineNs)))
+                .orElseGet(
+                    () ->
+                        CompletableFuture.failedFuture(
+                            new IllegalStateException("no member is left to serve " + node)))
+            : address(node).thenCompose(address -> fetchEndpoint(address, null, deadlineNs));
+    endpoint.whenComplete(
+        (info, failure) -> {
+          if (failure != null) {
+            fresh.completeExceptionally(
+                new IllegalStateException(
+                    "cannot fetch the arena endpoint of " + node + ": " + failure, failure));
+            return;
+          }
+          if (info.registryFingerprint() != registryFingerprint) {
+            String message =
+                node
+                    + " has a different class registry (fingerprint "
+                    + Long.toHexString(info.registryFingerprint())
+                    + ", ours "
+                    + Long.toHexString(registryFingerprint)
+                    + "): every node must register the same classes under the same ids in "
+                    + "pekko.dsm.serialization.classes";
+            log.error(message);
+            fresh.completeExceptionally(new IllegalStateException(message));
+            return;
+          }
+          try {
+            PeerReader reader = transports.open(node, info.endpoint());
+            if (!fresh.complete(reader) || (!promoted && departed.contains(node))) {
+              reader.close();
+            }
+          } catch (TransportUnavailableException | RuntimeException e) {
+            log.warn(e.getMessage());
+            fresh.completeExceptionally(new IllegalStateException(e.getMessage(), e));
+          }
+        });
     return fresh;
   }
 
@@ -225,12 +261,19 @@ final class PeerDirectory {
    * Asks a member's DSM actor for its endpoint, in short attempts until the deadline: a member can
    * be Up before its DSM has started, and a question asked too early is simply lost.
    */
-  private CompletableFuture<Protocol.EndpointInfo> fetchEndpoint(Address address, long deadlineNs) {
+  private CompletableFuture<Protocol.EndpointInfo> fetchEndpoint(
+      Address address, NodeId of, long deadlineNs) {
     long leftNs = deadlineNs - System.nanoTime();
     Duration attempt = Duration.ofNanos(Math.max(1, Math.min(leftNs, ATTEMPT.toNanos())));
     return Futures.plain(
             AskPattern.<Protocol.NodeCommand, Protocol.EndpointInfo>ask(
-                nodeActor(address), Protocol.GetEndpoint::new, attempt, system.scheduler()))
+                nodeActor(address),
+                replyTo ->
+                    of == null
+                        ? new Protocol.GetEndpoint(replyTo)
+                        : new Protocol.GetEndpointOf(of.value(), replyTo),
+                attempt,
+                system.scheduler()))
         .handle(
             (info, failure) -> {
               if (failure == null) {
@@ -239,7 +282,7 @@ final class PeerDirectory {
               if (System.nanoTime() - deadlineNs >= 0) {
                 return CompletableFuture.<Protocol.EndpointInfo>failedFuture(failure);
               }
-              return fetchEndpoint(address, deadlineNs);
+              return fetchEndpoint(address, of, deadlineNs);
             })
         .thenCompose(f -> f);
   }

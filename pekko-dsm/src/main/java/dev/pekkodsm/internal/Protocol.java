@@ -53,6 +53,12 @@ public final class Protocol {
   public record GetEndpoint(ActorRef<EndpointInfo> replyTo) implements NodeCommand {}
 
   /**
+   * Asks a node for the endpoint of the arena of removed node {@code node}, which it serves since
+   * it promoted its backup. Not answered if it serves no such arena.
+   */
+  public record GetEndpointOf(long node, ActorRef<EndpointInfo> replyTo) implements NodeCommand {}
+
+  /**
    * Where and how a node's arena can be read (host identity, arena files, tcp and RDMA addresses)
    * and the fingerprint of its class registry.
    */
@@ -78,6 +84,22 @@ public final class Protocol {
    */
   public record ReplicaAnswer(long backup, long epoch, long upTo, boolean lost)
       implements NodeCommand {}
+
+  /** Asks a member which references and shares of {@code primary}'s objects it holds. */
+  public record CensusQuery(long primary, ActorRef<NodeCommand> replyTo) implements NodeCommand {}
+
+  /**
+   * A member's answer to {@link CensusQuery}: it holds {@code weights[i]} of object {@code
+   * objects[i]} of the primary at {@code colors[i]}.
+   */
+  public record CensusAnswer(long primary, long from, long[] objects, int[] colors, long[] weights)
+      implements NodeCommand {
+    public CensusAnswer {
+      if (objects.length != colors.length || objects.length != weights.length) {
+        throw new IllegalArgumentException("a census answer's columns differ in length");
+      }
+    }
+  }
 
   /**
    * An arbitrary value carried to another node in a message (its handles travel as handles), used

@@ -3,6 +3,8 @@ package dev.pekkodsm.internal;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.home.HolderNotice;
 import dev.pekkodsm.coherence.home.HomeRequest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -27,6 +29,12 @@ public final class RefRegistry {
      * with the sender's others before learning it arrived here.
      */
     void nodeLeft(NodeId departed);
+
+    /**
+     * What this reference holds of an object homed on {@code home}, for the census of a promoted
+     * node's objects; null if it holds nothing there.
+     */
+    Census.Holding holding(NodeId self, NodeId home);
   }
 
   private final long self;
@@ -73,6 +81,19 @@ public final class RefRegistry {
         slot.revoke(r.reason());
       }
     }
+  }
+
+  /** What the references held here hold of objects homed on {@code home}. */
+  List<Census.Holding> holdings(NodeId home) {
+    List<Census.Holding> out = new ArrayList<>();
+    NodeId me = NodeId.of(self);
+    for (RefSlot slot : live.values()) {
+      Census.Holding h = slot.holding(me, home);
+      if (h != null) {
+        out.add(h);
+      }
+    }
+    return out;
   }
 
   /** A node left the cluster: every reference it may have sent here must be confirmed. */

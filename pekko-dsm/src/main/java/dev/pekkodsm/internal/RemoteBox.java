@@ -338,7 +338,7 @@ final class RemoteBox {
     }
     ClientContext ctx = box.context();
     box.kill(p, BoxState.LOST, "its home no longer has it");
-    return ctx.isDeparted(p.remote().node())
+    return ctx.objectsLost(p.remote().node())
         ? ctx.errors().lost(p.remote())
         : new ObjectLostException(
             p.remote(), "object " + p.remote().objectName() + " no longer exists at its home");

@@ -84,6 +84,11 @@ final class Replication {
     this.replyTo = nodeActor;
   }
 
+  /** This node's DSM actor, or null before it started. */
+  ActorRef<Protocol.NodeCommand> replyToRef() {
+    return replyTo;
+  }
+
   /** The backup now, or null. */
   NodeId backup() {
     return stream.backup();
@@ -247,6 +252,18 @@ final class Replication {
       await(safe, next, "have the write of " + before + " held by its backup");
     } finally {
       table.endWrite(obj, freshId, locator, frameBytes);
+    }
+  }
+
+  /** The box owning {@code obj} moved to another node (shipped without waiting). */
+  void holderChanged(OwnedObject obj) {
+    if (!enabled() || obj.kind() != ObjectKind.BOX) {
+      return;
+    }
+    GlobalAddress a = obj.address();
+    long locator = obj.locator();
+    if (locator != 0) {
+      stream.ship(filed(obj, a, locator, obj.snapshotBytes()));
     }
   }
 

@@ -80,7 +80,7 @@ public final class SnapshotReader {
       metrics.cacheHits.increment();
       return CompletableFuture.completedFuture(hit);
     }
-    if (peers.isDeparted(address.node())) {
+    if (peers.objectsLost(address.node())) {
       return CompletableFuture.failedFuture(errors.lost(address));
     }
     CompletableFuture<PeerReader> reader = peers.reader(address.node());
@@ -132,7 +132,7 @@ public final class SnapshotReader {
       }
       case FREED, STALE -> {
         metrics.staleRejections.increment();
-        if (peers.isDeparted(address.node())) {
+        if (peers.objectsLost(address.node())) {
           throw errors.lost(address);
         }
         throw new StaleReferenceException(

@@ -262,6 +262,11 @@ final class WireFormats {
         Protocol.GetEndpoint.class,
         (w, m) -> w.ref(m.replyTo()),
         r -> new Protocol.GetEndpoint(r.ref()));
+    add(
+        "GO",
+        Protocol.GetEndpointOf.class,
+        (w, m) -> w.l(m.node()).ref(m.replyTo()),
+        r -> new Protocol.GetEndpointOf(r.l(), r.ref()));
     add("EP", Protocol.EndpointInfo.class, WireFormats::writeEndpoint, WireFormats::endpoint);
     add(
         "RP",
@@ -290,9 +295,40 @@ final class WireFormats {
         Protocol.ReplicaAnswer.class,
         (w, m) -> w.l(m.backup()).l(m.epoch()).l(m.upTo()).b(m.lost()),
         r -> new Protocol.ReplicaAnswer(r.l(), r.l(), r.l(), r.b()));
+    add(
+        "CQ",
+        Protocol.CensusQuery.class,
+        (w, m) -> w.l(m.primary()).ref(m.replyTo()),
+        r -> new Protocol.CensusQuery(r.l(), r.ref()));
+    add("CA", Protocol.CensusAnswer.class, WireFormats::census, WireFormats::census);
   }
 
   private static final int MAX_RECORDS = 1 << 16;
+
+  private static void census(Writer w, Protocol.CensusAnswer m) {
+    w.l(m.primary()).l(m.from()).i(m.objects().length);
+    for (int i = 0; i < m.objects().length; i++) {
+      w.l(m.objects()[i]).i(m.colors()[i]).l(m.weights()[i]);
+    }
+  }
+
+  private static Protocol.CensusAnswer census(Reader r) {
+    long primary = r.l();
+    long from = r.l();
+    int n = r.i();
+    if (n < 0 || n > 1 << 24) {
+      throw new IllegalArgumentException("malformed pekko-dsm message: " + n + " holdings");
+    }
+    long[] objects = new long[n];
+    int[] colors = new int[n];
+    long[] weights = new long[n];
+    for (int i = 0; i < n; i++) {
+      objects[i] = r.l();
+      colors[i] = r.i();
+      weights[i] = r.positive();
+    }
+    return new Protocol.CensusAnswer(primary, from, objects, colors, weights);
+  }
 
   private static void writeRecord(Writer w, ReplicaRecord record) {
     if (record instanceof ReplicaRecord.Begin b) {

@@ -66,6 +66,9 @@ public interface HomePorts extends SnapshotPort {
   /** True if {@code node} has left the cluster for good. */
   boolean isDeparted(NodeId node);
 
+  /** The {@code DBox} that owns {@code obj} is on another node now (for the backup). */
+  default void boxHolderChanged(OwnedObject obj) {}
+
   /** An object was handed over to another node (for the counters). */
   default void movedOut() {}
 

@@ -221,6 +221,7 @@ public final class HomeProtocol {
     if (a.box()) {
       if (obj.color() == a.color()) {
         obj.boxHolder(to);
+        ports.boxHolderChanged(obj);
       }
       if (ports.isDeparted(to)) {
         obj.reclaim(to);

@@ -1,0 +1,74 @@
+package dev.pekkodsm;
+
+import static dev.pekkodsm.Fixtures.eventually;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.pekkodsm.Fixtures.Account;
+import dev.pekkodsm.testkit.LocalClusterExtension;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * With replication factor 1, the objects homed on a node that crashes survive on its backup, under
+ * the same addresses, and the handles held by the survivors keep working without doing anything: a
+ * fresh three-node cluster per test, node 0 crashed.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class FailoverTest {
+
+  @RegisterExtension
+  final LocalClusterExtension cluster =
+      LocalClusterExtension.withNodes(
+          3,
+          b ->
+              Fixtures.registered(b)
+                  .config(
+                      "pekko.dsm.replication.factor = 1\n"
+                          + "pekko.dsm.borrow-timeout = 30s\n"
+                          + "pekko.dsm.ask-timeout = 10s"));
+
+  @Test
+  void shouldServeAnArcOfACrashedNodeFromItsBackup() {
+    DArc<Account> arc = cluster.dsm(0).arc(new Account("a", 7));
+    DArc<Account> onB = cluster.cluster().send(0, 1, arc.clone());
+    DArc<Account> onC = cluster.cluster().send(0, 2, arc.clone());
+    DArc<Account> unread = cluster.cluster().send(0, 2, arc.clone());
+    assertEquals(7, onB.get().balance()); // cached on node 1; node 2 has read nothing
+
+    cluster.cluster().crash(0);
+    cluster.cluster().awaitRemoved(0);
+
+    assertEquals(7, onB.get().balance());
+    assertEquals(7, unread.get().balance(), "a first read after the crash, one-sided");
+    assertEquals(7, onC.get().balance());
+    DArc<Account> sentAfter = onB.clone();
+    assertEquals(7, cluster.cluster().send(1, 2, sentAfter).get().balance());
+    unread.close();
+    onC.close();
+    onB.close();
+  }
+
+  @Test
+  void shouldKeepABoxWhoseOwnerSurvivedReadableAndWritable() {
+    DBox<Account> box = cluster.dsm(0).alloc(new Account("a", 1));
+    box.replace(a -> new Account("a", 2));
+    long object = box.address().object();
+    DBox<Account> onB = cluster.cluster().send(0, 1, box);
+    eventually(
+        "node 1's adoption of the box reaches the home",
+        10,
+        () -> cluster.nodeId(1).equals(cluster.dsm(0).internalNode().object(object).boxHolder()));
+
+    cluster.cluster().crash(0);
+    cluster.cluster().awaitRemoved(0);
+
+    assertEquals(2, onB.read(Account::balance), "read one-sided from the backup's mirror");
+    onB.replace(a -> new Account("a", a.balance() + 1)); // moves it to node 1
+    assertEquals(cluster.nodeId(1), onB.address().node());
+    assertEquals(3, onB.read(Account::balance));
+    DRef<Account> onC = cluster.cluster().send(1, 2, onB.share());
+    assertEquals(3, onC.get().balance());
+  }
+}
