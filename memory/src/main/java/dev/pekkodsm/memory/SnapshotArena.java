@@ -38,8 +38,15 @@ import java.util.stream.Stream;
  * the next frame of that class. Each slot is published under a seqlock, so a reader never mistakes
  * a half-written frame for a snapshot.
  *
+ * <p>A <em>mirror</em> ({@link #mirror}) is a byte-identical copy of another node's arena kept by
+ * its backup: it carries that node's id and token, so a reader cannot tell it from the original,
+ * and it changes only by the records of what the primary wrote ({@link #applyWrite}, {@link
+ * #applyFree}) until {@link #promote()} makes it an ordinary arena that allocates as the primary
+ * would have.
+ *
  * <p>Thread-safe. Allocation is serialized by a lock; writing a slot's bytes is done outside it by
  * the thread that holds the slot, which is the single writer of that slot until it frees it.
+ * Records are applied under the lock, one at a time.
  */
 public final class SnapshotArena implements AutoCloseable {
 
@@ -64,6 +71,7 @@ public final class SnapshotArena implements AutoCloseable {
   private long liveSlots;
   private long liveBytes;
   private boolean closed;
+  private MirrorLedger ledger; // non-null while this is an unpromoted mirror
 
   private SnapshotArena(
       ArenaSettings settings,
@@ -73,7 +81,8 @@ public final class SnapshotArena implements AutoCloseable {
       String prefix,
       long tokenHi,
       long tokenLo,
-      boolean ownsFolder) {
+      boolean ownsFolder,
+      MirrorLedger ledger) {
     this.settings = settings;
     this.node = node;
     this.folder = folder;
@@ -82,6 +91,7 @@ public final class SnapshotArena implements AutoCloseable {
     this.tokenHi = tokenHi;
     this.tokenLo = tokenLo;
     this.ownsFolder = ownsFolder;
+    this.ledger = ledger;
     this.segments = new MappedByteBuffer[settings.maxSegments()];
   }
 
@@ -93,30 +103,53 @@ public final class SnapshotArena implements AutoCloseable {
    * @throws UncheckedIOException if the folder or the first segment cannot be created
    */
   public static SnapshotArena create(ArenaSettings settings, long node, SnapshotCodec codec) {
+    Path folder = newFolder(settings, FOLDER_PREFIX + Long.toHexString(node) + "-");
+    SecureRandom random = new SecureRandom();
+    return start(settings, node, folder, codec, random.nextLong(), random.nextLong(), null);
+  }
+
+  /**
+   * Creates a mirror of node {@code node}'s arena, in a folder {@code
+   * <directory>/pekko-dsm-<node>-mirror-<random>} owned by this process (so stale-folder cleanup
+   * judges it as any arena), whose segments carry {@code node} and its token: to a reader it is
+   * that node's arena. It holds its first segment; later ones are created as records name them.
+   * Deletes folders of dead processes first if {@link ArenaSettings#cleanStale()}.
+   *
+   * @param settings must be the primary's (segment size, maximum segments and frame size)
+   * @throws UncheckedIOException if the folder or the first segment cannot be created
+   */
+  public static SnapshotArena mirror(
+      ArenaSettings settings, long node, long tokenHi, long tokenLo, SnapshotCodec codec) {
+    Path folder = newFolder(settings, FOLDER_PREFIX + Long.toHexString(node) + "-mirror-");
+    return start(settings, node, folder, codec, tokenHi, tokenLo, new MirrorLedger(settings));
+  }
+
+  private static SnapshotArena start(
+      ArenaSettings settings,
+      long node,
+      Path folder,
+      SnapshotCodec codec,
+      long tokenHi,
+      long tokenLo,
+      MirrorLedger ledger) {
+    SnapshotArena arena =
+        new SnapshotArena(
+            settings, node, folder, codec, SEGMENT_PREFIX, tokenHi, tokenLo, true, ledger);
+    synchronized (arena) {
+      arena.addSegment();
+    }
+    return arena;
+  }
+
+  private static Path newFolder(ArenaSettings settings, String namePrefix) {
     try {
       Files.createDirectories(settings.directory());
       if (settings.cleanStale()) {
         deleteStaleFolders(settings.directory());
       }
-      Path folder =
-          Files.createTempDirectory(
-              settings.directory(), FOLDER_PREFIX + Long.toHexString(node) + "-");
+      Path folder = Files.createTempDirectory(settings.directory(), namePrefix);
       Files.writeString(folder.resolve(OWNER_FILE), ownerRecord(), StandardCharsets.UTF_8);
-      SecureRandom random = new SecureRandom();
-      SnapshotArena arena =
-          new SnapshotArena(
-              settings,
-              node,
-              folder,
-              codec,
-              SEGMENT_PREFIX,
-              random.nextLong(),
-              random.nextLong(),
-              true);
-      synchronized (arena) {
-        arena.addSegment();
-      }
-      return arena;
+      return folder;
     } catch (IOException e) {
       throw new UncheckedIOException(
           "cannot create the snapshot arena under "
@@ -129,11 +162,16 @@ public final class SnapshotArena implements AutoCloseable {
   /**
    * A second arena in this arena's folder, with this arena's token, whose segment files are named
    * {@code prefix}NNNNN: the writable value slots of the sync region. Its files go with the folder;
-   * closing it only stops it.
+   * closing it only stops it. The sibling of an unpromoted mirror is a mirror, promoted on its own.
    */
   SnapshotArena sibling(String prefix) {
+    MirrorLedger siblingLedger;
+    synchronized (this) {
+      siblingLedger = ledger == null ? null : new MirrorLedger(settings);
+    }
     SnapshotArena sibling =
-        new SnapshotArena(settings, node, folder, codec, prefix, tokenHi, tokenLo, false);
+        new SnapshotArena(
+            settings, node, folder, codec, prefix, tokenHi, tokenLo, false, siblingLedger);
     synchronized (sibling) {
       sibling.addSegment();
     }
@@ -236,6 +274,7 @@ public final class SnapshotArena implements AutoCloseable {
    * @return true if rewritten; false if the frame needs a larger slot (publish it instead)
    */
   public boolean rewrite(long locator, byte[] frame, int length) {
+    requireOwned("rewrite");
     MappedByteBuffer segment = segmentOf(locator);
     int slot = (int) SlotLayout.offset(locator);
     int capacity = (int) INT.get(segment, slot + CAPACITY_OFFSET);
@@ -262,18 +301,122 @@ public final class SnapshotArena implements AutoCloseable {
    * {@link ReadStatus#FREED}, or {@link ReadStatus#STALE} once the slot is reused.
    */
   public void free(long locator) {
+    requireOwned("free");
     MappedByteBuffer segment = segmentOf(locator);
     int slot = (int) SlotLayout.offset(locator);
-    long sequence = (long) LONG.get(segment, slot + SEQUENCE_OFFSET);
-    LONG.setOpaque(segment, slot + SEQUENCE_OFFSET, sequence + 1);
-    VarHandle.storeStoreFence(); // odd before the magic is cleared
-    INT.set(segment, slot + SLOT_HEADER_BYTES, 0);
-    LONG.setRelease(segment, slot + SEQUENCE_OFFSET, sequence + 2);
+    clear(segment, slot);
     int capacity = (int) INT.get(segment, slot + CAPACITY_OFFSET);
     synchronized (this) {
       freeByCapacity.computeIfAbsent(capacity, c -> new LongStack()).push(locator);
       liveSlots--;
       liveBytes -= capacity;
+    }
+  }
+
+  private static void clear(MappedByteBuffer segment, int slot) {
+    long sequence = (long) LONG.get(segment, slot + SEQUENCE_OFFSET);
+    LONG.setOpaque(segment, slot + SEQUENCE_OFFSET, sequence + 1);
+    VarHandle.storeStoreFence(); // odd before the magic is cleared
+    INT.set(segment, slot + SLOT_HEADER_BYTES, 0);
+    LONG.setRelease(segment, slot + SEQUENCE_OFFSET, sequence + 2);
+  }
+
+  /**
+   * On a mirror: makes the slot at {@code locator}, of {@code capacity} bytes header included, hold
+   * {@code frame[0, length)} as the primary's publish, reserve or rewrite did (under the slot's
+   * seqlock, so readers of the mirror see the old frame or the new one). A record repeating what
+   * the slot holds changes nothing. Creates the segments up to the locator's.
+   *
+   * @throws IllegalArgumentException naming the problem if the record cannot be the primary's (a
+   *     segment past max-segments, an offset that is no slot's, a capacity that is no size class or
+   *     differs from an earlier record's for the slot, a slot overlapping another, a frame that
+   *     does not fit); nothing is changed
+   * @throws IllegalStateException if this is not an unpromoted mirror
+   */
+  public void applyWrite(long locator, int capacity, byte[] frame, int length) {
+    synchronized (this) {
+      MirrorLedger mirror = requireMirror("applyWrite");
+      int index = SlotLayout.segment(locator);
+      if (mirror.checkWrite(locator, capacity, frame, length)
+          && MirrorLedger.holds(segments[index], locator, capacity, frame, length)) {
+        return;
+      }
+      while (segmentCount <= index) {
+        addSegment();
+      }
+      write(locator, capacity, frame, length);
+      mirror.wrote(locator, capacity);
+    }
+  }
+
+  /**
+   * On a mirror: unpublishes the slot at {@code locator} as the primary's {@link #free} did. A
+   * repeated record changes nothing.
+   *
+   * @throws IllegalArgumentException if no record has written the slot; nothing is changed
+   * @throws IllegalStateException if this is not an unpromoted mirror
+   */
+  public void applyFree(long locator) {
+    synchronized (this) {
+      MirrorLedger mirror = requireMirror("applyFree");
+      if (mirror.checkFree(locator) == 0) {
+        return;
+      }
+      clear(segmentOf(locator), (int) SlotLayout.offset(locator));
+      mirror.freed(locator);
+    }
+  }
+
+  /**
+   * Makes a mirror an ordinary arena of its node, which publishes, reserves, rewrites and frees
+   * from now on: the freed slots form the free lists and the bump pointer starts past the last slot
+   * of the last segment, so no new slot overlaps one the records named. Records are refused from
+   * now on.
+   *
+   * @throws IllegalStateException if this is not an unpromoted mirror
+   */
+  public synchronized void promote() {
+    MirrorLedger mirror = requireMirror("promote");
+    for (Map.Entry<Integer, List<Long>> freed : mirror.freedByCapacity().entrySet()) {
+      LongStack free = freeByCapacity.computeIfAbsent(freed.getKey(), c -> new LongStack());
+      freed.getValue().forEach(free::push);
+    }
+    bump = mirror.highWater(segmentCount - 1);
+    liveSlots = mirror.liveSlots();
+    liveBytes = mirror.liveBytes();
+    ledger = null;
+  }
+
+  /** True while this is a mirror that has not been promoted. */
+  public synchronized boolean isMirror() {
+    return ledger != null;
+  }
+
+  private MirrorLedger requireMirror(String operation) {
+    if (closed) {
+      throw new IllegalStateException(operation + ": the arena " + folder + " is closed");
+    }
+    if (ledger == null) {
+      throw new IllegalStateException(
+          operation
+              + ": the arena "
+              + folder
+              + " of node "
+              + Long.toHexString(node)
+              + " is not a mirror (or was promoted); it changes by its own writes only");
+    }
+    return ledger;
+  }
+
+  private synchronized void requireOwned(String operation) {
+    if (ledger != null) {
+      throw new IllegalStateException(
+          operation
+              + ": the arena "
+              + folder
+              + " mirrors node "
+              + Long.toHexString(node)
+              + " and changes by its records only; promote() it first");
     }
   }
 
@@ -364,12 +507,12 @@ public final class SnapshotArena implements AutoCloseable {
 
   /** Slots currently published. */
   public synchronized long liveSlots() {
-    return liveSlots;
+    return ledger != null ? ledger.liveSlots() : liveSlots;
   }
 
   /** Bytes of slot capacity currently published. */
   public synchronized long liveBytes() {
-    return liveBytes;
+    return ledger != null ? ledger.liveBytes() : liveBytes;
   }
 
   /** Segments mapped so far. */
@@ -381,6 +524,7 @@ public final class SnapshotArena implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("the arena of node " + Long.toHexString(node) + " is closed");
     }
+    requireOwned("publish/reserve");
     LongStack free = freeByCapacity.get(capacity);
     long locator;
     if (free != null && !free.isEmpty()) {
