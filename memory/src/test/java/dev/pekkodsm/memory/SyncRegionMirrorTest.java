@@ -32,6 +32,7 @@ class SyncRegionMirrorTest {
 
   static final int CELLS = 64;
   static final long FAR = Long.MAX_VALUE;
+  static final long FIVE_S = 5_000_000_000L;
 
   @TempDir Path dir;
 
@@ -313,6 +314,33 @@ class SyncRegionMirrorTest {
       assertEquals("changed", decode(out));
       mirror.promote();
       assertEquals(6, peer.getAndAdd(cell, 11, SyncLayout.WORD, 1, FAR), "served after promotion");
+    }
+  }
+
+  @Test
+  void shouldServeTheMirrorThroughTcpAsThePrimary() throws Exception {
+    long cell = allocateCell(SyncLayout.KIND_ATOMIC, 12);
+    byte[] f = frame("value", 12, 1);
+    long slot = allocateValue(f, 200);
+    byte[] snapshot = frame("snapshot", 13, 0);
+    long far = SlotLayout.locator(2, 4096); // segments 1 and 2 are created for it
+    mirrorArena.applyWrite(far, SlotLayout.capacityFor(snapshot.length), snapshot, snapshot.length);
+    try (TcpReadServer server = TcpReadServer.start(mirrorArena, mirror, TcpSettings.loopback());
+        TcpTransport tcp = new TcpTransport(CODEC, MAX_FRAME, TcpSettings.loopback());
+        PeerReader peer = tcp.open(TcpTransportTest.endpoint(mirrorArena, server))) {
+      ReadBuffer out = new ReadBuffer(16);
+      assertEquals(ReadStatus.OK, peer.read(far, 13, 0, out, System.nanoTime() + FIVE_S));
+      assertEquals("snapshot", decode(out));
+      assertEquals(0, peer.getAndAdd(cell, 12, SyncLayout.WORD, 4, System.nanoTime() + FIVE_S));
+      assertEquals(4, mirror.load(cell, 12, SyncLayout.WORD, FAR));
+      assertEquals(ReadStatus.OK, peer.readValue(slot, 12, 1, out, System.nanoTime() + FIVE_S));
+      assertEquals("value", decode(out));
+      mirror.promote();
+      mirrorArena.promote();
+      byte[] next = frame("after", 14, 0);
+      long published = mirrorArena.publish(next, next.length);
+      assertEquals(ReadStatus.OK, peer.read(published, 14, 0, out, System.nanoTime() + FIVE_S));
+      assertEquals("after", decode(out));
     }
   }
 }
