@@ -325,7 +325,9 @@ public final class SnapshotArena implements AutoCloseable {
    * On a mirror: makes the slot at {@code locator}, of {@code capacity} bytes header included, hold
    * {@code frame[0, length)} as the primary's publish, reserve or rewrite did (under the slot's
    * seqlock, so readers of the mirror see the old frame or the new one). A record repeating what
-   * the slot holds changes nothing. Creates the segments up to the locator's.
+   * the slot holds changes nothing; one re-delivered after later changes to its slot (a one-sided
+   * write of a value slot) would write its frame again, so the stream must not do that. Creates the
+   * segments up to the locator's.
    *
    * @throws IllegalArgumentException naming the problem if the record cannot be the primary's (a
    *     segment past max-segments, an offset that is no slot's, a capacity that is no size class or

@@ -11,6 +11,7 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.BitSet;
 
 /**
  * A node's sync region (see {@link SyncLayout}): the cells of its mutexes and atomics, which peers
@@ -20,6 +21,12 @@ import java.nio.file.StandardOpenOption;
  *
  * <p>The owner allocates and frees cells and value slots; everyone, the owner included, changes
  * them only through {@link SyncAccess}. Thread-safe.
+ *
+ * <p>A <em>mirror</em> ({@link #mirror}) is the backup's copy of another node's region, in the
+ * folder of the mirror of its arena: it allocates nothing and changes by the records of what the
+ * primary allocated and freed ({@link #applyCellAllocated}, {@link #applyCellFreed}, {@link
+ * #applyValueWrite}, {@link #applyValueFree}) and by the one-sided operations writers apply to both
+ * regions, until {@link #promote()} makes it an ordinary region.
  */
 public final class SyncRegion implements SyncAccess, AutoCloseable {
 
@@ -31,6 +38,7 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
   private final int valueSegmentBytes;
 
   // Guarded by this.
+  private BitSet mirrorCells; // non-null while this is an unpromoted mirror: its allocated cells
   private int nextCell;
   private int[] freeCells = new int[64];
   private int freeCount;
@@ -49,9 +57,38 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
    * Creates the region in {@code arena}'s folder: a cells file of {@code cellCount} cells (sparse:
    * untouched cells cost nothing) and the value arena.
    *
+   * @throws IllegalStateException if {@code arena} is a mirror
    * @throws UncheckedIOException if the files cannot be created
    */
   public static SyncRegion create(SnapshotArena arena, int cellCount) {
+    if (arena.isMirror()) {
+      throw new IllegalStateException(
+          "the arena " + arena.folder() + " is a mirror; use mirror() for its region");
+    }
+    return open(arena, cellCount);
+  }
+
+  /**
+   * Creates the mirror of a node's region in the folder of {@code mirrorArena}, the mirror of that
+   * node's arena: a cells file with the node's id and token and {@code cellCount} cells (the
+   * primary's count), and the mirror of its value arena.
+   *
+   * @throws IllegalStateException if {@code mirrorArena} is not an unpromoted mirror
+   * @throws UncheckedIOException if the files cannot be created
+   */
+  public static SyncRegion mirror(SnapshotArena mirrorArena, int cellCount) {
+    if (!mirrorArena.isMirror()) {
+      throw new IllegalStateException(
+          "the arena " + mirrorArena.folder() + " is not a mirror; use create() for a primary");
+    }
+    SyncRegion region = open(mirrorArena, cellCount);
+    synchronized (region) {
+      region.mirrorCells = new BitSet();
+    }
+    return region;
+  }
+
+  private static SyncRegion open(SnapshotArena arena, int cellCount) {
     if (cellCount < 1 || SyncLayout.fileBytes(cellCount) > Integer.MAX_VALUE) {
       throw new IllegalArgumentException(
           "cellCount=" + cellCount + " must be in [1, " + maxCells() + "]");
@@ -93,6 +130,7 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
   public long allocateCell(int kind, long object) {
     int index;
     synchronized (this) {
+      requireOwned("allocateCell");
       if (freeCount > 0) {
         index = freeCells[--freeCount];
       } else if (nextCell < cellCount) {
@@ -108,19 +146,28 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
       liveCells++;
     }
     int at = SyncLayout.FIRST_CELL_OFFSET + index * SyncLayout.CELL_BYTES;
+    initCell(at, kind, object);
+    return at;
+  }
+
+  private void initCell(int at, int kind, long object) {
     for (int field = 0; field < SyncLayout.CELL_BYTES; field += 8) {
       LONG.set(cells, at + field, 0L);
     }
     LONG.set(cells, at + SyncLayout.OBJECT, object);
     INT.setRelease(cells, at + SyncLayout.KIND, kind); // the fields before the kind
-    return at;
+  }
+
+  private void clearCell(int at) {
+    INT.setRelease(cells, at + SyncLayout.KIND, SyncLayout.KIND_FREE);
+    LONG.set(cells, at + SyncLayout.OBJECT, 0L);
   }
 
   /** Frees a cell once no handle can name it any more; operations naming it fail from then on. */
   public void freeCell(long cell) {
+    requireOwned("freeCell");
     int at = (int) cell;
-    INT.setRelease(cells, at + SyncLayout.KIND, SyncLayout.KIND_FREE);
-    LONG.set(cells, at + SyncLayout.OBJECT, 0L);
+    clearCell(at);
     synchronized (this) {
       if (freeCount == freeCells.length) {
         freeCells = java.util.Arrays.copyOf(freeCells, freeCount * 2);
@@ -142,12 +189,151 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
    * @return the slot's locator
    */
   public long allocateValue(byte[] frame, int length, int frameCapacity) {
+    requireOwned("allocateValue");
     return values.reserve(frame, length, frameCapacity);
   }
 
   /** Frees a value slot no cell points at any more. */
   public void freeValue(long locator) {
+    requireOwned("freeValue");
     values.free(locator);
+  }
+
+  /**
+   * On a mirror: makes the cell at {@code cell} belong to {@code object} of {@code kind}, its
+   * fields zero, as the primary's {@link #allocateCell} did. A record repeating what the cell holds
+   * changes nothing (the operations applied since stand).
+   *
+   * @throws IllegalArgumentException if {@code cell} names no cell, {@code kind} is no kind, or the
+   *     cell is allocated to another object or kind; nothing is changed
+   * @throws IllegalStateException if this is not an unpromoted mirror
+   */
+  public synchronized void applyCellAllocated(long cell, int kind, long object) {
+    BitSet allocated = requireMirror("applyCellAllocated");
+    int at = checkCell(cell);
+    if (kind != SyncLayout.KIND_ATOMIC && kind != SyncLayout.KIND_MUTEX) {
+      throw new IllegalArgumentException(
+          "mirror record refused: cell " + cell + " gets kind " + Integer.toHexString(kind));
+    }
+    int index = (at - SyncLayout.FIRST_CELL_OFFSET) / SyncLayout.CELL_BYTES;
+    if (allocated.get(index)) {
+      int held = (int) INT.getVolatile(cells, at + SyncLayout.KIND);
+      long owner = (long) LONG.getVolatile(cells, at + SyncLayout.OBJECT);
+      if (held == kind && owner == object) {
+        return;
+      }
+      throw new IllegalArgumentException(
+          "mirror record refused: cell "
+              + cell
+              + " is allocated to object "
+              + Long.toHexString(owner)
+              + " (kind "
+              + Integer.toHexString(held)
+              + "), not free for object "
+              + Long.toHexString(object)
+              + " (kind "
+              + Integer.toHexString(kind)
+              + ")");
+    }
+    initCell(at, kind, object);
+    allocated.set(index);
+  }
+
+  /**
+   * On a mirror: frees the cell at {@code cell} as the primary's {@link #freeCell} did. A repeated
+   * record changes nothing.
+   *
+   * @throws IllegalArgumentException if {@code cell} names no cell; nothing is changed
+   * @throws IllegalStateException if this is not an unpromoted mirror
+   */
+  public synchronized void applyCellFreed(long cell) {
+    BitSet allocated = requireMirror("applyCellFreed");
+    int at = checkCell(cell);
+    int index = (at - SyncLayout.FIRST_CELL_OFFSET) / SyncLayout.CELL_BYTES;
+    if (allocated.get(index)) {
+      clearCell(at);
+      allocated.clear(index);
+    }
+  }
+
+  /**
+   * On a mirror: {@link SnapshotArena#applyWrite} on the value arena, for the primary's {@link
+   * #allocateValue}.
+   */
+  public void applyValueWrite(long locator, int capacity, byte[] frame, int length) {
+    synchronized (this) {
+      requireMirror("applyValueWrite");
+    }
+    values.applyWrite(locator, capacity, frame, length);
+  }
+
+  /**
+   * On a mirror: {@link SnapshotArena#applyFree} on the value arena, for the primary's {@link
+   * #freeValue}.
+   */
+  public void applyValueFree(long locator) {
+    synchronized (this) {
+      requireMirror("applyValueFree");
+    }
+    values.applyFree(locator);
+  }
+
+  /**
+   * Makes a mirror an ordinary region of its node, which allocates and frees from now on: cells are
+   * allocated from those the records left free and value slots as {@link SnapshotArena#promote()}
+   * says. Records are refused from now on.
+   *
+   * @throws IllegalStateException if this is not an unpromoted mirror
+   */
+  public synchronized void promote() {
+    BitSet allocated = requireMirror("promote");
+    values.promote();
+    nextCell = allocated.length();
+    freeCount = 0;
+    for (int index = nextCell - 1; index >= 0; index--) {
+      if (!allocated.get(index)) {
+        if (freeCount == freeCells.length) {
+          freeCells = java.util.Arrays.copyOf(freeCells, freeCount * 2);
+        }
+        freeCells[freeCount++] = index;
+      }
+    }
+    liveCells = allocated.cardinality();
+    mirrorCells = null;
+  }
+
+  /** True while this is a mirror that has not been promoted. */
+  public synchronized boolean isMirror() {
+    return mirrorCells != null;
+  }
+
+  private BitSet requireMirror(String operation) {
+    if (mirrorCells == null) {
+      throw new IllegalStateException(
+          operation
+              + ": the sync region of node "
+              + Long.toHexString(node)
+              + " is not a mirror (or was promoted); it changes by its own allocations only");
+    }
+    return mirrorCells;
+  }
+
+  private synchronized void requireOwned(String operation) {
+    if (mirrorCells != null) {
+      throw new IllegalStateException(
+          operation
+              + ": the sync region mirrors node "
+              + Long.toHexString(node)
+              + " and changes by its records only; promote() it first");
+    }
+  }
+
+  private int checkCell(long cell) {
+    if (!SyncLayout.holdsCell(fileBytes, cell)) {
+      throw new IllegalArgumentException(
+          "mirror record refused: " + cell + " names no cell of a region of " + cellCount);
+    }
+    return (int) cell;
   }
 
   /** The largest frame a value slot holds. */
