@@ -4,7 +4,12 @@ import static dev.pekkodsm.Fixtures.eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.pekkodsm.Fixtures.Account;
+import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.replication.BackupRing;
+import dev.pekkodsm.testkit.LocalCluster;
 import dev.pekkodsm.testkit.LocalClusterExtension;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -70,5 +75,40 @@ class FailoverTest {
     assertEquals(3, onB.read(Account::balance));
     DRef<Account> onC = cluster.cluster().send(1, 2, onB.share());
     assertEquals(3, onC.get().balance());
+  }
+
+  @Test
+  void shouldSurviveASecondFailureOnceThePromotedObjectsAreBackedUpAgain() throws Exception {
+    try (LocalCluster four =
+        Fixtures.registered(LocalCluster.withNodes(4))
+            .config("pekko.dsm.replication.factor = 1\npekko.dsm.ask-timeout = 10s")
+            .start()) {
+      DArc<Account> arc = four.dsm(0).arc(new Account("a", 11));
+      List<NodeId> members = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        members.add(four.nodeId(i));
+      }
+      int backup = four.indexOf(BackupRing.of(members).backupOf(four.nodeId(0)).orElseThrow());
+      int reader = -1;
+      for (int i = 1; i < 4 && reader < 0; i++) {
+        if (i != backup) {
+          reader = i;
+        }
+      }
+      DArc<Account> held = four.send(0, reader, arc.clone());
+
+      four.crash(0);
+      four.awaitRemoved(0);
+      assertEquals(11, held.get().balance());
+      // the backup promoted node 0's objects and copies them to its own backup
+      Thread.sleep(2_000);
+      four.crash(backup);
+      four.awaitRemoved(backup);
+
+      int other = 6 - backup - reader; // the fourth node: it has never read the arc
+      DArc<Account> fresh = four.send(reader, other, held.clone());
+      assertEquals(11, fresh.get().balance(), "read afresh after two failures");
+      assertEquals(11, held.get().balance());
+    }
   }
 }

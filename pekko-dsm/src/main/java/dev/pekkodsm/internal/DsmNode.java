@@ -21,6 +21,7 @@ import dev.pekkodsm.memory.TcpReadServer;
 import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -70,6 +71,7 @@ public final class DsmNode {
   private final ReplicaHost replicas;
   private final Promotion promotion;
   private final Census census;
+  private final SnapshotPublisher publisher;
 
   DsmNode(ActorSystem<?> system, DsmSettings settings, NodeId self, Facades facades) {
     this.system = system;
@@ -122,7 +124,7 @@ public final class DsmNode {
     Errors errors = new Errors(self, metrics, settings.borrowTimeout);
     this.homes = new HomeProxy(system, peers, errors);
     Duration keep = settings.askTimeout.plus(settings.borrowTimeout).multipliedBy(3);
-    SnapshotPublisher publisher =
+    this.publisher =
         new SnapshotPublisher(
             self.value(),
             kryo,
@@ -173,7 +175,9 @@ public final class DsmNode {
             errors,
             metrics,
             system.executionContext());
-    this.membership = new Membership(self, peers, refs, home, homes, replication, this::promote);
+    this.membership =
+        new Membership(
+            self, peers, refs, home, homes, replication, this::removed, this::membersChanged);
   }
 
   void region(ActorRef<Protocol.OwnerCommand> region) {
@@ -294,11 +298,37 @@ public final class DsmNode {
     if (existing != null) {
       return existing;
     }
+    if (!self.equals(peers.servedBy(primary).orElse(null))) {
+      return null; // another member serves it: the successor in the ring
+    }
     Promotion.Promoted p = promotion.promote(primary);
     if (p != null) {
       census.start(primary, peers.ringMembers(), replication.replyToRef());
     }
     return p;
+  }
+
+  /** Points every replication kept here at this node's successor in the ring of members. */
+  private void membersChanged() {
+    List<NodeId> members = peers.ringMembers();
+    replication.membersChanged(members);
+    promotion.membersChanged(members);
+    if (settings.replicationFactor > 0) {
+      dev.pekkodsm.coherence.replication.BackupRing ring =
+          dev.pekkodsm.coherence.replication.BackupRing.of(members);
+      replicas.dropUnless(
+          sender -> ring.contains(sender) && self.equals(ring.backupOf(sender).orElse(null)));
+    }
+  }
+
+  /**
+   * {@code node} was removed: if this node backed it up, it serves its objects from now on, and
+   * those of the primaries it had promoted itself.
+   */
+  private void removed(NodeId node) {
+    for (NodeId primary : replicas.primariesSentBy(node)) {
+      promote(primary);
+    }
   }
 
   /** The endpoint of a promoted primary's arena, or null if this node does not serve it. */
@@ -312,6 +342,21 @@ public final class DsmNode {
 
   Promotion promotion() {
     return promotion;
+  }
+
+  /** The publisher of {@code primary}'s objects kept here: this node's, or a promoted one's. */
+  SnapshotPublisher publisherOf(NodeId primary) {
+    Promotion.Promoted p = primary.equals(self) ? null : promotion.of(primary);
+    return p == null ? publisher : p.publisher;
+  }
+
+  /** The replication of {@code primary}'s objects kept here (this node's, or a promoted one's). */
+  Replication replicationOf(NodeId primary) {
+    if (primary.equals(self)) {
+      return replication;
+    }
+    Promotion.Promoted p = promotion.of(primary);
+    return p == null ? null : p.replication;
   }
 
   /** This node as a backup: the mirrors of the primaries that back up here. */

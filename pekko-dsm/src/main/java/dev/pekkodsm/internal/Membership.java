@@ -23,6 +23,7 @@ final class Membership {
   private final HomeProxy homes;
   private final Replication replication;
   private final java.util.function.Consumer<NodeId> promote;
+  private final Runnable membersChanged;
 
   Membership(
       NodeId self,
@@ -31,8 +32,10 @@ final class Membership {
       HomeProtocol home,
       HomeProxy homes,
       Replication replication,
-      java.util.function.Consumer<NodeId> promote) {
+      java.util.function.Consumer<NodeId> promote,
+      Runnable membersChanged) {
     this.promote = promote;
+    this.membersChanged = membersChanged;
     this.self = self;
     this.peers = peers;
     this.refs = refs;
@@ -45,7 +48,7 @@ final class Membership {
   void memberUp(NodeId node, Address address, boolean up) {
     peers.memberUp(node, address, up);
     if (up) {
-      replication.membersChanged(peers.ringMembers());
+      membersChanged.run();
     }
   }
 
@@ -79,7 +82,7 @@ final class Membership {
       promote.accept(node); // if this node backed it up, its objects are served from here now
     }
     int failed = homes.failPending(node);
-    replication.membersChanged(peers.ringMembers());
+    membersChanged.run();
     log.info(
         "{} left: reclaimed {} lent references and {} locks, dropping {} objects it owned, failed"
             + " {} requests",

@@ -117,7 +117,10 @@ final class NodeActor {
               .onMessage(
                   Protocol.ReplicaAnswer.class,
                   m -> {
-                    node.replication().answered(m);
+                    Replication stream = node.replicationOf(NodeId.of(m.primary()));
+                    if (stream != null) {
+                      stream.answered(m);
+                    }
                     return Behaviors.same();
                   })
               .onMessage(

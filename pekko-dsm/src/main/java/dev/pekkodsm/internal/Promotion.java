@@ -57,6 +57,8 @@ final class Promotion implements AutoCloseable {
     final HomeProtocol home;
     final TcpReadServer tcp;
     final PeerEndpoint endpoint;
+    final Replication replication;
+    final SnapshotPublisher publisher;
 
     Promoted(
         NodeId primary,
@@ -64,13 +66,17 @@ final class Promotion implements AutoCloseable {
         ObjectTable table,
         HomeProtocol home,
         TcpReadServer tcp,
-        PeerEndpoint endpoint) {
+        PeerEndpoint endpoint,
+        Replication replication,
+        SnapshotPublisher publisher) {
+      this.publisher = publisher;
       this.primary = primary;
       this.arena = arena;
       this.table = table;
       this.home = home;
       this.tcp = tcp;
       this.endpoint = endpoint;
+      this.replication = replication;
     }
   }
 
@@ -117,9 +123,18 @@ final class Promotion implements AutoCloseable {
     }
     SnapshotArena arena = mirror.arena;
     arena.promote();
+    Replication[] backup = new Replication[1]; // the table ships through it, made below
     ObjectTable table =
         new ObjectTable(
-            primary, timing, arena::free, settings.tombstoneEntries, settings.tombstoneTtl);
+            primary,
+            timing,
+            locator -> {
+              backup[0].freeing(locator);
+              arena.free(locator);
+            },
+            (kind, object, value) -> backup[0].gone(kind, object),
+            settings.tombstoneEntries,
+            settings.tombstoneTtl);
     SnapshotPublisher publisher =
         new SnapshotPublisher(
             primary.value(),
@@ -131,6 +146,10 @@ final class Promotion implements AutoCloseable {
             metrics,
             settings.moveInlineBytes,
             2 * (settings.askTimeout.toNanos() + settings.borrowTimeout.toNanos()));
+    backup[0] =
+        new Replication(
+            node.self(), primary, table, arena, publisher, node.peers(), timing, settings);
+    backup[0].replyTo(node.replication().replyToRef());
     Duration keep = settings.askTimeout.plus(settings.borrowTimeout).multipliedBy(3);
     HomeProtocol home =
         new HomeProtocol(
@@ -143,7 +162,7 @@ final class Promotion implements AutoCloseable {
                 node.homes(),
                 node.peers(),
                 metrics,
-                null),
+                backup[0]),
             node.mutexes(),
             new RequestMemory(keep, 64L * 1024 * 1024, 100_000, timing),
             settings.borrowTimeout.toNanos(),
@@ -156,8 +175,10 @@ final class Promotion implements AutoCloseable {
     if (tcp != null) {
       endpoint = endpoint.withTcp(node.endpoint().tcpHost(), tcp.address().getPort());
     }
-    Promoted p = new Promoted(primary, arena, table, home, tcp, endpoint);
+    Promoted p = new Promoted(primary, arena, table, home, tcp, endpoint, backup[0], publisher);
     promoted.put(primary, p);
+    // Backed up where this node's objects are, so a second failure is survived too.
+    backup[0].membersChanged(node.peers().ringMembers());
     log.info(
         "{} took over the {} objects of {}, which left the cluster; asking the members what they"
             + " hold of them",
@@ -251,6 +272,13 @@ final class Promotion implements AutoCloseable {
       }
     }
     return gone;
+  }
+
+  /** Points the replication of every promoted primary at this node's successor. */
+  void membersChanged(List<NodeId> members) {
+    for (Promoted p : promoted.values()) {
+      p.replication.membersChanged(members);
+    }
   }
 
   private TcpReadServer startTcp(SnapshotArena arena) {

@@ -67,11 +67,12 @@ public final class Protocol {
 
   /**
    * Records of a primary's {@code ReplicationStream} for its backup: {@code records} numbered from
-   * {@code firstSeq} within {@code epoch}. The backup answers {@code replyTo} with a {@link
-   * ReplicaAnswer}.
+   * {@code firstSeq} within {@code epoch}, sent by {@code sender} (the primary, or the node that
+   * promoted it). The backup answers {@code replyTo} with a {@link ReplicaAnswer}.
    */
   public record Replicate(
       long primary,
+      long sender,
       long epoch,
       long firstSeq,
       java.util.List<dev.pekkodsm.coherence.replication.ReplicaRecord> records,
@@ -82,7 +83,7 @@ public final class Protocol {
    * A backup's answer to {@link Replicate}: applied everything up to {@code upTo} of {@code epoch},
    * or ({@code lost}) missed a batch and needs a full copy.
    */
-  public record ReplicaAnswer(long backup, long epoch, long upTo, boolean lost)
+  public record ReplicaAnswer(long primary, long backup, long epoch, long upTo, boolean lost)
       implements NodeCommand {}
 
   /** Asks a member which references and shares of {@code primary}'s objects it holds. */

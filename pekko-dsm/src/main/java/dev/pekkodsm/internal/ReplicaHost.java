@@ -8,6 +8,7 @@ import dev.pekkodsm.memory.ArenaSettings;
 import dev.pekkodsm.memory.SnapshotArena;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.ByteArrayOutputStream;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
@@ -32,6 +33,7 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
     final ReplicaCatalog catalog = new ReplicaCatalog();
     private final ByteArrayOutputStream piece = new ByteArrayOutputStream();
     private long pieceLocator;
+    volatile NodeId sender;
 
     Mirror(NodeId primary, SnapshotArena arena) {
       this.primary = primary;
@@ -62,15 +64,20 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
     ReplicaInbox.Answer answer;
     try {
       answer = inbox.receive(primary, m.epoch(), m.firstSeq(), m.records());
+      Mirror mirror = mirrors.get(primary);
+      if (mirror != null) {
+        mirror.sender = NodeId.of(m.sender());
+      }
     } catch (RuntimeException e) {
       log.warn("refused a replication batch of {}: {}", primary, e.toString());
       return null;
     }
     if (answer instanceof ReplicaInbox.Ack ack) {
-      return new Protocol.ReplicaAnswer(self.value(), ack.epoch(), ack.upTo(), false);
+      return new Protocol.ReplicaAnswer(
+          primary.value(), self.value(), ack.epoch(), ack.upTo(), false);
     }
     if (answer instanceof ReplicaInbox.Lost lost) {
-      return new Protocol.ReplicaAnswer(self.value(), lost.epoch(), 0, true);
+      return new Protocol.ReplicaAnswer(primary.value(), self.value(), lost.epoch(), 0, true);
     }
     return null;
   }
@@ -156,6 +163,34 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
   void drop(NodeId primary) {
     inbox.forget(primary);
     reset(primary);
+  }
+
+  /**
+   * The primaries whose mirrors {@code sender} keeps here: itself, and the primaries it had
+   * promoted.
+   */
+  List<NodeId> primariesSentBy(NodeId sender) {
+    List<NodeId> out = new java.util.ArrayList<>();
+    for (Mirror m : mirrors.values()) {
+      if (sender.equals(m.sender) || (m.sender == null && sender.equals(m.primary))) {
+        out.add(m.primary);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Drops the mirrors whose sender no longer backs up here ({@code keep} says no): the primary
+   * moved to another backup, so this copy would only go stale.
+   */
+  void dropUnless(java.util.function.Predicate<NodeId> keep) {
+    for (Mirror m : List.copyOf(mirrors.values())) {
+      NodeId sender = m.sender;
+      if (sender != null && !keep.test(sender)) {
+        log.info("{} no longer backs up {}: its mirror is dropped", self, m.primary);
+        drop(m.primary);
+      }
+    }
   }
 
   @Override

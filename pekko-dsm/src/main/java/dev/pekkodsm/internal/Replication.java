@@ -47,6 +47,7 @@ final class Replication {
   private static final Logger log = LoggerFactory.getLogger(Replication.class);
 
   private final NodeId self;
+  private final NodeId primary; // whose objects: this node's, or a promoted primary's
   private final ObjectTable table;
   private final SnapshotArena arena;
   private final SnapshotPublisher publisher;
@@ -63,7 +64,25 @@ final class Replication {
       PeerDirectory peers,
       Timing timing,
       DsmSettings settings) {
+    this(self, self, table, arena, publisher, peers, timing, settings);
+  }
+
+  /**
+   * The replication of {@code primary}'s objects kept on this node ({@code self}): its own, or
+   * those of a primary it promoted, which are backed up where this node's are, on its successor
+   * (which is where a request for them goes if this node leaves too).
+   */
+  Replication(
+      NodeId self,
+      NodeId primary,
+      ObjectTable table,
+      SnapshotArena arena,
+      SnapshotPublisher publisher,
+      PeerDirectory peers,
+      Timing timing,
+      DsmSettings settings) {
     this.self = self;
+    this.primary = primary;
     this.table = table;
     this.arena = arena;
     this.publisher = publisher;
@@ -82,6 +101,11 @@ final class Replication {
   /** Where the backup's answers go: this node's DSM actor. */
   void replyTo(ActorRef<Protocol.NodeCommand> nodeActor) {
     this.replyTo = nodeActor;
+  }
+
+  /** Whose objects this replicates. */
+  NodeId primary() {
+    return primary;
   }
 
   /** This node's DSM actor, or null before it started. */
@@ -115,8 +139,9 @@ final class Replication {
       return;
     }
     log.info(
-        "{} backs up on {} now (was {})",
+        "{} backs up {} on {} now (was {})",
         self,
+        primary.equals(self) ? "its objects" : "the objects of " + primary,
         wanted == null ? "no node" : wanted,
         stream.backup());
     stream.target(wanted, this::fullCopy);
@@ -138,7 +163,8 @@ final class Replication {
     if (me == null) {
       return; // not started yet: the resend will carry it
     }
-    Protocol.Replicate message = new Protocol.Replicate(self.value(), epoch, firstSeq, records, me);
+    Protocol.Replicate message =
+        new Protocol.Replicate(primary.value(), self.value(), epoch, firstSeq, records, me);
     peers
         .address(backup)
         .thenAccept(address -> peers.nodeActor(address).tell(message))

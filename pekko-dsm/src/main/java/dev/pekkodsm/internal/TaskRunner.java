@@ -223,7 +223,7 @@ public final class TaskRunner {
           "publish " + address,
           ignored -> {});
       try {
-        Snapshot snapshot = publisher.publish(obj);
+        Snapshot snapshot = node.publisherOf(obj.address().node()).publish(obj);
         address = obj.address();
         return r.at(address.object(), address.color(), snapshot.locator(), snapshot.frameBytes());
       } finally {
@@ -241,9 +241,9 @@ public final class TaskRunner {
   /** Ends the exclusive borrow of a write on this node: the color advances. */
   void endWrite(OwnedObject obj) {
     metrics.localWrites.increment();
-    Replication replication = node.replication();
-    if (replication.enabled()) {
-      replication.endWrite(obj);
+    Replication replication = node.replicationOf(obj.address().node());
+    if (replication != null && replication.enabled()) {
+      replication.endWrite(obj); // this node's object, or a promoted primary's, in its table
     } else {
       table.endWrite(obj);
     }

@@ -272,12 +272,13 @@ final class WireFormats {
         "RP",
         Protocol.Replicate.class,
         (w, m) -> {
-          w.l(m.primary()).l(m.epoch()).l(m.firstSeq()).i(m.records().size());
+          w.l(m.primary()).l(m.sender()).l(m.epoch()).l(m.firstSeq()).i(m.records().size());
           m.records().forEach(r -> writeRecord(w, r));
           w.ref(m.replyTo());
         },
         r -> {
           long primary = r.l();
+          long sender = r.l();
           long epoch = r.l();
           long firstSeq = r.l();
           int n = r.i();
@@ -288,13 +289,13 @@ final class WireFormats {
           for (int i = 0; i < n; i++) {
             records.add(record(r));
           }
-          return new Protocol.Replicate(primary, epoch, firstSeq, records, r.ref());
+          return new Protocol.Replicate(primary, sender, epoch, firstSeq, records, r.ref());
         });
     add(
         "RK",
         Protocol.ReplicaAnswer.class,
-        (w, m) -> w.l(m.backup()).l(m.epoch()).l(m.upTo()).b(m.lost()),
-        r -> new Protocol.ReplicaAnswer(r.l(), r.l(), r.l(), r.b()));
+        (w, m) -> w.l(m.primary()).l(m.backup()).l(m.epoch()).l(m.upTo()).b(m.lost()),
+        r -> new Protocol.ReplicaAnswer(r.l(), r.l(), r.l(), r.l(), r.b()));
     add(
         "CQ",
         Protocol.CensusQuery.class,
