@@ -78,6 +78,44 @@ class FailoverTest {
   }
 
   @Test
+  void shouldKeepTheChunksOfAVectorOnACrashedNode() throws Exception {
+    List<Integer> values = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      values.add(i);
+    }
+    DVec<Integer> vec = cluster.dsm(1).vec(values, 10, DVec.Placement.ROUND_ROBIN);
+    vec.updateChunks(
+            chunk -> {
+              chunk.replaceAll(v -> v * 2);
+              return null;
+            })
+        .toCompletableFuture()
+        .get(30, TimeUnit.SECONDS);
+    int onZero = 0;
+    for (int c = 0; c < vec.chunkCount(); c++) {
+      onZero += cluster.nodeId(0).equals(vec.chunkAddress(c).node()) ? 1 : 0;
+    }
+    org.junit.jupiter.api.Assertions.assertTrue(onZero > 0, "some chunks live on node 0");
+
+    cluster.cluster().crash(0);
+    cluster.cluster().awaitRemoved(0);
+
+    for (int i = 0; i < 60; i++) {
+      assertEquals(2 * i, vec.get(i), "element " + i);
+    }
+    vec.updateChunks(
+            chunk -> {
+              chunk.replaceAll(v -> v + 1);
+              return null;
+            })
+        .toCompletableFuture()
+        .get(30, TimeUnit.SECONDS);
+    assertEquals(List.of(1, 3, 5), vec.toList().subList(0, 3));
+    assertEquals(2 * 59 + 1, vec.get(59));
+    vec.drop();
+  }
+
+  @Test
   void shouldSurviveASecondFailureOnceThePromotedObjectsAreBackedUpAgain() throws Exception {
     try (LocalCluster four =
         Fixtures.registered(LocalCluster.withNodes(4))

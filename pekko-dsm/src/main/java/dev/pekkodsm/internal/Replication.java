@@ -257,27 +257,33 @@ final class Replication {
     long freshId = obj.color() == Integer.MAX_VALUE ? table.nextObjectId() : 0;
     GlobalAddress next = obj.addressAfterWrite(freshId);
     GlobalAddress before = obj.address();
-    long[] slot = publisher.publishAt(obj.value(), next.object(), next.color());
-    long locator = slot[0];
-    int frameBytes = (int) slot[1];
-    List<ReplicaRecord> records = new ArrayList<>(slotRecords(locator, next));
-    NodeId holder = obj.boxHolder();
-    records.add(
-        new ReplicaRecord.Filed(
-            next.object(),
-            obj.kind(),
-            next.color(),
-            locator,
-            frameBytes,
-            holder == null ? 0 : holder.value()));
-    if (next.object() != before.object()) {
-      records.add(new ReplicaRecord.Gone(before.object()));
-    }
-    CompletableFuture<Void> safe = stream.ship(records);
+    long locator = 0;
+    int frameBytes = 0;
     try {
-      await(safe, next, "have the write of " + before + " held by its backup");
+      long[] slot = publisher.publishAt(obj.value(), next.object(), next.color());
+      locator = slot[0];
+      frameBytes = (int) slot[1];
+      List<ReplicaRecord> records = new ArrayList<>(slotRecords(locator, next));
+      NodeId holder = obj.boxHolder();
+      records.add(
+          new ReplicaRecord.Filed(
+              next.object(),
+              obj.kind(),
+              next.color(),
+              locator,
+              frameBytes,
+              holder == null ? 0 : holder.value()));
+      if (next.object() != before.object()) {
+        records.add(new ReplicaRecord.Gone(before.object()));
+      }
+      await(stream.ship(records), next, "have the write of " + before + " held by its backup");
     } finally {
-      table.endWrite(obj, freshId, locator, frameBytes);
+      // The write happened here whatever became of its copy: the borrow always ends.
+      if (locator != 0) {
+        table.endWrite(obj, freshId, locator, frameBytes);
+      } else {
+        table.endWrite(obj);
+      }
     }
   }
 

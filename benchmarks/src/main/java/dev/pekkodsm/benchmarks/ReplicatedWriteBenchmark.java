@@ -1,0 +1,76 @@
+package dev.pekkodsm.benchmarks;
+
+import dev.pekkodsm.DBox;
+import dev.pekkodsm.testkit.LocalCluster;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * What replication factor 1 costs a box's local write: the write of a 1 KiB box on its home, with
+ * factor 0 (no backup: a memory operation) and factor 1 (the new version is published, shipped to
+ * the backup and acknowledged before the write ends), against the floor of one Cluster Sharding
+ * {@code ask} of 1 KiB to the other node, which is what a write waiting for its backup should cost
+ * at best. Sampled, so the table has percentiles.
+ */
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(
+    value = 1,
+    jvmArgs = {"-Xms2g", "-Xmx2g", "-XX:+UseParallelGC"})
+@Warmup(iterations = 5, time = 2)
+@Measurement(iterations = 5, time = 2)
+public class ReplicatedWriteBenchmark {
+
+  static final int VALUE_BYTES = 1024;
+
+  /** Two nodes; node 0 writes a box homed on itself; node 1 is its backup when factor is 1. */
+  @State(Scope.Benchmark)
+  public static class Nodes {
+    @Param({"0", "1"})
+    int factor;
+
+    LocalCluster cluster;
+    DBox<Payload> box;
+    EntityRef<EchoEntity.Command> echo;
+
+    @Setup(Level.Trial)
+    public void start() {
+      cluster =
+          Clusters.twoNodes(EchoEntity.CONFIG + "\npekko.dsm.replication.factor = " + factor);
+      Echoes.startSharding(cluster, Payload.ofLength(VALUE_BYTES).bytes());
+      echo = Echoes.entityOn(cluster, 0, 1);
+      box = cluster.dsm(0).alloc(Payload.ofLength(VALUE_BYTES));
+      box.write(p -> p); // the backup exists by now: the first replicated write waits for it
+    }
+
+    @TearDown(Level.Trial)
+    public void stop() {
+      cluster.close();
+    }
+  }
+
+  /** One local write of the box on its home. */
+  @Benchmark
+  public int localWrite(Nodes nodes) {
+    return nodes.box.write(p -> p.bytes().length);
+  }
+
+  /** The floor: one 1 KiB sharding ask from node 0 to an entity on node 1. */
+  @Benchmark
+  public Object echoAsk(Nodes nodes) {
+    return Echoes.ask(nodes.echo);
+  }
+}
