@@ -48,8 +48,7 @@ public class ReplicatedWriteBenchmark {
 
     @Setup(Level.Trial)
     public void start() {
-      cluster =
-          Clusters.twoNodes(EchoEntity.CONFIG + "\npekko.dsm.replication.factor = " + factor);
+      cluster = Clusters.twoNodes(EchoEntity.CONFIG + "\npekko.dsm.replication.factor = " + factor);
       Echoes.startSharding(cluster, Payload.ofLength(VALUE_BYTES).bytes());
       echo = Echoes.entityOn(cluster, 0, 1);
       box = cluster.dsm(0).alloc(Payload.ofLength(VALUE_BYTES));

@@ -295,21 +295,21 @@ final class Replication {
     GlobalAddress a = obj.address();
     long locator = obj.locator();
     if (locator != 0) {
-      stream.ship(filed(obj, a, locator, obj.snapshotBytes()));
+      stream.post(filed(obj, a, locator, obj.snapshotBytes()));
     }
   }
 
   /** The slot at {@code locator} is about to be freed (ships before it can be reused). */
   void freeing(long locator) {
     if (enabled()) {
-      stream.ship(new ReplicaRecord.SlotFreed(locator));
+      stream.post(new ReplicaRecord.SlotFreed(locator));
     }
   }
 
   /** An object left this node (moved, dropped or lost). */
   void gone(ObjectKind kind, long object) {
     if (enabled() && !kind.rewrittenInPlace()) {
-      stream.ship(new ReplicaRecord.Gone(object));
+      stream.post(new ReplicaRecord.Gone(object));
     }
   }
 

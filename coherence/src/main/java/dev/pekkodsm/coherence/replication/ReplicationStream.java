@@ -41,6 +41,7 @@ public final class ReplicationStream {
   private final long resendAfterNs;
   private final int maxBatch;
   private final int maxBatchBytes;
+  private final long lingerNs;
 
   // Guarded by this.
   private NodeId backup;
@@ -50,6 +51,7 @@ public final class ReplicationStream {
   private final ArrayDeque<Pending> unsent = new ArrayDeque<>();
   private List<Pending> inFlight = List.of();
   private Timing.Cancellable resend;
+  private Timing.Cancellable linger;
   private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
   private long batchesSent;
   private long resends;
@@ -59,7 +61,8 @@ public final class ReplicationStream {
    * @param timing the clock and timer for resends
    * @param resendAfterNs a batch not acknowledged within this is sent again
    * @param maxBatch the most records in one batch
-   * @param maxBatchBytes a batch grows past this many bytes only by its first record
+   * @param maxBatchBytes a batch grows past this many bytes only by its first record (records
+   *     nobody waits for linger a hundredth of the resend interval for a batch to join)
    */
   public ReplicationStream(
       Link link, Timing timing, long resendAfterNs, int maxBatch, int maxBatchBytes) {
@@ -72,6 +75,7 @@ public final class ReplicationStream {
     this.resendAfterNs = resendAfterNs;
     this.maxBatch = maxBatch;
     this.maxBatchBytes = maxBatchBytes;
+    this.lingerNs = Math.max(1, resendAfterNs / 100);
   }
 
   /**
@@ -96,6 +100,31 @@ public final class ReplicationStream {
       done.complete(null);
     }
     return done;
+  }
+
+  /**
+   * Appends a record nobody waits for (a slot's free, an object's departure): it leaves with the
+   * next batch, or after {@code lingerNs} if no writer ships meanwhile, so a writer that waits for
+   * the backup never waits behind a batch of such records.
+   */
+  public void post(ReplicaRecord record) {
+    synchronized (this) {
+      if (backup == null) {
+        return; // the full copy made when a backup appears reflects it
+      }
+      unsent.add(new Pending(nextSeq++, record));
+      if (linger == null && inFlight.isEmpty()) {
+        long postedEpoch = epoch;
+        linger = timing.schedule(lingerNs, () -> flush(postedEpoch));
+      }
+    }
+  }
+
+  private synchronized void flush(long postedEpoch) {
+    linger = null;
+    if (postedEpoch == epoch) {
+      sendIfIdle();
+    }
   }
 
   /** {@link #ship(List)} of one record. */

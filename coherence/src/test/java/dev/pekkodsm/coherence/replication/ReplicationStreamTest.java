@@ -203,6 +203,23 @@ class ReplicationStreamTest {
   }
 
   @Test
+  void shouldLetRecordsNobodyWaitsForJoinTheNextWritersBatch() {
+    stream.target(BACKUP, List::of);
+    stream.post(new Gone(7));
+    assertTrue(sent.isEmpty(), "a posted record lingers");
+    CompletableFuture<Void> w = stream.ship(box(1, 0));
+    assertEquals(1, sent.size());
+    assertEquals(2, sent.get(0).records().size(), "it leaves with the writer's record");
+    deliver();
+    assertTrue(w.isDone());
+    stream.post(new Gone(8));
+    timing.advance(RESEND / 100);
+    assertEquals(1, sent.size(), "alone, it leaves after the linger");
+    deliver();
+    assertEquals(0, stream.unacknowledged());
+  }
+
+  @Test
   void shouldIgnoreABatchOfAnOlderEpoch() {
     stream.target(BACKUP, List::of);
     stream.ship(box(1, 0));
