@@ -226,8 +226,26 @@ class MultiJvmTest {
       assertEquals(5L, balance, "the acknowledged write survived");
       assertEquals(doomedNode, box.address().node(), "under its old address");
 
+      // Process 2 may learn of the removal a moment after the driver: until then its reads of
+      // the killed process fail at once (its transport is down), and it tries again.
       DArc<Account> forTwo = arc.clone();
-      long seen = await(driver.spawnOn(cluster.nodeId(2), () -> forTwo.get().balance()));
+      long seen =
+          await(
+              driver.spawnOn(
+                  cluster.nodeId(2),
+                  () -> {
+                    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while (true) {
+                      try {
+                        return forTwo.get().balance();
+                      } catch (DsmException e) {
+                        if (System.nanoTime() > until) {
+                          throw e;
+                        }
+                        Thread.sleep(200);
+                      }
+                    }
+                  }));
       assertEquals(9, seen, "a first read of the arc in process 2, over tcp from the backup");
 
       box.replace(a -> new Account("x", a.balance() + 1)); // moves it to the driver
