@@ -14,6 +14,8 @@ import dev.pekkodsm.memory.ArenaEndpoint;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
 import dev.pekkodsm.memory.SlotLayout;
+import dev.pekkodsm.memory.SyncFailedException;
+import dev.pekkodsm.memory.SyncStatus;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -47,7 +49,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * the completion queue and the memory registration, so that no thread ever calls DiSNI on a
  * destroyed resource.
  */
-final class ReaderConnection extends RdmaEndpoint implements CompletionSlot.Poller {
+final class ReaderConnection extends RdmaEndpoint
+    implements CompletionSlot.Poller, RemoteSync.Port {
 
   private static final int SPINS_BEFORE_YIELD = 256;
   private static final int POLL_BATCH = 16;
@@ -61,6 +64,7 @@ final class ReaderConnection extends RdmaEndpoint implements CompletionSlot.Poll
   private final ReentrantLock pollLock = new ReentrantLock();
   private volatile boolean closed;
   private volatile String failure;
+  private volatile String atomicsUnavailable;
 
   // Set by configure() before connecting.
   private ArenaEndpoint peer;
@@ -177,6 +181,14 @@ final class ReaderConnection extends RdmaEndpoint implements CompletionSlot.Poll
       slots[i].prepare(lkey, chain -> track(postSend(chain)));
       free.add(slots[i]);
     }
+    try {
+      for (WorkBuffer slot : slots) {
+        slot.prepareAtomics(lkey, chain -> track(postSend(chain)));
+      }
+    } catch (IOException e) {
+      // Reads work without them; the sync operations go to the peer's home instead.
+      atomicsUnavailable = "this DiSNI cannot post RDMA atomics: " + e.getMessage();
+    }
 
     completions = new IbvWC[POLL_BATCH];
     for (int i = 0; i < completions.length; i++) {
@@ -240,7 +252,7 @@ final class ReaderConnection extends RdmaEndpoint implements CompletionSlot.Poll
       if (!RemoteSlotRead.inRange(offset, key.length())) {
         return ReadStatus.OUT_OF_RANGE;
       }
-      WorkBuffer slot = acquire(deadlineNs);
+      WorkBuffer slot = take(deadlineNs);
       if (slot == null) {
         return failure() != null ? ReadStatus.UNAVAILABLE : ReadStatus.TIMED_OUT;
       }
@@ -267,17 +279,73 @@ final class ReaderConnection extends RdmaEndpoint implements CompletionSlot.Poll
 
   /** Makes sure the keys of {@code segment} are known (see {@link SegmentKeys#fetch}). */
   ReadStatus fetchKey(int segment, long deadlineNs) {
+    return fetchKey(RdmaWire.REGION_ARENA, segment, deadlineNs);
+  }
+
+  private ReadStatus fetchKey(int region, int segment, long deadlineNs) {
     if (!enter()) {
       return ReadStatus.UNAVAILABLE;
     }
     try {
-      return keys.fetch(segment, deadlineNs);
+      return keys.fetch(region, segment, deadlineNs);
     } finally {
       exit();
     }
   }
 
-  private WorkBuffer acquire(long deadlineNs) {
+  @Override
+  public SegmentKey key(int region, int segment, long deadlineNs) {
+    SegmentKey key = keys.get(region, segment);
+    if (key != null) {
+      return key;
+    }
+    ReadStatus status = fetchKey(region, segment, deadlineNs);
+    return switch (status) {
+      case OK -> keys.get(region, segment);
+      case OUT_OF_RANGE ->
+          throw new SyncFailedException(
+              SyncStatus.OUT_OF_RANGE, "the peer's sync region has no segment " + segment);
+      case TIMED_OUT ->
+          throw new SyncFailedException(
+              SyncStatus.TIMED_OUT, "the peer's listener did not describe its sync region in time");
+      default -> {
+        String refused = keys.syncRefused();
+        String why = refused != null ? refused : failure();
+        throw new SyncFailedException(
+            SyncStatus.UNAVAILABLE, why != null ? why : "the sync region is unavailable");
+      }
+    };
+  }
+
+  @Override
+  public SyncChannel acquire(long deadlineNs) {
+    if (!enter()) {
+      throw new SyncFailedException(SyncStatus.UNAVAILABLE, "the reader was closed");
+    }
+    String refused = atomicsUnavailable;
+    WorkBuffer slot = refused == null ? take(deadlineNs) : null;
+    if (slot == null) {
+      exit();
+      String lost = failure();
+      if (refused != null || lost != null) {
+        throw new SyncFailedException(SyncStatus.UNAVAILABLE, refused != null ? refused : lost);
+      }
+      throw new SyncFailedException(
+          SyncStatus.TIMED_OUT, "no work buffer of the RDMA connection was free in time");
+    }
+    return slot;
+  }
+
+  @Override
+  public void release(SyncChannel channel) {
+    try {
+      ((WorkBuffer) channel).release();
+    } finally {
+      exit();
+    }
+  }
+
+  private WorkBuffer take(long deadlineNs) {
     for (int spins = 0; ; spins++) {
       WorkBuffer slot = free.poll();
       if (slot != null) {

@@ -10,6 +10,7 @@ import com.ibm.disni.verbs.SVCPostRecv;
 import com.ibm.disni.verbs.SVCPostSend;
 import dev.pekkodsm.memory.ArenaEndpoint;
 import dev.pekkodsm.memory.ReadStatus;
+import dev.pekkodsm.memory.SyncLayout;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -19,8 +20,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * The control channel of a {@link ReaderConnection}: asks the peer's listener for the keys of a
- * segment the first time a reader meets it, over one send buffer and two receive buffers, with at
- * most one request in flight. Completions are delivered by the connection's poller.
+ * segment (of its snapshot arena, or of its sync region's cells file or value slots) the first time
+ * a reader meets it, over one send buffer and two receive buffers, with at most one request in
+ * flight. Completions are delivered by the connection's poller.
  */
 final class SegmentKeys {
 
@@ -30,6 +32,9 @@ final class SegmentKeys {
   private final RdmaSettings settings;
   private final CompletionSlot.Poller poller;
   private final AtomicReferenceArray<SegmentKey> keys;
+  private final AtomicReferenceArray<SegmentKey> cells = new AtomicReferenceArray<>(1);
+  private final AtomicReferenceArray<SegmentKey> values;
+  private volatile String syncRefused;
   private final AtomicReference<KeyRequest> inFlight = new AtomicReference<>();
   private final AtomicLong requestIds = new AtomicLong();
 
@@ -44,6 +49,7 @@ final class SegmentKeys {
     this.settings = settings;
     this.poller = poller;
     this.keys = new AtomicReferenceArray<>(peer.maxSegments());
+    this.values = new AtomicReferenceArray<>(peer.maxSegments()); // a sibling of the arena
   }
 
   /** The bytes of local memory the control channel uses. */
@@ -92,14 +98,41 @@ final class SegmentKeys {
     SVCPostRecv prepare(List<IbvRecvWR> receives) throws IOException;
   }
 
-  /** The keys of {@code segment}, or null if not known yet. */
+  /** The keys of {@code segment} of the snapshot arena, or null if not known yet. */
   SegmentKey get(int segment) {
     return keys.get(segment);
   }
 
-  /** How many segments the peer's arena may have. */
+  /** The keys of {@code segment} of {@code region}, or null if not known yet. */
+  SegmentKey get(int region, int segment) {
+    AtomicReferenceArray<SegmentKey> table = table(region);
+    return segment >= 0 && segment < table.length() ? table.get(segment) : null;
+  }
+
+  /** How many segments the peer's arena (and so its value slots) may have. */
   int maxSegments() {
     return keys.length();
+  }
+
+  /** How many segments {@code region} may have. */
+  int maxSegments(int region) {
+    return table(region).length();
+  }
+
+  /**
+   * Why the peer's listener does not offer its sync region over RDMA, once it has said so; null
+   * otherwise. Sync operations then go elsewhere (at the home), and reads go on.
+   */
+  String syncRefused() {
+    return syncRefused;
+  }
+
+  private AtomicReferenceArray<SegmentKey> table(int region) {
+    return switch (region) {
+      case RdmaWire.REGION_CELLS -> cells;
+      case RdmaWire.REGION_VALUES -> values;
+      default -> keys;
+    };
   }
 
   /**
@@ -110,15 +143,36 @@ final class SegmentKeys {
    *     connection's failure) otherwise
    */
   ReadStatus fetch(int segment, long deadlineNs) {
+    return fetch(RdmaWire.REGION_ARENA, segment, deadlineNs);
+  }
+
+  /**
+   * As {@link #fetch(int, long)}, for a segment of {@code region}. For the sync region's, {@link
+   * ReadStatus#UNAVAILABLE} without a broken connection means the listener does not offer it
+   * ({@link #syncRefused()}).
+   */
+  ReadStatus fetch(int region, int segment, long deadlineNs) {
+    AtomicReferenceArray<SegmentKey> table = table(region);
+    if (segment < 0 || segment >= table.length()) {
+      return ReadStatus.OUT_OF_RANGE;
+    }
+    boolean sync = region != RdmaWire.REGION_ARENA;
     KeyRequest mine = null;
     for (int spins = 0; ; spins++) {
-      if (keys.get(segment) != null) {
+      if (table.get(segment) != null) {
         return ReadStatus.OK;
       }
-      if (poller.failure() != null) {
+      if (poller.failure() != null || (sync && syncRefused != null)) {
         return ReadStatus.UNAVAILABLE;
       }
       if (mine != null && mine.replied) {
+        if (sync && mine.status != RdmaWire.KEY_OK && mine.status != RdmaWire.KEY_ABSENT) {
+          syncRefused =
+              mine.status == RdmaWire.KEY_NO_SYNC
+                  ? "the peer does not offer its sync region over RDMA"
+                  : "the peer's listener cannot describe its sync region (" + mine + ")";
+          return ReadStatus.UNAVAILABLE;
+        }
         switch (mine.status) {
           case RdmaWire.KEY_ABSENT:
             return ReadStatus.OUT_OF_RANGE;
@@ -134,7 +188,7 @@ final class SegmentKeys {
       }
       KeyRequest current = inFlight.get();
       if (current == null) {
-        KeyRequest request = new KeyRequest(segment, requestIds.incrementAndGet());
+        KeyRequest request = new KeyRequest(region, segment, requestIds.incrementAndGet());
         if (inFlight.compareAndSet(null, request)) {
           if (!send(request)) {
             return ReadStatus.UNAVAILABLE;
@@ -144,7 +198,7 @@ final class SegmentKeys {
           continue;
         }
       }
-      if (current.segment == segment) {
+      if (current.region == region && current.segment == segment) {
         mine = current;
       }
       long now = System.nanoTime();
@@ -168,7 +222,8 @@ final class SegmentKeys {
         peer.tokenHi(),
         peer.tokenLo(),
         peer.node(),
-        request.segment);
+        request.segment,
+        request.region);
     try {
       controlSend.execute();
       return true;
@@ -207,23 +262,33 @@ final class SegmentKeys {
       return; // an answer nobody waits for any more
     }
     if (reply.status() == RdmaWire.KEY_OK) {
+      boolean cellsFile = request.region == RdmaWire.REGION_CELLS;
+      boolean plausible =
+          cellsFile
+              ? reply.length() >= SyncLayout.fileBytes(1)
+              : reply.length() == peer.segmentBytes();
       if (reply.segment() != request.segment
-          || reply.length() != peer.segmentBytes()
+          || reply.region() != request.region
+          || !plausible
           || reply.address() == 0) {
         poller.markBroken(
             "the listener described segment "
                 + reply.segment()
+                + " of region "
+                + reply.region()
                 + " of "
                 + reply.length()
                 + " bytes, expected segment "
                 + request.segment
-                + " of "
-                + peer.segmentBytes());
+                + " of region "
+                + request.region
+                + (cellsFile ? "" : " of " + peer.segmentBytes()));
       } else {
-        keys.compareAndSet(
-            request.segment,
-            null,
-            new SegmentKey(request.segment, reply.address(), reply.rkey(), reply.length()));
+        table(request.region)
+            .compareAndSet(
+                request.segment,
+                null,
+                new SegmentKey(request.segment, reply.address(), reply.rkey(), reply.length()));
       }
     }
     request.status = reply.status();
@@ -240,6 +305,7 @@ final class SegmentKeys {
 
   /** One outstanding request for a segment's keys; at most one is in flight per connection. */
   private static final class KeyRequest {
+    final int region;
     final int segment;
     final long id;
     final long sentNs = System.nanoTime();
@@ -247,14 +313,22 @@ final class SegmentKeys {
     volatile boolean replied;
     volatile int status;
 
-    KeyRequest(int segment, long id) {
+    KeyRequest(int region, int segment, long id) {
+      this.region = region;
       this.segment = segment;
       this.id = id;
     }
 
     @Override
     public String toString() {
-      return "request " + id + " for segment " + segment + ", status " + status;
+      return "request "
+          + id
+          + " for segment "
+          + segment
+          + " of region "
+          + region
+          + ", status "
+          + status;
     }
   }
 }
