@@ -316,7 +316,11 @@ public final class RdmaArenaServer implements AutoCloseable {
     return valueRegistrations[index];
   }
 
-  /** Registers a mapping of the sync region for peers' reads, writes and atomics. */
+  /**
+   * Registers a mapping of the sync region for peers' reads, writes and atomics. The queue pairs
+   * allow them too: {@code libdisni} connects with the device's {@code max_qp_rd_atom} as responder
+   * resources, with which the connection manager grants remote read and atomic access.
+   */
   private Registration registerWritable(ByteBuffer mapping) throws IOException {
     int access =
         IbvMr.IBV_ACCESS_LOCAL_WRITE // required by the verbs with remote write and atomics

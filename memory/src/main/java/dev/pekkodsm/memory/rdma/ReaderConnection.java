@@ -162,7 +162,8 @@ final class ReaderConnection extends RdmaEndpoint
   protected synchronized void init() throws IOException {
     super.init();
     int depth = settings.queueDepth();
-    int slotBytes = roundUp(RemoteSlotRead.SLOT_OVERHEAD_BYTES + settings.readBufferBytes(), 64);
+    int slotBytes =
+        WorkRequests.roundUp(RemoteSlotRead.SLOT_OVERHEAD_BYTES + settings.readBufferBytes(), 64);
     int controlAt = depth * slotBytes;
     int size = controlAt + SegmentKeys.memoryBytes();
     memory = ByteBuffer.allocateDirect(size).order(ByteOrder.LITTLE_ENDIAN);
@@ -400,7 +401,7 @@ final class ReaderConnection extends RdmaEndpoint
     boolean ok = wc.getStatus() == IbvWC.IbvWcStatus.IBV_WC_SUCCESS.ordinal();
     if (!ok) {
       // Only wr_id and status are valid in a failed completion; the queue pair is now in error.
-      markBroken("an RDMA work request failed: " + statusName(wc.getStatus()));
+      markBroken("an RDMA work request failed: " + WorkRequests.statusName(wc.getStatus()));
     }
     int index = RdmaWire.indexOf(id);
     switch (RdmaWire.kindOf(id)) {
@@ -492,14 +493,5 @@ final class ReaderConnection extends RdmaEndpoint
   private <T extends StatefulVerbCall<?>> T track(T call) {
     calls.add(call);
     return call;
-  }
-
-  private static int roundUp(int value, int step) {
-    return (value + step - 1) / step * step;
-  }
-
-  private static String statusName(int status) {
-    IbvWC.IbvWcStatus[] all = IbvWC.IbvWcStatus.values();
-    return status >= 0 && status < all.length ? all[status].name() : "status " + status;
   }
 }

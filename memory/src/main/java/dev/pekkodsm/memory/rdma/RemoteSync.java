@@ -1,10 +1,10 @@
 package dev.pekkodsm.memory.rdma;
 
-import static dev.pekkodsm.memory.SlotLayout.CAPACITY_OFFSET;
-import static dev.pekkodsm.memory.SlotLayout.FIRST_SLOT_OFFSET;
-import static dev.pekkodsm.memory.SlotLayout.SEQUENCE_OFFSET;
-import static dev.pekkodsm.memory.SlotLayout.SLOT_ALIGNMENT;
-import static dev.pekkodsm.memory.SlotLayout.SLOT_HEADER_BYTES;
+import static dev.pekkodsm.memory.rdma.SyncSteps.aligned;
+import static dev.pekkodsm.memory.rdma.SyncSteps.check;
+import static dev.pekkodsm.memory.rdma.SyncSteps.data;
+import static dev.pekkodsm.memory.rdma.SyncSteps.readStatus;
+import static dev.pekkodsm.memory.rdma.SyncSteps.result;
 
 import dev.pekkodsm.memory.ActiveValue;
 import dev.pekkodsm.memory.ReadBuffer;
@@ -17,7 +17,6 @@ import dev.pekkodsm.memory.SyncStatus;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * The one-sided operations on a peer's sync region over RDMA work requests ({@link SyncChannel}),
@@ -43,11 +42,7 @@ import java.util.concurrent.locks.LockSupport;
  * an atomic conditional on another word, and the owner never clears a cell a live handle may name.
  * So an exchange or an add is two round trips: the read, then the atomic.
  *
- * <p><b>Value slots.</b> A write takes the slot's seqlock with a compare-and-swap of its sequence
- * word from even to odd (the reads of the slot's frame header that decide whether it holds this
- * object's value are chained after it, fenced), writes the frame with RDMA WRITEs, waits for them
- * to complete, and only then releases the slot with a compare-and-swap to the next even value, so a
- * reader never sees the new sequence before the new bytes. Reads are {@link RemoteSlotRead}.
+ * <p><b>Value slots.</b> Writes are {@link RemoteSlotWrite}, reads {@link RemoteSlotRead}.
  *
  * <p>Every wait has the operation's deadline. A completion that does not arrive in time is {@link
  * SyncStatus#TIMED_OUT}; a failed completion or a lost connection is {@link SyncStatus#UNAVAILABLE}
@@ -80,12 +75,6 @@ final class RemoteSync implements SyncAccess {
     /** Why the connection is unusable, or null. */
     String failure();
   }
-
-  private static final int SPIN_ATTEMPTS = 128;
-  private static final long RETRY_BUDGET_NS = 20_000_000L;
-
-  /** What a value write reads of a slot: its header and the header of the frame it holds. */
-  static final int SLOT_PROBE_BYTES = SLOT_HEADER_BYTES + SnapshotCodec.HEADER_BYTES;
 
   private final Port port;
   private final long node;
@@ -134,7 +123,7 @@ final class RemoteSync implements SyncAccess {
     SyncChannel channel = port.acquire(deadlineNs);
     try {
       readCell(channel, cells, cell, object, deadlineNs);
-      check(channel.fetchAndAdd(cells, target, delta, deadlineNs), "an RDMA fetch-and-add");
+      check(channel.fetchAndAdd(cells, target, delta, deadlineNs), "an RDMA fetch-and-add", port);
       return result(channel);
     } finally {
       port.release(channel);
@@ -146,7 +135,8 @@ final class RemoteSync implements SyncAccess {
     SegmentKey slots = slotSegment(locator, deadlineNs);
     SyncChannel channel = port.acquire(deadlineNs);
     try {
-      write(channel, slots, SlotLayout.offset(locator), frame, length, deadlineNs);
+      RemoteSlotWrite.write(
+          channel, slots, SlotLayout.offset(locator), frame, length, port, deadlineNs);
     } finally {
       port.release(channel);
     }
@@ -235,8 +225,9 @@ final class RemoteSync implements SyncAccess {
 
   /**
    * The cell read (its owner checked, the guessed slot's locator found), then in one post the
-   * exchange and the fenced reads of that slot's header and first bytes; a frame too large for
-   * them, or of a version the reader does not know, is read afterwards.
+   * exchange and the fenced reads of that slot's sequence, header and first bytes: a lock taken
+   * with its value in two round trips. Only a frame larger than that first read, or one a writer
+   * was in, is read on afterwards.
    */
   @Override
   public ActiveValue exchangeThenRead(
@@ -254,11 +245,9 @@ final class RemoteSync implements SyncAccess {
     SegmentKey cells = cells(cell, SyncLayout.WORD, deadlineNs);
     long target = aligned(cells, cell + SyncLayout.WORD);
     SyncChannel channel = port.acquire(deadlineNs);
-    long witness;
-    long slot;
     try {
       readCell(channel, cells, cell, object, deadlineNs);
-      slot = data(channel).getLong(RemoteSlotRead.DATA + locatorField(expected, selectorBit));
+      long slot = data(channel).getLong(RemoteSlotRead.DATA + locatorField(expected, selectorBit));
       SegmentKey slots = valueSegmentOrNull(slot, deadlineNs);
       long offset = SlotLayout.offset(slot);
       if (slots == null || !RemoteSlotRead.inRange(offset, slots.length())) {
@@ -268,8 +257,9 @@ final class RemoteSync implements SyncAccess {
       check(
           channel.compareAndSwapThenReadFirst(
               cells, target, expected, update, slots, offset, body, deadlineNs),
-          "an RDMA compare-and-swap");
-      witness = result(channel);
+          "an RDMA compare-and-swap",
+          port);
+      long witness = result(channel);
       if (witness != expected) {
         return new ActiveValue(witness, -1, false, ReadStatus.STALE);
       }
@@ -277,13 +267,27 @@ final class RemoteSync implements SyncAccess {
       if (color >= 0 && color == knownColor) {
         return new ActiveValue(witness, color, true, ReadStatus.OK);
       }
+      // The exchange happened: from here every failure is a status, so the caller knows it. The
+      // slot's first read is in the buffer already; a torn one or a longer frame is read on.
+      ReadStatus status =
+          RemoteSlotRead.read(
+              new FirstReadDone(channel),
+              slots,
+              offset,
+              codec,
+              node,
+              object,
+              SnapshotCodec.ANY_COLOR,
+              maxFrameBytes,
+              firstReadBytes,
+              out,
+              deadlineNs);
+      long copied =
+          status == ReadStatus.OK ? SnapshotCodec.color(out.bytes(), 0) & 0xFFFF_FFFFL : -1;
+      return new ActiveValue(witness, copied, false, status);
     } finally {
       port.release(channel);
     }
-    // The exchange happened: from here every failure is a status, so the caller knows it.
-    ReadStatus status = readValue(slot, object, SnapshotCodec.ANY_COLOR, out, deadlineNs);
-    long copied = status == ReadStatus.OK ? SnapshotCodec.color(out.bytes(), 0) & 0xFFFF_FFFFL : -1;
-    return new ActiveValue(witness, copied, false, status);
   }
 
   /**
@@ -316,7 +320,8 @@ final class RemoteSync implements SyncAccess {
         return word;
       }
       SegmentKey slots = slotSegment(slot, deadlineNs);
-      write(channel, slots, SlotLayout.offset(slot), frame, length, deadlineNs);
+      RemoteSlotWrite.write(
+          channel, slots, SlotLayout.offset(slot), frame, length, port, deadlineNs);
       return exchange(channel, cells, target, expected, update, deadlineNs);
     } finally {
       port.release(channel);
@@ -338,7 +343,10 @@ final class RemoteSync implements SyncAccess {
   /** Reads the whole cell into DATA and checks that it belongs to {@code object}. */
   private void readCell(
       SyncChannel channel, SegmentKey cells, long cell, long object, long deadlineNs) {
-    check(channel.read(cells, cell, SyncLayout.CELL_BYTES, deadlineNs), "an RDMA read of a cell");
+    check(
+        channel.read(cells, cell, SyncLayout.CELL_BYTES, deadlineNs),
+        "an RDMA read of a cell",
+        port);
     ByteBuffer data = data(channel);
     int kind = data.getInt(RemoteSlotRead.DATA + SyncLayout.KIND);
     long owner = data.getLong(RemoteSlotRead.DATA + SyncLayout.OBJECT);
@@ -358,7 +366,8 @@ final class RemoteSync implements SyncAccess {
       long deadlineNs) {
     check(
         channel.compareAndSwap(cells, offset, expected, update, deadlineNs),
-        "an RDMA compare-and-swap");
+        "an RDMA compare-and-swap",
+        port);
     return result(channel);
   }
 
@@ -374,131 +383,6 @@ final class RemoteSync implements SyncAccess {
       return new ActiveValue(witness, -1, false, ReadStatus.STALE);
     }
     return new ActiveValue(witness, -1, false, ReadStatus.OUT_OF_RANGE);
-  }
-
-  /**
-   * The seqlock write of {@code SlotWrites}, step by step: probe, take, check the owner, write,
-   * release.
-   */
-  private void write(
-      SyncChannel channel,
-      SegmentKey slots,
-      long offset,
-      byte[] frame,
-      int length,
-      long deadlineNs) {
-    if (offset < FIRST_SLOT_OFFSET
-        || offset % SLOT_ALIGNMENT != 0
-        || offset + SLOT_PROBE_BYTES > slots.length()) {
-      throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "no slot at offset " + offset);
-    }
-    long sequenceAt = aligned(slots, offset + SEQUENCE_OFFSET);
-    check(channel.read(slots, offset, SLOT_PROBE_BYTES, deadlineNs), "an RDMA read of a slot");
-    ByteBuffer data = data(channel);
-    int capacity = data.getInt(RemoteSlotRead.DATA + CAPACITY_OFFSET);
-    if (capacity < SLOT_ALIGNMENT
-        || offset + capacity > slots.length()
-        || length + SLOT_HEADER_BYTES > capacity) {
-      throw new SyncFailedException(
-          SyncStatus.TOO_LARGE,
-          "a frame of " + length + " bytes does not fit the slot's " + capacity + " bytes");
-    }
-    long sequence = take(channel, slots, offset, sequenceAt, data, deadlineNs);
-    if (!sameOwner(channel.local(), frame, length)) {
-      release(channel, slots, sequenceAt, sequence + 1, sequence, deadlineNs); // untouched
-      throw new SyncFailedException(
-          SyncStatus.NOT_THIS_OBJECT, "the slot at " + offset + " holds another object's value");
-    }
-    // A write that fails from here leaves the slot held (odd): the channel cannot be used again,
-    // and a late write must not land under an even sequence. See the README's limits.
-    ByteBuffer local = channel.local();
-    for (int written = 0; written < length; ) {
-      int bytes = Math.min(length - written, channel.dataBytes());
-      local.put(RemoteSlotRead.DATA, frame, written, bytes);
-      long at = offset + SLOT_HEADER_BYTES + written;
-      check(channel.write(slots, at, bytes, deadlineNs), "an RDMA write of a value");
-      written += bytes;
-    }
-    // Every write has completed: the frame is in place before the sequence turns even.
-    release(channel, slots, sequenceAt, sequence + 1, sequence + 2, deadlineNs);
-  }
-
-  /**
-   * Moves the slot's sequence from even to odd, the frame header read (fenced) right after each
-   * attempt; returns the even value it held. {@code data} holds a probe of the slot.
-   */
-  private long take(
-      SyncChannel channel,
-      SegmentKey slots,
-      long offset,
-      long sequenceAt,
-      ByteBuffer data,
-      long deadlineNs) {
-    long giveUpNs = 0;
-    long sequence = data.getLong(RemoteSlotRead.DATA + SEQUENCE_OFFSET);
-    int body = RemoteSlotRead.FRAME_IN_BODY + SnapshotCodec.HEADER_BYTES;
-    for (int attempt = 0; ; attempt++) {
-      if ((sequence & 1) == 0) {
-        check(
-            channel.compareAndSwapThenReadFirst(
-                slots, sequenceAt, sequence, sequence + 1, slots, offset, body, deadlineNs),
-            "an RDMA compare-and-swap");
-        long witness = result(channel);
-        if (witness == sequence) {
-          return sequence;
-        }
-        sequence = witness;
-      } else {
-        check(channel.read(slots, offset, 8, deadlineNs), "an RDMA read of a slot");
-        sequence = data.getLong(RemoteSlotRead.DATA + SEQUENCE_OFFSET);
-      }
-      if (attempt >= SPIN_ATTEMPTS) {
-        long now = System.nanoTime();
-        if (giveUpNs == 0) {
-          giveUpNs = deadlineNs - now < RETRY_BUDGET_NS ? deadlineNs : now + RETRY_BUDGET_NS;
-        }
-        if (now - giveUpNs >= 0) {
-          throw new SyncFailedException(
-              SyncStatus.CONTENDED, "another writer held the value slot at " + offset);
-        }
-        LockSupport.parkNanos(1_000);
-      } else {
-        Thread.onSpinWait();
-      }
-    }
-  }
-
-  private void release(
-      SyncChannel channel,
-      SegmentKey slots,
-      long sequenceAt,
-      long held,
-      long next,
-      long deadlineNs) {
-    check(
-        channel.compareAndSwap(slots, sequenceAt, held, next, deadlineNs),
-        "an RDMA compare-and-swap");
-    long witness = result(channel);
-    if (witness != held) {
-      throw new SyncFailedException(
-          SyncStatus.CONTENDED,
-          "the value slot's sequence moved from " + held + " to " + witness + " while held");
-    }
-  }
-
-  /**
-   * Whether the frame header read while the slot is held (at {@code DATA + FRAME_IN_BODY}, after
-   * {@link SyncChannel#compareAndSwapThenReadFirst}) names the node and object {@code frame} names.
-   */
-  static boolean sameOwner(ByteBuffer local, byte[] frame, int length) {
-    ByteBuffer held = local.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-    ByteBuffer fresh = ByteBuffer.wrap(frame).order(ByteOrder.LITTLE_ENDIAN);
-    int at = RemoteSlotRead.DATA + RemoteSlotRead.FRAME_IN_BODY;
-    return length >= SnapshotCodec.HEADER_BYTES
-        && held.getInt(at + SnapshotCodec.MAGIC_OFFSET) == SnapshotCodec.MAGIC
-        && held.getLong(at + SnapshotCodec.NODE_OFFSET) == fresh.getLong(SnapshotCodec.NODE_OFFSET)
-        && held.getLong(at + SnapshotCodec.OBJECT_OFFSET)
-            == fresh.getLong(SnapshotCodec.OBJECT_OFFSET);
   }
 
   /**
@@ -554,71 +438,5 @@ final class RemoteSync implements SyncAccess {
 
   private static int locatorField(long word, int selectorBit) {
     return ((word >>> selectorBit) & 1) == 0 ? SyncLayout.LOCATOR_A : SyncLayout.LOCATOR_B;
-  }
-
-  /**
-   * {@code offset} if the word there is 8-byte aligned in the peer's memory, as an RDMA atomic
-   * requires.
-   *
-   * @throws SyncFailedException {@link SyncStatus#OUT_OF_RANGE} otherwise, before anything is
-   *     posted
-   */
-  static long aligned(SegmentKey key, long offset) {
-    long address = key.address() + offset;
-    if ((address & (SyncWorkRequests.ATOMIC_BYTES - 1)) != 0) {
-      throw new SyncFailedException(
-          SyncStatus.OUT_OF_RANGE,
-          "an RDMA atomic needs an 8-byte aligned word, and the word at offset "
-              + offset
-              + " of segment "
-              + key.segment()
-              + " is at address 0x"
-              + Long.toHexString(address));
-    }
-    return offset;
-  }
-
-  private static ByteBuffer data(SyncChannel channel) {
-    return channel.local().duplicate().order(ByteOrder.LITTLE_ENDIAN); // the region's bytes
-  }
-
-  /** The word an atomic returned, in this host's order (see the class comment). */
-  private static long result(SyncChannel channel) {
-    return channel
-        .local()
-        .duplicate()
-        .order(ByteOrder.nativeOrder())
-        .getLong(RemoteSlotRead.RESULT);
-  }
-
-  private void check(ReadStatus status, String what) {
-    switch (status) {
-      case OK -> {}
-      case TIMED_OUT ->
-          throw new SyncFailedException(
-              SyncStatus.TIMED_OUT, what + " did not complete before the deadline");
-      case OUT_OF_RANGE ->
-          throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, what + " was out of range");
-      default -> {
-        String failure = port.failure();
-        throw new SyncFailedException(
-            SyncStatus.UNAVAILABLE,
-            what
-                + " failed"
-                + (failure != null ? ": " + failure : "")
-                + "; an exchange or an add may or may not have happened");
-      }
-    }
-  }
-
-  private static ReadStatus readStatus(SyncStatus status) {
-    return switch (status) {
-      case OUT_OF_RANGE -> ReadStatus.OUT_OF_RANGE;
-      case NOT_THIS_OBJECT -> ReadStatus.FREED;
-      case CONTENDED -> ReadStatus.CONTENDED;
-      case TIMED_OUT -> ReadStatus.TIMED_OUT;
-      case TOO_LARGE -> ReadStatus.CORRUPT;
-      case UNAVAILABLE -> ReadStatus.UNAVAILABLE;
-    };
   }
 }

@@ -2,6 +2,7 @@ package dev.pekkodsm.memory.rdma;
 
 import com.ibm.disni.verbs.IbvSendWR;
 import com.ibm.disni.verbs.IbvSge;
+import com.ibm.disni.verbs.IbvWC;
 import java.util.LinkedList;
 
 /** Builders of DiSNI's work-request descriptions, before they are prepared as a post-send call. */
@@ -30,5 +31,15 @@ final class WorkRequests {
     wr.setSend_flags(flags);
     wr.setSg_list(sgeList(sge));
     return wr;
+  }
+
+  static int roundUp(int value, int step) {
+    return (value + step - 1) / step * step;
+  }
+
+  /** The name of a work completion's status. */
+  static String statusName(int status) {
+    IbvWC.IbvWcStatus[] all = IbvWC.IbvWcStatus.values();
+    return status >= 0 && status < all.length ? all[status].name() : "status " + status;
   }
 }

@@ -221,9 +221,11 @@ class RemoteSyncTest {
     assertEquals(new ActiveValue(2, -1, false, ReadStatus.STALE), stale);
     assertEquals(3, nic.posted.size(), "nothing read after a wrong guess");
 
+    nic.posted.clear();
     ActiveValue fresh = sync.exchangeThenRead(cell, OBJECT, 0, 2, 6, Long.MIN_VALUE, out, soon());
     assertEquals(new ActiveValue(2, 1, false, ReadStatus.OK), fresh);
     assertEquals("v1", decode(out));
+    assertEquals(3, nic.posted.size(), "the value came with the lock: " + nic.posted);
   }
 
   @Test
