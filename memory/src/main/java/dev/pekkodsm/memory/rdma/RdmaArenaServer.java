@@ -156,7 +156,15 @@ public final class RdmaArenaServer implements AutoCloseable {
         for (int i = 0; i < arena.segmentCount(); i++) {
           server.register(i);
         }
-        server.registerSync(RdmaWire.REGION_CELLS, 0);
+        try {
+          server.registerSync(RdmaWire.REGION_CELLS, 0);
+        } catch (IOException e) {
+          throw new IOException(
+              "cannot register the sync region for remote writes and atomics (does the NIC"
+                  + " allow IBV_ACCESS_REMOTE_ATOMIC?): "
+                  + e.getMessage(),
+              e);
+        }
       }
       server.acceptor.start();
       return server;
