@@ -42,7 +42,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * CompletionSlot}) and the control channel's buffers ({@link SegmentKeys}). A thread takes a free
  * work buffer, posts its work requests, and waits for their completion; whichever waiting thread
  * gets the poll lock polls the completion queue for everyone (completions are routed by work
- * request id).
+ * request id). The reads of {@link #read} and the sync operations of {@link RemoteSync} (for which
+ * this connection is the {@link RemoteSync.Port}) share the work buffers.
  *
  * <p>Thread-safe. The connection is closed once: {@link #close()} marks it closed, waits for the
  * threads inside it to leave (they notice within one poll), and only then destroys the queue pair,

@@ -9,6 +9,9 @@ import java.nio.ByteOrder;
 /** What the steps of the rdma sync operations share: alignment, byte orders and failures. */
 final class SyncSteps {
 
+  private static final boolean HOST_IS_LITTLE_ENDIAN =
+      ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+
   private SyncSteps() {}
 
   /**
@@ -33,17 +36,17 @@ final class SyncSteps {
     return offset;
   }
 
+  /** The channel's buffer, which is little-endian: the region's bytes as an RDMA READ got them. */
   static ByteBuffer data(SyncChannel channel) {
-    return channel.local().duplicate().order(ByteOrder.LITTLE_ENDIAN); // the region's bytes
+    ByteBuffer local = channel.local();
+    assert local.order() == ByteOrder.LITTLE_ENDIAN;
+    return local;
   }
 
-  /** The word an atomic returned, in this host's order (see {@link RemoteSync}). */
+  /** The word an atomic returned, which arrives in this host's order (see {@link RemoteSync}). */
   static long result(SyncChannel channel) {
-    return channel
-        .local()
-        .duplicate()
-        .order(ByteOrder.nativeOrder())
-        .getLong(RemoteSlotRead.RESULT);
+    long raw = data(channel).getLong(RemoteSlotRead.RESULT);
+    return HOST_IS_LITTLE_ENDIAN ? raw : Long.reverseBytes(raw);
   }
 
   /** Throws the failure {@code status} of a step stands for; nothing if it is OK. */
