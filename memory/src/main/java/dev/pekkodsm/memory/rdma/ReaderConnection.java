@@ -187,9 +187,9 @@ final class ReaderConnection extends RdmaEndpoint
       for (WorkBuffer slot : slots) {
         slot.prepareAtomics(lkey, chain -> track(postSend(chain)));
       }
-    } catch (IOException e) {
+    } catch (IOException | RuntimeException e) {
       // Reads work without them; the sync operations go to the peer's home instead.
-      atomicsUnavailable = "this DiSNI cannot post RDMA atomics: " + e.getMessage();
+      atomicsUnavailable = "cannot prepare RDMA atomics: " + e.getMessage();
     }
 
     completions = new IbvWC[POLL_BATCH];
