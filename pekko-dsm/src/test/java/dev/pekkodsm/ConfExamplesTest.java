@@ -1,6 +1,7 @@
 package dev.pekkodsm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,6 +40,14 @@ class ConfExamplesTest {
         DsmSettings.from(ConfigFactory.load(), ClassRegistry.empty(), getClass().getClassLoader());
     assertEquals(Duration.ofSeconds(5), s.borrowTimeout);
     assertEquals(DsmSettings.Transport.AUTO, s.transport);
+    assertFalse(
+        s.rdmaCpuCoherentAtomics, "RDMA atomics only where the operator says they are safe");
+    DsmSettings on =
+        DsmSettings.from(
+            load("pekko.dsm.rdma.cpu-coherent-atomics = on"),
+            ClassRegistry.empty(),
+            getClass().getClassLoader());
+    assertTrue(on.rdmaCpuCoherentAtomics);
   }
 
   @Test

@@ -378,6 +378,23 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     return values.peekColor(locator, object);
   }
 
+  /**
+   * A writable view of the cells file (little-endian, the whole file), for a transport that
+   * registers the region with a NIC so that peers operate on it one-sided. Nobody changes the
+   * region through it; every change goes through {@link SyncAccess}.
+   */
+  public ByteBuffer cellsForRegistration() {
+    return cells();
+  }
+
+  /**
+   * A writable view of segment {@code index} of the value slots, or null if there is no such
+   * segment: as {@link #cellsForRegistration()}.
+   */
+  public ByteBuffer valuesForRegistration(int index) {
+    return values.writableSegment(index);
+  }
+
   /** The values arena, for the tcp read server. */
   SnapshotArena values() {
     return values;

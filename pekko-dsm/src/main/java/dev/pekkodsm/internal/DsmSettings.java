@@ -38,6 +38,7 @@ public final class DsmSettings {
   public final String rdmaBindHost;
   public final int rdmaPort;
   public final Duration rdmaConnectTimeout;
+  public final boolean rdmaCpuCoherentAtomics;
   public final long readCacheBytes;
   public final SerializationSettings serialization;
   public final ClassRegistry registry;
@@ -135,6 +136,7 @@ public final class DsmSettings {
           rc.origin(), "pekko.dsm.rdma.port", "port=" + rdmaPort + " must be in [0, 65535]");
     }
     this.rdmaConnectTimeout = positive(c, "rdma.connect-timeout");
+    this.rdmaCpuCoherentAtomics = rc.getBoolean("cpu-coherent-atomics");
     this.readCacheBytes = c.getBytes("read-cache.max-unpinned-size");
     this.tombstoneEntries = c.getLong("tombstones.max-entries");
     this.tombstoneTtl = positive(c, "tombstones.ttl");

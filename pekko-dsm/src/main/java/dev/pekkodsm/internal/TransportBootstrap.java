@@ -153,7 +153,9 @@ final class TransportBootstrap implements AutoCloseable {
       return null;
     }
     try {
-      return RdmaArenaServer.start(arena, rdmaSettings(system, settings));
+      // The sync region is offered to RDMA atomics only where they are atomic with the CPU's.
+      SyncRegion offered = settings.rdmaCpuCoherentAtomics ? region : null;
+      return RdmaArenaServer.start(arena, offered, rdmaSettings(system, settings));
     } catch (IOException | RuntimeException e) {
       if (settings.transport == DsmSettings.Transport.RDMA) {
         region.close();

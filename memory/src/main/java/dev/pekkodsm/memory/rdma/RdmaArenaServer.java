@@ -7,12 +7,14 @@ import com.ibm.disni.verbs.IbvPd;
 import com.ibm.disni.verbs.RdmaConnParam;
 import dev.pekkodsm.memory.ArenaEndpoint;
 import dev.pekkodsm.memory.SnapshotArena;
+import dev.pekkodsm.memory.SyncRegion;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -31,6 +33,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * the first time a reader asks for them. After that the node's CPU takes no part in reads: they are
  * one-sided.
  *
+ * <p>Given the node's {@link SyncRegion}, it also registers the region's cells file and its value
+ * slots for remote read, write and atomics (and local write, which the verbs require with them),
+ * and describes them the same way, so that peers lock, count and commit with RDMA atomics and
+ * writes (see {@code RemoteSync}). It does so only on a little-endian host: the region's words are
+ * little-endian, and an RDMA atomic works in the responder's byte order. The NIC's atomics must be
+ * atomic with the CPU's ({@code atomic_cap} {@code ATOMIC_GLOB}), since this node and its same-host
+ * peers change the same words with CPU instructions; DiSNI cannot query that, so it is the
+ * operator's to check (see the README).
+ *
  * <p>Readers must name the arena's random token and node id, which peers learn from the cluster,
  * before they are given a key. That keeps out readers of another arena, not attackers: anyone who
  * can reach the listener on the RDMA fabric and knows the token can read every published snapshot.
@@ -42,12 +53,15 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class RdmaArenaServer implements AutoCloseable {
 
   private final SnapshotArena arena;
+  private final SyncRegion region; // null: no sync region over RDMA
   private final ArenaEndpoint endpoint;
   private final RdmaSettings settings;
   private final RdmaActiveEndpointGroup<ServerConnection> group;
   private final RdmaServerEndpoint<ServerConnection> listener;
   private volatile InetSocketAddress address;
   private final Registration[] registrations; // guarded by this
+  private final Registration[] valueRegistrations; // guarded by this
+  private Registration cellsRegistration; // guarded by this
   private final Set<ServerConnection> connections = new HashSet<>(); // guarded by this
   private final ExecutorService closer;
   private final Thread acceptor;
@@ -60,15 +74,18 @@ public final class RdmaArenaServer implements AutoCloseable {
 
   private RdmaArenaServer(
       SnapshotArena arena,
+      SyncRegion region,
       RdmaSettings settings,
       RdmaActiveEndpointGroup<ServerConnection> group,
       RdmaServerEndpoint<ServerConnection> listener) {
     this.arena = arena;
+    this.region = offersSync(region) ? region : null;
     this.endpoint = arena.endpoint();
     this.settings = settings;
     this.group = group;
     this.listener = listener;
     this.registrations = new Registration[endpoint.maxSegments()];
+    this.valueRegistrations = new Registration[endpoint.maxSegments()];
     this.closer =
         Executors.newSingleThreadExecutor(
             r -> {
@@ -89,6 +106,19 @@ public final class RdmaArenaServer implements AutoCloseable {
    *     fails to listen or to register the arena
    */
   public static RdmaArenaServer start(SnapshotArena arena, RdmaSettings settings)
+      throws IOException {
+    return start(arena, null, settings);
+  }
+
+  /**
+   * As {@link #start(SnapshotArena, RdmaSettings)}, and offers {@code region} (the node's sync
+   * region, or null for none) to peers' one-sided atomics and writes. Its cells file is registered
+   * at once.
+   *
+   * @throws IOException as {@link #start(SnapshotArena, RdmaSettings)}, or if the region cannot be
+   *     registered
+   */
+  public static RdmaArenaServer start(SnapshotArena arena, SyncRegion region, RdmaSettings settings)
       throws IOException {
     Throwable unavailable = Rdma.unavailabilityCause();
     if (unavailable != null) {
@@ -112,7 +142,7 @@ public final class RdmaArenaServer implements AutoCloseable {
           new RdmaActiveEndpointGroup<>(
               settings.eventPollMillis(), false, maxWorkRequests, 1, cqEntries);
       retryForever(group.getConnParam());
-      server = new RdmaArenaServer(arena, settings, group, group.createServerEndpoint());
+      server = new RdmaArenaServer(arena, region, settings, group, group.createServerEndpoint());
       RdmaArenaServer s = server;
       RdmaActiveEndpointGroup<ServerConnection> g = group;
       group.init((id, serverSide) -> new ServerConnection(g, id, serverSide, s));
@@ -125,6 +155,15 @@ public final class RdmaArenaServer implements AutoCloseable {
       synchronized (server) {
         for (int i = 0; i < arena.segmentCount(); i++) {
           server.register(i);
+        }
+        try {
+          server.registerSync(RdmaWire.REGION_CELLS, 0);
+        } catch (IOException e) {
+          throw new IOException(
+              "cannot register the sync region for remote writes and atomics (does the NIC"
+                  + " allow IBV_ACCESS_REMOTE_ATOMIC?): "
+                  + e.getMessage(),
+              e);
         }
       }
       server.acceptor.start();
@@ -160,6 +199,19 @@ public final class RdmaArenaServer implements AutoCloseable {
   static void retryForever(RdmaConnParam connParam) throws IOException {
     connParam.setRetry_count((byte) 7);
     connParam.setRnr_retry_count((byte) 7);
+  }
+
+  /**
+   * Whether the region's words can be offered to RDMA atomics here: they are little-endian, and an
+   * atomic works in this host's order.
+   */
+  static boolean offersSync(SyncRegion region) {
+    return region != null && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+  }
+
+  /** True if peers are offered the sync region. */
+  public boolean offersSync() {
+    return region != null;
   }
 
   /** The address readers connect to: {@link RdmaSettings#bindHost()} and the bound port. */
@@ -205,15 +257,20 @@ public final class RdmaArenaServer implements AutoCloseable {
       return;
     }
     int segment = request.segment();
+    int kind = request.region();
     Registration registration;
     int status;
     synchronized (this) {
-      if (closed || segment < 0 || segment >= registrations.length) {
+      if (kind != RdmaWire.REGION_ARENA && region == null) {
+        registration = null;
+        status = RdmaWire.KEY_NO_SYNC;
+      } else if (closed || segment < 0 || segment >= registrations.length) {
         registration = null;
         status = RdmaWire.KEY_ABSENT;
       } else {
         try {
-          registration = register(segment);
+          registration =
+              kind == RdmaWire.REGION_ARENA ? register(segment) : registerSync(kind, segment);
           status = registration == null ? RdmaWire.KEY_ABSENT : RdmaWire.KEY_OK;
         } catch (IOException | RuntimeException e) {
           registration = null;
@@ -222,7 +279,7 @@ public final class RdmaArenaServer implements AutoCloseable {
       }
     }
     if (registration == null) {
-      RdmaWire.writeReply(reply, request.requestId(), status, 0, 0, 0, segment);
+      RdmaWire.writeReply(reply, request.requestId(), status, 0, 0, 0, segment, kind);
       return;
     }
     keysServed.incrementAndGet();
@@ -234,7 +291,52 @@ public final class RdmaArenaServer implements AutoCloseable {
         mr.getAddr(),
         mr.getRkey(),
         mr.getLength(),
-        segment);
+        segment,
+        kind);
+  }
+
+  /**
+   * The registration of the cells file ({@code kind} {@link RdmaWire#REGION_CELLS}, segment 0) or
+   * of value segment {@code index} ({@link RdmaWire#REGION_VALUES}), registering it now if needed;
+   * null if there is no such segment or no region.
+   */
+  private Registration registerSync(int kind, int index) throws IOException {
+    assert Thread.holdsLock(this);
+    if (region == null) {
+      return null;
+    }
+    if (kind == RdmaWire.REGION_CELLS) {
+      if (index != 0) {
+        return null;
+      }
+      if (cellsRegistration == null) {
+        cellsRegistration = registerWritable(region.cellsForRegistration());
+      }
+      return cellsRegistration;
+    }
+    if (valueRegistrations[index] == null) {
+      ByteBuffer segment = region.valuesForRegistration(index);
+      if (segment == null) {
+        return null;
+      }
+      valueRegistrations[index] = registerWritable(segment);
+    }
+    return valueRegistrations[index];
+  }
+
+  /**
+   * Registers a mapping of the sync region for peers' reads, writes and atomics. The queue pairs
+   * allow them too: {@code libdisni} connects with the device's {@code max_qp_rd_atom} as responder
+   * resources, with which the connection manager grants remote read and atomic access.
+   */
+  private Registration registerWritable(ByteBuffer mapping) throws IOException {
+    int access =
+        IbvMr.IBV_ACCESS_LOCAL_WRITE // required by the verbs with remote write and atomics
+            | IbvMr.IBV_ACCESS_REMOTE_READ
+            | IbvMr.IBV_ACCESS_REMOTE_WRITE
+            | IbvMr.IBV_ACCESS_REMOTE_ATOMIC;
+    IbvMr mr = listener.getPd().regMr(mapping, access).execute().free().getMr();
+    return new Registration(mapping, mr);
   }
 
   /**
@@ -353,15 +455,22 @@ public final class RdmaArenaServer implements AutoCloseable {
       // Closing anyway: what DiSNI failed to release goes with the process.
     }
     synchronized (this) {
-      for (int i = 0; i < registrations.length; i++) {
-        if (registrations[i] != null) {
-          try {
-            registrations[i].mr().deregMr().execute().free();
-          } catch (IOException | RuntimeException e) {
-            // Deregistered by the kernel when the process exits.
-          }
-          registrations[i] = null;
+      deregister(registrations);
+      deregister(valueRegistrations);
+      deregister(new Registration[] {cellsRegistration});
+      cellsRegistration = null;
+    }
+  }
+
+  private static void deregister(Registration[] all) {
+    for (int i = 0; i < all.length; i++) {
+      if (all[i] != null) {
+        try {
+          all[i].mr().deregMr().execute().free();
+        } catch (IOException | RuntimeException e) {
+          // Deregistered by the kernel when the process exits.
         }
+        all[i] = null;
       }
     }
   }

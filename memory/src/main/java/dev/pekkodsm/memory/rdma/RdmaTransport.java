@@ -8,7 +8,6 @@ import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
-import dev.pekkodsm.memory.SyncAccess;
 import dev.pekkodsm.memory.TransportUnavailableException;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.IOException;
@@ -29,6 +28,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * ReadStatus#OUT_OF_RANGE} for a locator outside the peer's arena (checked against the segment's
  * registered length before anything is read), and {@link ReadStatus#UNAVAILABLE} once the
  * connection is lost; a lost connection is not re-established: open a new reader.
+ *
+ * <p>The reader also operates on the peer's sync region with RDMA atomics, reads and writes ({@link
+ * RemoteSync}) when the peer's listener offers it; when it does not, those operations fail with
+ * {@link dev.pekkodsm.memory.SyncStatus#UNAVAILABLE}, and the caller goes to the peer's home
+ * instead.
  *
  * <p>Usable only where {@link Rdma#isAvailable()}; otherwise {@link #open} throws with {@link
  * Rdma#unavailabilityCause()}, so that {@code auto} falls back to another transport. Thread-safe.
@@ -107,7 +111,9 @@ public final class RdmaTransport implements OneSidedTransport {
                 ? failure
                 : "no keys for the arena's first segment (" + first + ") within connectTimeout");
       }
-      return new Reader(connection);
+      return new Reader(
+          connection,
+          new RemoteSync(connection, peer.node(), codec, maxFrameBytes, settings.firstReadBytes()));
     } catch (IOException | RuntimeException e) {
       if (connection != null) {
         closeQuietly(connection);
@@ -122,8 +128,9 @@ public final class RdmaTransport implements OneSidedTransport {
       throw new IOException("the rdma transport is closed");
     }
     if (group == null) {
-      // Per connection: three reads per buffer in flight, one control send, two receives.
-      int workRequests = 3 * settings.queueDepth() + 4;
+      // Per connection: up to four work requests per buffer in flight (an exchange chained with
+      // three reads), one control send, two receives.
+      int workRequests = 4 * settings.queueDepth() + 4;
       RdmaPassiveEndpointGroup<ReaderConnection> g =
           new RdmaPassiveEndpointGroup<>(
               settings.eventPollMillis(), workRequests, 1, workRequests + 4);
@@ -169,41 +176,46 @@ public final class RdmaTransport implements OneSidedTransport {
     }
   }
 
+  /** A peer's arena read, and its sync region operated on, through one connection. */
   private static final class Reader implements PeerReader {
     private final ReaderConnection connection;
+    private final RemoteSync sync;
 
-    Reader(ReaderConnection connection) {
+    Reader(ReaderConnection connection, RemoteSync sync) {
       this.connection = connection;
+      this.sync = sync;
     }
-
-    // The sync region's operations (RDMA atomics and writes on a region registered for them)
-    // are not implemented: locks and atomics of an rdma peer go through its home's messages.
 
     @Override
     public long load(long cell, long object, int field, long deadlineNs) {
-      throw PeerReader.noSyncOperations("rdma");
+      return sync.load(cell, object, field, deadlineNs);
     }
 
     @Override
     public long compareAndExchange(
         long cell, long object, int field, long expected, long update, long deadlineNs) {
-      throw PeerReader.noSyncOperations("rdma");
+      return sync.compareAndExchange(cell, object, field, expected, update, deadlineNs);
     }
 
     @Override
     public long getAndAdd(long cell, long object, int field, long delta, long deadlineNs) {
-      throw PeerReader.noSyncOperations("rdma");
+      return sync.getAndAdd(cell, object, field, delta, deadlineNs);
     }
 
     @Override
     public void writeValue(long locator, byte[] frame, int length, long deadlineNs) {
-      throw PeerReader.noSyncOperations("rdma");
+      sync.writeValue(locator, frame, length, deadlineNs);
     }
 
     @Override
     public ReadStatus readValue(
         long locator, long object, int color, ReadBuffer out, long deadlineNs) {
-      throw PeerReader.noSyncOperations("rdma");
+      return sync.readValue(locator, object, color, out, deadlineNs);
+    }
+
+    @Override
+    public long peekValueColor(long locator, long object, long deadlineNs) {
+      return sync.peekValueColor(locator, object, deadlineNs);
     }
 
     @Override
@@ -216,15 +228,14 @@ public final class RdmaTransport implements OneSidedTransport {
         long expected,
         long update,
         long deadlineNs) {
-      return SyncAccess.writeThenExchangeStepwise(
-          this, cell, object, slotField, frame, length, expected, update, deadlineNs);
+      return sync.writeThenExchange(
+          cell, object, slotField, frame, length, expected, update, deadlineNs);
     }
 
     @Override
     public ActiveValue readActive(
         long cell, long object, int selectorBit, long knownColor, ReadBuffer out, long deadlineNs) {
-      return SyncAccess.readActiveStepwise(
-          this, cell, object, selectorBit, knownColor, out, deadlineNs);
+      return sync.readActive(cell, object, selectorBit, knownColor, out, deadlineNs);
     }
 
     @Override
@@ -237,13 +248,8 @@ public final class RdmaTransport implements OneSidedTransport {
         long knownColor,
         ReadBuffer out,
         long deadlineNs) {
-      return SyncAccess.exchangeThenReadStepwise(
-          this, cell, object, selectorBit, expected, update, knownColor, out, deadlineNs);
-    }
-
-    @Override
-    public long peekValueColor(long locator, long object, long deadlineNs) {
-      return -1;
+      return sync.exchangeThenRead(
+          cell, object, selectorBit, expected, update, knownColor, out, deadlineNs);
     }
 
     @Override

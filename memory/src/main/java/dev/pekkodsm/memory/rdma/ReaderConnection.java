@@ -5,27 +5,23 @@ import com.ibm.disni.RdmaEndpointGroup;
 import com.ibm.disni.verbs.IbvCQ;
 import com.ibm.disni.verbs.IbvCompChannel;
 import com.ibm.disni.verbs.IbvMr;
-import com.ibm.disni.verbs.IbvRecvWR;
-import com.ibm.disni.verbs.IbvSendWR;
-import com.ibm.disni.verbs.IbvSge;
 import com.ibm.disni.verbs.IbvWC;
 import com.ibm.disni.verbs.RdmaCmEvent;
 import com.ibm.disni.verbs.RdmaCmId;
 import com.ibm.disni.verbs.SVCPollCq;
-import com.ibm.disni.verbs.SVCPostRecv;
-import com.ibm.disni.verbs.SVCPostSend;
 import com.ibm.disni.verbs.StatefulVerbCall;
 import dev.pekkodsm.memory.ArenaEndpoint;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
 import dev.pekkodsm.memory.SlotLayout;
+import dev.pekkodsm.memory.SyncFailedException;
+import dev.pekkodsm.memory.SyncStatus;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.LinkedList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -34,9 +30,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -45,31 +38,21 @@ import java.util.concurrent.locks.ReentrantLock;
  * with its own completion queue, polled by the reading threads themselves (no completion thread).
  *
  * <p>Local memory is one direct buffer registered for local write only (the peer gets no access to
- * it): {@code queueDepth} read buffers, one control send buffer and two control receive buffers. A
- * reading thread takes a free read buffer, posts its RDMA reads, and waits for their completion;
- * whichever waiting thread gets the poll lock polls the completion queue for everyone (completions
- * are routed by work request id). A read that passes its deadline abandons its buffer, which goes
- * back to the pool only once its reads have completed, so the NIC never writes into a buffer
- * another read owns.
+ * it): {@code queueDepth} work buffers ({@link WorkBuffer}, whose wait for completions is {@link
+ * CompletionSlot}) and the control channel's buffers ({@link SegmentKeys}). A thread takes a free
+ * work buffer, posts its work requests, and waits for their completion; whichever waiting thread
+ * gets the poll lock polls the completion queue for everyone (completions are routed by work
+ * request id). The reads of {@link #read} and the sync operations of {@link RemoteSync} (for which
+ * this connection is the {@link RemoteSync.Port}) share the work buffers.
  *
  * <p>Thread-safe. The connection is closed once: {@link #close()} marks it closed, waits for the
  * threads inside it to leave (they notice within one poll), and only then destroys the queue pair,
  * the completion queue and the memory registration, so that no thread ever calls DiSNI on a
  * destroyed resource.
  */
-final class ReaderConnection extends RdmaEndpoint {
+final class ReaderConnection extends RdmaEndpoint
+    implements CompletionSlot.Poller, RemoteSync.Port {
 
-  // Read buffer states. Owned: IDLE, POSTED, DONE, FAILED, ABANDONED, LANDED.
-  private static final int FREE = 0;
-  private static final int IDLE = 1;
-  private static final int POSTED = 2;
-  private static final int DONE = 3;
-  private static final int FAILED = 4;
-  private static final int ABANDONED = 5; // owner stopped waiting, reads outstanding
-  private static final int LANDED = 6; // abandoned, reads completed, owner not yet released
-  private static final int ORPHANED = 7; // owner released, reads outstanding
-
-  private static final int CONTROL_RECVS = 2;
   private static final int SPINS_BEFORE_YIELD = 256;
   private static final int POLL_BATCH = 16;
 
@@ -80,27 +63,22 @@ final class ReaderConnection extends RdmaEndpoint {
   private final AtomicInteger users = new AtomicInteger();
   private final AtomicBoolean closing = new AtomicBoolean();
   private final ReentrantLock pollLock = new ReentrantLock();
-  private final AtomicReference<KeyRequest> inFlight = new AtomicReference<>();
-  private final AtomicLong requestIds = new AtomicLong();
   private volatile boolean closed;
   private volatile String failure;
+  private volatile String atomicsUnavailable;
 
   // Set by configure() before connecting.
   private ArenaEndpoint peer;
-  private AtomicReferenceArray<SegmentKey> keys;
+  private SegmentKeys keys;
 
   // Set by init(), which DiSNI calls while connecting; published to readers by the connection's
   // establishment (they only use them after open() returned).
   private ByteBuffer memory;
   private IbvMr mr;
-  private Slot[] slots;
-  private ArrayBlockingQueue<Slot> free;
+  private WorkBuffer[] slots;
+  private ArrayBlockingQueue<WorkBuffer> free;
   private IbvWC[] completions;
   private SVCPollCq pollCall;
-  private SVCPostSend controlSend;
-  private ByteBuffer controlSendBuffer;
-  private SVCPostRecv[] controlRecvs;
-  private ByteBuffer[] controlRecvBuffers;
   private final List<StatefulVerbCall<?>> calls = new ArrayList<>();
 
   ReaderConnection(
@@ -120,7 +98,7 @@ final class ReaderConnection extends RdmaEndpoint {
   /** Names the arena this connection reads. Called once, before {@link #establish}. */
   void configure(ArenaEndpoint arena) {
     this.peer = arena;
-    this.keys = new AtomicReferenceArray<>(arena.maxSegments());
+    this.keys = new SegmentKeys(arena, settings, this);
   }
 
   /** The peer's arena. */
@@ -129,7 +107,8 @@ final class ReaderConnection extends RdmaEndpoint {
   }
 
   /** Why the connection is unusable, or null if it is usable. */
-  String failure() {
+  @Override
+  public String failure() {
     return closed ? "the reader was closed" : failure;
   }
 
@@ -184,9 +163,10 @@ final class ReaderConnection extends RdmaEndpoint {
   protected synchronized void init() throws IOException {
     super.init();
     int depth = settings.queueDepth();
-    int slotBytes = roundUp(RemoteSlotRead.SLOT_OVERHEAD_BYTES + settings.readBufferBytes(), 64);
+    int slotBytes =
+        WorkRequests.roundUp(RemoteSlotRead.SLOT_OVERHEAD_BYTES + settings.readBufferBytes(), 64);
     int controlAt = depth * slotBytes;
-    int size = controlAt + (1 + CONTROL_RECVS) * RdmaWire.MESSAGE_BUFFER_BYTES;
+    int size = controlAt + SegmentKeys.memoryBytes();
     memory = ByteBuffer.allocateDirect(size).order(ByteOrder.LITTLE_ENDIAN);
     // Local write only: the NIC writes read data and received messages here; the peer gets no
     // access to this memory.
@@ -194,12 +174,22 @@ final class ReaderConnection extends RdmaEndpoint {
     long base = mr.getAddr();
     int lkey = mr.getLkey();
 
-    slots = new Slot[depth];
+    slots = new WorkBuffer[depth];
     free = new ArrayBlockingQueue<>(depth);
     for (int i = 0; i < depth; i++) {
-      slots[i] = new Slot(i, memory.slice(i * slotBytes, slotBytes), base + (long) i * slotBytes);
-      slots[i].prepare(lkey);
+      slots[i] =
+          new WorkBuffer(
+              i, memory.slice(i * slotBytes, slotBytes), base + (long) i * slotBytes, this);
+      slots[i].prepare(lkey, chain -> track(postSend(chain)));
       free.add(slots[i]);
+    }
+    try {
+      for (WorkBuffer slot : slots) {
+        slot.prepareAtomics(lkey, chain -> track(postSend(chain)));
+      }
+    } catch (IOException | RuntimeException e) {
+      // Reads work without them; the sync operations go to the peer's home instead.
+      atomicsUnavailable = "cannot prepare RDMA atomics: " + e.getMessage();
     }
 
     completions = new IbvWC[POLL_BATCH];
@@ -207,29 +197,13 @@ final class ReaderConnection extends RdmaEndpoint {
       completions[i] = new IbvWC();
     }
     pollCall = track(getCqProvider().getCQ().poll(completions, completions.length));
-
-    controlSendBuffer = memory.slice(controlAt, RdmaWire.MESSAGE_BUFFER_BYTES);
-    controlSend =
-        track(
-            postSend(
-                List.of(
-                    sendWr(
-                        RdmaWire.workRequestId(RdmaWire.KIND_SEND, 0),
-                        IbvSendWR.IBV_WR_SEND,
-                        IbvSendWR.IBV_SEND_SIGNALED,
-                        sge(base + controlAt, RdmaWire.REQUEST_BYTES, lkey)))));
-    controlRecvs = new SVCPostRecv[CONTROL_RECVS];
-    controlRecvBuffers = new ByteBuffer[CONTROL_RECVS];
-    for (int k = 0; k < CONTROL_RECVS; k++) {
-      int at = controlAt + (1 + k) * RdmaWire.MESSAGE_BUFFER_BYTES;
-      controlRecvBuffers[k] = memory.slice(at, RdmaWire.MESSAGE_BUFFER_BYTES);
-      IbvRecvWR recv = new IbvRecvWR();
-      recv.setWr_id(RdmaWire.workRequestId(RdmaWire.KIND_RECV, k));
-      recv.setSg_list(sgeList(sge(base + at, RdmaWire.MESSAGE_BUFFER_BYTES, lkey)));
-      controlRecvs[k] = track(postRecv(List.of(recv)));
-      // Posted before the connection is established, so a reply always finds a receive.
-      controlRecvs[k].execute();
-    }
+    keys.prepare(
+        memory,
+        controlAt,
+        base,
+        lkey,
+        chain -> track(postSend(chain)),
+        receives -> track(postRecv(receives)));
   }
 
   /** Notices failures and the peer going away, which DiSNI's own handler ignores. */
@@ -265,7 +239,7 @@ final class ReaderConnection extends RdmaEndpoint {
         return ReadStatus.UNAVAILABLE;
       }
       int segment = SlotLayout.segment(locator);
-      if (segment >= keys.length()) {
+      if (segment >= keys.maxSegments()) {
         return ReadStatus.OUT_OF_RANGE;
       }
       SegmentKey key = keys.get(segment);
@@ -280,7 +254,7 @@ final class ReaderConnection extends RdmaEndpoint {
       if (!RemoteSlotRead.inRange(offset, key.length())) {
         return ReadStatus.OUT_OF_RANGE;
       }
-      Slot slot = acquire(deadlineNs);
+      WorkBuffer slot = take(deadlineNs);
       if (slot == null) {
         return failure() != null ? ReadStatus.UNAVAILABLE : ReadStatus.TIMED_OUT;
       }
@@ -305,94 +279,79 @@ final class ReaderConnection extends RdmaEndpoint {
     }
   }
 
-  /**
-   * Makes sure the keys of {@code segment} are known, asking the listener if they are not.
-   *
-   * @return {@link ReadStatus#OK} once they are; {@link ReadStatus#OUT_OF_RANGE} if the arena has
-   *     no such segment; {@link ReadStatus#TIMED_OUT} or {@link ReadStatus#UNAVAILABLE} (see {@link
-   *     #failure()}) otherwise
-   */
+  /** Makes sure the keys of {@code segment} are known (see {@link SegmentKeys#fetch}). */
   ReadStatus fetchKey(int segment, long deadlineNs) {
+    return fetchKey(RdmaWire.REGION_ARENA, segment, deadlineNs);
+  }
+
+  private ReadStatus fetchKey(int region, int segment, long deadlineNs) {
     if (!enter()) {
       return ReadStatus.UNAVAILABLE;
     }
     try {
-      KeyRequest mine = null;
-      for (int spins = 0; ; spins++) {
-        if (keys.get(segment) != null) {
-          return ReadStatus.OK;
-        }
-        if (failure != null) {
-          return ReadStatus.UNAVAILABLE;
-        }
-        if (mine != null && mine.replied) {
-          switch (mine.status) {
-            case RdmaWire.KEY_ABSENT:
-              return ReadStatus.OUT_OF_RANGE;
-            case RdmaWire.KEY_REFUSED:
-              markBroken(
-                  "the listener serves another arena (token or node differs): the peer has"
-                      + " restarted or its address is stale");
-              return ReadStatus.UNAVAILABLE;
-            default:
-              markBroken("the listener could not describe segment " + segment + ": " + mine);
-              return ReadStatus.UNAVAILABLE;
-          }
-        }
-        KeyRequest current = inFlight.get();
-        if (current == null) {
-          KeyRequest request = new KeyRequest(segment, requestIds.incrementAndGet());
-          if (inFlight.compareAndSet(null, request)) {
-            if (!send(request)) {
-              return ReadStatus.UNAVAILABLE;
-            }
-            current = request;
-          } else {
-            continue;
-          }
-        }
-        if (current.segment == segment) {
-          mine = current;
-        }
-        long now = System.nanoTime();
-        if (now - current.sentNs > settings.requestTimeout().toNanos()) {
-          markBroken(
-              "the listener did not answer a key request within requestTimeout="
-                  + settings.requestTimeout());
-          return ReadStatus.UNAVAILABLE;
-        }
-        if (now - deadlineNs >= 0) {
-          return ReadStatus.TIMED_OUT;
-        }
-        progress(spins);
-      }
+      return keys.fetch(region, segment, deadlineNs);
     } finally {
       exit();
     }
   }
 
-  private boolean send(KeyRequest request) {
-    RdmaWire.writeRequest(
-        controlSendBuffer,
-        request.id,
-        peer.tokenHi(),
-        peer.tokenLo(),
-        peer.node(),
-        request.segment);
+  @Override
+  public SegmentKey key(int region, int segment, long deadlineNs) {
+    SegmentKey key = keys.get(region, segment);
+    if (key != null) {
+      return key;
+    }
+    ReadStatus status = fetchKey(region, segment, deadlineNs);
+    return switch (status) {
+      case OK -> keys.get(region, segment);
+      case OUT_OF_RANGE ->
+          throw new SyncFailedException(
+              SyncStatus.OUT_OF_RANGE, "the peer's sync region has no segment " + segment);
+      case TIMED_OUT ->
+          throw new SyncFailedException(
+              SyncStatus.TIMED_OUT, "the peer's listener did not describe its sync region in time");
+      default -> {
+        String refused = keys.syncRefused();
+        String why = refused != null ? refused : failure();
+        throw new SyncFailedException(
+            SyncStatus.UNAVAILABLE, why != null ? why : "the sync region is unavailable");
+      }
+    };
+  }
+
+  @Override
+  public SyncChannel acquire(long deadlineNs) {
+    if (!enter()) {
+      throw new SyncFailedException(SyncStatus.UNAVAILABLE, "the reader was closed");
+    }
+    String refused = atomicsUnavailable;
+    WorkBuffer slot = refused == null ? take(deadlineNs) : null;
+    if (slot == null) {
+      exit();
+      String lost = failure();
+      if (refused != null || lost != null) {
+        throw new SyncFailedException(SyncStatus.UNAVAILABLE, refused != null ? refused : lost);
+      }
+      throw new SyncFailedException(
+          SyncStatus.TIMED_OUT, "no work buffer of the RDMA connection was free in time");
+    }
+    return slot;
+  }
+
+  @Override
+  public void release(SyncChannel channel) {
     try {
-      controlSend.execute();
-      return true;
-    } catch (IOException | RuntimeException e) {
-      markBroken("cannot send a key request: " + e.getMessage());
-      return false;
+      ((WorkBuffer) channel).release();
+    } finally {
+      exit();
     }
   }
 
-  private Slot acquire(long deadlineNs) {
+  private WorkBuffer take(long deadlineNs) {
     for (int spins = 0; ; spins++) {
-      Slot slot = free.poll();
+      WorkBuffer slot = free.poll();
       if (slot != null) {
-        slot.state.set(IDLE);
+        slot.acquired();
         return slot;
       }
       if (failure() != null || System.nanoTime() - deadlineNs >= 0) {
@@ -402,8 +361,14 @@ final class ReaderConnection extends RdmaEndpoint {
     }
   }
 
+  /** A buffer is free again. */
+  void recycle(WorkBuffer slot) {
+    free.offer(slot);
+  }
+
   /** Polls the completion queue if no other thread does, then backs off a little. */
-  private void progress(int spins) {
+  @Override
+  public void progress(int spins) {
     poll();
     if (spins < SPINS_BEFORE_YIELD) {
       Thread.onSpinWait();
@@ -437,7 +402,7 @@ final class ReaderConnection extends RdmaEndpoint {
     boolean ok = wc.getStatus() == IbvWC.IbvWcStatus.IBV_WC_SUCCESS.ordinal();
     if (!ok) {
       // Only wr_id and status are valid in a failed completion; the queue pair is now in error.
-      markBroken("an RDMA work request failed: " + statusName(wc.getStatus()));
+      markBroken("an RDMA work request failed: " + WorkRequests.statusName(wc.getStatus()));
     }
     int index = RdmaWire.indexOf(id);
     switch (RdmaWire.kindOf(id)) {
@@ -446,66 +411,13 @@ final class ReaderConnection extends RdmaEndpoint {
           slots[index].completed(ok);
         }
       }
-      case (int) RdmaWire.KIND_SEND -> {
-        KeyRequest request = inFlight.get();
-        if (request != null) {
-          request.sendCompleted = true;
-          finish(request);
-        }
-      }
+      case (int) RdmaWire.KIND_SEND -> keys.sendCompleted();
       case (int) RdmaWire.KIND_RECV -> {
-        if (ok && index < CONTROL_RECVS) {
-          onReply(index, wc.getByte_len());
+        if (ok) {
+          keys.replied(index, wc.getByte_len());
         }
       }
       default -> markBroken("a completion with an unknown work request id " + id);
-    }
-  }
-
-  private void onReply(int k, int length) {
-    RdmaWire.Reply reply = RdmaWire.readReply(controlRecvBuffers[k], length);
-    try {
-      controlRecvs[k].execute(); // the buffer's content is decoded: receive into it again
-    } catch (IOException | RuntimeException e) {
-      markBroken("cannot post a receive: " + e.getMessage());
-    }
-    KeyRequest request = inFlight.get();
-    if (reply == null) {
-      markBroken("the listener sent a malformed control message");
-      return;
-    }
-    if (request == null || reply.requestId() != request.id) {
-      return; // an answer nobody waits for any more
-    }
-    if (reply.status() == RdmaWire.KEY_OK) {
-      if (reply.segment() != request.segment
-          || reply.length() != peer.segmentBytes()
-          || reply.address() == 0) {
-        markBroken(
-            "the listener described segment "
-                + reply.segment()
-                + " of "
-                + reply.length()
-                + " bytes, expected segment "
-                + request.segment
-                + " of "
-                + peer.segmentBytes());
-      } else {
-        keys.compareAndSet(
-            request.segment,
-            null,
-            new SegmentKey(request.segment, reply.address(), reply.rkey(), reply.length()));
-      }
-    }
-    request.status = reply.status();
-    request.replied = true;
-    finish(request);
-  }
-
-  /** Frees the control channel once the request's send has completed and its reply arrived. */
-  private void finish(KeyRequest request) {
-    if (request.replied && request.sendCompleted) {
-      inFlight.compareAndSet(request, null);
     }
   }
 
@@ -522,7 +434,8 @@ final class ReaderConnection extends RdmaEndpoint {
     users.decrementAndGet();
   }
 
-  void markBroken(String reason) {
+  @Override
+  public void markBroken(String reason) {
     if (failure == null) {
       failure = reason;
     }
@@ -581,239 +494,5 @@ final class ReaderConnection extends RdmaEndpoint {
   private <T extends StatefulVerbCall<?>> T track(T call) {
     calls.add(call);
     return call;
-  }
-
-  private static IbvSge sge(long address, int length, int lkey) {
-    IbvSge sge = new IbvSge();
-    sge.setAddr(address);
-    sge.setLength(length);
-    sge.setLkey(lkey);
-    return sge;
-  }
-
-  private static LinkedList<IbvSge> sgeList(IbvSge sge) {
-    LinkedList<IbvSge> list = new LinkedList<>();
-    list.add(sge);
-    return list;
-  }
-
-  private static IbvSendWR sendWr(long id, int opcode, int flags, IbvSge sge) {
-    IbvSendWR wr = new IbvSendWR();
-    wr.setWr_id(id);
-    wr.setOpcode(opcode);
-    wr.setSend_flags(flags);
-    wr.setSg_list(sgeList(sge));
-    return wr;
-  }
-
-  private static int roundUp(int value, int step) {
-    return (value + step - 1) / step * step;
-  }
-
-  private static String statusName(int status) {
-    IbvWC.IbvWcStatus[] all = IbvWC.IbvWcStatus.values();
-    return status >= 0 && status < all.length ? all[status].name() : "status " + status;
-  }
-
-  /** One outstanding request for a segment's keys; at most one is in flight per connection. */
-  private static final class KeyRequest {
-    final int segment;
-    final long id;
-    final long sentNs = System.nanoTime();
-    volatile boolean sendCompleted;
-    volatile boolean replied;
-    volatile int status;
-
-    KeyRequest(int segment, long id) {
-      this.segment = segment;
-      this.id = id;
-    }
-
-    @Override
-    public String toString() {
-      return "request " + id + " for segment " + segment + ", status " + status;
-    }
-  }
-
-  /**
-   * One read buffer and the three prepared work-request chains that fill it. Owned by one reading
-   * thread between {@link #acquire} and {@link #release}; its state is shared with the poller.
-   */
-  private final class Slot implements ReadChannel {
-    final int index;
-    final ByteBuffer local;
-    final long address;
-    final AtomicInteger state = new AtomicInteger(FREE);
-    private SVCPostSend first;
-    private SVCPostSend chunk;
-    private SVCPostSend tail;
-
-    Slot(int index, ByteBuffer local, long address) {
-      this.index = index;
-      this.local = local.order(ByteOrder.LITTLE_ENDIAN);
-      this.address = address;
-    }
-
-    /**
-     * Builds the chains once; a read only rewrites remote addresses, keys and lengths in them. All
-     * work requests of a chain carry this slot's id; only the last is signaled (a failed one
-     * completes anyway, and the queue pair then fails the rest).
-     */
-    void prepare(int lkey) throws IOException {
-      long id = RdmaWire.workRequestId(RdmaWire.KIND_READ, index);
-      int read = IbvSendWR.IBV_WR_RDMA_READ;
-      int fence = IbvSendWR.IBV_SEND_FENCE;
-      int signaled = IbvSendWR.IBV_SEND_SIGNALED;
-      long data = address + RemoteSlotRead.DATA;
-      long before = address + RemoteSlotRead.SEQ_BEFORE;
-      long after = address + RemoteSlotRead.SEQ_AFTER;
-      int dataBytes = dataBytes();
-      first =
-          track(
-              postSend(
-                  List.of(
-                      sendWr(id, read, 0, sge(before, 8, lkey)),
-                      sendWr(id, read, fence, sge(data, dataBytes, lkey)),
-                      sendWr(id, read, fence | signaled, sge(after, 8, lkey)))));
-      chunk = track(postSend(List.of(sendWr(id, read, signaled, sge(data, dataBytes, lkey)))));
-      tail =
-          track(
-              postSend(
-                  List.of(
-                      sendWr(id, read, 0, sge(data, dataBytes, lkey)),
-                      sendWr(id, read, fence | signaled, sge(after, 8, lkey)))));
-    }
-
-    @Override
-    public ByteBuffer local() {
-      return local;
-    }
-
-    @Override
-    public int dataBytes() {
-      return local.capacity() - RemoteSlotRead.DATA;
-    }
-
-    @Override
-    public ReadStatus readFirst(SegmentKey key, long slotOffset, int bodyBytes, long deadlineNs) {
-      long remote = key.address() + slotOffset;
-      try {
-        target(first, 0, remote, key.rkey());
-        target(first, 1, remote + RemoteSlotRead.BODY_OFFSET, key.rkey());
-        first.getWrMod(1).getSgeMod(0).setLength(bodyBytes);
-        target(first, 2, remote, key.rkey());
-      } catch (IOException e) {
-        markBroken("cannot prepare an RDMA read: " + e.getMessage());
-        return ReadStatus.UNAVAILABLE;
-      }
-      return post(first, deadlineNs);
-    }
-
-    @Override
-    public ReadStatus readMore(
-        SegmentKey key,
-        long offset,
-        int bytes,
-        boolean thenSequence,
-        long slotOffset,
-        long deadlineNs) {
-      SVCPostSend call = thenSequence ? tail : chunk;
-      try {
-        target(call, 0, key.address() + offset, key.rkey());
-        call.getWrMod(0).getSgeMod(0).setLength(bytes);
-        if (thenSequence) {
-          target(call, 1, key.address() + slotOffset, key.rkey());
-        }
-      } catch (IOException e) {
-        markBroken("cannot prepare an RDMA read: " + e.getMessage());
-        return ReadStatus.UNAVAILABLE;
-      }
-      return post(call, deadlineNs);
-    }
-
-    private void target(SVCPostSend call, int wr, long remoteAddress, int rkey) throws IOException {
-      SVCPostSend.RdmaMod rdma = call.getWrMod(wr).getRdmaMod();
-      rdma.setRemote_addr(remoteAddress);
-      rdma.setRkey(rkey);
-    }
-
-    private ReadStatus post(SVCPostSend call, long deadlineNs) {
-      if (failure() != null) {
-        return ReadStatus.UNAVAILABLE;
-      }
-      state.set(POSTED);
-      try {
-        call.execute();
-      } catch (IOException | RuntimeException e) {
-        state.set(IDLE); // nothing was posted
-        markBroken("cannot post an RDMA read: " + e.getMessage());
-        return ReadStatus.UNAVAILABLE;
-      }
-      return await(deadlineNs);
-    }
-
-    private ReadStatus await(long deadlineNs) {
-      for (int spins = 0; ; spins++) {
-        int s = state.get();
-        if (s == DONE) {
-          state.set(IDLE);
-          return ReadStatus.OK;
-        }
-        if (s == FAILED) {
-          state.set(IDLE);
-          return ReadStatus.UNAVAILABLE;
-        }
-        boolean lost = failure() != null;
-        if (lost || System.nanoTime() - deadlineNs >= 0) {
-          if (state.compareAndSet(POSTED, ABANDONED)) {
-            return lost ? ReadStatus.UNAVAILABLE : ReadStatus.TIMED_OUT;
-          }
-          continue; // completed meanwhile
-        }
-        progress(spins);
-      }
-    }
-
-    /** The poller's side: this slot's signaled read completed (or any of its reads failed). */
-    void completed(boolean ok) {
-      while (true) {
-        int s = state.get();
-        if (s == POSTED) {
-          if (state.compareAndSet(POSTED, ok ? DONE : FAILED)) {
-            return;
-          }
-        } else if (s == ABANDONED) {
-          if (state.compareAndSet(ABANDONED, LANDED)) {
-            return;
-          }
-        } else if (s == ORPHANED) {
-          if (state.compareAndSet(ORPHANED, FREE)) {
-            free.offer(this);
-            return;
-          }
-        } else {
-          return; // a further completion of a chain that already failed
-        }
-      }
-    }
-
-    /** The owner's side: back to the pool now, or once its abandoned reads have completed. */
-    void release() {
-      while (true) {
-        int s = state.get();
-        if (s == IDLE || s == LANDED) {
-          if (state.compareAndSet(s, FREE)) {
-            free.offer(this);
-            return;
-          }
-        } else if (s == ABANDONED) {
-          if (state.compareAndSet(ABANDONED, ORPHANED)) {
-            return;
-          }
-        } else {
-          throw new IllegalStateException("read buffer " + index + " released in state " + s);
-        }
-      }
-    }
   }
 }

@@ -38,8 +38,14 @@ final class RemoteSlotRead {
   /** Local offset of the sequence word read after the frame. */
   static final int SEQ_AFTER = 8;
 
+  /**
+   * Local offset of the value an RDMA atomic returns (the word before the operation), in the
+   * requester's byte order; 8-byte aligned, as the verbs require of an atomic's local buffer.
+   */
+  static final int RESULT = 16;
+
   /** Local offset of the data. */
-  static final int DATA = 16;
+  static final int DATA = 32;
 
   /** Local bytes of a read buffer besides its data. */
   static final int SLOT_OVERHEAD_BYTES = DATA;

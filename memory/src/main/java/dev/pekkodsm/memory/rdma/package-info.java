@@ -1,9 +1,12 @@
 /**
- * The {@code rdma} one-sided read transport, on DiSNI ({@code com.ibm.disni:disni} 2.1): a node
+ * The {@code rdma} one-sided transport, on DiSNI ({@code com.ibm.disni:disni} 2.1): a node
  * registers its snapshot arena with its RDMA NIC and runs an {@link
  * dev.pekkodsm.memory.rdma.RdmaArenaServer}; peers read its slots with {@code IBV_WR_RDMA_READ}
- * through an {@link dev.pekkodsm.memory.rdma.RdmaTransport}, without involving its CPU. {@link
- * dev.pekkodsm.memory.rdma.Rdma} says whether this JVM can use it, and why not.
+ * through an {@link dev.pekkodsm.memory.rdma.RdmaTransport}, without involving its CPU. Given the
+ * node's sync region, the listener registers it too, for remote writes and atomics, and peers lock,
+ * count and commit with {@code IBV_WR_ATOMIC_CMP_AND_SWP}, {@code IBV_WR_ATOMIC_FETCH_AND_ADD},
+ * {@code IBV_WR_RDMA_WRITE} and reads ({@code RemoteSync}). {@link dev.pekkodsm.memory.rdma.Rdma}
+ * says whether this JVM can use it, and why not.
  *
  * <h2>What a user must install</h2>
  *
@@ -35,8 +38,10 @@
  *
  * The data path has NOT been run on RDMA hardware in this project's CI: the machines that build it
  * have no RDMA support in their kernel, so not even SoftRoCE can run there. It compiles against
- * DiSNI's real API, its probe, settings, wire format and read protocol (against an in-memory
- * stand-in for the NIC) are tested, and its hardware test ({@code RdmaTransportTest}) is skipped
- * unless {@link dev.pekkodsm.memory.rdma.Rdma#isAvailable()}.
+ * DiSNI's real API, its probe, settings, wire format, read protocol and sync protocol (against
+ * in-memory stand-ins for the NIC), the wait for completions (against a stand-in poller) and the
+ * native bytes of its atomic work requests are tested, and its hardware tests ({@code
+ * RdmaTransportTest}, {@code RdmaConformanceTest}, {@code RdmaSyncTest}) are skipped unless {@link
+ * dev.pekkodsm.memory.rdma.Rdma#isAvailable()}.
  */
 package dev.pekkodsm.memory.rdma;
