@@ -149,4 +149,49 @@ class FailoverTest {
       assertEquals(11, held.get().balance());
     }
   }
+
+  @Test
+  void shouldReclaimAPromotedObjectsLendWhenItsHolderLeavesLater() throws Exception {
+    try (LocalCluster four =
+        Fixtures.registered(LocalCluster.withNodes(4))
+            .config(
+                "pekko.dsm.replication.factor = 1\npekko.dsm.ask-timeout = 10s\n"
+                    + "pekko.dsm.borrow-timeout = 60s")
+            .start()) {
+      List<NodeId> members = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        members.add(four.nodeId(i));
+      }
+      int backup = four.indexOf(BackupRing.of(members).backupOf(four.nodeId(0)).orElseThrow());
+      List<Integer> others = new ArrayList<>();
+      for (int i = 1; i < 4; i++) {
+        if (i != backup) {
+          others.add(i);
+        }
+      }
+      int writer = others.get(0);
+      int reader = others.get(1);
+      DBox<Account> box = four.dsm(0).alloc(new Account("a", 1));
+      long object = box.address().object();
+      DBox<Account> owned = four.send(0, writer, box);
+      eventually(
+          "the adoption of the box reaches its home",
+          10,
+          () -> four.nodeId(writer).equals(four.dsm(0).internalNode().object(object).boxHolder()));
+      DRef<Account> lent = four.send(writer, reader, owned.share());
+      assertEquals(1, lent.get().balance());
+
+      four.crash(0);
+      four.awaitRemoved(0);
+      assertEquals(1, owned.read(Account::balance));
+      four.crash(reader); // it never gives its reference back
+      four.awaitRemoved(reader);
+
+      long start = System.nanoTime();
+      owned.replace(a -> new Account("a", 2)); // waits for no reference of the departed reader
+      long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+      org.junit.jupiter.api.Assertions.assertTrue(tookMs < 20_000, "took " + tookMs + " ms");
+      assertEquals(2, owned.read(Account::balance));
+    }
+  }
 }

@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.BiConsumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,15 +41,19 @@ final class Census {
   private final PeerDirectory peers;
   private final Timing timing;
   private final long deadlineNs;
-  private final BiConsumer<NodeId, List<Holding>> done;
+  private final Done done;
+
+  /** Receives a round's outcome. */
+  interface Done {
+    /**
+     * @param complete every member answered (otherwise the deadline passed first)
+     */
+    void done(NodeId primary, List<Holding> holdings, boolean complete);
+  }
+
   private final Map<NodeId, Round> rounds = new ConcurrentHashMap<>();
 
-  Census(
-      NodeId self,
-      PeerDirectory peers,
-      Timing timing,
-      long deadlineNs,
-      BiConsumer<NodeId, List<Holding>> done) {
+  Census(NodeId self, PeerDirectory peers, Timing timing, long deadlineNs, Done done) {
     this.self = self;
     this.peers = peers;
     this.timing = timing;
@@ -122,6 +125,6 @@ final class Census {
       }
       result = List.copyOf(round.holdings);
     }
-    done.accept(primary, result);
+    done.done(primary, result, !timedOut);
   }
 }

@@ -278,15 +278,15 @@ public final class DsmNode {
    * it has left the cluster). Any other node's requests get this node's protocol, which answers
    * that they are lost.
    */
-  HomeProtocol homeFor(long node) {
+  OwnerEntity.Home homeFor(long node) {
     if (node == self.value()) {
-      return home;
+      return home::handle;
     }
     Promotion.Promoted p = promotion.of(NodeId.of(node));
     if (p == null && settings.replicationFactor > 0) {
       p = promote(NodeId.of(node));
     }
-    return p != null ? p.home : home;
+    return p != null ? p::handle : home::handle;
   }
 
   /**
@@ -298,8 +298,8 @@ public final class DsmNode {
     if (existing != null) {
       return existing;
     }
-    if (!self.equals(peers.servedBy(primary).orElse(null))) {
-      return null; // another member serves it: the successor in the ring
+    if (peers.isMember(primary) || !self.equals(peers.servedBy(primary).orElse(null))) {
+      return null; // still a member, or another member serves it: the successor in the ring
     }
     Promotion.Promoted p = promotion.promote(primary);
     if (p != null) {
@@ -326,6 +326,7 @@ public final class DsmNode {
    * those of the primaries it had promoted itself.
    */
   private void removed(NodeId node) {
+    promotion.departed(node);
     for (NodeId primary : replicas.primariesSentBy(node)) {
       promote(primary);
     }

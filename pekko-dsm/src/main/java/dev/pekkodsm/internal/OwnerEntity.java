@@ -29,8 +29,13 @@ final class OwnerEntity {
 
   private OwnerEntity() {}
 
+  /** What answers the requests for one home node's objects. */
+  interface Home {
+    void handle(dev.pekkodsm.coherence.home.HomeRequest request, Responder out);
+  }
+
   static Behavior<OwnerCommand> create(
-      java.util.function.LongFunction<HomeProtocol> homes, EntityContext<OwnerCommand> entity) {
+      java.util.function.LongFunction<Home> homes, EntityContext<OwnerCommand> entity) {
     return Behaviors.setup(
         ctx -> {
           ActorRef<OwnerCommand> self = ctx.getSelf();
@@ -47,7 +52,7 @@ final class OwnerEntity {
   }
 
   private static void serve(
-      HomeProtocol home,
+      Home home,
       OwnerCommand command,
       ActorRef<OwnerCommand> self,
       ActorRef<ClusterSharding.ShardCommand> shard) {

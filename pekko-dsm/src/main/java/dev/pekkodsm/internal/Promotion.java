@@ -59,6 +59,34 @@ final class Promotion implements AutoCloseable {
     final PeerEndpoint endpoint;
     final Replication replication;
     final SnapshotPublisher publisher;
+    private boolean counted; // guarded by this: the census is in
+    private final List<Runnable> deferred = new ArrayList<>(); // guarded by this
+
+    /**
+     * Serves a request for the primary's objects; until the census is in, requests wait, so that a
+     * lend granted meanwhile is not counted twice (once granted, once reported).
+     */
+    void handle(
+        dev.pekkodsm.coherence.home.HomeRequest request,
+        dev.pekkodsm.coherence.home.Responder out) {
+      synchronized (this) {
+        if (!counted) {
+          deferred.add(() -> home.handle(request, out));
+          return;
+        }
+      }
+      home.handle(request, out);
+    }
+
+    private void counted() {
+      List<Runnable> waiting;
+      synchronized (this) {
+        counted = true;
+        waiting = new ArrayList<>(deferred);
+        deferred.clear();
+      }
+      waiting.forEach(Runnable::run);
+    }
 
     Promoted(
         NodeId primary,
@@ -230,11 +258,20 @@ final class Promotion implements AutoCloseable {
    * is returned, and what nobody owns is dropped (a box whose owner left with the primary goes when
    * its last reference comes back).
    */
-  void censusDone(NodeId primary, List<Census.Holding> holdings) {
+  void censusDone(NodeId primary, List<Census.Holding> holdings, boolean complete) {
     Promoted p = promoted.get(primary);
     if (p == null) {
       return;
     }
+    try {
+      count(p, holdings, complete);
+    } finally {
+      p.counted();
+    }
+  }
+
+  private void count(Promoted p, List<Census.Holding> holdings, boolean complete) {
+    NodeId primary = p.primary;
     int granted = 0;
     for (Census.Holding h : holdings) {
       OwnedObject obj = p.table.get(h.object());
@@ -242,6 +279,15 @@ final class Promotion implements AutoCloseable {
         obj.tryAcquire(BorrowState.Kind.LEND, h.holder(), h.weight(), "the census");
         granted++;
       }
+    }
+    if (!complete) {
+      // A member that did not answer may hold handles: keeping this node's share keeps every
+      // object (at worst one that nobody holds any more stays until this node stops).
+      log.warn(
+          "{} keeps {}'s objects: not every member said what it holds of them",
+          node.self(),
+          primary);
+      return;
     }
     List<OwnedObject> all = new ArrayList<>(p.table.objects());
     for (OwnedObject obj : all) {
@@ -272,6 +318,15 @@ final class Promotion implements AutoCloseable {
       }
     }
     return gone;
+  }
+
+  /** {@code node} left: what it held of promoted objects is reclaimed, what it owned dropped. */
+  void departed(NodeId node) {
+    for (Promoted p : promoted.values()) {
+      if (!p.primary.equals(node)) {
+        p.home.departed(node);
+      }
+    }
   }
 
   /** Points the replication of every promoted primary at this node's successor. */

@@ -124,7 +124,17 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
     }
   }
 
-  private static void written(Mirror mirror, ReplicaRecord.SlotWritten w) {
+  private void written(Mirror mirror, ReplicaRecord.SlotWritten w) {
+    if (w.length() > ownSettings.maxFrameBytes() || w.length() > w.capacity()) {
+      throw new IllegalArgumentException(
+          "a frame of "
+              + w.length()
+              + " bytes in a slot of "
+              + w.capacity()
+              + " is larger than any this node takes ("
+              + ownSettings.maxFrameBytes()
+              + ")");
+    }
     if (w.offset() == 0 && w.last()) {
       mirror.arena.applyWrite(w.locator(), w.capacity(), w.bytes(), w.length());
       return;

@@ -285,6 +285,7 @@ final class WireFormats {
           if (n < 1 || n > MAX_RECORDS) {
             throw new IllegalArgumentException("malformed pekko-dsm message: " + n + " records");
           }
+          r.require(12L * n); // the smallest record is 12 bytes
           List<ReplicaRecord> records = new ArrayList<>(n);
           for (int i = 0; i < n; i++) {
             records.add(record(r));
@@ -320,6 +321,7 @@ final class WireFormats {
     if (n < 0 || n > 1 << 24) {
       throw new IllegalArgumentException("malformed pekko-dsm message: " + n + " holdings");
     }
+    r.require(20L * n); // each holding is 20 bytes: nothing is allocated for bytes not there
     long[] objects = new long[n];
     int[] colors = new int[n];
     long[] weights = new long[n];
@@ -493,6 +495,14 @@ final class WireFormats {
     Reader(ActorRefResolver resolver, byte[] bytes) {
       this.resolver = resolver;
       this.b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Fails unless at least {@code n} bytes remain. */
+    void require(long n) {
+      if (n < 0 || b.remaining() < n) {
+        throw new IllegalArgumentException(
+            "malformed pekko-dsm message: needs " + n + " more bytes, has " + b.remaining());
+      }
     }
 
     private void need(int n) {

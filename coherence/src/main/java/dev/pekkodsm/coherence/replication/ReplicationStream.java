@@ -134,14 +134,21 @@ public final class ReplicationStream {
 
   /**
    * Points the stream at {@code newBackup} (null: none) and starts a new epoch with {@code
-   * fullCopy}, made under the stream's lock so that every change shipped before is in it or after
-   * it. Writers waiting for the old backup are answered when the copy is acknowledged, since it
-   * holds their changes.
+   * fullCopy}, made under the stream's lock, followed by every record the old backup had not
+   * acknowledged (the copy is of the primary's tables, which a change waiting for its
+   * acknowledgement has not reached yet). Writers waiting for the old backup are answered when the
+   * new one holds all that.
    */
   public void target(NodeId newBackup, Supplier<List<ReplicaRecord>> fullCopy) {
     List<Waiter> release = List.of();
     synchronized (this) {
       cancelResend();
+      // What the old backup has not acknowledged follows the copy, in its order: a change made
+      // but not yet visible in the primary's tables (a write waiting for its acknowledgement)
+      // would otherwise be missing from the new backup while its writer is told it is safe.
+      List<ReplicaRecord> unacknowledged = new ArrayList<>(inFlight.size() + unsent.size());
+      inFlight.forEach(p -> unacknowledged.add(p.record()));
+      unsent.forEach(p -> unacknowledged.add(p.record()));
       backup = newBackup;
       epoch++;
       nextSeq = 1;
@@ -154,6 +161,9 @@ public final class ReplicationStream {
       } else {
         List<ReplicaRecord> copy = fullCopy.get();
         for (ReplicaRecord r : copy) {
+          unsent.add(new Pending(nextSeq++, r));
+        }
+        for (ReplicaRecord r : unacknowledged) {
           unsent.add(new Pending(nextSeq++, r));
         }
         long last = nextSeq - 1;

@@ -156,7 +156,7 @@ class ReplicationStreamTest {
   }
 
   @Test
-  void shouldAnswerWritersWaitingForAnOldBackupWhenTheNewOneHoldsTheCopy() {
+  void shouldAnswerWritersWaitingForAnOldBackupWhenTheNewOneHoldsTheirChanges() {
     stream.target(BACKUP, List::of);
     CompletableFuture<Void> w = stream.ship(box(1, 0));
     sent.clear(); // the old backup died with it
@@ -165,8 +165,32 @@ class ReplicationStreamTest {
     assertEquals(OTHER, sent.get(0).to());
     Batch copy = sent.remove(0);
     assertEquals(1, copy.firstSeq());
+    assertEquals(2, copy.records().size(), "the copy, then the record not acknowledged");
     stream.acked(OTHER, copy.epoch(), 1);
+    assertFalse(w.isDone(), "the copy alone is not the write");
+    stream.acked(OTHER, copy.epoch(), 2);
     assertTrue(w.isDone());
+  }
+
+  @Test
+  void shouldFollowTheCopyWithWhatTheOldBackupHadNotAcknowledged() {
+    stream.target(BACKUP, List::of);
+    stream.ship(box(1, 0));
+    deliver();
+    // a write ships color 1 of box 1; the primary's tables still say color 0 until it is safe
+    CompletableFuture<Void> w = stream.ship(box(1, 1));
+    stream.post(new Gone(2));
+    sent.clear(); // the old backup died with them
+    stream.target(OTHER, () -> List.of(box(1, 0)));
+    List<ReplicaRecord> toNew = new ArrayList<>();
+    while (!sent.isEmpty()) {
+      Batch b = sent.remove(0);
+      assertEquals(OTHER, b.to());
+      toNew.addAll(b.records());
+      stream.acked(OTHER, b.epoch(), b.firstSeq() + b.records().size() - 1);
+    }
+    assertEquals(List.of(box(1, 0), box(1, 1), new Gone(2)), toNew);
+    assertTrue(w.isDone(), "answered once the new backup holds its write");
   }
 
   @Test
