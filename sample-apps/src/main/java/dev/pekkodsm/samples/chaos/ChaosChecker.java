@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.LongPredicate;
 
 /**
  * Checks a chaos run's history after the fact: a pure function of the operations, the run's {@link
@@ -156,6 +157,45 @@ public final class ChaosChecker {
       examples.values().forEach(all::addAll);
       return all;
     }
+  }
+
+  /** How many operations on the keys {@code keys} accepts failed with each kind of error. */
+  public static Map<String, Long> errorKinds(List<Op> history, LongPredicate keys) {
+    Map<String, Long> kinds = new TreeMap<>();
+    for (Op op : history) {
+      if (!op.ok() && keys.test(op.key())) {
+        kinds.merge(op.error(), 1L, Long::sum);
+      }
+    }
+    return kinds;
+  }
+
+  /**
+   * The longest, in milliseconds, that an operation took to fail with {@code errorKind}; 0 if none
+   * did.
+   */
+  public static double slowestFailureMs(List<Op> history, String errorKind) {
+    long slowest = 0;
+    for (Op op : history) {
+      if (op.completed() && errorKind.equals(op.error())) {
+        slowest = Math.max(slowest, op.latencyNs());
+      }
+    }
+    return slowest / 1e6;
+  }
+
+  /**
+   * The longest, in milliseconds, that an operation on the keys {@code keys} accepts, invoked after
+   * {@code invokedAfterNs}, took to fail; 0 if none failed.
+   */
+  public static double slowestFailureMs(List<Op> history, LongPredicate keys, long invokedAfterNs) {
+    long slowest = 0;
+    for (Op op : history) {
+      if (op.completed() && !op.ok() && op.invokeNs() > invokedAfterNs && keys.test(op.key())) {
+        slowest = Math.max(slowest, op.latencyNs());
+      }
+    }
+    return slowest / 1e6;
   }
 
   /** The checks of one key's operations, sorted by invocation. */

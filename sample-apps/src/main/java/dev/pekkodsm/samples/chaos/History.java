@@ -2,6 +2,9 @@ package dev.pekkodsm.samples.chaos;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Records a chaos run's history: each client has a {@link Log} it appends every operation's
@@ -16,6 +19,7 @@ public final class History {
 
   private final long originNs;
   private final List<Log> logs = new ArrayList<>();
+  private final Map<String, String> firstMessages = new ConcurrentHashMap<>();
 
   /** A history whose times count from now. */
   public History() {
@@ -44,6 +48,11 @@ public final class History {
       log.copyTo(all);
     }
     return all;
+  }
+
+  /** The message of the first error of each kind, for the report: what the error said. */
+  public Map<String, String> firstMessages() {
+    return new TreeMap<>(firstMessages);
   }
 
   /** One client's operations, one at a time: {@link #invoke}, then {@link #ok} or {@link #fail}. */
@@ -88,7 +97,9 @@ public final class History {
     /** The operation threw {@code error} now. */
     public synchronized void fail(Throwable error) {
       long now = nowNs();
-      done.add(Op.failed(client, key, kind, value, invokeNs, now, errorKind(error)));
+      String errorKind = errorKind(error);
+      done.add(Op.failed(client, key, kind, value, invokeNs, now, errorKind));
+      firstMessages.computeIfAbsent(errorKind, k -> String.valueOf(unwrap(error).getMessage()));
       invokeNs = -1;
     }
 
@@ -102,12 +113,16 @@ public final class History {
 
   /** The kind of an error: its exception's simple name, past the wrappers of futures. */
   static String errorKind(Throwable error) {
+    return unwrap(error).getClass().getSimpleName().intern();
+  }
+
+  private static Throwable unwrap(Throwable error) {
     Throwable t = error;
     while ((t instanceof java.util.concurrent.CompletionException
             || t instanceof java.util.concurrent.ExecutionException)
         && t.getCause() != null) {
       t = t.getCause();
     }
-    return t.getClass().getSimpleName().intern();
+    return t;
   }
 }
