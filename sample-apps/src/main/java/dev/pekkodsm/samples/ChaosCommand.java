@@ -191,10 +191,11 @@ final class ChaosCommand implements Callable<Integer> {
         after = Duration.ofSeconds(3);
       }
       ChaosSettings settings = validate();
+      String loadAtStart = loadAverage();
       Path folder = BenchOptions.folder(results, "chaos-kv", started);
       PrintStream out = System.out;
       ChaosResult result = new ChaosRun(settings, out).run(folder.resolve("logs"));
-      ChaosReport report = new ChaosReport(result, describe(started));
+      ChaosReport report = new ChaosReport(result, describe(started, loadAtStart));
       out.println();
       report.print(out);
       List<Path> files = report.write(folder);
@@ -265,8 +266,21 @@ final class ChaosCommand implements Callable<Integer> {
       return verdict.staleReads() > 0 || verdict.malformedReads() > 0 ? STALE : HUNG;
     }
 
-    private Map<String, Object> describe(LocalDateTime started) {
+    /** The host's load averages (1, 5, 15 min), or {@code n/a} off Linux. */
+    private static String loadAverage() {
+      try {
+        String[] fields = java.nio.file.Files.readString(Path.of("/proc/loadavg")).split(" ");
+        return fields[0] + " " + fields[1] + " " + fields[2];
+      } catch (java.io.IOException | RuntimeException e) {
+        return "n/a";
+      }
+    }
+
+    private Map<String, Object> describe(LocalDateTime started, String loadAtStart) {
       Map<String, Object> run = new LinkedHashMap<>();
+      run.put(
+          "command",
+          "./dsm " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
       run.put("started", started.toString());
       run.put("finished", LocalDateTime.now().toString());
       run.put("warmup", warmup.toString());
@@ -278,6 +292,8 @@ final class ChaosCommand implements Callable<Integer> {
       run.put("cpus", Runtime.getRuntime().availableProcessors());
       run.put("cpu", BenchCommand.Kv.cpuModel());
       run.put("maxHeapMiB", Runtime.getRuntime().maxMemory() >> 20);
+      run.put("loadAverageAtStart", loadAtStart);
+      run.put("loadAverageAtEnd", loadAverage());
       return run;
     }
   }

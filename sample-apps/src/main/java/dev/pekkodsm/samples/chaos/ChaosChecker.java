@@ -39,6 +39,9 @@ import java.util.function.LongPredicate;
  */
 public final class ChaosChecker {
 
+  /** An operation that takes longer than this is slow (counted, not a finding). */
+  public static final long SLOW_NS = 1_000_000_000L;
+
   /** Findings described in words, per sort. */
   static final int EXAMPLES_PER_SORT = 3;
 
@@ -66,6 +69,7 @@ public final class ChaosChecker {
     long never = 0;
     long hung = 0;
     long slowest = 0;
+    long slow = 0;
     long[] okInWindow = new long[3];
     Map<String, Long> errorKinds = new TreeMap<>();
     for (Op op : ops) {
@@ -81,6 +85,7 @@ public final class ChaosChecker {
       }
       if (op.completed()) {
         slowest = Math.max(slowest, op.latencyNs());
+        slow += op.latencyNs() > SLOW_NS ? 1 : 0;
       }
       if (op.latencyNs() > deadlineNs) {
         hung++;
@@ -119,6 +124,7 @@ public final class ChaosChecker {
         hung,
         deadlineNs / 1e6,
         slowest / 1e6,
+        slow,
         tally.longestUnavailableNs / 1e6,
         tally.longestUnavailableKey,
         tally.longestUnavailableToEnd,

@@ -102,10 +102,15 @@ public final class ChaosReport implements BenchReport {
         out,
         String.format(
             Locale.ROOT, "operations hung (> %.0f ms, or never returned)", v.deadlineMs()),
-        "%,d (slowest that returned: %.1f ms; clients left inside one: %d)",
+        "%,d (clients left inside one: %d)",
         v.hungOps(),
-        v.slowestOpMs(),
         r.clientsLeftBehind());
+    row(
+        out,
+        "operations that took over 1 s, slowest",
+        "%,d, %.1f ms",
+        v.slowOps(),
+        v.slowestOpMs());
     row(
         out,
         "longest unavailability of a key",
@@ -136,12 +141,11 @@ public final class ChaosReport implements BenchReport {
     row(out, "slowest ObjectLostException", "%.1f ms", r.slowestLostMs());
     row(
         out,
-        "slowest failure on the victim's keys after",
+        "slowest failure on its keys after the removal",
         "%s",
         Double.isNaN(r.slowestFailAfterRemovalMs())
             ? "- (not removed)"
-            : String.format(
-                Locale.ROOT, "%.1f ms (invoked after the removal)", r.slowestFailAfterRemovalMs()));
+            : String.format(Locale.ROOT, "%.1f ms", r.slowestFailAfterRemovalMs()));
     if (!r.errorMessages().isEmpty()) {
       out.println();
       new java.util.TreeMap<>(r.errorMessages())

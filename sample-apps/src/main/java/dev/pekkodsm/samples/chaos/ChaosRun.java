@@ -151,7 +151,7 @@ public final class ChaosRun {
     long endNs;
     int leftBehind;
     String victimExit = "running";
-    VictimWatch watch = new VictimWatch(cluster.driverSystem(), victim, history);
+    VictimWatch watch = new VictimWatch(cluster.driverSystem(), victim, history, startNs, log);
     try {
       sleepUntil(history, startNs + s.warmup().toNanos());
       faultNs = history.nowNs();
@@ -172,7 +172,6 @@ public final class ChaosRun {
         }
         default -> recoveredNs = faultNs;
       }
-      reportWatch(watch, startNs);
       sleepUntil(history, recoveredNs + s.after().toNanos());
       endNs = history.nowNs();
       leftBehind = clients.stop(deadline);
@@ -254,21 +253,6 @@ public final class ChaosRun {
     }
     long removed = watch.removedNs();
     return Math.max(resumedNs, removed >= 0 ? removed : history.nowNs());
-  }
-
-  private void reportWatch(VictimWatch watch, long startNs) {
-    if (watch.unreachableNs() >= 0) {
-      log.printf(
-          Locale.ROOT,
-          "%+8.3f s: the driver saw the victim unreachable%n",
-          since(startNs, watch.unreachableNs()));
-    }
-    if (watch.removedNs() >= 0) {
-      log.printf(
-          Locale.ROOT,
-          "%+8.3f s: the driver saw the victim removed from the cluster%n",
-          since(startNs, watch.removedNs()));
-    }
   }
 
   private void say(History history, long startNs, String format, Object... args) {

@@ -24,6 +24,7 @@ import java.util.Map;
  * @param hungOps operations that took longer than the deadline, or never returned
  * @param deadlineMs the deadline an operation must return within (the DSM's, plus slack)
  * @param slowestOpMs the longest time an operation that returned took
+ * @param slowOps operations that returned after more than {@link ChaosChecker#SLOW_NS}, hung or not
  * @param longestUnavailableMs the longest interval in which every operation on one key failed
  * @param longestUnavailableKey that key, or -1 if no operation failed
  * @param longestUnavailableToEnd whether that key was still unavailable when the run ended
@@ -49,6 +50,7 @@ public record ChaosVerdict(
     long hungOps,
     double deadlineMs,
     double slowestOpMs,
+    long slowOps,
     double longestUnavailableMs,
     long longestUnavailableKey,
     boolean longestUnavailableToEnd,

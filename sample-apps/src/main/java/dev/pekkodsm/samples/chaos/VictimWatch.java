@@ -1,7 +1,9 @@
 package dev.pekkodsm.samples.chaos;
 
 import dev.pekkodsm.coherence.NodeId;
+import java.io.PrintStream;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.Member;
@@ -19,15 +21,20 @@ final class VictimWatch implements AutoCloseable {
   private final Cluster cluster;
   private final long uid;
   private final History clock;
+  private final long startNs;
+  private final PrintStream log;
   private final Thread thread;
   private volatile long unreachableNs = -1;
   private volatile long removedNs = -1;
   private volatile boolean stopped;
 
-  VictimWatch(ActorSystem<?> driver, NodeId victim, History clock) {
+  /** Starts watching {@code victim}; events go to {@code log} in seconds since {@code startNs}. */
+  VictimWatch(ActorSystem<?> driver, NodeId victim, History clock, long startNs, PrintStream log) {
     this.cluster = Cluster.get(driver);
     this.uid = victim.value();
     this.clock = clock;
+    this.startNs = startNs;
+    this.log = log;
     this.thread = new Thread(this::poll, "chaos-victim-watch");
     thread.setDaemon(true);
     thread.start();
@@ -47,9 +54,11 @@ final class VictimWatch implements AutoCloseable {
       long now = clock.nowNs();
       if (unreachable && unreachableNs < 0) {
         unreachableNs = now;
+        say(now, "the driver sees the victim unreachable");
       }
       if (!member && removedNs < 0) {
         removedNs = now;
+        say(now, "the driver sees the victim removed from the cluster");
       }
       try {
         Thread.sleep(POLL_MS);
@@ -57,6 +66,10 @@ final class VictimWatch implements AutoCloseable {
         return;
       }
     }
+  }
+
+  private void say(long ns, String what) {
+    log.printf(Locale.ROOT, "%+8.3f s: %s%n", (ns - startNs) / 1e9, what);
   }
 
   /** When the driver first saw the victim unreachable, or -1. */

@@ -132,6 +132,10 @@ class ChaosCheckerTest {
     assertEquals(2, v.hungOps(), v.examples().toString());
     assertEquals(1, v.neverCompleted());
     assertEquals(11.0, v.slowestOpMs(), 1e-9);
+    assertEquals(0, v.slowOps(), "none took over a second");
+    ChaosVerdict slow = ChaosChecker.check(List.of(set(1, 1, 0, 1001)), NO_FAULT, 2000 * MS);
+    assertEquals(1, slow.slowOps());
+    assertEquals(0, slow.hungOps());
     assertEquals(1, v.keysUnchecked(), "a SET that never returned leaves the key unchecked");
     assertEquals(0, v.lostSets());
   }
