@@ -441,13 +441,16 @@ public final class ProcessCluster implements AutoCloseable {
    * Stops process {@code i} with SIGSTOP, as a long GC pause or a starved CPU would: it keeps its
    * sockets, its memory and its arena, but runs nothing (sends no heartbeat, answers no message)
    * until {@link #resume}. A pause longer than the failure detector tolerates gets it downed and
-   * removed by the others; resumed, it finds itself downed and exits.
+   * removed by the others; resumed, it finds itself downed and exits. Returns once the process is
+   * stopped (where {@code /proc} tells; elsewhere once the signal is sent).
    *
-   * @throws IllegalStateException if the process has exited, or the signal cannot be sent
+   * @throws IllegalStateException if the process has exited, the signal cannot be sent, or the
+   *     process is not stopped within 5 s
    */
   public void pause(int i) {
     signal(i, "STOP");
     paused.add(i);
+    awaitStopped(i, true);
   }
 
   /**
@@ -458,6 +461,36 @@ public final class ProcessCluster implements AutoCloseable {
   public void resume(int i) {
     signal(i, "CONT");
     paused.remove(i);
+    awaitStopped(i, false);
+  }
+
+  /**
+   * Waits up to 5 s until process {@code i} is stopped by a signal, or no longer is, as its {@code
+   * /proc/<pid>/stat} state says ({@code T}): the kernel stops a process's threads after {@code
+   * kill} returns. Returns at once where there is no {@code /proc}, or once the process has exited.
+   */
+  private void awaitStopped(int i, boolean stopped) {
+    Path stat = Path.of("/proc", String.valueOf(processes.get(i).pid()), "stat");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    try {
+      while (processes.get(i).isAlive() && Files.exists(stat)) {
+        String line = Files.readString(stat);
+        boolean isStopped = line.charAt(line.lastIndexOf(')') + 2) == 'T';
+        if (isStopped == stopped) {
+          return;
+        }
+        if (System.nanoTime() - deadline > 0) {
+          throw new IllegalStateException(
+              "process " + i + " is " + (stopped ? "not stopped" : "still stopped") + " after 5 s");
+        }
+        Thread.sleep(5);
+      }
+    } catch (IOException e) {
+      // the process exited while we looked
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for process " + i, e);
+    }
   }
 
   /** The operating system's process id of process {@code i}. */

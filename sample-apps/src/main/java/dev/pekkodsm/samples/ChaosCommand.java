@@ -9,6 +9,7 @@ import dev.pekkodsm.samples.chaos.Fault;
 import dev.pekkodsm.samples.kv.DsmTransport;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
@@ -176,6 +177,13 @@ final class ChaosCommand implements Callable<Integer> {
     Path results;
 
     @Option(
+        names = "--history",
+        description =
+            "also write every operation to history.csv in the results folder, times in ns since"
+                + " the workload began (about 60 bytes an operation; millions in a default run)")
+    boolean writeHistory;
+
+    @Option(
         names = "--smoke",
         description = "a quick run: 2 processes, 200 keys, 2 clients, 3 s before and after")
     boolean smoke;
@@ -194,12 +202,18 @@ final class ChaosCommand implements Callable<Integer> {
       String loadAtStart = loadAverage();
       Path folder = BenchOptions.folder(results, "chaos-kv", started);
       PrintStream out = System.out;
-      ChaosResult result = new ChaosRun(settings, out).run(folder.resolve("logs"));
+      Files.createDirectories(folder);
+      ChaosResult result =
+          new ChaosRun(settings, out)
+              .run(folder.resolve("logs"), writeHistory ? folder.resolve("history.csv") : null);
       ChaosReport report = new ChaosReport(result, describe(started, loadAtStart));
       out.println();
       report.print(out);
       List<Path> files = report.write(folder);
       out.println();
+      if (writeHistory) {
+        files.add(folder.resolve("history.csv"));
+      }
       out.println("Wrote " + files.size() + " files to " + folder + " (node logs in logs/):");
       files.forEach(f -> out.println("  " + f.getFileName()));
       return exitCode(result.verdict(), spec.commandLine().getErr());
@@ -269,7 +283,7 @@ final class ChaosCommand implements Callable<Integer> {
     /** The host's load averages (1, 5, 15 min), or {@code n/a} off Linux. */
     private static String loadAverage() {
       try {
-        String[] fields = java.nio.file.Files.readString(Path.of("/proc/loadavg")).split(" ");
+        String[] fields = Files.readString(Path.of("/proc/loadavg")).split(" ");
         return fields[0] + " " + fields[1] + " " + fields[2];
       } catch (java.io.IOException | RuntimeException e) {
         return "n/a";

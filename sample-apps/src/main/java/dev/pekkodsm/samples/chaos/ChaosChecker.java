@@ -55,7 +55,7 @@ public final class ChaosChecker {
   public static ChaosVerdict check(List<Op> history, Timeline timeline, long deadlineNs) {
     Op[] ops = history.toArray(new Op[0]);
     Arrays.sort(ops, Comparator.comparingLong(Op::key).thenComparingLong(Op::invokeNs));
-    Tally tally = new Tally();
+    Tally tally = new Tally(timeline.startNs());
     for (int from = 0; from < ops.length; ) {
       int to = from;
       while (to < ops.length && ops[to].key() == ops[from].key()) {
@@ -97,7 +97,7 @@ public final class ChaosChecker {
                 op.kind(),
                 op.key(),
                 op.client(),
-                seconds(op.invokeNs()),
+                tally.at(op.invokeNs()),
                 op.completed()
                     ? String.format(Locale.ROOT, "took %.3f s", seconds(op.latencyNs()))
                     : "never returned"));
@@ -138,6 +138,9 @@ public final class ChaosChecker {
 
   /** What the per-key checks add up. */
   private static final class Tally {
+    /** Times in the examples count from here: the start of the workload. */
+    final long startNs;
+
     long acknowledged;
     long lost;
     long keysWithLost;
@@ -150,6 +153,15 @@ public final class ChaosChecker {
     boolean longestUnavailableToEnd;
     long unavailableAtEnd;
     final Map<String, List<String>> examples = new TreeMap<>();
+
+    Tally(long startNs) {
+      this.startNs = startNs;
+    }
+
+    /** Seconds since the start of the workload. */
+    double at(long ns) {
+      return (ns - startNs) / 1e9;
+    }
 
     void example(String sort, String text) {
       List<String> some = examples.computeIfAbsent(sort, s -> new ArrayList<>());
@@ -270,7 +282,7 @@ public final class ChaosChecker {
                 "GET of key %d invoked at %.3f s returned %s, older than a SET acknowledged"
                     + " before",
                 key,
-                seconds(op.invokeNs()),
+                tally.at(op.invokeNs()),
                 describe(op.value())));
       }
     }
@@ -292,7 +304,7 @@ public final class ChaosChecker {
                     "SET of key %d to v%d acknowledged at %.3f s; %s",
                     key,
                     w.value(),
-                    seconds(w.completeNs()),
+                    tally.at(w.completeNs()),
                     lastSettledRead == null
                         ? "every later read failed"
                         : "the last read returned " + describe(lastSettledRead.value())));

@@ -78,6 +78,8 @@ public final class ChaosReport implements BenchReport {
         at(r.endAtS()),
         r.victimExit());
     out.println();
+    // Without a fault the windows split where it would have struck.
+    double split = Double.isNaN(r.faultAtS()) ? r.recoveredAtS() : r.faultAtS();
     String header = String.format(Locale.ROOT, "%-48s %s", "figure", "value");
     ReportFiles.printHeader(out, header);
     row(
@@ -114,20 +116,25 @@ public final class ChaosReport implements BenchReport {
     row(
         out,
         "longest unavailability of a key",
-        "%.3f s (key %d%s); %,d keys unavailable at the end",
-        v.longestUnavailableMs() / 1e3,
-        v.longestUnavailableKey(),
-        v.longestUnavailableToEnd() ? ", until the end" : "",
+        "%s; %,d keys unavailable at the end",
+        v.longestUnavailableKey() < 0
+            ? "none"
+            : String.format(
+                Locale.ROOT,
+                "%.3f s (key %d%s)",
+                v.longestUnavailableMs() / 1e3,
+                v.longestUnavailableKey(),
+                v.longestUnavailableToEnd() ? ", until the end" : ""),
         v.keysUnavailableAtEnd());
     row(
         out,
-        String.format(Locale.ROOT, "throughput before the fault [0, %s) s", at(r.faultAtS())),
+        String.format(Locale.ROOT, "throughput before the fault [0, %s) s", at(split)),
         "%s ops/s",
         rate(v.beforeOpsPerSec()));
     row(
         out,
         String.format(
-            Locale.ROOT, "throughput during it [%s, %s) s", at(r.faultAtS()), at(r.recoveredAtS())),
+            Locale.ROOT, "throughput during it [%s, %s) s", at(split), at(r.recoveredAtS())),
         "%s ops/s",
         rate(v.duringOpsPerSec()));
     row(
@@ -146,6 +153,13 @@ public final class ChaosReport implements BenchReport {
         Double.isNaN(r.slowestFailAfterRemovalMs())
             ? "- (not removed)"
             : String.format(Locale.ROOT, "%.1f ms", r.slowestFailAfterRemovalMs()));
+    row(
+        out,
+        "the driver's GC (stops the clients)",
+        "%,d collections, %,d ms in all, longest %,d ms",
+        r.driverGcCount(),
+        r.driverGcTotalMs(),
+        r.driverGcLongestMs());
     if (!r.errorMessages().isEmpty()) {
       out.println();
       new java.util.TreeMap<>(r.errorMessages())

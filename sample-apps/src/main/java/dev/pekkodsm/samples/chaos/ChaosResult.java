@@ -35,6 +35,10 @@ import java.util.Map;
  * @param slowestFailAfterRemovalMs the longest an operation on the victim's keys, invoked after the
  *     driver saw the victim removed, took to fail: how fast the loss is reported
  * @param errorMessages what the first error of each kind said
+ * @param driverGcCount garbage collections of the driver's JVM from the start of the workload to
+ *     the end of the final reads
+ * @param driverGcTotalMs their time in all (they stop the clients)
+ * @param driverGcLongestMs the longest of them
  */
 public record ChaosResult(
     String fault,
@@ -71,6 +75,9 @@ public record ChaosResult(
     double slowestLostMs,
     double slowestFailAfterRemovalMs,
     Map<String, String> errorMessages,
+    long driverGcCount,
+    long driverGcTotalMs,
+    long driverGcLongestMs,
     ChaosVerdict verdict) {
 
   /** Copies the maps. */

@@ -63,6 +63,14 @@ public final class ChaosRun {
    * @throws IllegalStateException if the cluster does not come up or the keys cannot be loaded
    */
   public ChaosResult run(Path logs) throws Exception {
+    return run(logs, null);
+  }
+
+  /**
+   * {@link #run(Path)}, writing the whole history as CSV to {@code historyCsv} too (about 60 bytes
+   * an operation), unless it is {@code null}.
+   */
+  public ChaosResult run(Path logs, Path historyCsv) throws Exception {
     ChaosSettings s = settings;
     ProcessCluster.Builder builder =
         ProcessCluster.withProcesses(s.nodes())
@@ -76,11 +84,11 @@ public final class ChaosRun {
     }
     log.printf("starting %d node processes and the driver%n", s.nodes());
     try (ProcessCluster cluster = builder.start()) {
-      return run(cluster);
+      return run(cluster, historyCsv);
     }
   }
 
-  private ChaosResult run(ProcessCluster cluster) throws Exception {
+  private ChaosResult run(ProcessCluster cluster, Path historyCsv) throws Exception {
     ChaosSettings s = settings;
     Dsm driver = cluster.driver();
     NodeConfig.Failover failover = cluster.failover();
@@ -151,6 +159,7 @@ public final class ChaosRun {
     long endNs;
     int leftBehind;
     String victimExit = "running";
+    DriverGc gc = new DriverGc();
     VictimWatch watch = new VictimWatch(cluster.driverSystem(), victim, history, startNs, log);
     try {
       sleepUntil(history, startNs + s.warmup().toNanos());
@@ -186,8 +195,13 @@ public final class ChaosRun {
       }
     } finally {
       watch.close();
+      gc.close();
+      clients.stop(Duration.ofMillis(100)); // at once, if a fault could not be injected
     }
     List<Op> ops = history.ops();
+    if (historyCsv != null) {
+      writeHistory(ops, startNs, historyCsv);
+    }
     ChaosVerdict verdict =
         ChaosChecker.check(
             ops, new Timeline(startNs, faultNs, recoveredNs, endNs), deadline.toNanos());
@@ -228,6 +242,9 @@ public final class ChaosRun {
             ? Double.NaN
             : ChaosChecker.slowestFailureMs(ops, victimKeys::contains, watch.removedNs()),
         history.firstMessages(),
+        gc.collections(),
+        gc.totalMs(),
+        gc.longestMs(),
         verdict);
   }
 
@@ -253,6 +270,34 @@ public final class ChaosRun {
     }
     long removed = watch.removedNs();
     return Math.max(resumedNs, removed >= 0 ? removed : history.nowNs());
+  }
+
+  /**
+   * The history as CSV, one operation a line, times in nanoseconds since the workload began at
+   * {@code startNs} (the load's are negative); an operation that never returned has no completion.
+   */
+  private static void writeHistory(List<Op> ops, long startNs, Path file)
+      throws java.io.IOException {
+    try (var out = java.nio.file.Files.newBufferedWriter(file)) {
+      out.write("client,key,kind,value,invokeNs,completeNs,error\n");
+      for (Op op : ops) {
+        out.write(
+            op.client()
+                + ","
+                + op.key()
+                + ","
+                + op.kind()
+                + ","
+                + op.value()
+                + ","
+                + (op.invokeNs() - startNs)
+                + ","
+                + (op.completed() ? String.valueOf(op.completeNs() - startNs) : "")
+                + ","
+                + (op.error() == null ? "" : op.error())
+                + "\n");
+      }
+    }
   }
 
   private void say(History history, long startNs, String format, Object... args) {

@@ -51,6 +51,16 @@ class ChaosCheckerTest {
     assertEquals(1, v.keysWithLostSets());
     assertEquals(1, v.staleReads(), "the read itself is stale too");
     assertTrue(v.examples().stream().anyMatch(e -> e.startsWith("lost: SET of key 1 to v2")));
+    Timeline later = new Timeline(1 * MS, 50 * MS, 50 * MS, 100 * MS);
+    ChaosVerdict shifted =
+        ChaosChecker.check(
+            List.of(set(1, 1, 1, 2), set(1, 2, 4, 5), get(1, 1, 90, 91)), later, DEADLINE);
+    assertTrue(
+        shifted
+            .examples()
+            .contains(
+                "lost: SET of key 1 to v2 acknowledged at 0.004 s; the last" + " read returned v1"),
+        "examples count from the workload's start: " + shifted.examples());
   }
 
   @Test
