@@ -73,7 +73,11 @@ class ChaosKvSmokeTest {
     // Only the victim's keys fail, and, once it is removed, fast.
     assertEquals(0, r.get("otherKeyErrors").size(), all);
     assertTrue(r.get("victimKeyErrors").size() > 0, all);
-    assertTrue(r.get("slowestFailAfterRemovalMs").asDouble() < 1000, all);
+    // Fast: within a second, plus the longest pause the test JVM's own collector made (it stops
+    // the clients, and the history of millions of operations lives in its heap).
+    assertTrue(
+        r.get("slowestFailAfterRemovalMs").asDouble() < 1000 + r.get("driverGcLongestMs").asLong(),
+        all);
     // DESIGN §7 promises ObjectLostException for every access to a removed node's object. An
     // operation in flight at the removal gets it; today a later one-sided lock or read of the
     // removed node's bucket fails earlier, where its endpoint is fetched, with an
