@@ -149,7 +149,19 @@ public final class ClientContext {
     if (node.equals(self())) {
       return CompletableFuture.completedFuture(this.node.region());
     }
-    return peers.reader(node).thenApply(reader -> reader);
+    return peers
+        .reader(node)
+        .<SyncAccess>thenApply(reader -> reader)
+        .exceptionallyCompose(
+            failure ->
+                CompletableFuture.failedFuture(
+                    peers.objectsLost(node)
+                        ? new dev.pekkodsm.ObjectLostException(
+                            new GlobalAddress(node, 0, 0),
+                            "the objects of "
+                                + node
+                                + " were lost: it left the cluster and no replica exists")
+                        : Futures.unwrap(failure)));
   }
 
   /** The deadline of a one-sided operation started now. */

@@ -107,6 +107,34 @@ public final class NodeConfig {
       positive("stableAfter", stableAfter);
     }
 
+    /**
+     * The failure detection and downing {@code config} (a node's resolved configuration) runs with:
+     * {@code pekko.cluster.failure-detector.heartbeat-interval}, {@code
+     * ...acceptable-heartbeat-pause} and {@code pekko.cluster.split-brain-resolver.stable-after}.
+     *
+     * @throws IllegalArgumentException if a value is missing or not a positive duration
+     */
+    public static Failover from(Config config) {
+      try {
+        return new Failover(
+            config.getDuration("pekko.cluster.failure-detector.heartbeat-interval"),
+            config.getDuration("pekko.cluster.failure-detector.acceptable-heartbeat-pause"),
+            config.getDuration("pekko.cluster.split-brain-resolver.stable-after"));
+      } catch (ConfigException e) {
+        throw new IllegalArgumentException(e.getMessage(), e);
+      }
+    }
+
+    /**
+     * How long after a member stops it is downed at the latest, as far as these settings go: the
+     * tolerated pause, a heartbeat interval for the detector to notice, and the resolver's
+     * stable-after. Gossip and the removal add to it; a pause meant to get a member downed must be
+     * well past it.
+     */
+    public Duration downedAfter() {
+      return acceptableHeartbeatPause.plus(heartbeatInterval).plus(stableAfter);
+    }
+
     /** A copy with another acceptable heartbeat pause. */
     public Failover withAcceptableHeartbeatPause(Duration pause) {
       return new Failover(heartbeatInterval, pause, stableAfter);

@@ -33,6 +33,10 @@ import org.apache.pekko.cluster.typed.Cluster;
  * <p>Nodes talk Artery TCP over 127.0.0.1. Each process's output goes to {@code node-<i>.log} in
  * the cluster's log folder. Every process is killed by {@link #close()}, by a JVM shutdown hook if
  * the caller never closes, and by itself when this JVM dies (it watches its standard input).
+ *
+ * <p>Faults to inject: {@link #kill} (SIGKILL, a crash), {@link #pause} and {@link #resume}
+ * (SIGSTOP and SIGCONT, a long GC pause or a starved CPU), {@link #terminate} (SIGTERM, a graceful
+ * stop).
  */
 public final class ProcessCluster implements AutoCloseable {
 
@@ -42,6 +46,9 @@ public final class ProcessCluster implements AutoCloseable {
   private final Path logs;
   private final boolean ownsLogs;
   private final Thread reaper;
+
+  /** Processes stopped by {@link #pause} and not resumed since; resumed before they are stopped. */
+  private final java.util.Set<Integer> paused = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private ProcessCluster(
       List<Process> processes,
@@ -430,12 +437,124 @@ public final class ProcessCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * Stops process {@code i} with SIGSTOP, as a long GC pause or a starved CPU would: it keeps its
+   * sockets, its memory and its arena, but runs nothing (sends no heartbeat, answers no message)
+   * until {@link #resume}. A pause longer than the failure detector tolerates gets it downed and
+   * removed by the others; resumed, it finds itself downed and exits. Returns once the process is
+   * stopped (where {@code /proc} tells; elsewhere once the signal is sent).
+   *
+   * @throws IllegalStateException if the process has exited, the signal cannot be sent, or the
+   *     process is not stopped within 5 s
+   */
+  public void pause(int i) {
+    signal(i, "STOP");
+    paused.add(i);
+    awaitStopped(i, true);
+  }
+
+  /**
+   * Lets process {@code i}, stopped by {@link #pause}, run again (SIGCONT).
+   *
+   * @throws IllegalStateException if the process has exited, or the signal cannot be sent
+   */
+  public void resume(int i) {
+    signal(i, "CONT");
+    paused.remove(i);
+    awaitStopped(i, false);
+  }
+
+  /**
+   * Waits up to 5 s until process {@code i} is stopped by a signal, or no longer is, as its {@code
+   * /proc/<pid>/stat} state says ({@code T}): the kernel stops a process's threads after {@code
+   * kill} returns. Returns at once where there is no {@code /proc}, or once the process has exited.
+   */
+  private void awaitStopped(int i, boolean stopped) {
+    Path stat = Path.of("/proc", String.valueOf(processes.get(i).pid()), "stat");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    try {
+      while (processes.get(i).isAlive() && Files.exists(stat)) {
+        String line = Files.readString(stat);
+        boolean isStopped = line.charAt(line.lastIndexOf(')') + 2) == 'T';
+        if (isStopped == stopped) {
+          return;
+        }
+        if (System.nanoTime() - deadline > 0) {
+          throw new IllegalStateException(
+              "process " + i + " is " + (stopped ? "not stopped" : "still stopped") + " after 5 s");
+        }
+        Thread.sleep(5);
+      }
+    } catch (IOException e) {
+      // the process exited while we looked
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for process " + i, e);
+    }
+  }
+
+  /** The operating system's process id of process {@code i}. */
+  public long pid(int i) {
+    return processes.get(i).pid();
+  }
+
+  /**
+   * The failure detection and downing the cluster runs with, read from the driver's configuration
+   * (every member has the same, or it could not have joined).
+   */
+  public NodeConfig.Failover failover() {
+    return NodeConfig.Failover.from(driver.settings().config());
+  }
+
+  /**
+   * Sends signal {@code name} to process {@code i} with {@code kill}, waiting up to 10 s for it.
+   */
+  private void signal(int i, String name) {
+    Process process = processes.get(i);
+    if (!process.isAlive()) {
+      throw new IllegalStateException(
+          "process "
+              + i
+              + " has exited (code "
+              + process.exitValue()
+              + "); cannot send SIG"
+              + name);
+    }
+    try {
+      Process kill =
+          new ProcessBuilder("kill", "-" + name, String.valueOf(process.pid()))
+              .redirectErrorStream(true)
+              .start();
+      if (!kill.waitFor(10, TimeUnit.SECONDS)) {
+        kill.destroyForcibly();
+        throw new IllegalStateException("kill -" + name + " " + process.pid() + " took over 10 s");
+      }
+      if (kill.exitValue() != 0) {
+        String said = new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        throw new IllegalStateException(
+            "kill -" + name + " " + process.pid() + " failed: " + said.strip());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run kill -" + name, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while sending SIG" + name, e);
+    }
+  }
+
   /** The last lines process {@code i} printed. */
   public String logTail(int i) {
     return tail(logs, i);
   }
 
   private void destroyAll() {
+    for (int i : List.copyOf(paused)) {
+      try {
+        resume(i); // a stopped process would not act on SIGTERM
+      } catch (RuntimeException e) {
+        // it has exited, or kill failed: SIGKILL below stops it all the same
+      }
+    }
     for (Process p : processes) {
       p.destroy();
     }

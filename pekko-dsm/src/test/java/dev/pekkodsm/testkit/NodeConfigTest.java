@@ -47,6 +47,21 @@ class NodeConfigTest {
   }
 
   @Test
+  void shouldReadTheFailoverSettingsBackFromANodesConfig() {
+    NodeConfig.Failover custom =
+        NodeConfig.Failover.FAST
+            .withAcceptableHeartbeatPause(Duration.ofSeconds(4))
+            .withStableAfter(Duration.ofSeconds(6));
+    Config built = NodeConfig.builder().failover(custom).build();
+    assertEquals(custom, NodeConfig.Failover.from(built));
+    assertEquals(Duration.ofMillis(4000 + 200 + 6000), custom.downedAfter());
+    Config broken =
+        ConfigFactory.parseString("pekko.cluster.failure-detector.heartbeat-interval = 0s")
+            .withFallback(built);
+    assertThrows(IllegalArgumentException.class, () -> NodeConfig.Failover.from(broken));
+  }
+
+  @Test
   void shouldGiveEveryLauncherTheSameBasicsAndPreset(@TempDir Path dir) throws Exception {
     try (LocalCluster cluster = LocalCluster.withNodes(1).start()) {
       Config local = cluster.system(0).settings().config();

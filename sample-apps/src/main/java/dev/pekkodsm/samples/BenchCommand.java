@@ -310,7 +310,7 @@ final class BenchCommand implements Callable<Integer> {
       return run;
     }
 
-    private static String cpuModel() {
+    static String cpuModel() {
       try {
         for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
           if (line.startsWith("model name")) {

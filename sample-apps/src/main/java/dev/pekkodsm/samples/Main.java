@@ -25,7 +25,12 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     version = "pekko-dsm 0.1.0-SNAPSHOT",
     description = "pekko-dsm: a distributed shared memory for Apache Pekko.",
-    subcommands = {Main.TourCommand.class, Main.NodeCommand.class, BenchCommand.class})
+    subcommands = {
+      Main.TourCommand.class,
+      Main.NodeCommand.class,
+      BenchCommand.class,
+      ChaosCommand.class
+    })
 public final class Main implements Callable<Integer> {
 
   @Option(

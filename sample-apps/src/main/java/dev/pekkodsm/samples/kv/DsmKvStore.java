@@ -4,6 +4,7 @@ import dev.pekkodsm.DMut;
 import dev.pekkodsm.DMutex;
 import dev.pekkodsm.DVec;
 import dev.pekkodsm.Dsm;
+import dev.pekkodsm.coherence.NodeId;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -99,6 +100,11 @@ public final class DsmKvStore<K, V> implements AutoCloseable {
     try (DMut<HashMap<K, V>> bucket = buckets.get(bucketOf(key)).lock()) {
       return bucket.get().remove(key) != null;
     }
+  }
+
+  /** The node whose memory holds {@code key}'s bucket: where its GETs read and its SETs commit. */
+  public NodeId homeOf(K key) {
+    return buckets.get(bucketOf(key)).address().node();
   }
 
   /** Number of buckets. */

@@ -1,0 +1,114 @@
+package dev.pekkodsm.samples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code ./dsm chaos kv --smoke --fault kill} end to end, at replication factor 0: what is true
+ * today. Two node processes and the driver; one process is killed with kill -9 mid-run. The run
+ * completes, no operation hangs, the operations on the killed node's keys fail fast once it is
+ * removed and those on the other keys do not fail, and the checker reports the killed node's keys'
+ * acknowledged SETs lost (exit 3): it sees the loss that replication is to prevent.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class ChaosKvSmokeTest {
+
+  @Test
+  void shouldReportTheKilledNodesAcknowledgedSetsLostAndNothingHung(@TempDir Path dir)
+      throws Exception {
+    StringWriter err = new StringWriter();
+    int code =
+        Main.run(
+            new PrintWriter(err, true),
+            "chaos",
+            "kv",
+            "--smoke",
+            "--fault",
+            "kill",
+            "--replication",
+            "0",
+            "--results",
+            dir.toString());
+    assertEquals(ChaosCommand.Kv.LOST, code, err.toString());
+    Path folder;
+    try (Stream<Path> runs = Files.list(dir)) {
+      folder =
+          runs.filter(p -> p.getFileName().toString().startsWith("chaos-kv-"))
+              .findFirst()
+              .orElseThrow();
+    }
+    assertTrue(Files.isRegularFile(folder.resolve("results.csv")));
+    assertTrue(Files.isRegularFile(folder.resolve("logs").resolve("node-0.log")));
+    JsonNode r = new ObjectMapper().readTree(folder.resolve("results.json").toFile()).get("result");
+    JsonNode v = r.get("verdict");
+    String all = r.toPrettyString();
+
+    assertEquals("kill", r.get("fault").asText());
+    assertEquals(0, r.get("replication").asInt());
+    assertEquals("137", r.get("victimExit").asText(), "the victim died of SIGKILL");
+    assertTrue(r.get("removedAtS").isNumber(), "the cluster removed the victim: " + all);
+    assertEquals(0, v.get("hungOps").asLong(), all);
+    assertEquals(0, v.get("neverCompleted").asLong(), all);
+    assertEquals(0, r.get("clientsLeftBehind").asInt(), all);
+    assertEquals(0, v.get("staleReads").asLong(), all);
+    assertEquals(0, v.get("malformedReads").asLong(), all);
+    assertTrue(v.get("beforeOpsPerSec").asDouble() > 0, all);
+    assertTrue(v.get("afterOpsPerSec").asDouble() > 0, "the other keys are served after: " + all);
+
+    // Only the victim's keys fail, and, once it is removed, fast.
+    assertEquals(0, r.get("otherKeyErrors").size(), all);
+    assertTrue(r.get("victimKeyErrors").size() > 0, all);
+    // Fast: within a second, plus the longest pause the test JVM's own collector made (it stops
+    // the clients, and the history of millions of operations lives in its heap).
+    assertTrue(
+        r.get("slowestFailAfterRemovalMs").asDouble() < 1000 + r.get("driverGcLongestMs").asLong(),
+        all);
+    // DESIGN §7 promises ObjectLostException for every access to a removed node's object.
+    for (Iterator<String> kinds = r.get("victimKeyErrors").fieldNames(); kinds.hasNext(); ) {
+      String kind = kinds.next();
+      assertEquals("ObjectLostException", kind, all);
+    }
+
+    // Every key homed on the victim was loaded (an acknowledged SET), and no read after the
+    // workload can see it: the checker counts each such key's latest acknowledged SETs lost.
+    long victimKeys = r.get("keysOnVictim").asLong();
+    assertTrue(victimKeys > 0, all);
+    assertEquals(victimKeys, v.get("keysWithLostSets").asLong(), all);
+    assertTrue(v.get("lostSets").asLong() >= victimKeys, all);
+    assertEquals(victimKeys, v.get("keysUnavailableAtEnd").asLong(), all);
+    assertTrue(v.get("longestUnavailableToEnd").asBoolean(), all);
+    assertTrue(err.toString().contains("acknowledged SET(s) lost"), err.toString());
+  }
+
+  @Test
+  void shouldRefuseBadOptionsBeforeStartingAnything() {
+    for (List<String> args :
+        List.of(
+            List.of("--fault", "explode"),
+            List.of("--nodes", "3", "--victim", "3"),
+            List.of("--replication", "2"),
+            List.of("--transport", "carrier-pigeon"),
+            List.of("--after", "0s"))) {
+      StringWriter err = new StringWriter();
+      String[] line = Stream.concat(Stream.of("chaos", "kv"), args.stream()).toArray(String[]::new);
+      assertEquals(Cli.EXIT_USAGE, Main.run(new PrintWriter(err, true), line), args.toString());
+      assertTrue(err.toString().startsWith("./dsm chaos kv: "), err.toString());
+      assertFalse(err.toString().contains("Exception"), err.toString());
+    }
+  }
+}
