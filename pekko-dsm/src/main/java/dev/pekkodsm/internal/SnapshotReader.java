@@ -23,6 +23,8 @@ import dev.pekkodsm.serialization.internal.Purpose;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Reads snapshots one-sided, from a peer's arena or this node's own, checks them, decodes them, and
@@ -41,6 +43,8 @@ public final class SnapshotReader {
   private final Metrics metrics;
   private final Errors errors;
   private final Duration readTimeout;
+  private final java.util.concurrent.ConcurrentHashMap<GlobalAddress, CountDownLatch> reading =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final ThreadLocal<ReadBuffer> buffers =
       ThreadLocal.withInitial(() -> new ReadBuffer(4096));
 
@@ -86,7 +90,7 @@ public final class SnapshotReader {
     CompletableFuture<PeerReader> reader = peers.reader(address.node());
     if (reader.isDone() && !reader.isCompletedExceptionally()) {
       try {
-        return CompletableFuture.completedFuture(readInto(reader.join(), address, locator));
+        return CompletableFuture.completedFuture(readOnce(reader.join(), address, locator));
       } catch (RuntimeException e) {
         return CompletableFuture.failedFuture(e);
       }
@@ -101,8 +105,37 @@ public final class SnapshotReader {
                     "cannot read " + address + ": " + Futures.unwrap(failure).getMessage(),
                     failure);
           }
-          return readInto(r, address, locator);
+          return readOnce(r, address, locator);
         });
+  }
+
+  /**
+   * {@link #readInto}, once for concurrent misses of one address on this node: a thread that finds
+   * another reading it waits for that read (up to the read timeout) and pins its copy, so tasks
+   * that start on the same data together copy it once.
+   */
+  private ReadCache.Entry readOnce(PeerReader reader, GlobalAddress address, long locator) {
+    CountDownLatch mine = new CountDownLatch(1);
+    CountDownLatch other = reading.putIfAbsent(address, mine);
+    if (other != null) {
+      try {
+        other.await(readTimeout.toNanos(), TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      ReadCache.Entry hit = cache.pin(address);
+      if (hit != null) {
+        metrics.cacheHits.increment();
+        return hit;
+      }
+      return readInto(reader, address, locator); // that read failed, or its copy is gone
+    }
+    try {
+      return readInto(reader, address, locator);
+    } finally {
+      reading.remove(address, mine);
+      mine.countDown();
+    }
   }
 
   private ReadCache.Entry readInto(PeerReader reader, GlobalAddress address, long locator) {
