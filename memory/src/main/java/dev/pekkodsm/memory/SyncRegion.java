@@ -11,6 +11,7 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.BitSet;
 
 /**
@@ -27,6 +28,11 @@ import java.util.BitSet;
  * primary allocated and freed ({@link #applyCellAllocated}, {@link #applyCellFreed}, {@link
  * #applyValueWrite}, {@link #applyValueFree}) and by the one-sided operations writers apply to both
  * regions, until {@link #promote()} makes it an ordinary region.
+ *
+ * <p>A region whose node keeps a backup reports every change its owner makes to a {@link Changes}
+ * ({@link #replicateTo}) <em>before</em> the change can be seen here: a value visible in the region
+ * is at the backup already. Changes made one-sided by peers bypass it, so with a backup peers only
+ * take and give back locks one-sided, which a mirror does not hold (it holds committed values).
  */
 public final class SyncRegion implements SyncAccess, AutoCloseable {
 
@@ -36,6 +42,10 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
   private final MappedByteBuffer cells;
   private final SnapshotArena values;
   private final int valueSegmentBytes;
+
+  private final Object[] stripes =
+      new Object[64]; // serialize the owner's reported changes per cell
+  private volatile Changes changes; // null: no backup
 
   // Guarded by this.
   private BitSet mirrorCells; // non-null while this is an unpromoted mirror: its allocated cells
@@ -51,6 +61,48 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     this.cells = cells;
     this.values = values;
     this.valueSegmentBytes = values.settings().segmentBytes();
+    for (int i = 0; i < stripes.length; i++) {
+      stripes[i] = new Object();
+    }
+  }
+
+  /**
+   * Where the owner's changes to a region are reported before they are made, for a backup. Every
+   * call returns once the change may be seen (the backup holds it, or will before anything shipped
+   * after it), or throws, and then the change is not made here.
+   */
+  public interface Changes {
+
+    /**
+     * Field {@code field} of {@code cell}, of {@code kind} and {@code object}, goes from {@code
+     * old} to {@code update}. Changes of one cell are reported one at a time, in the order they are
+     * made.
+     *
+     * @throws SyncFailedException if the backup cannot be told; the field keeps {@code old}
+     */
+    void fieldChanging(long cell, int kind, long object, int field, long old, long update);
+
+    /** {@code cell} was allocated to {@code object} of {@code kind}, its fields zero. */
+    void cellAllocated(long cell, int kind, long object);
+
+    /** {@code cell} is about to be freed. */
+    void cellFreeing(long cell);
+
+    /** The value slot at {@code locator} (of {@code capacity} bytes) gets {@code frame}. */
+    void valueWritten(long locator, int capacity, byte[] frame, int length);
+
+    /** The value slot at {@code locator} is about to be freed. */
+    void valueFreeing(long locator);
+  }
+
+  /**
+   * Reports the owner's changes to {@code sink} from now on, or to nobody ({@code null}).
+   *
+   * @throws IllegalStateException on an unpromoted mirror
+   */
+  public void replicateTo(Changes sink) {
+    requireOwned("replicateTo");
+    this.changes = sink;
   }
 
   /**
@@ -147,6 +199,10 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     }
     int at = SyncLayout.FIRST_CELL_OFFSET + index * SyncLayout.CELL_BYTES;
     initCell(at, kind, object);
+    Changes sink = changes;
+    if (sink != null) {
+      sink.cellAllocated(at, kind, object);
+    }
     return at;
   }
 
@@ -167,10 +223,14 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
   public void freeCell(long cell) {
     requireOwned("freeCell");
     int at = (int) cell;
+    Changes sink = changes;
+    if (sink != null) {
+      sink.cellFreeing(at);
+    }
     clearCell(at);
     synchronized (this) {
       if (freeCount == freeCells.length) {
-        freeCells = java.util.Arrays.copyOf(freeCells, freeCount * 2);
+        freeCells = Arrays.copyOf(freeCells, freeCount * 2);
       }
       freeCells[freeCount++] = (at - SyncLayout.FIRST_CELL_OFFSET) / SyncLayout.CELL_BYTES;
       liveCells--;
@@ -190,12 +250,25 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
    */
   public long allocateValue(byte[] frame, int length, int frameCapacity) {
     requireOwned("allocateValue");
-    return values.reserve(frame, length, frameCapacity);
+    long locator = values.reserve(frame, length, frameCapacity);
+    Changes sink = changes;
+    if (sink != null) {
+      sink.valueWritten(locator, slotCapacity(locator), frame, length);
+    }
+    return locator;
+  }
+
+  private int slotCapacity(long locator) {
+    return values.frameCapacityOf(locator) + SlotLayout.SLOT_HEADER_BYTES;
   }
 
   /** Frees a value slot no cell points at any more. */
   public void freeValue(long locator) {
     requireOwned("freeValue");
+    Changes sink = changes;
+    if (sink != null) {
+      sink.valueFreeing(locator);
+    }
     values.free(locator);
   }
 
@@ -257,6 +330,29 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
   }
 
   /**
+   * On a mirror: sets field {@code field} of the allocated cell at {@code cell} to {@code value},
+   * as the primary's owner changed it.
+   *
+   * @throws IllegalArgumentException if {@code cell} names no allocated cell or {@code field} is no
+   *     8-byte field a writer changes (the word, the full version, a slot locator); nothing is
+   *     changed
+   * @throws IllegalStateException if this is not an unpromoted mirror
+   */
+  public synchronized void applyCellField(long cell, int field, long value) {
+    BitSet allocated = requireMirror("applyCellField");
+    int at = checkCell(cell);
+    if (!SyncLayout.isOperandField(field)) {
+      throw new IllegalArgumentException(
+          "mirror record refused: field " + field + " of cell " + cell + " is not writable");
+    }
+    if (!allocated.get((at - SyncLayout.FIRST_CELL_OFFSET) / SyncLayout.CELL_BYTES)) {
+      throw new IllegalArgumentException(
+          "mirror record refused: cell " + cell + " is not allocated");
+    }
+    LONG.setVolatile(cells, at + field, value);
+  }
+
+  /**
    * On a mirror: {@link SnapshotArena#applyWrite} on the value arena, for the primary's {@link
    * #allocateValue}.
    */
@@ -293,7 +389,7 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     for (int index = nextCell - 1; index >= 0; index--) {
       if (!allocated.get(index)) {
         if (freeCount == freeCells.length) {
-          freeCells = java.util.Arrays.copyOf(freeCells, freeCount * 2);
+          freeCells = Arrays.copyOf(freeCells, freeCount * 2);
         }
         freeCells[freeCount++] = index;
       }
@@ -349,12 +445,44 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
   @Override
   public long compareAndExchange(
       long cell, long object, int field, long expected, long update, long deadlineNs) {
-    return CellOps.compareAndExchange(cells, fileBytes, cell, object, field, expected, update);
+    Changes sink = changes;
+    if (sink == null) {
+      return CellOps.compareAndExchange(cells, fileBytes, cell, object, field, expected, update);
+    }
+    synchronized (stripe(cell)) {
+      long seen = CellOps.load(cells, fileBytes, cell, object, field);
+      if (seen != expected) {
+        return seen;
+      }
+      int kind = (int) INT.getVolatile(cells, (int) cell + SyncLayout.KIND);
+      sink.fieldChanging(cell, kind, object, field, expected, update);
+      long witness =
+          CellOps.compareAndExchange(cells, fileBytes, cell, object, field, expected, update);
+      if (witness != expected) {
+        // A peer changed the field one-sided meanwhile (it only takes and gives back locks, which
+        // the backup does not hold): the backup is told what stands.
+        sink.fieldChanging(cell, kind, object, field, update, witness);
+      }
+      return witness;
+    }
   }
 
   @Override
   public long getAndAdd(long cell, long object, int field, long delta, long deadlineNs) {
-    return CellOps.getAndAdd(cells, fileBytes, cell, object, field, delta);
+    Changes sink = changes;
+    if (sink == null) {
+      return CellOps.getAndAdd(cells, fileBytes, cell, object, field, delta);
+    }
+    while (true) {
+      long seen = CellOps.load(cells, fileBytes, cell, object, field);
+      if (compareAndExchange(cell, object, field, seen, seen + delta, deadlineNs) == seen) {
+        return seen;
+      }
+    }
+  }
+
+  private Object stripe(long cell) {
+    return stripes[(int) ((cell / SyncLayout.CELL_BYTES) & (stripes.length - 1))];
   }
 
   @Override
@@ -362,6 +490,12 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     ByteBuffer segment = values.writableSegment(SlotLayout.segment(locator));
     if (segment == null) {
       throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "no value segment for " + locator);
+    }
+    Changes sink = changes;
+    if (sink != null) {
+      // Into a slot no word names yet (a commit's inactive slot): the word's change that makes it
+      // seen is reported after this, and waits for both.
+      sink.valueWritten(locator, slotCapacity(locator), frame, length);
     }
     SlotWrites.write(
         segment, valueSegmentBytes, SlotLayout.offset(locator), frame, length, deadlineNs);
