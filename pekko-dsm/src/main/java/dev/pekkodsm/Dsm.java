@@ -137,9 +137,7 @@ public final class Dsm implements Extension {
 
   private LendCore firstShare(HandleKind handle, ObjectKind kind, long id, Object value) {
     OwnedObject obj = ctx.table().allocateShared(kind, id, value, LendLedger.INITIAL_WEIGHT);
-    if (kind == ObjectKind.ARC) {
-      ctx.allocated(obj);
-    }
+    ctx.allocated(obj); // with a backup, the handle is given once the backup holds the object
     return LendCore.local(ctx, handle, obj, obj.address(), LendLedger.INITIAL_WEIGHT);
   }
 

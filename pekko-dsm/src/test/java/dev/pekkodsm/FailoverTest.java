@@ -2,6 +2,8 @@ package dev.pekkodsm;
 
 import static dev.pekkodsm.Fixtures.eventually;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkodsm.Fixtures.Account;
 import dev.pekkodsm.coherence.NodeId;
@@ -78,6 +80,61 @@ class FailoverTest {
   }
 
   @Test
+  void shouldKeepEveryCommittedValueOfMutexesAndAtomicsOfACrashedNode() {
+    DMutex<Account> mutex = cluster.dsm(0).mutex(new Account("m", 1));
+    DAtomicLong counter = cluster.dsm(0).atomicLong(5);
+    DMutex<Account> mutexOnB = cluster.cluster().send(0, 1, mutex.clone());
+    DMutex<Account> mutexOnC = cluster.cluster().send(0, 2, mutex.clone());
+    DAtomicLong counterOnB = cluster.cluster().send(0, 1, counter.clone());
+    DAtomicLong counterOnC = cluster.cluster().send(0, 2, counter.clone());
+    mutex.replace(a -> new Account("m", a.balance() + 1)); // at the home
+    try (DMut<Account> held = mutexOnB.lock()) { // the last commit, from a peer
+      held.set(new Account("m", held.get().balance() + 1));
+    }
+    for (int i = 0; i < 3; i++) {
+      counterOnC.incrementAndGet(); // from a peer
+    }
+    assertEquals(18, counter.addAndGet(10)); // at the home
+    assertTrue(counterOnB.compareAndSet(18, 20)); // the last change, from a peer
+    assertEquals(3, mutexOnC.read(Account::balance));
+
+    cluster.cluster().crash(0);
+    cluster.cluster().awaitRemoved(0);
+
+    assertEquals(3, mutexOnB.read(Account::balance), "the last commit survived");
+    assertEquals(3, mutexOnC.read(Account::balance));
+    assertEquals(20, counterOnB.get(), "the last atomic operation survived");
+    assertEquals(20, counterOnC.get());
+    try (DMut<Account> held = mutexOnC.lock()) {
+      held.set(new Account("m", held.get().balance() * 10));
+    }
+    assertEquals(31, mutexOnB.replace(a -> new Account("m", a.balance() + 1)).balance());
+    assertEquals(31, mutexOnC.read(Account::balance));
+    assertEquals(21, counterOnB.incrementAndGet());
+    assertEquals(23, counterOnC.addAndGet(2));
+    assertEquals(23, counterOnB.get());
+  }
+
+  @Test
+  void shouldRefuseTheCommitOfALockHeldWhenItsHomeCrashed() {
+    DMutex<Account> mutex = cluster.dsm(0).mutex(new Account("m", 1));
+    DMutex<Account> onB = cluster.cluster().send(0, 1, mutex.clone());
+    DMutex<Account> onC = cluster.cluster().send(0, 2, mutex.clone());
+    onB.replace(a -> new Account("m", 2));
+    DMut<Account> held = onB.lock();
+    held.set(new Account("m", 99));
+
+    cluster.cluster().crash(0);
+    cluster.cluster().awaitRemoved(0);
+
+    DsmException refused = assertThrows(DsmException.class, held::close);
+    assertTrue(refused.getMessage().contains("no longer holds the lock"), refused.getMessage());
+    assertEquals(2, onC.read(Account::balance), "the promoted mutex is free at its last commit");
+    assertEquals(3, onC.replace(a -> new Account("m", a.balance() + 1)).balance());
+    assertEquals(3, onB.read(Account::balance));
+  }
+
+  @Test
   void shouldKeepTheChunksOfAVectorOnACrashedNode() throws Exception {
     List<Integer> values = new ArrayList<>();
     for (int i = 0; i < 60; i++) {
@@ -95,7 +152,7 @@ class FailoverTest {
     for (int c = 0; c < vec.chunkCount(); c++) {
       onZero += cluster.nodeId(0).equals(vec.chunkAddress(c).node()) ? 1 : 0;
     }
-    org.junit.jupiter.api.Assertions.assertTrue(onZero > 0, "some chunks live on node 0");
+    assertTrue(onZero > 0, "some chunks live on node 0");
 
     cluster.cluster().crash(0);
     cluster.cluster().awaitRemoved(0);
@@ -190,7 +247,7 @@ class FailoverTest {
       long start = System.nanoTime();
       owned.replace(a -> new Account("a", 2)); // waits for no reference of the departed reader
       long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-      org.junit.jupiter.api.Assertions.assertTrue(tookMs < 20_000, "took " + tookMs + " ms");
+      assertTrue(tookMs < 20_000, "took " + tookMs + " ms");
       assertEquals(2, owned.read(Account::balance));
     }
   }

@@ -206,16 +206,35 @@ public final class ObjectTable {
    * come from the nodes that hold its handles). Ids up to {@code objectId} are never handed out
    * again.
    *
-   * @throws IllegalArgumentException for a mutex or an atomic (their cells are not recovered) or an
-   *     id already filed
+   * @throws IllegalArgumentException for a mutex or an atomic (see {@link #restoreCell}) or an id
+   *     already filed
    */
   public OwnedObject restore(
       ObjectKind kind, long objectId, int color, Object value, long locator, int frameBytes) {
     if (kind.rewrittenInPlace()) {
-      throw new IllegalArgumentException("a " + kind + " is not recovered from a mirror");
+      throw new IllegalArgumentException("a " + kind + " is recovered with restoreCell");
     }
     OwnedObject obj = new OwnedObject(kind, self, objectId, color, value, timing, freeSlot);
     obj.published(color, locator, frameBytes);
+    return file(obj, objectId);
+  }
+
+  /**
+   * Files a mutex or an atomic recovered from a backup's mirror, as {@link #restore} does: {@code
+   * cell} is its {@link MutexCell} or {@link AtomicCell} in the promoted sync region, whose cell
+   * and value slots hold what the primary had committed.
+   *
+   * @throws IllegalArgumentException for another kind, a cell of the wrong type, or an id already
+   *     filed
+   */
+  public OwnedObject restoreCell(ObjectKind kind, long objectId, int color, Object cell) {
+    if (!kind.rewrittenInPlace()) {
+      throw new IllegalArgumentException("a " + kind + " is recovered with restore");
+    }
+    return file(new OwnedObject(kind, self, objectId, color, cell, timing, freeSlot), objectId);
+  }
+
+  private OwnedObject file(OwnedObject obj, long objectId) {
     if (objects.putIfAbsent(objectId, obj) != null) {
       throw new IllegalArgumentException("object " + Long.toHexString(objectId) + " is filed");
     }

@@ -103,6 +103,21 @@ class ObjectTableTest {
   }
 
   @Test
+  void shouldRestoreAnAtomicWithItsCellAndRefuseOtherKindsThere() {
+    AtomicCell cell = new AtomicCell(4096 + 64);
+    OwnedObject obj = table.restoreCell(ObjectKind.ATOMIC, 60, 0, cell);
+    assertSame(cell, obj.atomicCell());
+    assertSame(obj, table.get(60));
+    assertEquals(61, table.nextObjectId());
+    assertThrows(
+        IllegalArgumentException.class, () -> table.restoreCell(ObjectKind.ARC, 61, 0, cell));
+    assertThrows(
+        IllegalArgumentException.class, () -> table.restoreCell(ObjectKind.MUTEX, 62, 0, cell));
+    assertThrows(
+        IllegalArgumentException.class, () -> table.restoreCell(ObjectKind.ATOMIC, 60, 0, cell));
+  }
+
+  @Test
   void shouldEndAWriteWithItsSnapshotAlreadyPublished() {
     OwnedObject obj = table.allocate("v");
     obj.published(0, 0x100, 40);

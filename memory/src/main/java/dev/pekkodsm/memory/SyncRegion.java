@@ -168,6 +168,11 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     }
   }
 
+  /** How many cells the region has room for. */
+  public int cellCount() {
+    return cellCount;
+  }
+
   /** The largest cell count a region may have. */
   public static int maxCells() {
     return (Integer.MAX_VALUE - SyncLayout.FIRST_CELL_OFFSET) / SyncLayout.CELL_BYTES;

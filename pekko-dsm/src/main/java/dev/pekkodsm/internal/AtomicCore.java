@@ -13,9 +13,10 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The client side of a {@code DAtomicLong}: every operation is one atomic operation on the atomic's
  * cell in its home's sync region, one-sided from every node (the home's own mapping on the home,
- * the transport's atomics elsewhere). Where the transport has no one-sided atomics, the operation
- * is sent to the home, which applies it. Built on the handle's {@link LendCore}, which holds its
- * share.
+ * the transport's atomics elsewhere). Where the transport has no one-sided atomics, or the home
+ * keeps a backup ({@code pekko.dsm.replication.factor} 1: the backup must hold a new value before
+ * it can be seen), a change is sent to the home, which applies it; a read stays one-sided. Built on
+ * the handle's {@link LendCore}, which holds its share.
  *
  * <p>Thread-safe.
  */
@@ -51,6 +52,10 @@ public final class AtomicCore {
 
   /** Applies {@code op} one-sided, or at the home if the transport has no atomics. */
   public CompletableFuture<AtomicCell.Result> apply(AtomicCell.Op op, long a, long b) {
+    if (op != AtomicCell.Op.GET && ctx.replicated() && lend.form() != LendCore.Form.LOCAL) {
+      // The home's backup must hold the new value before it is seen: the home changes it.
+      return lend.checkLiveAsync().thenCompose(ok -> applyAtHome(op, a, b));
+    }
     CompletableFuture<Void> live = lend.checkLiveAsync();
     if (live.isDone() && !live.isCompletedExceptionally()) {
       CompletableFuture<SyncAccess> sync = ctx.sync(address().node());

@@ -136,6 +136,15 @@ public final class ClientContext {
     return metrics;
   }
 
+  /**
+   * True if homes keep a backup ({@code pekko.dsm.replication.factor} 1): a peer then changes a
+   * home's sync region one-sided only to take and give back locks, and sends commits and atomic
+   * operations to the home, which has its backup hold them first.
+   */
+  public boolean replicated() {
+    return settings().replicationFactor > 0;
+  }
+
   /** The home side of the locks of the mutexes homed on this node. */
   public MutexHome mutexes() {
     return node.mutexes();

@@ -102,11 +102,7 @@ public final class DsmNode {
             },
             (kind, object, value) -> {
               backup[0].gone(kind, object);
-              if (kind == ObjectKind.MUTEX) {
-                mutexes[0].destroy((MutexCell) value, object);
-              } else if (kind == ObjectKind.ATOMIC) {
-                region.freeCell(((AtomicCell) value).cell());
-              }
+              freeCell(kind, object, value, mutexes[0], region);
             },
             settings.tombstoneEntries,
             settings.tombstoneTtl);
@@ -146,8 +142,7 @@ public final class DsmNode {
     mutexes[0] = new MutexHome(self, publisher, timing, settings.borrowTimeout.toNanos());
     this.mutexes = mutexes[0];
     Shipping shipping = new Shipping(kryo, handles, settings.moveInlineBytes);
-    this.runner =
-        new TaskRunner(this, table, publisher, mutexes[0], shipping, timing, metrics, settings);
+    this.runner = new TaskRunner(this, table, publisher, shipping, timing, metrics, settings);
     RefRegistry refs = new RefRegistry(self, homes);
     this.home =
         new HomeProtocol(
@@ -339,6 +334,28 @@ public final class DsmNode {
       p = promote(primary);
     }
     return p == null ? null : p.endpoint;
+  }
+
+  /** Frees the cell (and a mutex's value slots) of a dropped mutex or atomic. */
+  static void freeCell(
+      ObjectKind kind, long object, Object value, MutexHome mutexes, SyncRegion region) {
+    if (kind == ObjectKind.MUTEX) {
+      mutexes.destroy((MutexCell) value, object);
+    } else if (kind == ObjectKind.ATOMIC) {
+      region.freeCell(((AtomicCell) value).cell());
+    }
+  }
+
+  /** The home side of the locks of {@code primary}'s mutexes kept here. */
+  MutexHome mutexesOf(NodeId primary) {
+    Promotion.Promoted p = primary.equals(self) ? null : promotion.of(primary);
+    return p == null ? mutexes : p.mutexes;
+  }
+
+  /** The sync region of {@code primary}'s cells kept here. */
+  SyncRegion regionOf(NodeId primary) {
+    Promotion.Promoted p = primary.equals(self) ? null : promotion.of(primary);
+    return p == null ? region : p.region;
   }
 
   Promotion promotion() {

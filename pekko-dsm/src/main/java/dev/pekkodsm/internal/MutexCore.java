@@ -96,6 +96,9 @@ public final class MutexCore {
   }
 
   private CompletableFuture<Object> updateHeld(byte[] fn, RunMode mode) {
+    if (ctx.replicated() && !local()) {
+      return HomeTasks.runAtHome(lend, mode, fn, "update"); // commits are made at the home
+    }
     CompletableFuture<SyncAccess> sync = ctx.sync(address().node());
     if (!lend.isLive() || !sync.isDone() || sync.isCompletedExceptionally()) {
       return HomeTasks.runAtHome(lend, mode, fn, "update");
@@ -398,6 +401,10 @@ public final class MutexCore {
       try {
         if (sync == null) {
           throw new SyncFailedException(SyncStatus.UNAVAILABLE, "no one-sided writes");
+        }
+        if (ctx.replicated()) {
+          // The home's backup must hold a commit before it is seen: the home makes it.
+          throw new SyncFailedException(SyncStatus.UNAVAILABLE, "commits go to a replicated home");
         }
         outcome =
             MutexSteps.commit(

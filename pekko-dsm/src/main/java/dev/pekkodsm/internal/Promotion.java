@@ -1,5 +1,6 @@
 package dev.pekkodsm.internal;
 
+import dev.pekkodsm.coherence.AtomicCell;
 import dev.pekkodsm.coherence.BorrowState;
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.NodeId;
@@ -9,12 +10,15 @@ import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.Timing;
 import dev.pekkodsm.coherence.home.HomeProtocol;
 import dev.pekkodsm.coherence.home.RequestMemory;
+import dev.pekkodsm.coherence.mutex.MutexHome;
 import dev.pekkodsm.coherence.replication.ReplicaRecord;
 import dev.pekkodsm.memory.HostIdentity;
 import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
 import dev.pekkodsm.memory.SnapshotArena;
+import dev.pekkodsm.memory.SyncLayout;
+import dev.pekkodsm.memory.SyncRegion;
 import dev.pekkodsm.memory.TcpReadServer;
 import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.Purpose;
@@ -53,7 +57,9 @@ final class Promotion implements AutoCloseable {
   static final class Promoted {
     final NodeId primary;
     final SnapshotArena arena;
+    final SyncRegion region;
     final ObjectTable table;
+    final MutexHome mutexes;
     final HomeProtocol home;
     final TcpReadServer tcp;
     final PeerEndpoint endpoint;
@@ -91,7 +97,9 @@ final class Promotion implements AutoCloseable {
     Promoted(
         NodeId primary,
         SnapshotArena arena,
+        SyncRegion region,
         ObjectTable table,
+        MutexHome mutexes,
         HomeProtocol home,
         TcpReadServer tcp,
         PeerEndpoint endpoint,
@@ -100,7 +108,9 @@ final class Promotion implements AutoCloseable {
       this.publisher = publisher;
       this.primary = primary;
       this.arena = arena;
+      this.region = region;
       this.table = table;
+      this.mutexes = mutexes;
       this.home = home;
       this.tcp = tcp;
       this.endpoint = endpoint;
@@ -151,7 +161,15 @@ final class Promotion implements AutoCloseable {
     }
     SnapshotArena arena = mirror.arena;
     arena.promote();
+    SyncRegion region = mirror.region;
+    if (region == null) {
+      log.warn("the mirror of {} has no sync region: its mutexes and atomics are lost", primary);
+      region = SyncRegion.mirror(arena, 1);
+    }
+    region.promote();
     Replication[] backup = new Replication[1]; // the table ships through it, made below
+    MutexHome[] mutexes = new MutexHome[1]; // the table frees cells through it, made below
+    SyncRegion cells = region;
     ObjectTable table =
         new ObjectTable(
             primary,
@@ -160,7 +178,10 @@ final class Promotion implements AutoCloseable {
               backup[0].freeing(locator);
               arena.free(locator);
             },
-            (kind, object, value) -> backup[0].gone(kind, object),
+            (kind, object, value) -> {
+              backup[0].gone(kind, object);
+              DsmNode.freeCell(kind, object, value, mutexes[0], cells);
+            },
             settings.tombstoneEntries,
             settings.tombstoneTtl);
     SnapshotPublisher publisher =
@@ -169,7 +190,7 @@ final class Promotion implements AutoCloseable {
             kryo,
             codec,
             arena,
-            node.region(),
+            region,
             timing,
             metrics,
             settings.moveInlineBytes,
@@ -178,6 +199,7 @@ final class Promotion implements AutoCloseable {
         new Replication(
             node.self(), primary, table, arena, publisher, node.peers(), timing, settings);
     backup[0].replyTo(node.replication().replyToRef());
+    mutexes[0] = new MutexHome(node.self(), publisher, timing, settings.borrowTimeout.toNanos());
     Duration keep = settings.askTimeout.plus(settings.borrowTimeout).multipliedBy(3);
     HomeProtocol home =
         new HomeProtocol(
@@ -191,19 +213,21 @@ final class Promotion implements AutoCloseable {
                 node.peers(),
                 metrics,
                 backup[0]),
-            node.mutexes(),
+            mutexes[0],
             new RequestMemory(keep, 64L * 1024 * 1024, 100_000, timing),
             settings.borrowTimeout.toNanos(),
             settings.moveInlineBytes);
-    int restored = restore(primary, mirror, table);
+    int restored = restore(primary, mirror, table, mutexes[0]);
     table.reserveIdsUpTo(mirror.catalog.highestObject());
-    TcpReadServer tcp = startTcp(arena);
+    TcpReadServer tcp = startTcp(arena, region);
     PeerEndpoint endpoint =
         PeerEndpoint.shmOnly(arena.endpoint(), HostIdentity.of(settings.arena.directory()));
     if (tcp != null) {
       endpoint = endpoint.withTcp(node.endpoint().tcpHost(), tcp.address().getPort());
     }
-    Promoted p = new Promoted(primary, arena, table, home, tcp, endpoint, backup[0], publisher);
+    Promoted p =
+        new Promoted(
+            primary, arena, region, table, mutexes[0], home, tcp, endpoint, backup[0], publisher);
     promoted.put(primary, p);
     // Backed up where this node's objects are, so a second failure is survived too.
     backup[0].membersChanged(node.peers().ringMembers());
@@ -217,11 +241,20 @@ final class Promotion implements AutoCloseable {
   }
 
   /** Files each object of the catalog, holding a share of it until the census is in. */
-  private int restore(NodeId primary, ReplicaHost.Mirror mirror, ObjectTable table) {
+  private int restore(
+      NodeId primary, ReplicaHost.Mirror mirror, ObjectTable table, MutexHome mutexes) {
     ReadBuffer buffer = new ReadBuffer(4096);
     int restored = 0;
     for (ReplicaRecord.Filed f : mirror.catalog.objects()) {
-      if (f.kind().rewrittenInPlace() || f.locator() == 0) {
+      if (f.kind().rewrittenInPlace()) {
+        OwnedObject obj = restoreCell(primary, f, table, mutexes);
+        if (obj != null) {
+          table.shareOwnership(obj, node.self(), CENSUS_HOLD);
+          restored++;
+        }
+        continue;
+      }
+      if (f.locator() == 0) {
         continue;
       }
       ReadStatus status = mirror.arena.read(f.locator(), f.object(), f.color(), buffer);
@@ -250,6 +283,31 @@ final class Promotion implements AutoCloseable {
       restored++;
     }
     return restored;
+  }
+
+  /**
+   * Files a mutex or an atomic whose cell the mirror holds (its committed value; a mutex unlocked,
+   * so a holder of the lock at the primary is refused its commit); null if the cell is not there.
+   */
+  private OwnedObject restoreCell(
+      NodeId primary, ReplicaRecord.Filed f, ObjectTable table, MutexHome mutexes) {
+    try {
+      Object cell;
+      if (f.kind() == ObjectKind.MUTEX) {
+        cell = mutexes.restore(f.locator(), f.object());
+      } else {
+        mutexes.region().load(f.locator(), f.object(), SyncLayout.WORD, 0); // its cell, or throws
+        cell = new AtomicCell(f.locator());
+      }
+      return table.restoreCell(f.kind(), f.object(), f.color(), cell);
+    } catch (RuntimeException e) {
+      log.warn(
+          "the mirror of {} holds no cell of {} ({}): it is lost",
+          primary,
+          new GlobalAddress(primary, f.object(), f.color()),
+          e.toString());
+      return null;
+    }
   }
 
   /**
@@ -336,13 +394,13 @@ final class Promotion implements AutoCloseable {
     }
   }
 
-  private TcpReadServer startTcp(SnapshotArena arena) {
+  private TcpReadServer startTcp(SnapshotArena arena, SyncRegion region) {
     if (node.tcpServer() == null) {
       return null;
     }
     try {
       return TcpReadServer.start(
-          arena, settings.tcp.withBindHost(node.endpoint().tcpHost()).withPort(0));
+          arena, region, settings.tcp.withBindHost(node.endpoint().tcpHost()).withPort(0));
     } catch (IOException | RuntimeException e) {
       log.warn("cannot serve the promoted arena over tcp: {}", e.toString());
       return null;
@@ -355,6 +413,7 @@ final class Promotion implements AutoCloseable {
       if (p.tcp != null) {
         p.tcp.close();
       }
+      p.region.close();
       p.arena.close();
     }
     promoted.clear();

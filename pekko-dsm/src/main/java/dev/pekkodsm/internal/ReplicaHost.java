@@ -6,6 +6,7 @@ import dev.pekkodsm.coherence.replication.ReplicaInbox;
 import dev.pekkodsm.coherence.replication.ReplicaRecord;
 import dev.pekkodsm.memory.ArenaSettings;
 import dev.pekkodsm.memory.SnapshotArena;
+import dev.pekkodsm.memory.SyncRegion;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.ByteArrayOutputStream;
 import java.util.List;
@@ -18,7 +19,8 @@ import org.slf4j.LoggerFactory;
 /**
  * This node as a backup: the mirrors of the primaries that back up here, kept by applying their
  * streams' records in order ({@link ReplicaInbox}): slot records to a mirror arena laid out as the
- * primary's, object records to a {@link ReplicaCatalog}.
+ * primary's, cell and value-slot records to a mirror of its sync region, object records to a {@link
+ * ReplicaCatalog}.
  *
  * <p>Thread-safe: records of one primary are applied one batch at a time.
  */
@@ -30,14 +32,32 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
   static final class Mirror {
     final NodeId primary;
     final SnapshotArena arena;
+    final SyncRegion region; // null if the primary sent no sync region
     final ReplicaCatalog catalog = new ReplicaCatalog();
     private final ByteArrayOutputStream piece = new ByteArrayOutputStream();
     private long pieceLocator;
+    private int pieceSpace;
     volatile NodeId sender;
 
-    Mirror(NodeId primary, SnapshotArena arena) {
+    Mirror(NodeId primary, SnapshotArena arena, SyncRegion region) {
       this.primary = primary;
       this.arena = arena;
+      this.region = region;
+    }
+
+    void close() {
+      if (region != null) {
+        region.close();
+      }
+      arena.close();
+    }
+
+    SyncRegion region() {
+      if (region == null) {
+        throw new IllegalArgumentException(
+            "a sync region record of " + primary + ", which has none");
+      }
+      return region;
     }
   }
 
@@ -86,7 +106,7 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
   public void reset(NodeId primary) {
     Mirror old = mirrors.remove(primary);
     if (old != null) {
-      old.arena.close();
+      old.close();
     }
   }
 
@@ -104,7 +124,14 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
               ownSettings.cleanStale());
       SnapshotArena arena =
           SnapshotArena.mirror(settings, primary.value(), begin.tokenHi(), begin.tokenLo(), codec);
-      mirrors.put(primary, new Mirror(primary, arena));
+      SyncRegion region;
+      try {
+        region = begin.syncCells() == 0 ? null : SyncRegion.mirror(arena, begin.syncCells());
+      } catch (RuntimeException e) {
+        arena.close();
+        throw e;
+      }
+      mirrors.put(primary, new Mirror(primary, arena, region));
       return;
     }
     Mirror mirror = mirrors.get(primary);
@@ -115,10 +142,20 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
       written(mirror, w);
     } else if (record instanceof ReplicaRecord.SlotFreed f) {
       try {
-        mirror.arena.applyFree(f.locator());
+        if (f.space() == ReplicaRecord.ARENA) {
+          mirror.arena.applyFree(f.locator());
+        } else {
+          mirror.region().applyValueFree(f.locator());
+        }
       } catch (IllegalArgumentException e) {
         unknownFrees.increment(); // a slot the copy never named (a move's): nothing to free
       }
+    } else if (record instanceof ReplicaRecord.CellAllocated c) {
+      mirror.region().applyCellAllocated(c.cell(), c.kind(), c.object());
+    } else if (record instanceof ReplicaRecord.CellFreed c) {
+      mirror.region().applyCellFreed(c.cell());
+    } else if (record instanceof ReplicaRecord.CellField c) {
+      mirror.region().applyCellField(c.cell(), c.field(), c.value());
     } else {
       mirror.catalog.apply(record);
     }
@@ -136,13 +173,16 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
               + ")");
     }
     if (w.offset() == 0 && w.last()) {
-      mirror.arena.applyWrite(w.locator(), w.capacity(), w.bytes(), w.length());
+      applyWrite(mirror, w.space(), w.locator(), w.capacity(), w.bytes());
       return;
     }
     if (w.offset() == 0) {
       mirror.piece.reset();
       mirror.pieceLocator = w.locator();
-    } else if (w.locator() != mirror.pieceLocator || w.offset() != mirror.piece.size()) {
+      mirror.pieceSpace = w.space();
+    } else if (w.locator() != mirror.pieceLocator
+        || w.space() != mirror.pieceSpace
+        || w.offset() != mirror.piece.size()) {
       throw new IllegalArgumentException(
           "piece at "
               + w.offset()
@@ -154,7 +194,16 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
     if (w.last()) {
       byte[] frame = mirror.piece.toByteArray();
       mirror.piece.reset();
-      mirror.arena.applyWrite(w.locator(), w.capacity(), frame, frame.length);
+      applyWrite(mirror, w.space(), w.locator(), w.capacity(), frame);
+    }
+  }
+
+  private static void applyWrite(
+      Mirror mirror, int space, long locator, int capacity, byte[] frame) {
+    if (space == ReplicaRecord.ARENA) {
+      mirror.arena.applyWrite(locator, capacity, frame, frame.length);
+    } else {
+      mirror.region().applyValueWrite(locator, capacity, frame, frame.length);
     }
   }
 
@@ -205,7 +254,7 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
 
   @Override
   public void close() {
-    mirrors.values().forEach(m -> m.arena.close());
+    mirrors.values().forEach(Mirror::close);
     mirrors.clear();
   }
 }

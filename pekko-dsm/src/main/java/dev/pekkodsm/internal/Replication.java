@@ -7,6 +7,7 @@ import dev.pekkodsm.coherence.ObjectKind;
 import dev.pekkodsm.coherence.ObjectTable;
 import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.Timing;
+import dev.pekkodsm.coherence.mutex.LockWord;
 import dev.pekkodsm.coherence.replication.BackupRing;
 import dev.pekkodsm.coherence.replication.ReplicaRecord;
 import dev.pekkodsm.coherence.replication.ReplicationStream;
@@ -14,8 +15,14 @@ import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
 import dev.pekkodsm.memory.SlotLayout;
 import dev.pekkodsm.memory.SnapshotArena;
+import dev.pekkodsm.memory.SyncFailedException;
+import dev.pekkodsm.memory.SyncLayout;
+import dev.pekkodsm.memory.SyncRegion;
+import dev.pekkodsm.memory.SyncStatus;
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -32,8 +39,12 @@ import org.slf4j.LoggerFactory;
  * What is shipped without waiting: a slot's free (before the slot can be reused) and an object's
  * departure.
  *
- * <p>Covers boxes and arcs; mutexes and atomics, whose values live in the sync region, are not
- * replicated yet.
+ * <p>Mutexes and atomics: the sync region reports each change its owner makes before making it
+ * ({@link SyncRegion.Changes}); a change of a word (an atomic's value, a mutex's committed state)
+ * waits for the backup, the rest (value frames, slot locators, allocations, frees) rides with the
+ * next batch that waits. A mutex's lock is not replicated, only what was committed. Peers change
+ * the region one-sided only to take and give back locks; their commits and atomic operations go to
+ * the home (see {@code MutexCore} and {@code AtomicCore}).
  *
  * <p>Thread-safe.
  */
@@ -50,6 +61,7 @@ final class Replication {
   private final NodeId primary; // whose objects: this node's, or a promoted primary's
   private final ObjectTable table;
   private final SnapshotArena arena;
+  private final SyncRegion region;
   private final SnapshotPublisher publisher;
   private final PeerDirectory peers;
   private final DsmSettings settings;
@@ -85,12 +97,16 @@ final class Replication {
     this.primary = primary;
     this.table = table;
     this.arena = arena;
+    this.region = publisher.region();
     this.publisher = publisher;
     this.peers = peers;
     this.settings = settings;
     this.stream =
         new ReplicationStream(
             this::send, timing, settings.replicationResendAfter.toNanos(), 1 << 14, BATCH_BYTES);
+    if (enabled()) {
+      region.replicateTo(new RegionChanges());
+    }
   }
 
   /** True if this node keeps a backup. */
@@ -135,7 +151,7 @@ final class Replication {
     }
     Optional<NodeId> next = BackupRing.of(members).backupOf(self);
     NodeId wanted = next.orElse(null);
-    if (java.util.Objects.equals(wanted, stream.backup())) {
+    if (Objects.equals(wanted, stream.backup())) {
       return;
     }
     log.info(
@@ -187,12 +203,14 @@ final class Replication {
             arena.endpoint().tokenHi(),
             arena.endpoint().tokenLo(),
             arena.settings().segmentBytes(),
-            arena.settings().maxSegments()));
+            arena.settings().maxSegments(),
+            region.cellCount()));
     ReadBuffer buffer = new ReadBuffer(4096);
     for (OwnedObject obj : table.objects()) {
       ObjectKind kind = obj.kind();
       if (kind.rewrittenInPlace()) {
-        continue; // mutexes and atomics: not replicated yet
+        copyCell(obj, copy, buffer);
+        continue;
       }
       GlobalAddress a = obj.address();
       long locator = obj.locator();
@@ -213,6 +231,118 @@ final class Replication {
       copy.add(filed(obj, a, locator, buffer.length()));
     }
     return copy;
+  }
+
+  /**
+   * A mutex's or an atomic's cell as the records that made it: allocated, its fields (a mutex's
+   * word in its committed state), a mutex's two value slots, and its catalog entry. A change being
+   * made meanwhile was shipped before it is made, so it follows this copy (the stream replays it).
+   */
+  private void copyCell(OwnedObject obj, List<ReplicaRecord> copy, ReadBuffer buffer) {
+    boolean mutex = obj.kind() == ObjectKind.MUTEX;
+    long cell = mutex ? obj.mutexCell().cell() : obj.atomicCell().cell();
+    long object = obj.objectId();
+    try {
+      copy.add(
+          new ReplicaRecord.CellAllocated(
+              cell, mutex ? SyncLayout.KIND_MUTEX : SyncLayout.KIND_ATOMIC, object));
+      long word = region.load(cell, object, SyncLayout.WORD, 0);
+      copy.add(
+          new ReplicaRecord.CellField(
+              cell, SyncLayout.WORD, mutex ? LockWord.committedState(word) : word));
+      if (mutex) {
+        for (int field : new int[] {SyncLayout.LOCATOR_A, SyncLayout.LOCATOR_B}) {
+          long slot = region.load(cell, object, field, 0);
+          copyValue(slot, object, copy, buffer);
+          copy.add(new ReplicaRecord.CellField(cell, field, slot));
+        }
+      }
+      copy.add(new ReplicaRecord.Filed(object, obj.kind(), obj.color(), cell, 0, 0));
+    } catch (SyncFailedException e) {
+      log.debug("{} was freed during the copy: {}", obj.address(), e.toString());
+    }
+  }
+
+  private void copyValue(long slot, long object, List<ReplicaRecord> copy, ReadBuffer buffer) {
+    for (int attempt = 0; attempt < 100; attempt++) {
+      ReadStatus status = region.readValue(slot, object, SnapshotCodec.ANY_COLOR, buffer, 0);
+      if (status == ReadStatus.OK) {
+        copy.addAll(
+            ReplicaRecord.SlotWritten.pieces(
+                ReplicaRecord.VALUES,
+                slot,
+                region.valueCapacity(slot) + SlotLayout.SLOT_HEADER_BYTES,
+                buffer.bytes(),
+                buffer.length(),
+                PIECE_BYTES));
+        return;
+      }
+      if (status != ReadStatus.CONTENDED) {
+        break;
+      }
+      Thread.onSpinWait(); // a commit writes the slot; its record ships after this copy
+    }
+    throw new IllegalStateException(
+        "the value slot "
+            + Long.toHexString(slot)
+            + " of "
+            + Long.toHexString(object)
+            + " cannot be read for the backup's copy");
+  }
+
+  /** What the sync region reports, shipped to the backup (see the class comment). */
+  private final class RegionChanges implements SyncRegion.Changes {
+
+    @Override
+    public void fieldChanging(long cell, int kind, long object, int field, long old, long update) {
+      long shipped = update;
+      if (kind == SyncLayout.KIND_MUTEX && field == SyncLayout.WORD) {
+        shipped = LockWord.committedState(update);
+        if (shipped == LockWord.committedState(old)) {
+          return; // a lock taken or given back: the backup holds committed state only
+        }
+      }
+      ReplicaRecord record = new ReplicaRecord.CellField(cell, field, shipped);
+      if (field != SyncLayout.WORD) {
+        stream.post(record); // a slot's locator: seen only through the word, whose change waits
+        return;
+      }
+      try {
+        Futures.await(
+            stream.ship(List.of(record)),
+            settings.replicationAckTimeout,
+            new GlobalAddress(primary, object, 0),
+            "have a change of " + Long.toHexString(object) + " held by its backup",
+            ignored -> {});
+      } catch (RuntimeException e) {
+        throw new SyncFailedException(
+            SyncStatus.TIMED_OUT, "the backup did not acknowledge the change: " + e.getMessage());
+      }
+    }
+
+    @Override
+    public void cellAllocated(long cell, int kind, long object) {
+      stream.post(new ReplicaRecord.CellAllocated(cell, kind, object));
+    }
+
+    @Override
+    public void cellFreeing(long cell) {
+      stream.post(new ReplicaRecord.CellFreed(cell));
+    }
+
+    @Override
+    public void valueWritten(long locator, int capacity, byte[] frame, int length) {
+      for (ReplicaRecord piece :
+          ReplicaRecord.SlotWritten.pieces(
+              ReplicaRecord.VALUES, locator, capacity, frame, length, PIECE_BYTES)) {
+        stream.post(piece);
+      }
+    }
+
+    @Override
+    public void valueFreeing(long locator) {
+      stream.post(new ReplicaRecord.SlotFreed(ReplicaRecord.VALUES, locator));
+    }
   }
 
   private static ReplicaRecord.Filed filed(
@@ -237,6 +367,17 @@ final class Replication {
    */
   void allocated(OwnedObject obj) {
     if (!enabled()) {
+      return;
+    }
+    if (obj.kind().rewrittenInPlace()) {
+      // Its cell's records were posted as it was made, but a backup that came since got a copy
+      // made before the object was filed: the whole cell goes again (records repeat harmlessly).
+      List<ReplicaRecord> records = new ArrayList<>();
+      copyCell(obj, records, new ReadBuffer(256));
+      await(
+          stream.ship(records),
+          obj.address(),
+          "have the new object " + obj.address() + " held by its backup");
       return;
     }
     publisher.publish(obj);
@@ -308,7 +449,7 @@ final class Replication {
 
   /** An object left this node (moved, dropped or lost). */
   void gone(ObjectKind kind, long object) {
-    if (enabled() && !kind.rewrittenInPlace()) {
+    if (enabled()) {
       stream.post(new ReplicaRecord.Gone(object));
     }
   }

@@ -48,7 +48,6 @@ public final class TaskRunner {
   private final NodeId self;
   private final ObjectTable table;
   private final SnapshotPublisher publisher;
-  private final MutexHome mutexes;
   private final Shipping shipping;
   private final Timing timing;
   private final Metrics metrics;
@@ -60,7 +59,6 @@ public final class TaskRunner {
       DsmNode node,
       ObjectTable table,
       SnapshotPublisher publisher,
-      MutexHome mutexes,
       Shipping shipping,
       Timing timing,
       Metrics metrics,
@@ -69,7 +67,6 @@ public final class TaskRunner {
     this.self = table.self();
     this.table = table;
     this.publisher = publisher;
-    this.mutexes = mutexes;
     this.shipping = shipping;
     this.timing = timing;
     this.metrics = metrics;
@@ -259,6 +256,7 @@ public final class TaskRunner {
       OwnedObject obj, long word, RunMode mode, byte[] fnBytes) {
     MutexCell mutex = obj.mutexCell();
     long object = obj.objectId();
+    MutexHome mutexes = node.mutexesOf(obj.address().node());
     return submit(
         () -> {
           Shipping.Shipped shipped = null;
@@ -297,6 +295,7 @@ public final class TaskRunner {
   Object underLock(OwnedObject obj, long word, Function<Object, Object> fn, boolean replace) {
     MutexCell mutex = obj.mutexCell();
     long object = obj.objectId();
+    MutexHome mutexes = node.mutexesOf(obj.address().node());
     int[] color = new int[1];
     Object value;
     try {

@@ -335,11 +335,22 @@ final class WireFormats {
 
   private static void writeRecord(Writer w, ReplicaRecord record) {
     if (record instanceof ReplicaRecord.Begin b) {
-      w.i(0).l(b.tokenHi()).l(b.tokenLo()).i(b.segmentBytes()).i(b.maxSegments());
+      w.i(0).l(b.tokenHi()).l(b.tokenLo()).i(b.segmentBytes()).i(b.maxSegments()).i(b.syncCells());
     } else if (record instanceof ReplicaRecord.SlotWritten sw) {
-      w.i(1).l(sw.locator()).i(sw.capacity()).i(sw.length()).i(sw.offset()).bytes(sw.bytes());
+      w.i(sw.space() == ReplicaRecord.ARENA ? 1 : 5)
+          .l(sw.locator())
+          .i(sw.capacity())
+          .i(sw.length())
+          .i(sw.offset())
+          .bytes(sw.bytes());
     } else if (record instanceof ReplicaRecord.SlotFreed sf) {
-      w.i(2).l(sf.locator());
+      w.i(sf.space() == ReplicaRecord.ARENA ? 2 : 6).l(sf.locator());
+    } else if (record instanceof ReplicaRecord.CellAllocated c) {
+      w.i(7).l(c.cell()).i(c.kind()).l(c.object());
+    } else if (record instanceof ReplicaRecord.CellFreed c) {
+      w.i(8).l(c.cell());
+    } else if (record instanceof ReplicaRecord.CellField c) {
+      w.i(9).l(c.cell()).i(c.field()).l(c.value());
     } else if (record instanceof ReplicaRecord.Filed f) {
       w.i(3)
           .l(f.object())
@@ -358,9 +369,20 @@ final class WireFormats {
   private static ReplicaRecord record(Reader r) {
     int tag = r.i();
     return switch (tag) {
-      case 0 -> new ReplicaRecord.Begin(r.l(), r.l(), r.i(), r.i());
-      case 1 -> new ReplicaRecord.SlotWritten(r.l(), r.i(), r.i(), r.i(), r.bytes());
-      case 2 -> new ReplicaRecord.SlotFreed(r.l());
+      case 0 -> new ReplicaRecord.Begin(r.l(), r.l(), r.i(), r.i(), r.i());
+      case 1, 5 ->
+          new ReplicaRecord.SlotWritten(
+              tag == 1 ? ReplicaRecord.ARENA : ReplicaRecord.VALUES,
+              r.l(),
+              r.i(),
+              r.i(),
+              r.i(),
+              r.bytes());
+      case 2, 6 ->
+          new ReplicaRecord.SlotFreed(tag == 2 ? ReplicaRecord.ARENA : ReplicaRecord.VALUES, r.l());
+      case 7 -> new ReplicaRecord.CellAllocated(r.l(), r.i(), r.l());
+      case 8 -> new ReplicaRecord.CellFreed(r.l());
+      case 9 -> new ReplicaRecord.CellField(r.l(), r.i(), r.l());
       case 3 ->
           new ReplicaRecord.Filed(
               r.l(), r.ordinal(ObjectKind.values(), "object kind"), r.i(), r.l(), r.i(), r.l());

@@ -122,6 +122,15 @@ public final class LockWord {
     return released(next);
   }
 
+  /**
+   * What a backup holds of the word: the committed value's slot, version and fence, with the lock
+   * free and nobody waiting. A promoted mutex starts from it, so a holder of the lock at the
+   * primary, which expects its own token, cannot commit there.
+   */
+  public static long committedState(long word) {
+    return word & ~(HOLDER_MASK | WAITERS);
+  }
+
   /** The word after its holder lets go without a new value: the committed value stands. */
   public static long released(long word) {
     return heldBy(word, hasWaiters(word) ? HANDED_OFF : 0);

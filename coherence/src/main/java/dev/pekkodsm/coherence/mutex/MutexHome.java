@@ -75,6 +75,17 @@ public final class MutexHome {
     return new MutexCell(cell, new MutexQueue(region, cell, object, timing, lockTimeoutNs));
   }
 
+  /**
+   * The mutex of {@code object} whose cell at {@code cell} a promoted mirror holds: its committed
+   * value stands, its lock is free, nobody queues.
+   *
+   * @throws dev.pekkodsm.memory.SyncFailedException if the cell is not that mutex's
+   */
+  public MutexCell restore(long cell, long object) {
+    store.region().load(cell, object, SyncLayout.WORD, 0);
+    return new MutexCell(cell, new MutexQueue(store.region(), cell, object, timing, lockTimeoutNs));
+  }
+
   /** Frees a mutex no handle can reach any more: its slots and its cell. */
   public void destroy(MutexCell mutex, long object) {
     SyncAccess region = store.region();

@@ -20,14 +20,28 @@ public sealed interface ReplicaRecord {
     return 48;
   }
 
+  /** {@link SlotWritten#space()} and {@link SlotFreed#space()}: a slot of the snapshot arena. */
+  int ARENA = 0;
+
+  /** {@link SlotWritten#space()} and {@link SlotFreed#space()}: a value slot of the sync region. */
+  int VALUES = 1;
+
   /**
    * Bytes {@code [offset, offset + bytes.length)} of the {@code length}-byte frame the slot at
-   * {@code locator} (of {@code capacity} bytes) now holds. A frame larger than a message travels as
-   * consecutive pieces of one shipment; the last piece completes it.
+   * {@code locator} (of {@code capacity} bytes) of {@code space} ({@link #ARENA} or {@link
+   * #VALUES}) now holds. A frame larger than a message travels as consecutive pieces of one
+   * shipment; the last piece completes it.
    */
-  record SlotWritten(long locator, int capacity, int length, int offset, byte[] bytes)
+  record SlotWritten(int space, long locator, int capacity, int length, int offset, byte[] bytes)
       implements ReplicaRecord {
+
+    /** A piece of a slot of the arena. */
+    public SlotWritten(long locator, int capacity, int length, int offset, byte[] bytes) {
+      this(ARENA, locator, capacity, length, offset, bytes);
+    }
+
     public SlotWritten {
+      checkSpace(space);
       Objects.requireNonNull(bytes, "bytes");
       if (offset < 0 || length < 0 || bytes.length > length - offset) {
         throw new IllegalArgumentException(
@@ -50,16 +64,29 @@ public sealed interface ReplicaRecord {
       return 32 + bytes.length;
     }
 
-    /** The pieces of {@code frame[0, length)}, each at most {@code maxPiece} bytes. */
+    /**
+     * The pieces of {@code frame[0, length)} for the arena, each at most {@code maxPiece} bytes.
+     */
     public static List<ReplicaRecord> pieces(
         long locator, int capacity, byte[] frame, int length, int maxPiece) {
+      return pieces(ARENA, locator, capacity, frame, length, maxPiece);
+    }
+
+    /** The pieces of {@code frame[0, length)}, each at most {@code maxPiece} bytes. */
+    public static List<ReplicaRecord> pieces(
+        int space, long locator, int capacity, byte[] frame, int length, int maxPiece) {
       List<ReplicaRecord> out = new ArrayList<>(1 + length / maxPiece);
       int offset = 0;
       do {
         int n = Math.min(maxPiece, length - offset);
         out.add(
             new SlotWritten(
-                locator, capacity, length, offset, Arrays.copyOfRange(frame, offset, offset + n)));
+                space,
+                locator,
+                capacity,
+                length,
+                offset,
+                Arrays.copyOfRange(frame, offset, offset + n)));
         offset += n;
       } while (offset < length);
       return out;
@@ -71,18 +98,53 @@ public sealed interface ReplicaRecord {
    * arena (the segment size decides what a locator means; the tokens are the arena's identity,
    * which readers check).
    */
-  record Begin(long tokenHi, long tokenLo, int segmentBytes, int maxSegments)
+  record Begin(long tokenHi, long tokenLo, int segmentBytes, int maxSegments, int syncCells)
       implements ReplicaRecord {
     public Begin {
       if (segmentBytes <= 0 || maxSegments <= 0) {
         throw new IllegalArgumentException(
             "segments of " + segmentBytes + " bytes, at most " + maxSegments + ", are impossible");
       }
+      if (syncCells < 0) {
+        throw new IllegalArgumentException("a sync region of " + syncCells + " cells");
+      }
+    }
+
+    /** An arena without a sync region to mirror. */
+    public Begin(long tokenHi, long tokenLo, int segmentBytes, int maxSegments) {
+      this(tokenHi, tokenLo, segmentBytes, maxSegments, 0);
     }
   }
 
-  /** The slot at {@code locator} was freed. */
-  record SlotFreed(long locator) implements ReplicaRecord {}
+  /** The slot at {@code locator} of {@code space} was freed. */
+  record SlotFreed(int space, long locator) implements ReplicaRecord {
+    public SlotFreed {
+      checkSpace(space);
+    }
+
+    /** A slot of the arena. */
+    public SlotFreed(long locator) {
+      this(ARENA, locator);
+    }
+  }
+
+  private static void checkSpace(int space) {
+    if (space != ARENA && space != VALUES) {
+      throw new IllegalArgumentException("no slot space " + space);
+    }
+  }
+
+  /** The sync region's cell at {@code cell} was allocated to {@code object} of {@code kind}. */
+  record CellAllocated(long cell, int kind, long object) implements ReplicaRecord {}
+
+  /** The sync region's cell at {@code cell} was freed. */
+  record CellFreed(long cell) implements ReplicaRecord {}
+
+  /**
+   * Field {@code field} of the cell at {@code cell} now holds {@code value} (for a mutex's word,
+   * its committed state only: the lock is not replicated).
+   */
+  record CellField(long cell, int field, long value) implements ReplicaRecord {}
 
   /**
    * Object {@code object} is homed on the primary as {@code kind} at {@code color}, its snapshot at

@@ -48,6 +48,18 @@ class LockWordTest {
   }
 
   @Test
+  void shouldKeepOnlyTheCommittedStateForABackup() {
+    long committed = LockWord.committed(LockWord.heldBy(0, TAG), 5);
+    long heldWithWaiters = LockWord.withWaiters(LockWord.heldBy(committed, TAG), true);
+    assertEquals(committed, LockWord.committedState(heldWithWaiters), "lock and waiters dropped");
+    assertTrue(LockWord.isFree(LockWord.committedState(heldWithWaiters)));
+    assertTrue(LockWord.names(LockWord.committedState(heldWithWaiters), 5));
+    assertEquals(LockWord.activeSlot(committed), LockWord.activeSlot(heldWithWaiters));
+    long fenced = LockWord.fenced(heldWithWaiters);
+    assertNotEquals(LockWord.committedState(heldWithWaiters), LockWord.committedState(fenced));
+  }
+
+  @Test
   void shouldAdvanceTheFenceWhenTheLockIsTakenBack() {
     long held = LockWord.heldBy(LockWord.committed(LockWord.heldBy(0, TAG), 5), TAG);
     long fenced = LockWord.fenced(held);
