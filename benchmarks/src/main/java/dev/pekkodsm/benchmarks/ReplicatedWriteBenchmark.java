@@ -1,6 +1,9 @@
 package dev.pekkodsm.benchmarks;
 
+import dev.pekkodsm.DAtomicLong;
 import dev.pekkodsm.DBox;
+import dev.pekkodsm.DMut;
+import dev.pekkodsm.DMutex;
 import dev.pekkodsm.testkit.LocalCluster;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -19,11 +22,13 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * What replication factor 1 costs a box's local write: the write of a 1 KiB box on its home, with
- * factor 0 (no backup: a memory operation) and factor 1 (the new version is published, shipped to
- * the backup and acknowledged before the write ends), against the floor of one Cluster Sharding
- * {@code ask} of 1 KiB to the other node, which is what a write waiting for its backup should cost
- * at best. Sampled, so the table has percentiles.
+ * What replication factor 1 costs a write: the write of a 1 KiB box on its home, with factor 0 (no
+ * backup: a memory operation) and factor 1 (the new version is published, shipped to the backup and
+ * acknowledged before the write ends); a mutex's lock, change and unlock and an atomic's increment,
+ * on the home and from the other node (with factor 1 the other node's commit and increment are
+ * asked of the home, which has its backup hold them first); against the floor of one Cluster
+ * Sharding {@code ask} of 1 KiB to the other node, which is what a write waiting for its backup
+ * should cost at best. Sampled, so the table has percentiles.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -44,6 +49,9 @@ public class ReplicatedWriteBenchmark {
 
     LocalCluster cluster;
     DBox<Payload> box;
+    DMutex<long[]> counterOnOther;
+    DAtomicLong atomicAtHome;
+    DAtomicLong atomicOnOther;
     EntityRef<EchoEntity.Command> echo;
 
     @Setup(Level.Trial)
@@ -53,6 +61,9 @@ public class ReplicatedWriteBenchmark {
       echo = Echoes.entityOn(cluster, 0, 1);
       box = cluster.dsm(0).alloc(Payload.ofLength(VALUE_BYTES));
       box.write(p -> p); // the backup exists by now: the first replicated write waits for it
+      counterOnOther = cluster.send(0, 1, cluster.dsm(0).mutex(new long[1]));
+      atomicAtHome = cluster.dsm(0).atomicLong(0);
+      atomicOnOther = cluster.send(0, 1, atomicAtHome.clone());
     }
 
     @TearDown(Level.Trial)
@@ -65,6 +76,26 @@ public class ReplicatedWriteBenchmark {
   @Benchmark
   public int localWrite(Nodes nodes) {
     return nodes.box.write(p -> p.bytes().length);
+  }
+
+  /** Node 1 locks a counter homed on node 0, increments it and unlocks. */
+  @Benchmark
+  public long remoteLockChange(Nodes nodes) {
+    try (DMut<long[]> held = nodes.counterOnOther.lock()) {
+      return ++held.get()[0];
+    }
+  }
+
+  /** An atomic's increment on its home. */
+  @Benchmark
+  public long homeIncrement(Nodes nodes) {
+    return nodes.atomicAtHome.incrementAndGet();
+  }
+
+  /** An atomic homed on node 0 incremented by node 1. */
+  @Benchmark
+  public long remoteIncrement(Nodes nodes) {
+    return nodes.atomicOnOther.incrementAndGet();
   }
 
   /** The floor: one 1 KiB sharding ask from node 0 to an entity on node 1. */

@@ -496,14 +496,15 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     if (segment == null) {
       throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "no value segment for " + locator);
     }
-    Changes sink = changes;
-    if (sink != null) {
-      // Into a slot no word names yet (a commit's inactive slot): the word's change that makes it
-      // seen is reported after this, and waits for both.
-      sink.valueWritten(locator, slotCapacity(locator), frame, length);
-    }
     SlotWrites.write(
         segment, valueSegmentBytes, SlotLayout.offset(locator), frame, length, deadlineNs);
+    Changes sink = changes;
+    if (sink != null) {
+      // Reported once written (a frame that does not fit is refused above, and not reported): it
+      // goes into a slot no word names yet (a commit's inactive slot), and the word's change that
+      // makes it seen is reported after this, and waits for both.
+      sink.valueWritten(locator, slotCapacity(locator), frame, length);
+    }
   }
 
   @Override

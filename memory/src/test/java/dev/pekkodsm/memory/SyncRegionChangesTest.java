@@ -146,6 +146,20 @@ class SyncRegionChangesTest {
   }
 
   @Test
+  void shouldNotReportAFrameTheSlotRefused() {
+    primary.replicateTo(new ToMirror());
+    byte[] small = frame("s", 9, 0);
+    long slot = primary.allocateValue(small, small.length, small.length);
+    byte[] large = frame("x".repeat(4 * small.length), 9, 1);
+    SyncFailedException e =
+        assertThrows(
+            SyncFailedException.class, () -> primary.writeValue(slot, large, large.length, FAR));
+    assertEquals(SyncStatus.TOO_LARGE, e.status());
+    assertEquals(List.of("value"), reported, "only the allocation was reported");
+    assertSameBytes(primary.values().segment(0), mirror.values().segment(0), "value segment");
+  }
+
+  @Test
   void shouldNotChangeAFieldWhoseReportFailed() {
     long cell = primary.allocateCell(SyncLayout.KIND_ATOMIC, 7);
     primary.getAndAdd(cell, 7, SyncLayout.WORD, 5, FAR);

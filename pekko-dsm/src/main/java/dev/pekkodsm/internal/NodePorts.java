@@ -71,6 +71,11 @@ final class NodePorts implements HomePorts {
   }
 
   @Override
+  public void offload(Runnable work) {
+    tasks.offload(work);
+  }
+
+  @Override
   public CompletableFuture<HomeReply.TaskResult> runLocked(
       OwnedObject mutex, long word, RunMode mode, byte[] fn) {
     return tasks.runLocked(mutex, word, mode, fn);

@@ -19,7 +19,9 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -53,6 +55,7 @@ public final class TaskRunner {
   private final Metrics metrics;
   private final DsmSettings settings;
   private final ForkJoinPool pool;
+  private final ThreadPoolExecutor waiters; // null without replication
   private final AtomicInteger running = new AtomicInteger();
 
   TaskRunner(
@@ -72,6 +75,47 @@ public final class TaskRunner {
     this.metrics = metrics;
     this.settings = settings;
     this.pool = pool(settings, self);
+    this.waiters = settings.replicationFactor > 0 ? waiters(self) : null;
+  }
+
+  /**
+   * Threads for the home's changes that wait for the backup (commits and atomic operations asked of
+   * the home): mostly waiting, so that concurrent ones share a round trip to the backup rather than
+   * queue behind each other on the thread that serves requests.
+   */
+  private static ThreadPoolExecutor waiters(NodeId self) {
+    AtomicLong threadIds = new AtomicLong();
+    ThreadPoolExecutor executor =
+        new ThreadPoolExecutor(
+            WAITER_THREADS,
+            WAITER_THREADS,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            r -> {
+              Thread t =
+                  new Thread(
+                      r, "pekko-dsm-commit-" + self.hex() + "-" + threadIds.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    executor.allowCoreThreadTimeOut(true);
+    return executor;
+  }
+
+  private static final int WAITER_THREADS = 32;
+
+  /** Runs a home's change that may wait for the backup off the thread serving requests. */
+  void offload(Runnable work) {
+    if (waiters == null) {
+      work.run();
+      return;
+    }
+    try {
+      waiters.execute(work);
+    } catch (RejectedExecutionException e) {
+      work.run(); // stopping: answer on this thread
+    }
   }
 
   /**
@@ -435,5 +479,8 @@ public final class TaskRunner {
 
   void close() {
     pool.shutdownNow();
+    if (waiters != null) {
+      waiters.shutdownNow();
+    }
   }
 }

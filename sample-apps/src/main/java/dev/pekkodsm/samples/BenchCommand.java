@@ -72,7 +72,7 @@ final class BenchCommand implements Callable<Integer> {
         split = ",",
         defaultValue = "dsm,delegation,hazelcast,hazelcast-nobackup,hazelcast-nearcache,local",
         description =
-            "systems to run, in order (default ${DEFAULT-VALUE}; known: dsm, dsm-unbatched,"
+            "systems to run, in order (default ${DEFAULT-VALUE}; known: dsm, dsm-replicated,"
                 + " delegation, hazelcast, hazelcast-nobackup, hazelcast-nearcache, local)")
     List<String> systems;
 

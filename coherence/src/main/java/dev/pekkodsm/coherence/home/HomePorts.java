@@ -60,6 +60,14 @@ public interface HomePorts extends SnapshotPort {
   CompletableFuture<HomeReply.TaskResult> runLocked(
       OwnedObject mutex, long word, RunMode mode, byte[] fn);
 
+  /**
+   * Runs {@code work}, which may wait for the backup to hold a change (a commit, an atomic
+   * operation), where it does not hold up other requests; by default on the calling thread.
+   */
+  default void offload(Runnable work) {
+    work.run();
+  }
+
   /** Tells the node {@code holder} about its reference (which may be on this node). */
   void notify(NodeId holder, HolderNotice notice);
 

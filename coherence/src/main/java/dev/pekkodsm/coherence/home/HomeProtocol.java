@@ -358,16 +358,25 @@ public final class HomeProtocol {
       out.reply(Refused.of(Reason.FAILED, obj.address() + " is not an atomic"));
       return;
     }
-    AtomicCell.Result r =
-        AtomicCell.apply(
-            mutexes.region(),
-            obj.atomicCell().cell(),
-            obj.objectId(),
-            op.op(),
-            op.a(),
-            op.b(),
-            Long.MAX_VALUE);
-    out.reply(new HomeReply.AtomicDone(r.value(), r.done()));
+    ports.offload(
+        () -> {
+          AtomicCell.Result r;
+          try {
+            r =
+                AtomicCell.apply(
+                    mutexes.region(),
+                    obj.atomicCell().cell(),
+                    obj.objectId(),
+                    op.op(),
+                    op.a(),
+                    op.b(),
+                    Long.MAX_VALUE);
+          } catch (RuntimeException e) {
+            out.reply(Refused.of(Reason.FAILED, "the atomic operation failed: " + e));
+            return;
+          }
+          out.reply(new HomeReply.AtomicDone(r.value(), r.done()));
+        });
   }
 
   void lock(OwnedObject obj, HomeRequest.Lock l, Responder out) {
@@ -426,6 +435,10 @@ public final class HomeProtocol {
       out.reply(Refused.of(Reason.FAILED, obj.address() + " is not a mutex"));
       return;
     }
+    ports.offload(() -> commit(obj, u, out));
+  }
+
+  private void commit(OwnedObject obj, HomeRequest.Unlock u, Responder out) {
     MutexCell mutex = obj.mutexCell();
     NodeId holder = NodeId.of(u.holder());
     MutexHome.Commit commit;

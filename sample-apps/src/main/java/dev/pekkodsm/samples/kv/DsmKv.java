@@ -52,10 +52,23 @@ final class DsmKv implements KvSystem {
   }
 
   static KvSystem start(int nodes, KvSpec spec, DsmTransport transport) {
+    return start(nodes, spec, transport, 0);
+  }
+
+  /** With each node's buckets backed up on another ({@code pekko.dsm.replication.factor = 1}). */
+  static KvSystem startReplicated(int nodes, KvSpec spec, DsmTransport transport) {
+    return start(nodes, spec, transport, 1);
+  }
+
+  private static KvSystem start(int nodes, KvSpec spec, DsmTransport transport, int factor) {
     LocalCluster cluster =
         LocalCluster.withNodes(nodes)
             .name("kv-dsm")
-            .config("pekko.dsm.transport = " + transport.configName())
+            .config(
+                "pekko.dsm.transport = "
+                    + transport.configName()
+                    + "\npekko.dsm.replication.factor = "
+                    + factor)
             .start();
     try {
       return new DsmKv(cluster, spec, transport);

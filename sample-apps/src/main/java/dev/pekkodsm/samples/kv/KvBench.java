@@ -58,6 +58,8 @@ public final class KvBench {
     List<KvSystemType> types =
         List.of(
             new KvSystemType("dsm", true, true, DsmKv::start),
+            // Each node's buckets backed up on another (pekko.dsm.replication.factor = 1).
+            new KvSystemType("dsm-replicated", true, true, DsmKv::startReplicated),
             new KvSystemType("delegation", true, false, DelegationKv::start),
             new KvSystemType(HazelcastKv.NAME, true, false, HazelcastKv.factory()),
             new KvSystemType(

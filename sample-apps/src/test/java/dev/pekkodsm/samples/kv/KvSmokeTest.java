@@ -25,7 +25,7 @@ class KvSmokeTest {
 
   /** The systems that promise linearizable GETs, so that a stale read fails them. */
   private static final Set<String> LINEARIZABLE =
-      Set.of("dsm", "delegation", "hazelcast", "hazelcast-nobackup", "local");
+      Set.of("dsm", "dsm-replicated", "delegation", "hazelcast", "hazelcast-nobackup", "local");
 
   @Test
   void shouldRunEverySystemWithoutStaleReadsAndWriteTheReport(@TempDir Path dir) throws Exception {
