@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A node's sync region (see {@link SyncLayout}): the cells of its mutexes and atomics, which peers
@@ -43,8 +45,7 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
   private final SnapshotArena values;
   private final int valueSegmentBytes;
 
-  private final Object[] stripes =
-      new Object[64]; // serialize the owner's reported changes per cell
+  private final Map<Long, Object> cellLocks = new ConcurrentHashMap<>(); // see cellLock
   private volatile Changes changes; // null: no backup
 
   // Guarded by this.
@@ -61,9 +62,6 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     this.cells = cells;
     this.values = values;
     this.valueSegmentBytes = values.settings().segmentBytes();
-    for (int i = 0; i < stripes.length; i++) {
-      stripes[i] = new Object();
-    }
   }
 
   /**
@@ -72,6 +70,13 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
    * after it), or throws, and then the change is not made here.
    */
   public interface Changes {
+
+    /**
+     * Whether field {@code field} of a cell of {@code kind} going from {@code old} to {@code
+     * update} is a change the backup holds. One that is not (a lock taken or given back) is made at
+     * once, waiting for nothing, and never reported.
+     */
+    boolean holds(int kind, int field, long old, long update);
 
     /**
      * Field {@code field} of {@code cell}, of {@code kind} and {@code object}, goes from {@code
@@ -232,6 +237,7 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     if (sink != null) {
       sink.cellFreeing(at);
     }
+    cellLocks.remove(cell);
     clearCell(at);
     synchronized (this) {
       if (freeCount == freeCells.length) {
@@ -454,19 +460,27 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     if (sink == null) {
       return CellOps.compareAndExchange(cells, fileBytes, cell, object, field, expected, update);
     }
-    synchronized (stripe(cell)) {
+    long first = CellOps.load(cells, fileBytes, cell, object, field);
+    int kind = (int) INT.getVolatile(cells, (int) cell + SyncLayout.KIND);
+    if (first != expected || !sink.holds(kind, field, expected, update)) {
+      // Nothing the backup holds changes: no order to keep with it, so no lock that a change
+      // waiting for the backup could hold up (the thread serving requests takes locks back).
+      return CellOps.compareAndExchange(cells, fileBytes, cell, object, field, expected, update);
+    }
+    synchronized (cellLock(cell)) {
       long seen = CellOps.load(cells, fileBytes, cell, object, field);
       if (seen != expected) {
         return seen;
       }
-      int kind = (int) INT.getVolatile(cells, (int) cell + SyncLayout.KIND);
       sink.fieldChanging(cell, kind, object, field, expected, update);
       long witness =
           CellOps.compareAndExchange(cells, fileBytes, cell, object, field, expected, update);
       if (witness != expected) {
         // A peer changed the field one-sided meanwhile (it only takes and gives back locks, which
         // the backup does not hold): the backup is told what stands.
-        sink.fieldChanging(cell, kind, object, field, update, witness);
+        if (sink.holds(kind, field, update, witness)) {
+          sink.fieldChanging(cell, kind, object, field, update, witness);
+        }
       }
       return witness;
     }
@@ -486,8 +500,9 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     }
   }
 
-  private Object stripe(long cell) {
-    return stripes[(int) ((cell / SyncLayout.CELL_BYTES) & (stripes.length - 1))];
+  /** The lock ordering the reported changes of one cell (held while the backup is told). */
+  private Object cellLock(long cell) {
+    return cellLocks.computeIfAbsent(cell, c -> new Object());
   }
 
   @Override

@@ -41,6 +41,11 @@ class SyncRegionChangesTest {
   /** Applies every report to the mirror, checking that the primary does not show it yet. */
   class ToMirror implements SyncRegion.Changes {
     @Override
+    public boolean holds(int kind, int field, long old, long update) {
+      return true;
+    }
+
+    @Override
     public void fieldChanging(long cell, int kind, long object, int field, long old, long update) {
       if (old != update) {
         assertEquals(old, primary.load(cell, object, field, FAR), "reported before it is made");
@@ -229,6 +234,51 @@ class SyncRegionChangesTest {
     assertEquals(
         List.of(SyncLayout.KIND_ATOMIC, SyncLayout.KIND_ATOMIC, SyncLayout.KIND_MUTEX), kinds);
     assertEquals(1, concurrent[1], "changes of one cell are reported one at a time");
+  }
+
+  @Test
+  void shouldMakeAChangeTheBackupDoesNotHoldAtOnceEvenWhileAReportWaits() throws Exception {
+    long cell = primary.allocateCell(SyncLayout.KIND_MUTEX, 8);
+    CountDownLatch inside = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    List<Long> reportedUpdates = new ArrayList<>();
+    primary.replicateTo(
+        new ToMirror() {
+          @Override
+          public boolean holds(int kind, int field, long old, long update) {
+            return update != 99; // 99 stands for a lock taken: not the backup's business
+          }
+
+          @Override
+          public void fieldChanging(
+              long cell, int kind, long object, int field, long old, long update) {
+            synchronized (reportedUpdates) {
+              reportedUpdates.add(update);
+            }
+            if (update == 5) {
+              inside.countDown();
+              try {
+                release.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+          }
+
+          @Override
+          public void cellAllocated(long cell, int kind, long object) {}
+        });
+    Thread committer =
+        new Thread(() -> primary.compareAndExchange(cell, 8, SyncLayout.WORD, 0, 5, FAR));
+    committer.start();
+    inside.await();
+    long start = System.nanoTime();
+    assertEquals(0, primary.compareAndExchange(cell, 8, SyncLayout.WORD, 0, 99, FAR));
+    assertTrue(System.nanoTime() - start < 1_000_000_000L, "not held up by the waiting report");
+    release.countDown();
+    committer.join();
+    assertEquals(99, primary.load(cell, 8, SyncLayout.WORD, FAR), "the waiting change was refused");
+    assertEquals(List.of(5L), reportedUpdates, "the lock taken was never reported");
   }
 
   @Test

@@ -294,17 +294,23 @@ final class Replication {
   private final class RegionChanges implements SyncRegion.Changes {
 
     @Override
+    public boolean holds(int kind, int field, long old, long update) {
+      // Of a mutex's word, the backup holds the committed state only: a lock taken, given back
+      // or taken back from a node that left (the fence) is not its business.
+      return kind != SyncLayout.KIND_MUTEX
+          || field != SyncLayout.WORD
+          || LockWord.committedState(old) != LockWord.committedState(update);
+    }
+
+    @Override
     public void fieldChanging(long cell, int kind, long object, int field, long old, long update) {
-      long shipped = update;
-      if (kind == SyncLayout.KIND_MUTEX && field == SyncLayout.WORD) {
-        shipped = LockWord.committedState(update);
-        if (shipped == LockWord.committedState(old)) {
-          return; // a lock taken or given back: the backup holds committed state only
-        }
-      }
+      long shipped =
+          kind == SyncLayout.KIND_MUTEX && field == SyncLayout.WORD
+              ? LockWord.committedState(update)
+              : update;
       ReplicaRecord record = new ReplicaRecord.CellField(cell, field, shipped);
       if (field != SyncLayout.WORD) {
-        stream.post(record); // a slot's locator: seen only through the word, whose change waits
+        stream.post(record); // a slot's locator is seen only through the word, whose change waits
         return;
       }
       try {

@@ -123,12 +123,13 @@ public final class LockWord {
   }
 
   /**
-   * What a backup holds of the word: the committed value's slot, version and fence, with the lock
-   * free and nobody waiting. A promoted mutex starts from it, so a holder of the lock at the
-   * primary, which expects its own token, cannot commit there.
+   * What a backup holds of the word: the committed value's slot and version, with the lock free,
+   * nobody waiting and the fence at 0. A promoted mutex starts from it, so a holder of the lock at
+   * the primary, which expects its own token, cannot commit there; the fence is not needed for
+   * that.
    */
   public static long committedState(long word) {
-    return word & ~(HOLDER_MASK | WAITERS);
+    return word & ~(HOLDER_MASK | WAITERS | FENCE_MASK);
   }
 
   /** The word after its holder lets go without a new value: the committed value stands. */

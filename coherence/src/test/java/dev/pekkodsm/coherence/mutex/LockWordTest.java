@@ -56,7 +56,10 @@ class LockWordTest {
     assertTrue(LockWord.names(LockWord.committedState(heldWithWaiters), 5));
     assertEquals(LockWord.activeSlot(committed), LockWord.activeSlot(heldWithWaiters));
     long fenced = LockWord.fenced(heldWithWaiters);
-    assertNotEquals(LockWord.committedState(heldWithWaiters), LockWord.committedState(fenced));
+    assertEquals(LockWord.committedState(heldWithWaiters), LockWord.committedState(fenced));
+    assertNotEquals(
+        LockWord.committedState(committed),
+        LockWord.committedState(LockWord.committed(LockWord.heldBy(committed, TAG), 6)));
   }
 
   @Test
