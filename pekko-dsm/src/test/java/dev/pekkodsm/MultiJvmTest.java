@@ -185,8 +185,9 @@ class MultiJvmTest {
 
   /**
    * With replication factor 1, a process killed with SIGKILL loses nothing that was acknowledged:
-   * its objects are served by its backup over tcp (a read server of the promoted arena), under the
-   * same addresses, to the driver and to the other processes.
+   * its objects (a box, an arc, a mutex, an atomic) are served by its backup over tcp (a read
+   * server of the promoted arena and sync region), under the same addresses, to the driver and to
+   * the other processes, which go on locking, committing and incrementing.
    */
   @Test
   void shouldKeepTheObjectsOfAKilledProcessWithReplication() throws Exception {
@@ -207,8 +208,15 @@ class MultiJvmTest {
                   }));
       DArc<Account> arc =
           await(driver.spawnOn(doomedNode, () -> Dsm.current().arc(new Account("z", 9))));
+      DMutex<Account> mutex =
+          await(driver.spawnOn(doomedNode, () -> Dsm.current().mutex(new Account("m", 1))));
+      DAtomicLong atomic = await(driver.spawnOn(doomedNode, () -> Dsm.current().atomicLong(40)));
       assertEquals(doomedNode, box.address().node());
       assertEquals(5, box.read(Account::balance));
+      try (DMut<Account> held = mutex.lock()) { // committed at its home, held by the backup
+        held.set(new Account("m", 2));
+      }
+      assertEquals(42, atomic.addAndGet(2));
 
       cluster.kill(1);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
@@ -248,10 +256,33 @@ class MultiJvmTest {
                   }));
       assertEquals(9, seen, "a first read of the arc in process 2, over tcp from the backup");
 
+      assertEquals(2, mutex.read(Account::balance), "the mutex's last commit survived");
+      assertEquals(42, atomic.get(), "the atomic's last change survived");
+      DMutex<Account> mutexForTwo = mutex.clone();
+      DAtomicLong atomicForTwo = atomic.clone();
+      long[] fromTwo =
+          await(
+              driver.spawnOn(
+                  cluster.nodeId(2),
+                  () ->
+                      new long[] {
+                        mutexForTwo.replace(a -> new Account("m", a.balance() + 1)).balance(),
+                        atomicForTwo.incrementAndGet()
+                      }));
+      assertEquals(3, fromTwo[0], "locked and committed from process 2");
+      assertEquals(43, fromTwo[1]);
+      try (DMut<Account> held = mutex.lock()) {
+        held.set(new Account("m", held.get().balance() * 10));
+      }
+      assertEquals(30, mutex.read(Account::balance));
+      assertEquals(44, atomic.incrementAndGet());
+
       box.replace(a -> new Account("x", a.balance() + 1)); // moves it to the driver
       assertEquals(6, box.read(Account::balance));
       box.drop();
       arc.drop();
+      mutex.drop();
+      atomic.drop();
     }
   }
 }

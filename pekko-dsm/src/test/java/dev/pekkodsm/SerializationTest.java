@@ -209,7 +209,7 @@ class SerializationTest {
         List.of(
             "HO", "LE", "DR", "RL", "AD", "CO", "HD", "HA", "LT", "DD", "RF", "GE", "EP", "TU",
             "RV", "CR", "CL", "CF", "FZ", "AO", "WH", "LK", "LD", "UL", "UD", "CK", "SP", "RA",
-            "TR", "AT", "CD", "K");
+            "TR", "AT", "CD", "K", "RP", "RK", "CQ", "CA", "GO");
     int accepted = 0;
     for (String manifest : manifests) {
       for (int round = 0; round < 300; round++) {

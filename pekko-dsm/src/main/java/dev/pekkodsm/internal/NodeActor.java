@@ -78,6 +78,12 @@ final class NodeActor {
               .onMessage(
                   Protocol.CensusQuery.class,
                   m -> {
+                    // The promoter saw the primary removed, which is final: this node takes it
+                    // as removed now, if its own event is still on the way, before answering. So
+                    // once every member has answered, none starts a read of the removed node's
+                    // memory any more, and what the promoter serves next cannot be read stale
+                    // from there (a read begun before this answer precedes every promoted write).
+                    node.membership().memberRemoved(NodeId.of(m.primary()));
                     var held = node.client().refs().holdings(NodeId.of(m.primary()));
                     long[] objects = new long[held.size()];
                     int[] colors = new int[held.size()];

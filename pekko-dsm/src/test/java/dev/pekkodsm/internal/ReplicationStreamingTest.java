@@ -6,19 +6,29 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkodsm.DArc;
+import dev.pekkodsm.DAtomicLong;
 import dev.pekkodsm.DBox;
+import dev.pekkodsm.DMut;
+import dev.pekkodsm.DMutex;
 import dev.pekkodsm.Dsm;
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.mutex.LockWord;
 import dev.pekkodsm.coherence.replication.BackupRing;
 import dev.pekkodsm.coherence.replication.ReplicaRecord;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
+import dev.pekkodsm.memory.SyncLayout;
+import dev.pekkodsm.memory.SyncRegion;
+import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import dev.pekkodsm.testkit.LocalCluster;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -136,6 +146,67 @@ class ReplicationStreamingTest {
       assertTrue(
           Arrays.equals(
               published(node(cluster, 0), box.address()), mirrored(newBackup, box.address())));
+    }
+  }
+
+  @Test
+  void shouldHoldEachCommitAndAtomicChangeOnTheBackupTheMomentItReturns() throws Exception {
+    try (LocalCluster cluster = LocalCluster.withNodes(3).config(FACTOR_ONE).start()) {
+      awaitBackups(cluster);
+      DsmNode backup = backupOf(cluster, 0);
+      DMutex<long[]> mutex = cluster.dsm(0).mutex(new long[] {0});
+      DAtomicLong atomic = cluster.dsm(0).atomicLong(0);
+      long mutexId = mutex.address().object();
+      long atomicId = atomic.address().object();
+      long mutexCell = node(cluster, 0).object(mutexId).mutexCell().cell();
+      long atomicCell = node(cluster, 0).object(atomicId).atomicCell().cell();
+      DMutex<long[]> mutexOnOther = cluster.send(0, 1, mutex.clone());
+      DAtomicLong atomicOnOther = cluster.send(0, 2, atomic.clone());
+      SyncRegion mirror = backup.replicas().mirror(cluster.nodeId(0)).region;
+      for (int i = 1; i <= 10; i++) {
+        DMutex<long[]> writer = i % 2 == 0 ? mutex : mutexOnOther;
+        try (DMut<long[]> held = writer.lock()) {
+          held.get()[0] = i;
+        }
+        long word = mirror.load(mutexCell, mutexId, SyncLayout.WORD, 0);
+        assertTrue(LockWord.isFree(word), "the backup holds no lock");
+        assertTrue(LockWord.names(word, i), "commit " + i + " is on the backup: " + word);
+        ReadBuffer frame = new ReadBuffer(64);
+        long slot =
+            mirror.load(
+                mutexCell,
+                mutexId,
+                LockWord.activeSlot(word) == 0 ? SyncLayout.LOCATOR_A : SyncLayout.LOCATOR_B,
+                0);
+        assertEquals(
+            ReadStatus.OK, mirror.readValue(slot, mutexId, SnapshotCodec.ANY_COLOR, frame, 0));
+        assertEquals(i, SnapshotCodec.color(frame.bytes(), 0), "the committed frame");
+
+        DAtomicLong adder = i % 2 == 0 ? atomic : atomicOnOther;
+        long now = adder.addAndGet(i);
+        assertEquals(now, mirror.load(atomicCell, atomicId, SyncLayout.WORD, 0), "add " + i);
+      }
+    }
+  }
+
+  @Test
+  void shouldTakeANodeAsRemovedWhenACensusSaysSoBeforeAnswering() throws Exception {
+    try (LocalCluster cluster = LocalCluster.withNodes(3).config(FACTOR_ONE).start()) {
+      awaitBackups(cluster);
+      NodeId gone = cluster.nodeId(0);
+      DsmNode member = node(cluster, 1);
+      cluster.crash(0);
+      assertTrue(!member.peers().isDeparted(gone), "the cluster takes seconds to remove it");
+      TestProbe<Protocol.NodeCommand> promoter = TestProbe.create(cluster.system(2));
+      member
+          .peers()
+          .nodeActor(Cluster.get(cluster.system(1)).selfMember().address())
+          .tell(new Protocol.CensusQuery(gone.value(), promoter.getRef()));
+      Protocol.CensusAnswer answer =
+          promoter.expectMessageClass(Protocol.CensusAnswer.class, Duration.ofSeconds(5));
+      assertEquals(member.self().value(), answer.from());
+      // No read of the removed node's memory starts on this member from now on.
+      assertTrue(member.peers().isDeparted(gone), "taken as removed before answering");
     }
   }
 
