@@ -196,7 +196,12 @@ class FailoverTest {
       four.awaitRemoved(0);
       assertEquals(11, held.get().balance());
       // the backup promoted node 0's objects and copies them to its own backup
-      Thread.sleep(2_000);
+      NodeId first = four.nodeId(0);
+      int promoter = backup;
+      eventually(
+          "the promoted objects are backed up again",
+          30,
+          () -> four.dsm(promoter).internalNode().backedUp(first));
       four.crash(backup);
       four.awaitRemoved(backup);
 

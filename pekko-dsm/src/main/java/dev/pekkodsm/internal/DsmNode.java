@@ -377,6 +377,16 @@ public final class DsmNode {
     return p == null ? null : p.replication;
   }
 
+  /**
+   * True if the objects of {@code primary} kept here (this node's own, or a promoted primary's)
+   * have a backup that holds every change made to them so far: a further failure loses none of
+   * them. False with replication off or no backup.
+   */
+  public boolean backedUp(NodeId primary) {
+    Replication r = replicationOf(primary);
+    return r != null && r.enabled() && r.backup() != null && r.stream().unacknowledged() == 0;
+  }
+
   /** This node as a backup: the mirrors of the primaries that back up here. */
   ReplicaHost replicas() {
     return replicas;
