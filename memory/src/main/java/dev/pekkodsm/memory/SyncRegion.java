@@ -79,13 +79,29 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     boolean holds(int kind, int field, long old, long update);
 
     /**
-     * Field {@code field} of {@code cell}, of {@code kind} and {@code object}, goes from {@code
-     * old} to {@code update}. Changes of one cell are reported one at a time, in the order they are
-     * made.
-     *
-     * @throws SyncFailedException if the backup cannot be told; the field keeps {@code old}
+     * Whether a change the backup holds is made only once the backup acknowledged it (a value seen
+     * through this field), rather than reported and made at once (a field seen only through
+     * another, such as a slot's locator through the word). Changes that wait are reported one at a
+     * time per cell, under a lock of the cell held while the backup is told.
      */
-    void fieldChanging(long cell, int kind, long object, int field, long old, long update);
+    boolean waits(int kind, int field);
+
+    /**
+     * Field {@code field} of {@code cell}, of {@code kind} and {@code object}, goes from {@code
+     * old} to {@code update}: returns once the change may be seen ({@link #waits}), or at once.
+     *
+     * @return a ticket for {@link #fieldChanged}
+     * @throws SyncFailedException if the backup cannot be told; the field keeps {@code old}, and
+     *     the backup is told so
+     */
+    long fieldChanging(long cell, int kind, long object, int field, long old, long update);
+
+    /**
+     * The change reported with {@code ticket} was made: the field holds {@code value} now. Lets the
+     * reporter repeat it if the backup changed in between (a new backup's copy may have been taken
+     * before it was made).
+     */
+    void fieldChanged(long ticket, long cell, int kind, long object, int field, long value);
 
     /** {@code cell} was allocated to {@code object} of {@code kind}, its fields zero. */
     void cellAllocated(long cell, int kind, long object);
@@ -235,10 +251,14 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     int at = (int) cell;
     Changes sink = changes;
     if (sink != null) {
-      sink.cellFreeing(at);
+      synchronized (cellLock(cell)) { // after any change of it still being reported
+        sink.cellFreeing(at);
+        clearCell(at);
+      }
+      cellLocks.remove(cell);
+    } else {
+      clearCell(at);
     }
-    cellLocks.remove(cell);
-    clearCell(at);
     synchronized (this) {
       if (freeCount == freeCells.length) {
         freeCells = Arrays.copyOf(freeCells, freeCount * 2);
@@ -409,6 +429,18 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     mirrorCells = null;
   }
 
+  /**
+   * On a mirror: true if a record allocated the cell at {@code cell} (false for a locator that
+   * names no cell).
+   *
+   * @throws IllegalStateException if this is not an unpromoted mirror
+   */
+  public synchronized boolean isAllocated(long cell) {
+    BitSet allocated = requireMirror("isAllocated");
+    return SyncLayout.holdsCell(fileBytes, cell)
+        && allocated.get(((int) cell - SyncLayout.FIRST_CELL_OFFSET) / SyncLayout.CELL_BYTES);
+  }
+
   /** True while this is a mirror that has not been promoted. */
   public synchronized boolean isMirror() {
     return mirrorCells != null;
@@ -461,26 +493,44 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
       return CellOps.compareAndExchange(cells, fileBytes, cell, object, field, expected, update);
     }
     long first = CellOps.load(cells, fileBytes, cell, object, field);
+    if (first != expected) {
+      return first; // a failed exchange, as of this load
+    }
     int kind = (int) INT.getVolatile(cells, (int) cell + SyncLayout.KIND);
-    if (first != expected || !sink.holds(kind, field, expected, update)) {
+    if (!sink.holds(kind, field, expected, update)) {
       // Nothing the backup holds changes: no order to keep with it, so no lock that a change
       // waiting for the backup could hold up (the thread serving requests takes locks back).
       return CellOps.compareAndExchange(cells, fileBytes, cell, object, field, expected, update);
+    }
+    if (!sink.waits(kind, field)) {
+      // Reported first, made at once, and the backup told what stands if it was not made: never
+      // held up by a change of the same cell that waits for the backup.
+      long ticket = sink.fieldChanging(cell, kind, object, field, expected, update);
+      long witness =
+          CellOps.compareAndExchange(cells, fileBytes, cell, object, field, expected, update);
+      if (witness != expected) {
+        sink.fieldChanging(cell, kind, object, field, update, witness);
+      } else {
+        sink.fieldChanged(ticket, cell, kind, object, field, update);
+      }
+      return witness;
     }
     synchronized (cellLock(cell)) {
       long seen = CellOps.load(cells, fileBytes, cell, object, field);
       if (seen != expected) {
         return seen;
       }
-      sink.fieldChanging(cell, kind, object, field, expected, update);
+      long ticket = sink.fieldChanging(cell, kind, object, field, expected, update);
       long witness =
           CellOps.compareAndExchange(cells, fileBytes, cell, object, field, expected, update);
       if (witness != expected) {
-        // A peer changed the field one-sided meanwhile (it only takes and gives back locks, which
-        // the backup does not hold): the backup is told what stands.
+        // Changed meanwhile by a change the backup does not hold (a lock taken, given back or
+        // taken back): the backup is told what stands.
         if (sink.holds(kind, field, update, witness)) {
           sink.fieldChanging(cell, kind, object, field, update, witness);
         }
+      } else {
+        sink.fieldChanged(ticket, cell, kind, object, field, update);
       }
       return witness;
     }

@@ -46,12 +46,23 @@ class SyncRegionChangesTest {
     }
 
     @Override
-    public void fieldChanging(long cell, int kind, long object, int field, long old, long update) {
+    public boolean waits(int kind, int field) {
+      return field == SyncLayout.WORD;
+    }
+
+    @Override
+    public long fieldChanging(long cell, int kind, long object, int field, long old, long update) {
       if (old != update) {
         assertEquals(old, primary.load(cell, object, field, FAR), "reported before it is made");
       }
       reported.add("field " + field + " " + old + "->" + update);
       mirror.applyCellField(cell, field, update);
+      return 0;
+    }
+
+    @Override
+    public void fieldChanged(long ticket, long cell, int kind, long object, int field, long value) {
+      assertEquals(value, primary.load(cell, object, field, FAR), "reported once made");
     }
 
     @Override
@@ -171,9 +182,9 @@ class SyncRegionChangesTest {
     primary.replicateTo(
         new ToMirror() {
           @Override
-          public void fieldChanging(
+          public long fieldChanging(
               long cell, int kind, long object, int field, long old, long update) {
-            throw new SyncFailedException(SyncStatus.TIMED_OUT, "the backup is silent");
+            throw new SyncFailedException(SyncStatus.CONTENDED, "the backup is silent");
           }
         });
     assertThrows(
@@ -195,7 +206,7 @@ class SyncRegionChangesTest {
     primary.replicateTo(
         new ToMirror() {
           @Override
-          public void fieldChanging(
+          public long fieldChanging(
               long cell, int kind, long object, int field, long old, long update) {
             synchronized (kinds) {
               kinds.add(kind);
@@ -213,6 +224,7 @@ class SyncRegionChangesTest {
             synchronized (kinds) {
               concurrent[0]--;
             }
+            return 0;
           }
 
           @Override
@@ -250,7 +262,7 @@ class SyncRegionChangesTest {
           }
 
           @Override
-          public void fieldChanging(
+          public long fieldChanging(
               long cell, int kind, long object, int field, long old, long update) {
             synchronized (reportedUpdates) {
               reportedUpdates.add(update);
@@ -263,6 +275,7 @@ class SyncRegionChangesTest {
                 Thread.currentThread().interrupt();
               }
             }
+            return 0;
           }
 
           @Override

@@ -468,7 +468,7 @@ public final class MutexCore {
                     .ask(
                         at,
                         new HomeRequest.Unlock(
-                            at.node().value(), at.object(), ctx.self().value(), 0, bytes),
+                            at.node().value(), at.object(), ctx.self().value(), word, bytes),
                         ctx.settings().askTimeout,
                         "unlock the mutex"),
                 at,

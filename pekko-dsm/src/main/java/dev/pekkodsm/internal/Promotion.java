@@ -160,12 +160,12 @@ final class Promotion implements AutoCloseable {
       return null;
     }
     SnapshotArena arena = mirror.arena;
-    arena.promote();
     SyncRegion region = mirror.region;
-    if (region == null) {
-      log.warn("the mirror of {} has no sync region: its mutexes and atomics are lost", primary);
+    if (region == null) { // a primary without a sync region to mirror: an empty one serves
+      log.warn("the mirror of {} has no sync region: it had no mutexes or atomics", primary);
       region = SyncRegion.mirror(arena, 1);
     }
+    arena.promote();
     region.promote();
     Replication[] backup = new Replication[1]; // the table ships through it, made below
     MutexHome[] mutexes = new MutexHome[1]; // the table frees cells through it, made below

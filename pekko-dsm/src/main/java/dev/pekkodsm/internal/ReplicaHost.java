@@ -68,6 +68,7 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
   private final Map<NodeId, Mirror> mirrors = new ConcurrentHashMap<>();
   final LongAdder recordsApplied = new LongAdder();
   final LongAdder unknownFrees = new LongAdder();
+  final LongAdder unknownCells = new LongAdder();
 
   ReplicaHost(NodeId self, ArenaSettings ownSettings, SnapshotCodec codec) {
     this.self = self;
@@ -155,6 +156,12 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
     } else if (record instanceof ReplicaRecord.CellFreed c) {
       mirror.region().applyCellFreed(c.cell());
     } else if (record instanceof ReplicaRecord.CellField c) {
+      if (!mirror.region().isAllocated(c.cell())) {
+        // A cell made before this epoch's copy but filed after it: the copy did not name it, and
+        // its object's filing ships the whole cell again.
+        unknownCells.increment();
+        return;
+      }
       mirror.region().applyCellField(c.cell(), c.field(), c.value());
     } else {
       mirror.catalog.apply(record);

@@ -258,8 +258,10 @@ final class Replication {
         }
       }
       copy.add(new ReplicaRecord.Filed(object, obj.kind(), obj.color(), cell, 0, 0));
-    } catch (SyncFailedException e) {
-      log.debug("{} was freed during the copy: {}", obj.address(), e.toString());
+    } catch (RuntimeException e) {
+      // Freed meanwhile (its free follows), or a slot being written (its write follows): the
+      // copy goes on without it rather than leave the stream without its epoch.
+      log.debug("{} was left out of the copy: {}", obj.address(), e.toString());
     }
   }
 
@@ -282,12 +284,9 @@ final class Replication {
       }
       Thread.onSpinWait(); // a commit writes the slot; its record ships after this copy
     }
-    throw new IllegalStateException(
-        "the value slot "
-            + Long.toHexString(slot)
-            + " of "
-            + Long.toHexString(object)
-            + " cannot be read for the backup's copy");
+    // Being written (its write is reported once done, so it follows this copy), or freed with
+    // its cell (the free follows): the copy goes on without it.
+    log.debug("the value slot {} of {} is left out of the copy", slot, object);
   }
 
   /** What the sync region reports, shipped to the backup (see the class comment). */
@@ -303,26 +302,46 @@ final class Replication {
     }
 
     @Override
-    public void fieldChanging(long cell, int kind, long object, int field, long old, long update) {
-      long shipped =
-          kind == SyncLayout.KIND_MUTEX && field == SyncLayout.WORD
-              ? LockWord.committedState(update)
-              : update;
-      ReplicaRecord record = new ReplicaRecord.CellField(cell, field, shipped);
-      if (field != SyncLayout.WORD) {
-        stream.post(record); // a slot's locator is seen only through the word, whose change waits
-        return;
+    public boolean waits(int kind, int field) {
+      return field == SyncLayout.WORD; // a slot's locator is seen only through the word
+    }
+
+    private long held(int kind, int field, long value) {
+      return kind == SyncLayout.KIND_MUTEX && field == SyncLayout.WORD
+          ? LockWord.committedState(value)
+          : value;
+    }
+
+    @Override
+    public long fieldChanging(long cell, int kind, long object, int field, long old, long update) {
+      ReplicaRecord record = new ReplicaRecord.CellField(cell, field, held(kind, field, update));
+      if (!waits(kind, field)) {
+        return stream.postInEpoch(record);
       }
+      long[] epoch = new long[1];
+      CompletableFuture<Void> safe = stream.ship(List.of(record), epoch);
       try {
         Futures.await(
-            stream.ship(List.of(record)),
+            safe,
             settings.replicationAckTimeout,
             new GlobalAddress(primary, object, 0),
             "have a change of " + Long.toHexString(object) + " held by its backup",
             ignored -> {});
       } catch (RuntimeException e) {
+        // The change is not made here: the backup, which may get it late, is told so after it.
+        stream.post(new ReplicaRecord.CellField(cell, field, held(kind, field, old)));
         throw new SyncFailedException(
-            SyncStatus.TIMED_OUT, "the backup did not acknowledge the change: " + e.getMessage());
+            SyncStatus.CONTENDED,
+            "the backup did not acknowledge the change, which was not made: " + e.getMessage());
+      }
+      return epoch[0];
+    }
+
+    @Override
+    public void fieldChanged(long ticket, long cell, int kind, long object, int field, long value) {
+      if (stream.epoch() != ticket) {
+        // A new backup's copy may have been taken between the acknowledgement and the change.
+        stream.post(new ReplicaRecord.CellField(cell, field, held(kind, field, value)));
       }
     }
 

@@ -443,9 +443,11 @@ public final class HomeProtocol {
     NodeId holder = NodeId.of(u.holder());
     MutexHome.Commit commit;
     try {
-      commit = mutexes.commitFor(mutex, obj.objectId(), holder, ports.decodeValue(u.value()));
+      commit =
+          mutexes.commitFor(
+              mutex, obj.objectId(), holder, u.lockId(), ports.decodeValue(u.value()));
     } catch (RuntimeException e) {
-      mutexes.releaseFor(mutex, obj.objectId(), holder);
+      mutexes.releaseFor(mutex, obj.objectId(), holder, u.lockId());
       out.reply(Refused.of(Reason.FAILED, "the new value cannot be committed: " + e));
       return;
     }

@@ -126,7 +126,10 @@ public sealed interface HomeRequest {
 
   /**
    * The holder has the home commit {@code value} (a serialized snapshot payload) and unlock: for a
-   * holder that cannot write one-sided, or whose value outgrew the mutex's slots.
+   * holder that cannot write one-sided, whose value outgrew the mutex's slots, or whose home keeps
+   * a backup. {@code lockId} is the lock word the holder holds (the acquisition's token in it), so
+   * that a late commit of an acquisition whose lock was taken back, and perhaps taken again by
+   * another thread of the same node, is refused; 0 for any acquisition of the node.
    */
   record Unlock(long home, long object, long holder, long lockId, byte[] value)
       implements HomeRequest {

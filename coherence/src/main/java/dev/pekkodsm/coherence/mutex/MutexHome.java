@@ -129,10 +129,20 @@ public final class MutexHome {
    * @throws RuntimeException if the value cannot be serialized; the lock stays held
    */
   public Commit commitFor(MutexCell mutex, long object, NodeId holder, Object value) {
+    return commitFor(mutex, object, holder, 0, value);
+  }
+
+  /**
+   * {@link #commitFor(MutexCell, long, NodeId, Object)} for the acquisition that holds the lock as
+   * {@code heldWord}: if the word is another (the lock was taken back, and perhaps taken again by
+   * another thread of the same node), nothing is committed. 0: any acquisition of {@code holder}.
+   */
+  public Commit commitFor(
+      MutexCell mutex, long object, NodeId holder, long heldWord, Object value) {
     SyncAccess region = store.region();
     long cell = mutex.cell();
     long word = region.load(cell, object, SyncLayout.WORD, 0);
-    if (!LockWord.heldByNode(word, holder)) {
+    if (!holds(word, holder, heldWord)) {
       return Commit.NOT_HELD;
     }
     ReadBuffer current = new ReadBuffer(256);
@@ -182,10 +192,25 @@ public final class MutexHome {
     }
   }
 
+  private static boolean holds(long word, NodeId holder, long heldWord) {
+    return heldWord == 0
+        ? LockWord.heldByNode(word, holder)
+        : LockWord.heldByNode(word, holder)
+            && LockWord.withWaiters(word, false) == LockWord.withWaiters(heldWord, false);
+  }
+
   /** Releases the lock for {@code holder} if it holds it: the committed value stands. */
   public void releaseFor(MutexCell mutex, long object, NodeId holder) {
+    releaseFor(mutex, object, holder, 0);
+  }
+
+  /**
+   * {@link #releaseFor(MutexCell, long, NodeId)} for the acquisition holding it as {@code
+   * heldWord}.
+   */
+  public void releaseFor(MutexCell mutex, long object, NodeId holder, long heldWord) {
     long word = store.region().load(mutex.cell(), object, SyncLayout.WORD, 0);
-    if (LockWord.heldByNode(word, holder)
+    if (holds(word, holder, heldWord)
         && MutexSteps.release(store.region(), mutex.cell(), object, word, 0)
             == MutexSteps.Outcome.HANDED_OFF) {
       mutex.queue().handedOff();

@@ -84,9 +84,19 @@ public final class ReplicationStream {
    * longer stops waiting, and the change may or may not survive a failure of this node.
    */
   public CompletableFuture<Void> ship(List<ReplicaRecord> records) {
+    return ship(records, new long[1]);
+  }
+
+  /**
+   * {@link #ship(List)}, setting {@code epochOut[0]} to the epoch the records joined (0: none, no
+   * backup): a change made after its records were acknowledged, if the epoch has moved on since,
+   * may be missing from the new backup's copy and must be shipped again.
+   */
+  public CompletableFuture<Void> ship(List<ReplicaRecord> records, long[] epochOut) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     boolean alone;
     synchronized (this) {
+      epochOut[0] = epoch;
       alone = backup == null;
       if (!alone) {
         for (ReplicaRecord r : records) {
@@ -108,15 +118,21 @@ public final class ReplicationStream {
    * the backup never waits behind a batch of such records.
    */
   public void post(ReplicaRecord record) {
+    postInEpoch(record);
+  }
+
+  /** {@link #post}, returning the epoch the record joined (see {@link #ship(List, long[])}). */
+  public long postInEpoch(ReplicaRecord record) {
     synchronized (this) {
       if (backup == null) {
-        return; // the full copy made when a backup appears reflects it
+        return epoch; // the full copy made when a backup appears reflects it
       }
       unsent.add(new Pending(nextSeq++, record));
       if (linger == null && inFlight.isEmpty()) {
         long postedEpoch = epoch;
         linger = timing.schedule(lingerNs, () -> flush(postedEpoch));
       }
+      return epoch;
     }
   }
 

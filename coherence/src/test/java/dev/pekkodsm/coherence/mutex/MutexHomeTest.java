@@ -74,6 +74,28 @@ class MutexHomeTest {
     assertEquals("A's", store.decode(out), "A's commit stands");
   }
 
+  @Test
+  void shouldRefuseTheCommitOfAnAcquisitionWhoseLockAnotherThreadOfItsNodeHoldsNow() {
+    MutexCell mutex = home.create(OBJECT, "first");
+    SyncAccess sync = store.region();
+    long cell = mutex.cell();
+    long first = MutexSteps.tryLock(sync, cell, OBJECT, LockWord.token(A, 1), Long.MAX_VALUE);
+    home.releaseFor(mutex, OBJECT, A, first); // the first acquisition lets go (or loses it)
+    long second = MutexSteps.tryLock(sync, cell, OBJECT, LockWord.token(A, 2), Long.MAX_VALUE);
+    assertEquals(
+        MutexHome.Commit.NOT_HELD,
+        home.commitFor(mutex, OBJECT, A, first, "late"),
+        "the first acquisition's late commit is refused although its node holds the lock");
+    home.releaseFor(mutex, OBJECT, A, first);
+    assertTrue(
+        LockWord.heldByNode(sync.load(cell, OBJECT, SyncLayout.WORD, 0), A),
+        "and its release leaves the second acquisition's lock alone");
+    assertEquals(MutexHome.Commit.COMMITTED, home.commitFor(mutex, OBJECT, A, second, "second"));
+    ReadBuffer out = new ReadBuffer(64);
+    home.readCommitted(mutex, OBJECT, out);
+    assertEquals("second", store.decode(out));
+  }
+
   /**
    * A holder whose node was thought gone commits after the lock was taken back from it and the next
    * holder committed: it loads the slot locator only now, the home's new one, which the next
