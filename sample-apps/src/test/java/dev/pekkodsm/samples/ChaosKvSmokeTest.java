@@ -33,26 +33,9 @@ class ChaosKvSmokeTest {
   void shouldReportTheKilledNodesAcknowledgedSetsLostAndNothingHung(@TempDir Path dir)
       throws Exception {
     StringWriter err = new StringWriter();
-    int code =
-        Main.run(
-            new PrintWriter(err, true),
-            "chaos",
-            "kv",
-            "--smoke",
-            "--fault",
-            "kill",
-            "--replication",
-            "0",
-            "--results",
-            dir.toString());
+    int code = killSmoke(dir, 0, err);
     assertEquals(ChaosCommand.Kv.LOST, code, err.toString());
-    Path folder;
-    try (Stream<Path> runs = Files.list(dir)) {
-      folder =
-          runs.filter(p -> p.getFileName().toString().startsWith("chaos-kv-"))
-              .findFirst()
-              .orElseThrow();
-    }
+    Path folder = runFolder(dir);
     assertTrue(Files.isRegularFile(folder.resolve("results.csv")));
     assertTrue(Files.isRegularFile(folder.resolve("logs").resolve("node-0.log")));
     JsonNode r = new ObjectMapper().readTree(folder.resolve("results.json").toFile()).get("result");
@@ -101,26 +84,9 @@ class ChaosKvSmokeTest {
   @Test
   void shouldLoseNothingAcknowledgedWithABackup(@TempDir Path dir) throws Exception {
     StringWriter err = new StringWriter();
-    int code =
-        Main.run(
-            new PrintWriter(err, true),
-            "chaos",
-            "kv",
-            "--smoke",
-            "--fault",
-            "kill",
-            "--replication",
-            "1",
-            "--results",
-            dir.toString());
+    int code = killSmoke(dir, 1, err);
     assertEquals(0, code, err.toString());
-    Path folder;
-    try (Stream<Path> runs = Files.list(dir)) {
-      folder =
-          runs.filter(p -> p.getFileName().toString().startsWith("chaos-kv-"))
-              .findFirst()
-              .orElseThrow();
-    }
+    Path folder = runFolder(dir);
     JsonNode r = new ObjectMapper().readTree(folder.resolve("results.json").toFile()).get("result");
     JsonNode v = r.get("verdict");
     String all = r.toPrettyString();
@@ -151,6 +117,30 @@ class ChaosKvSmokeTest {
     for (Iterator<String> kinds = r.get("victimKeyErrors").fieldNames(); kinds.hasNext(); ) {
       String kind = kinds.next();
       assertTrue(kind.equals("DsmTimeoutException") || kind.equals("DsmException"), all);
+    }
+  }
+
+  /** {@code ./dsm chaos kv --smoke --fault kill} at {@code replication}: its exit code. */
+  private static int killSmoke(Path dir, int replication, StringWriter err) {
+    return Main.run(
+        new PrintWriter(err, true),
+        "chaos",
+        "kv",
+        "--smoke",
+        "--fault",
+        "kill",
+        "--replication",
+        Integer.toString(replication),
+        "--results",
+        dir.toString());
+  }
+
+  /** The run's folder under {@code dir}. */
+  private static Path runFolder(Path dir) throws Exception {
+    try (Stream<Path> runs = Files.list(dir)) {
+      return runs.filter(p -> p.getFileName().toString().startsWith("chaos-kv-"))
+          .findFirst()
+          .orElseThrow();
     }
   }
 
