@@ -15,19 +15,12 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * A node's off-heap, file-backed store of published snapshots.
@@ -50,8 +43,6 @@ import java.util.stream.Stream;
  */
 public final class SnapshotArena implements AutoCloseable {
 
-  private static final String FOLDER_PREFIX = "pekko-dsm-";
-  private static final String OWNER_FILE = "owner";
   private static final String SEGMENT_PREFIX = "seg-";
 
   private final ArenaSettings settings;
@@ -103,7 +94,7 @@ public final class SnapshotArena implements AutoCloseable {
    * @throws UncheckedIOException if the folder or the first segment cannot be created
    */
   public static SnapshotArena create(ArenaSettings settings, long node, SnapshotCodec codec) {
-    Path folder = newFolder(settings, FOLDER_PREFIX + Long.toHexString(node) + "-");
+    Path folder = ArenaFolders.create(settings, Long.toHexString(node) + "-");
     SecureRandom random = new SecureRandom();
     return start(settings, node, folder, codec, random.nextLong(), random.nextLong(), null);
   }
@@ -120,7 +111,7 @@ public final class SnapshotArena implements AutoCloseable {
    */
   public static SnapshotArena mirror(
       ArenaSettings settings, long node, long tokenHi, long tokenLo, SnapshotCodec codec) {
-    Path folder = newFolder(settings, FOLDER_PREFIX + Long.toHexString(node) + "-mirror-");
+    Path folder = ArenaFolders.create(settings, Long.toHexString(node) + "-mirror-");
     return start(settings, node, folder, codec, tokenHi, tokenLo, new MirrorLedger(settings));
   }
 
@@ -139,24 +130,6 @@ public final class SnapshotArena implements AutoCloseable {
       arena.addSegment();
     }
     return arena;
-  }
-
-  private static Path newFolder(ArenaSettings settings, String namePrefix) {
-    try {
-      Files.createDirectories(settings.directory());
-      if (settings.cleanStale()) {
-        deleteStaleFolders(settings.directory());
-      }
-      Path folder = Files.createTempDirectory(settings.directory(), namePrefix);
-      Files.writeString(folder.resolve(OWNER_FILE), ownerRecord(), StandardCharsets.UTF_8);
-      return folder;
-    } catch (IOException e) {
-      throw new UncheckedIOException(
-          "cannot create the snapshot arena under "
-              + settings.directory()
-              + " (pekko.dsm.arena.directory)",
-          e);
-    }
   }
 
   /**
@@ -497,12 +470,12 @@ public final class SnapshotArena implements AutoCloseable {
     }
   }
 
-  /** The settings this arena was created with. */
   /** The codec that checks this arena's frames. */
   SnapshotCodec codec() {
     return codec;
   }
 
+  /** The settings this arena was created with. */
   public ArenaSettings settings() {
     return settings;
   }
@@ -615,75 +588,7 @@ public final class SnapshotArena implements AutoCloseable {
       closed = true;
     }
     if (ownsFolder) {
-      deleteFolder(folder);
-    }
-  }
-
-  private static String ownerRecord() {
-    return "pid=" + ProcessHandle.current().pid() + "\npidns=" + pidNamespace().orElse("") + "\n";
-  }
-
-  private static Optional<String> pidNamespace() {
-    try {
-      return Optional.of(Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString());
-    } catch (IOException | UnsupportedOperationException | SecurityException e) {
-      return Optional.empty();
-    }
-  }
-
-  /**
-   * Deletes arena folders whose owner process is dead. Only folders written from this pid namespace
-   * are judged, so arenas of live processes in other containers sharing the directory are never
-   * touched.
-   */
-  static int deleteStaleFolders(Path directory) {
-    Optional<String> myNamespace = pidNamespace();
-    if (myNamespace.isEmpty()) {
-      return 0;
-    }
-    int deleted = 0;
-    List<Path> candidates = new ArrayList<>();
-    try (DirectoryStream<Path> stream = Files.newDirectoryStream(directory, FOLDER_PREFIX + "*")) {
-      stream.forEach(candidates::add);
-    } catch (IOException e) {
-      return 0;
-    }
-    for (Path candidate : candidates) {
-      try {
-        String owner = Files.readString(candidate.resolve(OWNER_FILE), StandardCharsets.UTF_8);
-        long pid = -1;
-        String namespace = null;
-        for (String line : owner.split("\n")) {
-          if (line.startsWith("pid=")) {
-            pid = Long.parseLong(line.substring(4).trim());
-          } else if (line.startsWith("pidns=")) {
-            namespace = line.substring(6).trim();
-          }
-        }
-        if (pid > 0 && myNamespace.get().equals(namespace) && ProcessHandle.of(pid).isEmpty()) {
-          deleteFolder(candidate);
-          deleted++;
-        }
-      } catch (IOException | RuntimeException e) {
-        // Not an arena we can judge; leave it.
-      }
-    }
-    return deleted;
-  }
-
-  private static void deleteFolder(Path folder) {
-    try (Stream<Path> walk = Files.walk(folder)) {
-      walk.sorted(Comparator.reverseOrder())
-          .forEach(
-              p -> {
-                try {
-                  Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                  // Best effort: a leftover file is cleaned by the next start on this host.
-                }
-              });
-    } catch (IOException ignored) {
-      // The folder is already gone.
+      ArenaFolders.delete(folder);
     }
   }
 

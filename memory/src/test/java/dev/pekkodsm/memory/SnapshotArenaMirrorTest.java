@@ -403,7 +403,7 @@ class SnapshotArenaMirrorTest {
       ArenaEndpoint b = mirror.endpoint();
       assertEquals(
           List.of(a.node(), a.tokenHi(), a.tokenLo()), List.of(b.node(), b.tokenHi(), b.tokenLo()));
-      assertEquals(0, SnapshotArena.deleteStaleFolders(dir), "this process owns both");
+      assertEquals(0, ArenaFolders.deleteStale(dir), "this process owns both");
 
       Process dead = new ProcessBuilder("true").start();
       dead.waitFor();
@@ -411,7 +411,7 @@ class SnapshotArenaMirrorTest {
       Files.writeString(
           mirror.folder().resolve("owner"),
           owner.replace("pid=" + ProcessHandle.current().pid(), "pid=" + dead.pid()));
-      assertEquals(1, SnapshotArena.deleteStaleFolders(dir));
+      assertEquals(1, ArenaFolders.deleteStale(dir));
       assertFalse(Files.exists(mirror.folder()));
       assertTrue(Files.exists(primary.folder()));
     }

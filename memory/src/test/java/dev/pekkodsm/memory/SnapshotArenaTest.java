@@ -150,7 +150,7 @@ class SnapshotArenaTest {
     Files.writeString(foreignFolder.resolve("owner"), "pid=" + dead.pid() + "\npidns=pid:[1]\n");
     Path unrelated = Files.createDirectory(dir.resolve("something-else"));
 
-    assertEquals(1, SnapshotArena.deleteStaleFolders(dir));
+    assertEquals(1, ArenaFolders.deleteStale(dir));
     assertFalse(Files.exists(deadFolder));
     assertTrue(Files.exists(liveFolder));
     assertTrue(Files.exists(foreignFolder), "another pid namespace is not judged");

@@ -208,7 +208,7 @@ final class HazelcastFrame implements FrameSystem {
       for (int c = 0; c < 6; c++) {
         s[c] = ((Number) row.getObject(2 + c)).longValue();
       }
-      b.real(2, GroupBy.r2(s[0], s[1], s[2], s[3], s[4], s[5]));
+      b.real(2, Statistics.r2(s[0], s[1], s[2], s[3], s[4], s[5]));
       b.endRow();
     }
     return b.build();

@@ -113,11 +113,11 @@ class GroupByTableTest {
           n % 2 == 1
               ? sorted[n / 2]
               : sorted[n / 2 - 1] + 0.5 * (sorted[n / 2] - sorted[n / 2 - 1]);
-      assertEquals(expected, GroupBy.median(v, 2, 2 + n), 0.0, "n=" + n);
+      assertEquals(expected, Statistics.median(v, 2, 2 + n), 0.0, "n=" + n);
     }
-    assertTrue(Double.isNaN(GroupBy.sampleDeviation(new double[] {4}, 0, 1)));
-    assertEquals(Math.sqrt(2), GroupBy.sampleDeviation(new double[] {1, 3}, 0, 2), 1e-15);
-    assertTrue(Double.isNaN(GroupBy.r2(3, 6, 9, 12, 30, 18)), "x constant");
-    assertEquals(1.0, GroupBy.r2(3, 6, 12, 14, 56, 28), 1e-15, "y = 2x");
+    assertTrue(Double.isNaN(Statistics.sampleDeviation(new double[] {4}, 0, 1)));
+    assertEquals(Math.sqrt(2), Statistics.sampleDeviation(new double[] {1, 3}, 0, 2), 1e-15);
+    assertTrue(Double.isNaN(Statistics.r2(3, 6, 9, 12, 30, 18)), "x constant");
+    assertEquals(1.0, Statistics.r2(3, 6, 12, 14, 56, 28), 1e-15, "y = 2x");
   }
 }
