@@ -1,9 +1,5 @@
 package dev.pekkodsm.memory;
 
-import static dev.pekkodsm.serialization.internal.SnapshotCodec.ANY_COLOR;
-
-import dev.pekkodsm.serialization.DecodeStatus;
-import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -17,7 +13,6 @@ import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -33,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * Serves one-sided reads of a node's arena over tcp, for peers on other hosts: a read names a slot,
  * the server copies the slot's frame under its seqlock and sends the bytes. No actor, no object
  * table and no lock of the node is involved, so a read never waits for the owner (one-sided
- * semantics over a two-sided wire). The protocol is in {@code TcpWire}.
+ * semantics over a two-sided wire). The protocol is in {@code TcpWire}. This class accepts,
+ * authenticates, frames and flushes; {@link TcpRequestHandler} answers each request.
  *
  * <p>Runs on its own selector threads ({@link TcpSettings#serverThreads()}). Hostile clients cost
  * only their own connection: a bad handshake, an unknown opcode, a handshake or request left
@@ -57,7 +53,6 @@ public final class TcpReadServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(TcpReadServer.class);
   private static final long SWEEP_MS = 100;
-  private static final long SERVE_BUDGET_NS = 5_000_000L;
   private static final int HIGH_WATER_BYTES = 256 * 1024;
   private static final int OUT_BYTES = 64 * 1024;
   private static final int OUT_KEPT_BYTES = 1024 * 1024;
@@ -232,9 +227,7 @@ public final class TcpReadServer implements AutoCloseable {
     final Selector selector;
     final ConcurrentLinkedQueue<Accepted> incoming = new ConcurrentLinkedQueue<>();
     final Set<Connection> connections = new HashSet<>();
-    final List<ByteBuffer> segments = new ArrayList<>();
-    final List<ByteBuffer> valueSegments = new ArrayList<>();
-    final ByteBuffer cells = region == null ? null : region.cells();
+    final TcpRequestHandler handler = new TcpRequestHandler(arena, region, served, bytesServed);
     volatile Thread thread;
     long lastSweepNs = System.nanoTime();
 
@@ -336,34 +329,6 @@ public final class TcpReadServer implements AutoCloseable {
       for (Connection connection : List.copyOf(connections)) {
         connection.checkTimeouts(now);
       }
-    }
-
-    /** The segment view for {@code index}, or null if the arena has no such segment. */
-    ByteBuffer segment(int index) {
-      return cached(segments, arena, index);
-    }
-
-    /** The view of value segment {@code index} of the sync region, or null. */
-    ByteBuffer valueSegment(int index) {
-      return region == null ? null : cached(valueSegments, region.values(), index);
-    }
-
-    private ByteBuffer cached(List<ByteBuffer> views, SnapshotArena of, int index) {
-      if (index < 0 || index >= of.settings().maxSegments()) {
-        return null;
-      }
-      if (index < views.size()) {
-        return views.get(index);
-      }
-      ByteBuffer segment = of.segment(index);
-      if (segment == null) {
-        return null;
-      }
-      while (views.size() < index) {
-        views.add(of.segment(views.size()));
-      }
-      views.add(segment);
-      return segment;
     }
   }
 
@@ -473,21 +438,7 @@ public final class TcpReadServer implements AutoCloseable {
           in.position(start + 8);
           long id = in.getLong();
           long locator = in.getLong();
-          if (opcode == TcpWire.READ_OPCODE) {
-            serve(id, locator, loop.segment(SlotLayout.segment(locator)), arena);
-          } else if (opcode == TcpWire.READ_VALUE_OPCODE) {
-            serve(
-                id,
-                locator,
-                loop.valueSegment(SlotLayout.segment(locator)),
-                region == null ? arena : region.values());
-          } else if (opcode == TcpWire.READ_ACTIVE_OPCODE) {
-            serveActive(arg, id, locator);
-          } else if (opcode == TcpWire.EXCHANGE_READ_OPCODE) {
-            serveExchangeRead(arg, id, locator);
-          } else {
-            operate(opcode, arg, id, locator);
-          }
+          loop.handler.handle(opcode, arg, id, locator, in, this);
           lastRequestNs = System.nanoTime();
         }
       } finally {
@@ -526,295 +477,6 @@ public final class TcpReadServer implements AutoCloseable {
         closedForMisbehaviour.increment();
         closing = true; // the refusal is sent, then the connection closes
         in.position(in.limit());
-      }
-    }
-
-    /** A read of the slot at {@code locator} of {@code segment} (null if there is none). */
-    private void serve(long id, long locator, ByteBuffer segment, SnapshotArena of) {
-      room(TcpWire.REPLY_HEADER_BYTES);
-      int header = out.position();
-      out.position(header + TcpWire.REPLY_HEADER_BYTES);
-      int copied =
-          segment == null
-              ? SlotReads.OUT_OF_RANGE
-              : SlotReads.copyStable(
-                  segment,
-                  of.settings().segmentBytes(),
-                  SlotLayout.offset(locator),
-                  of.settings().maxFrameBytes(),
-                  this,
-                  System.nanoTime() + SERVE_BUDGET_NS);
-      served.increment();
-      // room() may have replaced out during the copy, keeping its content: the header is written
-      // into the current buffer.
-      out.putLong(header, id);
-      if (copied < 0) {
-        out.putInt(
-                header + 8,
-                copied == SlotReads.CONTENDED ? TcpWire.CONTENDED : TcpWire.OUT_OF_RANGE)
-            .putInt(header + 12, 0);
-        return;
-      }
-      out.putInt(header + 8, TcpWire.COPIED).putInt(header + 12, copied);
-      bytesServed.add(copied);
-    }
-
-    /**
-     * The value a two-slot cell names, in one round trip: the cell's word, the color of the frame
-     * in the slot bit {@code selectorBit} of the word selects, and a stable copy of that frame
-     * unless it is the color the client has (see {@link SyncAccess#readActive}).
-     */
-    private void serveActive(int selectorBit, long id, long cell) {
-      long object = in.getLong();
-      long known = in.getLong();
-      room(TcpWire.REPLY_HEADER_BYTES + TcpWire.ACTIVE_PREFIX_BYTES);
-      int header = out.position();
-      out.position(header + TcpWire.REPLY_HEADER_BYTES);
-      int status = TcpWire.COPIED;
-      int length = 0;
-      try {
-        if (region == null) {
-          throw new SyncFailedException(SyncStatus.UNAVAILABLE, "no sync region");
-        }
-        checkBit(selectorBit);
-        long size = region.fileBytes();
-        long word = CellOps.load(loop.cells, size, cell, object, SyncLayout.WORD);
-        long slot = CellOps.load(loop.cells, size, cell, object, selected(word, selectorBit));
-        out.putLong(word);
-        int copied = appendSlot(slot, object, known, System.nanoTime() + SERVE_BUDGET_NS);
-        if (copied < 0) {
-          status = -copied;
-        } else {
-          length = TcpWire.ACTIVE_PREFIX_BYTES + copied;
-        }
-      } catch (SyncFailedException e) {
-        status = region == null ? TcpWire.NO_REGION : wireStatus(e.status());
-      }
-      finish(header, id, status, length);
-    }
-
-    /**
-     * A lock and the value it guards, in one round trip: the exchange of a two-slot cell's word,
-     * then, only if it happened, the slot bit {@code selectorBit} of the expected word selects read
-     * as {@link #serveActive} reads it (see {@link SyncAccess#exchangeThenRead}). Once the word is
-     * exchanged the reply is the witness whatever the read does: a failed read is a status in the
-     * reply's body, never the reply's status, so the client always learns it holds the word.
-     */
-    private void serveExchangeRead(int selectorBit, long id, long cell) {
-      long object = in.getLong();
-      long expected = in.getLong();
-      long update = in.getLong();
-      long known = in.getLong();
-      room(TcpWire.REPLY_HEADER_BYTES + TcpWire.EXCHANGE_READ_PREFIX_BYTES);
-      int header = out.position();
-      out.position(header + TcpWire.REPLY_HEADER_BYTES);
-      int status = TcpWire.COPIED;
-      int length = 0;
-      try {
-        if (region == null) {
-          throw new SyncFailedException(SyncStatus.UNAVAILABLE, "no sync region");
-        }
-        checkBit(selectorBit);
-        long size = region.fileBytes();
-        long witness =
-            CellOps.compareAndExchange(
-                loop.cells, size, cell, object, SyncLayout.WORD, expected, update);
-        int readStatusAt = out.position() + 8;
-        out.putLong(witness).putLong(TcpWire.COPIED);
-        length = TcpWire.EXCHANGE_READ_PREFIX_BYTES;
-        if (witness != expected) {
-          out.putLong(-1); // not exchanged: nothing read
-        } else {
-          int copied;
-          try {
-            long slot =
-                CellOps.load(loop.cells, size, cell, object, selected(expected, selectorBit));
-            copied = appendSlot(slot, object, known, System.nanoTime() + SERVE_BUDGET_NS);
-          } catch (SyncFailedException e) { // the cell was freed since the exchange
-            out.putLong(-1);
-            copied = -wireStatus(e.status());
-          }
-          if (copied < 0) {
-            out.putLong(readStatusAt, -copied); // out may have grown meanwhile: the current one
-          } else {
-            length += copied;
-          }
-        }
-      } catch (SyncFailedException e) {
-        status = region == null ? TcpWire.NO_REGION : wireStatus(e.status());
-      }
-      finish(header, id, status, length);
-    }
-
-    private static void checkBit(int selectorBit) {
-      if (selectorBit < 0 || selectorBit > 63) {
-        throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "no such bit");
-      }
-    }
-
-    /** The locator field bit {@code selectorBit} of {@code word} selects. */
-    private static int selected(long word, int selectorBit) {
-      return ((word >>> selectorBit) & 1) == 0 ? SyncLayout.LOCATOR_A : SyncLayout.LOCATOR_B;
-    }
-
-    /**
-     * Appends the color (i64) of {@code object}'s frame in the value slot at {@code slot}, -1 if it
-     * holds none, then a stable copy of that frame unless its color is {@code known}.
-     *
-     * @return the frame bytes appended (0 for the known one), or the negated wire status of a copy
-     *     that failed (nothing appended after the color)
-     */
-    private int appendSlot(long slot, long object, long known, long deadlineNs) {
-      ByteBuffer segment = loop.valueSegment(SlotLayout.segment(slot));
-      int segmentBytes = region.values().settings().segmentBytes();
-      long color =
-          segment == null
-              ? -1
-              : SlotReads.peekColor(
-                  segment,
-                  segmentBytes,
-                  SlotLayout.offset(slot),
-                  arena.endpoint().node(),
-                  object,
-                  deadlineNs);
-      out.putLong(color);
-      if (color >= 0 && color == known) {
-        return 0;
-      }
-      int copied =
-          segment == null
-              ? SlotReads.OUT_OF_RANGE
-              : SlotReads.copyStable(
-                  segment,
-                  segmentBytes,
-                  SlotLayout.offset(slot),
-                  region.values().settings().maxFrameBytes(),
-                  this,
-                  deadlineNs);
-      if (copied < 0) {
-        return copied == SlotReads.CONTENDED ? -TcpWire.CONTENDED : -TcpWire.OUT_OF_RANGE;
-      }
-      bytesServed.add(copied);
-      return copied;
-    }
-
-    /**
-     * Completes a reply begun at {@code header} whose body was appended after it: a reply that is
-     * not {@link TcpWire#COPIED} carries no body, so what was appended goes.
-     */
-    private void finish(int header, long id, int status, int length) {
-      served.increment();
-      if (status != TcpWire.COPIED) {
-        length = 0;
-        out.position(header + TcpWire.REPLY_HEADER_BYTES);
-      }
-      // room() may have replaced out during a copy, keeping its content: the header is written
-      // into the current buffer.
-      out.putLong(header, id).putInt(header + 8, status).putInt(header + 12, length);
-    }
-
-    private static int wireStatus(SyncStatus status) {
-      return switch (status) {
-        case NOT_THIS_OBJECT -> TcpWire.NOT_THIS_OBJECT;
-        case TOO_LARGE -> TcpWire.TOO_LARGE;
-        case CONTENDED -> TcpWire.CONTENDED;
-        default -> TcpWire.OUT_OF_RANGE;
-      };
-    }
-
-    /**
-     * Refuses a write whose bytes are not one whole, intact frame of this node: a same-host writer
-     * is trusted with the mapping, a remote one's bytes are checked before they replace a value
-     * (the write itself checks that the slot holds the same object's value).
-     */
-    private void checkWrite(byte[] frame) {
-      long node = arena.endpoint().node();
-      long object = frame.length >= SnapshotCodec.HEADER_BYTES ? SnapshotCodec.object(frame, 0) : 0;
-      DecodeStatus status =
-          region.values().codec().verify(frame, 0, frame.length, node, object, ANY_COLOR);
-      if (status != DecodeStatus.OK) {
-        throw new SyncFailedException(
-            SyncStatus.NOT_THIS_OBJECT,
-            "the written bytes are not a frame of this node: " + status);
-      }
-    }
-
-    /**
-     * A one-sided operation on the sync region, done on the client's behalf: the atomic instruction
-     * a same-host peer would use, or a seqlock write of a value slot.
-     */
-    private void operate(int opcode, int arg, long id, long locator) {
-      long result = 0;
-      int status = TcpWire.COPIED;
-      int replyBytes = 8;
-      try {
-        if (region == null) {
-          status = TcpWire.NO_REGION;
-          in.position(
-              in.position() + TcpWire.bodyBytes(opcode, arg, arena.settings().maxFrameBytes()));
-        } else if (opcode == TcpWire.WRITE_EXCHANGE_OPCODE) {
-          long object = in.getLong();
-          long field = in.getLong();
-          long expected = in.getLong();
-          long update = in.getLong();
-          byte[] frame = new byte[arg];
-          in.get(frame);
-          checkWrite(frame);
-          result =
-              SyncAccess.writeThenExchangeStepwise(
-                  region,
-                  locator,
-                  object,
-                  field == SyncLayout.LOCATOR_A || field == SyncLayout.LOCATOR_B ? (int) field : -1,
-                  frame,
-                  arg,
-                  expected,
-                  update,
-                  System.nanoTime() + SERVE_BUDGET_NS);
-        } else if (opcode == TcpWire.WRITE_VALUE_OPCODE) {
-          byte[] frame = new byte[arg];
-          in.get(frame);
-          replyBytes = 0;
-          checkWrite(frame);
-          region.writeValue(locator, frame, arg, System.nanoTime() + SERVE_BUDGET_NS);
-        } else if (opcode == TcpWire.PEEK_VALUE_OPCODE) {
-          long object = in.getLong();
-          ByteBuffer segment = loop.valueSegment(SlotLayout.segment(locator));
-          result =
-              segment == null
-                  ? -1
-                  : SlotReads.peekColor(
-                      segment,
-                      region.values().settings().segmentBytes(),
-                      SlotLayout.offset(locator),
-                      arena.endpoint().node(),
-                      object,
-                      System.nanoTime() + SERVE_BUDGET_NS);
-        } else {
-          long object = in.getLong();
-          ByteBuffer cells = loop.cells;
-          long size = region.fileBytes();
-          result =
-              switch (opcode) {
-                case TcpWire.LOAD_OPCODE -> CellOps.load(cells, size, locator, object, arg);
-                case TcpWire.EXCHANGE_OPCODE -> {
-                  long expected = in.getLong();
-                  long update = in.getLong();
-                  yield CellOps.compareAndExchange(
-                      cells, size, locator, object, arg, expected, update);
-                }
-                default -> CellOps.getAndAdd(cells, size, locator, object, arg, in.getLong());
-              };
-        }
-      } catch (SyncFailedException e) {
-        status = wireStatus(e.status());
-      }
-      served.increment();
-      int length = status == TcpWire.COPIED ? replyBytes : 0;
-      ByteBuffer reply = room(TcpWire.REPLY_HEADER_BYTES + length);
-      reply.putLong(id).putInt(status).putInt(length);
-      if (length == 8) {
-        reply.putLong(result);
       }
     }
 
