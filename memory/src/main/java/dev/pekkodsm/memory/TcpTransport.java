@@ -2,17 +2,9 @@ package dev.pekkodsm.memory;
 
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
-import java.net.StandardSocketOptions;
-import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.SocketChannel;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
@@ -122,7 +114,7 @@ public final class TcpTransport implements OneSidedTransport {
 
   private final class Reader implements PeerReader {
     private final PeerEndpoint peer;
-    private final AtomicReferenceArray<Connection> connections;
+    private final AtomicReferenceArray<TcpConnection> connections;
     private final ReentrantLock connecting = new ReentrantLock();
     private volatile boolean readerClosed;
 
@@ -152,7 +144,7 @@ public final class TcpTransport implements OneSidedTransport {
       try {
         int index = (int) (Thread.currentThread().getId() % connections.length());
         int copied = attempt(index, locator, out, deadlineNs);
-        if (copied == Connection.BROKEN && System.nanoTime() - deadlineNs < 0) {
+        if (copied == TcpConnection.BROKEN && System.nanoTime() - deadlineNs < 0) {
           copied = attempt(index, locator, out, deadlineNs); // on a fresh connection
         }
         // A slot a writer held for the server's whole (short) budget is asked for again, within
@@ -164,10 +156,10 @@ public final class TcpTransport implements OneSidedTransport {
           copied = attempt(index, locator, out, deadlineNs);
         }
         return switch (copied) {
-          case Connection.TIMED_OUT -> ReadStatus.TIMED_OUT;
-          case Connection.BROKEN ->
+          case TcpConnection.TIMED_OUT -> ReadStatus.TIMED_OUT;
+          case TcpConnection.BROKEN ->
               System.nanoTime() - deadlineNs >= 0 ? ReadStatus.TIMED_OUT : ReadStatus.UNAVAILABLE;
-          case Connection.UNREACHABLE -> ReadStatus.UNAVAILABLE;
+          case TcpConnection.UNREACHABLE -> ReadStatus.UNAVAILABLE;
           case -TcpWire.OUT_OF_RANGE -> ReadStatus.OUT_OF_RANGE;
           case -TcpWire.CONTENDED -> ReadStatus.CONTENDED;
           default -> SlotReads.check(codec, out.bytes(), copied, peer.node(), object, color);
@@ -179,15 +171,15 @@ public final class TcpTransport implements OneSidedTransport {
       }
     }
 
-    /** One read on connection {@code index}: what {@link Connection#read} returns. */
+    /** One read on connection {@code index}: what {@link TcpConnection#call} returns. */
     private int attempt(int index, long locator, ReadBuffer out, long deadlineNs) {
-      Connection connection;
+      TcpConnection connection;
       try {
         connection = connection(index, deadlineNs, false);
       } catch (SocketTimeoutException e) {
-        return Connection.TIMED_OUT;
+        return TcpConnection.TIMED_OUT;
       } catch (IOException e) {
-        return Connection.UNREACHABLE;
+        return TcpConnection.UNREACHABLE;
       }
       requestsSent.increment();
       return connection.call(TcpWire.READ_OPCODE, 0, locator, null, out, deadlineNs);
@@ -209,13 +201,13 @@ public final class TcpTransport implements OneSidedTransport {
         long deadlineNs,
         boolean repeatable) {
       if (readerClosed || closed) {
-        return Connection.UNREACHABLE;
+        return TcpConnection.UNREACHABLE;
       }
       boolean interrupted = Thread.interrupted(); // as for a read: see read()
       try {
         int index = (int) (Thread.currentThread().getId() % connections.length());
         int result = attemptCall(index, opcode, arg, locator, body, out, deadlineNs);
-        if (result == Connection.BROKEN && repeatable && System.nanoTime() - deadlineNs < 0) {
+        if (result == TcpConnection.BROKEN && repeatable && System.nanoTime() - deadlineNs < 0) {
           result = attemptCall(index, opcode, arg, locator, body, out, deadlineNs);
         }
         long retryUntilNs = System.nanoTime() + CONTENDED_RETRY_NS;
@@ -223,7 +215,7 @@ public final class TcpTransport implements OneSidedTransport {
             && System.nanoTime() - Math.min(retryUntilNs, deadlineNs) < 0) {
           LockSupport.parkNanos(50_000);
           int again = attemptCall(index, opcode, arg, locator, body, out, deadlineNs);
-          if (again == Connection.TIMED_OUT || again == Connection.BROKEN) {
+          if (again == TcpConnection.TIMED_OUT || again == TcpConnection.BROKEN) {
             break; // the deadline passed while the slot stayed contended: report that
           }
           result = again;
@@ -244,13 +236,13 @@ public final class TcpTransport implements OneSidedTransport {
         byte[] body,
         ReadBuffer out,
         long deadlineNs) {
-      Connection connection;
+      TcpConnection connection;
       try {
         connection = connection(index, deadlineNs, false);
       } catch (SocketTimeoutException e) {
-        return Connection.TIMED_OUT;
+        return TcpConnection.TIMED_OUT;
       } catch (IOException e) {
-        return Connection.UNREACHABLE;
+        return TcpConnection.UNREACHABLE;
       }
       requestsSent.increment();
       return connection.call(opcode, arg, locator, body, out, deadlineNs);
@@ -283,7 +275,7 @@ public final class TcpTransport implements OneSidedTransport {
             new SyncFailedException(SyncStatus.TOO_LARGE, "the frame does not fit the slot");
         case -TcpWire.CONTENDED ->
             new SyncFailedException(SyncStatus.CONTENDED, "the slot stayed held by a writer");
-        case Connection.TIMED_OUT ->
+        case TcpConnection.TIMED_OUT ->
             new SyncFailedException(SyncStatus.TIMED_OUT, where + " did not answer in time");
         case -TcpWire.NO_REGION ->
             new SyncFailedException(SyncStatus.UNAVAILABLE, where + " serves no sync region");
@@ -489,10 +481,10 @@ public final class TcpTransport implements OneSidedTransport {
         long locator, long object, int color, ReadBuffer out, long deadlineNs) {
       int copied = request(TcpWire.READ_VALUE_OPCODE, 0, locator, null, out, deadlineNs, true);
       return switch (copied) {
-        case Connection.TIMED_OUT -> ReadStatus.TIMED_OUT;
-        case Connection.BROKEN ->
+        case TcpConnection.TIMED_OUT -> ReadStatus.TIMED_OUT;
+        case TcpConnection.BROKEN ->
             System.nanoTime() - deadlineNs >= 0 ? ReadStatus.TIMED_OUT : ReadStatus.UNAVAILABLE;
-        case Connection.UNREACHABLE, -TcpWire.NO_REGION -> ReadStatus.UNAVAILABLE;
+        case TcpConnection.UNREACHABLE, -TcpWire.NO_REGION -> ReadStatus.UNAVAILABLE;
         case -TcpWire.OUT_OF_RANGE -> ReadStatus.OUT_OF_RANGE;
         case -TcpWire.CONTENDED -> ReadStatus.CONTENDED;
         default -> SlotReads.check(codec, out.bytes(), copied, peer.node(), object, color);
@@ -500,8 +492,8 @@ public final class TcpTransport implements OneSidedTransport {
     }
 
     /** The live connection in slot {@code index}, connecting it if needed. */
-    Connection connection(int index, long deadlineNs, boolean force) throws IOException {
-      Connection current = connections.get(index);
+    TcpConnection connection(int index, long deadlineNs, boolean force) throws IOException {
+      TcpConnection current = connections.get(index);
       if (current != null && !current.broken && !force) {
         return current;
       }
@@ -514,9 +506,10 @@ public final class TcpTransport implements OneSidedTransport {
         if (readerClosed) {
           throw new IOException("reader closed");
         }
-        Connection fresh = Connection.open(peer, settings, maxFrameBytes, watchdog, deadlineNs);
+        TcpConnection fresh =
+            TcpConnection.open(peer, settings, maxFrameBytes, watchdog, deadlineNs);
         connectionsOpened.incrementAndGet();
-        Connection old = connections.getAndSet(index, fresh);
+        TcpConnection old = connections.getAndSet(index, fresh);
         if (old != null) {
           old.fail("replaced");
         }
@@ -530,428 +523,11 @@ public final class TcpTransport implements OneSidedTransport {
     public void close() {
       readerClosed = true;
       for (int i = 0; i < connections.length(); i++) {
-        Connection connection = connections.getAndSet(i, null);
+        TcpConnection connection = connections.getAndSet(i, null);
         if (connection != null) {
           connection.fail("reader closed");
         }
       }
-    }
-  }
-
-  /** A read in flight: written by its caller, completed by whichever thread reads its reply. */
-  private static final class Call {
-    static final int WAITING = 0;
-    static final int FILLING = 1;
-    static final int DONE = 2;
-    static final int ABANDONED = 3;
-
-    final long id;
-    final int opcode;
-    final int arg;
-    final long locator;
-    final byte[] body; // null for none
-    final Thread waiter = Thread.currentThread();
-    final ReadBuffer out;
-    final AtomicInteger state = new AtomicInteger(WAITING);
-    int result; // written before state becomes DONE
-
-    Call(long id, int opcode, int arg, long locator, byte[] body, ReadBuffer out) {
-      this.id = id;
-      this.opcode = opcode;
-      this.arg = arg;
-      this.locator = locator;
-      this.body = body;
-      this.out = out;
-    }
-
-    int requestBytes() {
-      return TcpWire.REQUEST_BYTES + (body == null ? 0 : body.length);
-    }
-  }
-
-  /** One socket to a peer's read server, shared by every reading thread mapped to it. */
-  private static final class Connection {
-    static final int TIMED_OUT = -100;
-    static final int BROKEN = -101;
-    static final int UNREACHABLE = -102;
-    private static final int STAGING_BYTES = 64 * 1024;
-
-    private final SocketChannel channel;
-    private final int maxFrameBytes;
-    private final TcpWatchdog.Guard readGuard;
-    private final TcpWatchdog.Guard writeGuard;
-    private final AtomicLong ids = new AtomicLong();
-    private final Map<Long, Call> calls = new ConcurrentHashMap<>();
-    private final ConcurrentLinkedQueue<Call> toSend = new ConcurrentLinkedQueue<>();
-    private final ReentrantLock writing = new ReentrantLock();
-    private final ReentrantLock reading = new ReentrantLock();
-    volatile boolean broken;
-
-    // Guarded by writing.
-    private final ByteBuffer requests =
-        ByteBuffer.allocateDirect(64 * TcpWire.REQUEST_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-
-    // The replies being read, guarded by reading: a leader that leaves mid-reply leaves this state
-    // for the next one. staging holds received bytes not yet handed out, from position to limit.
-    private final ByteBuffer staging =
-        ByteBuffer.allocateDirect(STAGING_BYTES).order(ByteOrder.LITTLE_ENDIAN).limit(0);
-    private Call current; // the call whose body is being read; null while skipping
-    private int bodyLength = -1; // -1 while a header is awaited
-    private int bodyRead;
-
-    private Connection(SocketChannel channel, int maxFrameBytes, TcpWatchdog watchdog) {
-      this.channel = channel;
-      this.maxFrameBytes = maxFrameBytes;
-      this.readGuard = watchdog.guard(() -> fail("a read's deadline passed"));
-      this.writeGuard = watchdog.guard(() -> fail("a write's deadline passed"));
-    }
-
-    /**
-     * Connects and completes the handshake by {@code deadlineNs} or the connect timeout, whichever
-     * comes first.
-     *
-     * @throws SocketTimeoutException if that time passed
-     * @throws IOException if the peer cannot be reached or refuses the handshake
-     */
-    static Connection open(
-        PeerEndpoint peer,
-        TcpSettings settings,
-        int maxFrameBytes,
-        TcpWatchdog watchdog,
-        long deadlineNs)
-        throws IOException {
-      InetSocketAddress address = new InetSocketAddress(peer.tcpHost(), peer.tcpPort());
-      if (address.isUnresolved()) {
-        throw new UnknownHostException(peer.tcpHost());
-      }
-      long connectByNs = System.nanoTime() + settings.connectTimeout().toNanos();
-      long openByNs = deadlineNs - connectByNs < 0 ? deadlineNs : connectByNs;
-      SocketChannel channel = SocketChannel.open();
-      Connection connection = new Connection(channel, maxFrameBytes, watchdog);
-      connection.readGuard.arm(openByNs); // covers the connect and the whole handshake
-      try {
-        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-        channel.connect(address);
-        connection.handshake(peer, settings);
-        return connection;
-      } catch (IOException | RuntimeException e) {
-        connection.fail("the connection could not be opened");
-        if (System.nanoTime() - openByNs >= 0) {
-          throw new SocketTimeoutException("no handshake within the deadline");
-        }
-        throw e;
-      } finally {
-        connection.readGuard.disarm();
-      }
-    }
-
-    private void handshake(PeerEndpoint peer, TcpSettings settings) throws IOException {
-      ByteBuffer hello = receiveExactly(TcpWire.HELLO_BYTES);
-      long magic = hello.getLong();
-      int version = hello.getInt();
-      int flags = hello.getInt();
-      long tokenHi = hello.getLong();
-      long tokenLo = hello.getLong();
-      long node = hello.getLong();
-      byte[] nonce = new byte[TcpWire.NONCE_BYTES];
-      hello.get(nonce);
-      if (magic != TcpWire.HELLO_MAGIC || version != TcpWire.VERSION) {
-        throw new IOException("the port does not speak the pekko-dsm read protocol v1");
-      }
-      ArenaEndpoint arena = peer.arena();
-      if (tokenHi != arena.tokenHi() || tokenLo != arena.tokenLo() || node != arena.node()) {
-        throw new IOException(
-            "the port serves another arena (node "
-                + Long.toHexString(node)
-                + "): the peer restarted, or the address is wrong");
-      }
-      if ((flags & TcpWire.FLAG_SECRET) != 0 && !settings.hasSecret()) {
-        throw new IOException(
-            "the peer requires a shared secret and none is configured (pekko.dsm.tcp.secret)");
-      }
-      ByteBuffer auth = ByteBuffer.allocate(TcpWire.AUTH_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-      auth.putLong(TcpWire.HELLO_MAGIC);
-      auth.put(TcpWire.mac(settings.secret(), nonce, tokenHi, tokenLo));
-      auth.flip();
-      while (auth.hasRemaining()) {
-        channel.write(auth);
-      }
-      ByteBuffer accept = receiveExactly(TcpWire.ACCEPT_BYTES);
-      int acceptMagic = accept.getInt();
-      int status = accept.getInt();
-      if (acceptMagic != TcpWire.ACCEPT_MAGIC) {
-        throw new IOException("the peer answered the handshake with garbage");
-      }
-      if (status == TcpWire.REFUSED_SECRET) {
-        throw new IOException(
-            "the peer refused the shared secret: pekko.dsm.tcp.secret differs between nodes");
-      }
-      if (status != TcpWire.ACCEPTED) {
-        throw new IOException("the peer refused the handshake (status " + status + ")");
-      }
-    }
-
-    /** Reads exactly {@code length} handshake bytes (the server sends nothing more until asked). */
-    private ByteBuffer receiveExactly(int length) throws IOException {
-      ByteBuffer bytes = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
-      while (bytes.hasRemaining()) {
-        if (channel.read(bytes) < 0) {
-          throw new IOException("the connection closed during the handshake");
-        }
-      }
-      return bytes.flip();
-    }
-
-    /**
-     * Makes one request and waits for its reply. Returns the bytes of the reply copied into {@code
-     * out}, the negated wire status, {@link #TIMED_OUT} or {@link #BROKEN}.
-     */
-    int call(int opcode, int arg, long locator, byte[] body, ReadBuffer out, long deadlineNs) {
-      Call call = new Call(ids.incrementAndGet(), opcode, arg, locator, body, out);
-      calls.put(call.id, call);
-      if (broken) {
-        calls.remove(call.id);
-        return BROKEN;
-      }
-      toSend.add(call);
-      sendQueued(deadlineNs);
-      while (true) {
-        int state = call.state.get();
-        if (state == Call.DONE) {
-          return call.result;
-        }
-        long leftNs = deadlineNs - System.nanoTime();
-        if (leftNs <= 0
-            && state == Call.WAITING
-            && call.state.compareAndSet(state, Call.ABANDONED)) {
-          calls.remove(call.id);
-          return TIMED_OUT;
-        }
-        if (reading.tryLock()) {
-          try {
-            lead(call, deadlineNs);
-          } finally {
-            reading.unlock();
-          }
-          wakeNextLeader(); // whoever still waits must not sleep on replies nobody reads
-          continue; // done, or the deadline passed while leading: decided at the top
-        }
-        LockSupport.parkNanos(this, Math.max(leftNs, 100_000L));
-      }
-    }
-
-    /**
-     * Writes every queued request; whoever holds the write side writes for everyone, by its own
-     * deadline.
-     */
-    private void sendQueued(long deadlineNs) {
-      while (!toSend.isEmpty() && writing.tryLock()) {
-        try {
-          requests.clear();
-          Call large = null; // a request too large for the batch buffer: written alone, after it
-          for (Call next;
-              requests.remaining() >= TcpWire.REQUEST_BYTES && (next = toSend.peek()) != null; ) {
-            if (next.requestBytes() > requests.capacity()) {
-              large = toSend.poll();
-              break;
-            }
-            if (next.requestBytes() > requests.remaining()) {
-              break;
-            }
-            toSend.poll();
-            put(requests, next);
-          }
-          requests.flip();
-          writeGuard.arm(deadlineNs);
-          try {
-            while (requests.hasRemaining()) {
-              channel.write(requests);
-            }
-            if (large != null) {
-              ByteBuffer alone =
-                  ByteBuffer.allocate(large.requestBytes()).order(ByteOrder.LITTLE_ENDIAN);
-              put(alone, large);
-              alone.flip();
-              while (alone.hasRemaining()) {
-                channel.write(alone);
-              }
-            }
-          } finally {
-            writeGuard.disarm();
-          }
-        } catch (IOException e) {
-          fail("write failed: " + e.getMessage());
-        } finally {
-          writing.unlock();
-        }
-      }
-    }
-
-    private static void put(ByteBuffer to, Call call) {
-      to.putInt(call.opcode).putInt(call.arg).putLong(call.id).putLong(call.locator);
-      if (call.body != null) {
-        to.put(call.body);
-      }
-    }
-
-    /**
-     * Reads replies, handing each to its caller, until {@code mine} is done or the deadline passes.
-     * A leader whose own reply is half-read at its deadline leaves the rest of it to be skipped.
-     */
-    private void lead(Call mine, long deadlineNs) {
-      try {
-        while (true) {
-          handOutStaged();
-          if (mine.state.get() == Call.DONE) {
-            return;
-          }
-          if (deadlineNs - System.nanoTime() <= 0) {
-            if (current == mine) {
-              current = null; // the rest of this body is skipped by whoever reads next
-              mine.result = TIMED_OUT;
-              mine.state.set(Call.DONE);
-            }
-            return;
-          }
-          readGuard.arm(deadlineNs);
-          try {
-            receive();
-          } finally {
-            readGuard.disarm();
-          }
-        }
-      } catch (IOException e) {
-        Call filling = current;
-        current = null;
-        if (filling != null) {
-          filling.result = BROKEN;
-          filling.state.set(Call.DONE);
-          LockSupport.unpark(filling.waiter);
-        }
-        fail(e.getMessage());
-      }
-    }
-
-    /**
-     * One blocking read: the rest of a body larger than the staging buffer goes straight into its
-     * caller's buffer, anything else into the staging buffer.
-     */
-    private void receive() throws IOException {
-      int n;
-      int rest = bodyLength - bodyRead;
-      if (current != null && rest >= STAGING_BYTES) {
-        // The staging buffer is empty: handOutStaged() moved all of it into this body.
-        n = channel.read(ByteBuffer.wrap(current.out.bytes(), bodyRead, rest));
-        if (n > 0) {
-          bodyRead += n;
-        }
-      } else {
-        staging.compact();
-        try {
-          n = channel.read(staging);
-        } finally {
-          staging.flip();
-        }
-      }
-      if (n < 0) {
-        throw new IOException("the peer closed the connection");
-      }
-    }
-
-    /**
-     * Hands every reply the staging buffer holds to its caller, and the start of a reply it holds
-     * only in part.
-     */
-    private void handOutStaged() throws IOException {
-      while (true) {
-        if (bodyLength < 0) {
-          if (staging.remaining() < TcpWire.REPLY_HEADER_BYTES) {
-            return;
-          }
-          long id = staging.getLong();
-          int status = staging.getInt();
-          int length = staging.getInt();
-          boolean known = status >= TcpWire.COPIED && status <= TcpWire.LAST_STATUS;
-          if (!known
-              || length < 0
-              || length > maxFrameBytes + TcpWire.MAX_PREFIX_BYTES
-              || (status != TcpWire.COPIED && length != 0)) {
-            throw new IOException(
-                "the peer sent a malformed reply (status " + status + ", length " + length + ")");
-          }
-          Call call = calls.remove(id);
-          current =
-              call != null && call.state.compareAndSet(Call.WAITING, Call.FILLING) ? call : null;
-          bodyLength = length;
-          bodyRead = 0;
-          if (current != null) {
-            current.result = status == TcpWire.COPIED ? length : -status;
-            current.out.ensureCapacity(length);
-          }
-        }
-        int take = Math.min(staging.remaining(), bodyLength - bodyRead);
-        if (take > 0) {
-          if (current != null) {
-            staging.get(current.out.bytes(), bodyRead, take);
-          } else {
-            staging.position(staging.position() + take);
-          }
-          bodyRead += take;
-        }
-        if (bodyRead < bodyLength) {
-          return;
-        }
-        Call done = current;
-        current = null;
-        bodyLength = -1;
-        if (done != null) {
-          done.out.length(Math.max(0, done.result));
-          done.state.set(Call.DONE);
-          if (done.waiter != Thread.currentThread()) {
-            LockSupport.unpark(done.waiter);
-          }
-        }
-      }
-    }
-
-    /** Lets a waiting caller take over reading, so no reply sits unread. */
-    private void wakeNextLeader() {
-      Call filling = current;
-      if (filling != null) {
-        LockSupport.unpark(filling.waiter);
-        return;
-      }
-      if (calls.isEmpty()) {
-        return;
-      }
-      for (Call waiting : calls.values()) {
-        if (waiting.state.get() == Call.WAITING) {
-          LockSupport.unpark(waiting.waiter);
-          return;
-        }
-      }
-    }
-
-    /** Marks the connection broken, closes it (ending any blocked call) and fails every call. */
-    void fail(String why) {
-      broken = true;
-      readGuard.remove();
-      writeGuard.remove();
-      try {
-        channel.close();
-      } catch (IOException e) {
-        // closing a broken socket: nothing more to do
-      }
-      // A call being filled is completed by its leader, whose read fails now that the socket is
-      // closed; every waiting call is failed here.
-      for (Call call : calls.values()) {
-        if (call.state.compareAndSet(Call.WAITING, Call.FILLING)) {
-          call.result = BROKEN;
-          call.state.set(Call.DONE);
-          LockSupport.unpark(call.waiter);
-        }
-      }
-      calls.clear();
     }
   }
 }
