@@ -333,7 +333,8 @@ final class TcpConnection {
         boolean known = status >= TcpWire.COPIED && status <= TcpWire.LAST_STATUS;
         if (!known
             || length < 0
-            || length > maxFrameBytes + TcpWire.MAX_PREFIX_BYTES
+            || length
+                > Math.max(maxFrameBytes + TcpWire.MAX_PREFIX_BYTES, TcpWire.MAX_MESSAGE_BYTES)
             || (status != TcpWire.COPIED && length != 0)) {
           throw new IOException(
               "the peer sent a malformed reply (status " + status + ", length " + length + ")");

@@ -73,7 +73,21 @@ public final class TcpReadServer implements AutoCloseable {
   private final LongAdder bytesServed = new LongAdder();
   private final LongAdder closedForMisbehaviour = new LongAdder();
   private int nextLoop;
+  private volatile MessageHandler messages;
   private volatile boolean closed;
+
+  /**
+   * Answers the messages peers send through {@link TcpTransport.Messenger}: the node's own
+   * protocols riding on this server's connections (authenticated as reads are).
+   */
+  @FunctionalInterface
+  public interface MessageHandler {
+    /**
+     * The answer to {@code body}, sent on {@code channel}, or null to refuse it. Runs on a server
+     * thread, which serves other connections meanwhile: it must not wait for anything.
+     */
+    byte[] answer(long channel, byte[] body);
+  }
 
   private TcpReadServer(
       SnapshotArena arena, SyncRegion region, TcpSettings settings, ServerSocketChannel server)
@@ -86,6 +100,11 @@ public final class TcpReadServer implements AutoCloseable {
     for (int i = 0; i < loops.length; i++) {
       loops[i] = new Loop(i);
     }
+  }
+
+  /** Answers messages with {@code handler} from now on (null: refuses them, as at start). */
+  public void handleMessages(MessageHandler handler) {
+    this.messages = handler;
   }
 
   /**
@@ -227,7 +246,8 @@ public final class TcpReadServer implements AutoCloseable {
     final Selector selector;
     final ConcurrentLinkedQueue<Accepted> incoming = new ConcurrentLinkedQueue<>();
     final Set<Connection> connections = new HashSet<>();
-    final TcpRequestHandler handler = new TcpRequestHandler(arena, region, served, bytesServed);
+    final TcpRequestHandler handler =
+        new TcpRequestHandler(arena, region, served, bytesServed, () -> messages);
     volatile Thread thread;
     long lastSweepNs = System.nanoTime();
 

@@ -8,6 +8,9 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Answers the requests {@link TcpReadServer} has framed: reads of the arena's slots and one-sided
@@ -22,6 +25,8 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class TcpRequestHandler {
 
+  private static final Logger log = LoggerFactory.getLogger(TcpRequestHandler.class);
+
   /** How long one request may spend retrying a slot a writer holds. */
   private static final long SERVE_BUDGET_NS = 5_000_000L;
 
@@ -32,13 +37,19 @@ final class TcpRequestHandler {
   private final List<ByteBuffer> segments = new ArrayList<>();
   private final List<ByteBuffer> valueSegments = new ArrayList<>();
   private final ByteBuffer cells;
+  private final Supplier<TcpReadServer.MessageHandler> messages;
 
   TcpRequestHandler(
-      SnapshotArena arena, SyncRegion region, LongAdder served, LongAdder bytesServed) {
+      SnapshotArena arena,
+      SyncRegion region,
+      LongAdder served,
+      LongAdder bytesServed,
+      Supplier<TcpReadServer.MessageHandler> messages) {
     this.arena = arena;
     this.region = region;
     this.served = served;
     this.bytesServed = bytesServed;
+    this.messages = messages;
     this.cells = region == null ? null : region.cells();
   }
 
@@ -61,8 +72,39 @@ final class TcpRequestHandler {
       serveActive(arg, id, locator, in, reply);
     } else if (opcode == TcpWire.EXCHANGE_READ_OPCODE) {
       serveExchangeRead(arg, id, locator, in, reply);
+    } else if (opcode == TcpWire.MESSAGE_OPCODE) {
+      serveMessage(arg, id, locator, in, reply);
     } else {
       operate(opcode, arg, id, locator, in, reply);
+    }
+  }
+
+  /**
+   * A message of {@code length} bytes on {@code channel}, answered by the node's handler: its
+   * answer, or REFUSED if there is no handler, it refuses, fails, or answers more than a message's
+   * largest size.
+   */
+  private void serveMessage(
+      int length, long id, long channel, ByteBuffer in, SlotReads.FrameSink reply) {
+    byte[] body = new byte[length];
+    in.get(body);
+    TcpReadServer.MessageHandler handler = messages.get();
+    byte[] answer = null;
+    if (handler != null) {
+      try {
+        answer = handler.answer(channel, body);
+      } catch (RuntimeException e) {
+        log.warn("the handler of channel {} failed on a message: {}", channel, e.toString());
+      }
+    }
+    served.increment();
+    boolean refused = answer == null || answer.length > TcpWire.MAX_MESSAGE_BYTES;
+    int replyBytes = refused ? 0 : answer.length;
+    ByteBuffer out = reply.room(TcpWire.REPLY_HEADER_BYTES + replyBytes);
+    out.putLong(id).putInt(refused ? TcpWire.REFUSED : TcpWire.COPIED).putInt(replyBytes);
+    if (!refused) {
+      out.put(answer);
+      bytesServed.add(replyBytes);
     }
   }
 

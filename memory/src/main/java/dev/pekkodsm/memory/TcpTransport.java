@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
@@ -103,6 +104,77 @@ public final class TcpTransport implements OneSidedTransport {
           e);
     }
     return reader;
+  }
+
+  /**
+   * Sends messages to one peer's {@link TcpReadServer.MessageHandler} (the node's own protocols
+   * over this transport's connections, handshake and deadlines).
+   */
+  public interface Messenger extends AutoCloseable {
+    /**
+     * Sends {@code body} on {@code channel} and waits for the answer until {@code deadlineNs}.
+     *
+     * @throws TransportUnavailableException if the peer refused the message, did not answer in
+     *     time, or the connection broke (the message may or may not have been handled), or it could
+     *     not be reached
+     */
+    byte[] send(long channel, byte[] body, long deadlineNs) throws TransportUnavailableException;
+
+    /** Closes its connections. */
+    @Override
+    void close();
+  }
+
+  /**
+   * A messenger to {@code peer}, on connections of its own, opened on the first message and
+   * replaced when they break.
+   *
+   * @throws TransportUnavailableException if this transport is closed or the peer runs no tcp
+   *     server
+   */
+  public Messenger messenger(PeerEndpoint peer) throws TransportUnavailableException {
+    if (closed) {
+      throw new TransportUnavailableException("the tcp transport is closed");
+    }
+    if (!peer.hasTcp()) {
+      throw new TransportUnavailableException(
+          "node " + Long.toHexString(peer.node()) + " runs no tcp read server");
+    }
+    Reader reader = new Reader(peer);
+    return new Messenger() {
+      @Override
+      public byte[] send(long channel, byte[] body, long deadlineNs)
+          throws TransportUnavailableException {
+        if (body.length > TcpWire.MAX_MESSAGE_BYTES) {
+          throw new IllegalArgumentException(
+              "a message of "
+                  + body.length
+                  + " bytes is larger than a server takes ("
+                  + TcpWire.MAX_MESSAGE_BYTES
+                  + ")");
+        }
+        ReadBuffer out = new ReadBuffer(64);
+        int result =
+            reader.request(
+                TcpWire.MESSAGE_OPCODE, body.length, channel, body, out, deadlineNs, false);
+        if (result >= 0) {
+          return Arrays.copyOf(out.bytes(), result);
+        }
+        String where = peer.tcpHost() + ":" + peer.tcpPort();
+        throw new TransportUnavailableException(
+            switch (result) {
+              case -TcpWire.REFUSED -> where + " refused the message";
+              case TcpConnection.TIMED_OUT -> where + " did not answer in time";
+              case TcpConnection.UNREACHABLE -> "cannot reach " + where;
+              default -> "the connection to " + where + " broke";
+            });
+      }
+
+      @Override
+      public void close() {
+        reader.close();
+      }
+    };
   }
 
   /** Closes every connection of every reader and stops the watchdog. */
@@ -461,7 +533,7 @@ public final class TcpTransport implements OneSidedTransport {
 
     @Override
     public void writeValue(long locator, byte[] frame, int length, long deadlineNs) {
-      byte[] body = length == frame.length ? frame : java.util.Arrays.copyOf(frame, length);
+      byte[] body = length == frame.length ? frame : Arrays.copyOf(frame, length);
       int result =
           request(
               TcpWire.WRITE_VALUE_OPCODE,

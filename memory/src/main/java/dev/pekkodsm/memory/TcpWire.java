@@ -44,6 +44,11 @@ import javax.crypto.spec.SecretKeySpec;
  *                 (-1: none, or not exchanged), then a stable copy of that frame if it was
  *                 exchanged, copied, and its color is not the known one. Once the word is
  *                 exchanged the reply carries the witness whatever the read did.
+ *   MESG  "MESG"  arg = body length (at most 512 KiB), locator = channel; body: a message for the
+ *                 handler the node registered ({@link TcpReadServer#handleMessages}). The reply is
+ *                 the handler's answer, or REFUSED (no handler, or it refused the message). The
+ *                 node's own protocols use it (the replication stream); bytes are not looked at
+ *                 here.
  * server -> client (REPLY, 16 bytes + length)
  *   request id u64 | status i32 | length i32 | length bytes
  * </pre>
@@ -79,6 +84,11 @@ final class TcpWire {
   static final int READ_ACTIVE_OPCODE = 0x43414452; // "RDAC"
   static final int WRITE_EXCHANGE_OPCODE = 0x43585257; // "WRXC"
   static final int EXCHANGE_READ_OPCODE = 0x44524358; // "XCRD"
+  static final int MESSAGE_OPCODE = 0x4753454d; // "MESG"
+
+  /** The largest message body a server takes ({@link #MESSAGE_OPCODE}). */
+  static final int MAX_MESSAGE_BYTES = 512 * 1024;
+
   static final int REQUEST_BYTES = 24;
   static final int REPLY_HEADER_BYTES = 16;
 
@@ -97,9 +107,10 @@ final class TcpWire {
   static final int NOT_THIS_OBJECT = 3;
   static final int TOO_LARGE = 4;
   static final int NO_REGION = 5;
+  static final int REFUSED = 6;
 
   /** The largest status a server sends. */
-  static final int LAST_STATUS = NO_REGION;
+  static final int LAST_STATUS = REFUSED;
 
   /**
    * The body length of a request, or -1 if the opcode is unknown or the length impossible.
@@ -115,6 +126,7 @@ final class TcpWire {
       case ADD_OPCODE, READ_ACTIVE_OPCODE -> 16;
       case WRITE_VALUE_OPCODE -> arg >= 0 && arg <= maxFrameBytes ? arg : -1;
       case WRITE_EXCHANGE_OPCODE -> arg >= 0 && arg <= maxFrameBytes ? 32 + arg : -1;
+      case MESSAGE_OPCODE -> arg >= 0 && arg <= MAX_MESSAGE_BYTES ? arg : -1;
       default -> -1;
     };
   }

@@ -3,6 +3,7 @@ package dev.pekkodsm.memory;
 import static dev.pekkodsm.memory.Frames.CODEC;
 import static dev.pekkodsm.memory.Frames.MAX_FRAME;
 import static dev.pekkodsm.memory.Frames.frame;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -298,5 +299,75 @@ class TcpSyncTest extends SyncConformanceTest {
             () -> peer.getAndAdd(cell, OBJECT, SyncLayout.WORD, 1, soon()));
     assertEquals(SyncStatus.UNAVAILABLE, e.status());
     assertEquals(0, region.load(cell, OBJECT, SyncLayout.WORD, soon()));
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  @Test
+  void shouldAnswerMessagesOfEverySizeWithTheHandlersAnswer() throws Exception {
+    TcpReadServer server = serve(arena, region);
+    server.handleMessages(
+        (channel, body) -> {
+          byte[] answer = new byte[body.length + 8];
+          ByteBuffer.wrap(answer).order(ByteOrder.LITTLE_ENDIAN).putLong(channel);
+          for (int i = 0; i < body.length; i++) {
+            answer[8 + i] = (byte) ~body[i];
+          }
+          return answer.length > 1024 ? Arrays.copyOf(answer, 16) : answer;
+        });
+    try (TcpTransport.Messenger messenger =
+        tcp.messenger(TcpTransportTest.endpoint(arena, server))) {
+      byte[] small = {1, 2, 3};
+      byte[] answer = messenger.send(7, small, soon());
+      assertEquals(11, answer.length);
+      assertEquals(7, ByteBuffer.wrap(answer).order(ByteOrder.LITTLE_ENDIAN).getLong());
+      assertEquals(~2, answer[9], "the handler saw the body");
+      byte[] large = new byte[TcpWire.MAX_MESSAGE_BYTES];
+      Arrays.fill(large, (byte) 0x5a);
+      assertEquals(16, messenger.send(-3, large, soon()).length, "the largest body arrives");
+      assertEquals(-1, messenger.send(1, new byte[5], soon())[8], "and the connection goes on");
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> messenger.send(1, new byte[TcpWire.MAX_MESSAGE_BYTES + 1], soon()));
+    }
+  }
+
+  @Test
+  void shouldRefuseMessagesNobodyAnswersAndKeepServing() throws Exception {
+    TcpReadServer server = serve(arena, region);
+    PeerEndpoint endpoint = TcpTransportTest.endpoint(arena, server);
+    PeerReader peer = closeLater(tcp.open(endpoint));
+    long cell = region.allocateCell(SyncLayout.KIND_ATOMIC, OBJECT);
+    try (TcpTransport.Messenger messenger = tcp.messenger(endpoint)) {
+      TransportUnavailableException none =
+          assertThrows(
+              TransportUnavailableException.class, () -> messenger.send(1, new byte[4], soon()));
+      assertTrue(none.getMessage().contains("refused"), none.getMessage());
+      server.handleMessages((channel, body) -> null);
+      assertThrows(
+          TransportUnavailableException.class, () -> messenger.send(1, new byte[4], soon()));
+      server.handleMessages(
+          (channel, body) -> {
+            throw new IllegalStateException("a handler's bug");
+          });
+      assertThrows(
+          TransportUnavailableException.class, () -> messenger.send(1, new byte[4], soon()));
+      server.handleMessages((channel, body) -> new byte[] {9});
+      assertArrayEquals(new byte[] {9}, messenger.send(1, new byte[4], soon()));
+    }
+    assertEquals(0, peer.getAndAdd(cell, OBJECT, SyncLayout.WORD, 3, soon()), "still serves");
+    assertEquals(3, region.load(cell, OBJECT, SyncLayout.WORD, soon()));
+  }
+
+  @Test
+  void shouldCloseAConnectionDeclaringAMessageLargerThanAnyTaken() throws Exception {
+    TcpReadServer server = serve(arena, region);
+    server.handleMessages((channel, body) -> new byte[0]);
+    try (Socket s = TcpTransportTest.rawClient(server, arena, "")) {
+      s.getOutputStream()
+          .write(request(TcpWire.MESSAGE_OPCODE, TcpWire.MAX_MESSAGE_BYTES + 1, 1, 0));
+      s.setSoTimeout(5_000);
+      assertEquals(-1, s.getInputStream().read(), "closed without a reply");
+    }
   }
 }
