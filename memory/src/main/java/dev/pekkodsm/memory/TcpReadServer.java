@@ -71,6 +71,7 @@ public final class TcpReadServer implements AutoCloseable {
   private final LongAdder closedIdle = new LongAdder();
   private final LongAdder served = new LongAdder();
   private final LongAdder bytesServed = new LongAdder();
+  private final LongAdder messagesAnswered = new LongAdder();
   private final LongAdder closedForMisbehaviour = new LongAdder();
   private int nextLoop;
   private volatile MessageHandler messages;
@@ -202,7 +203,12 @@ public final class TcpReadServer implements AutoCloseable {
     return served.sum();
   }
 
-  /** Frame bytes sent in replies. */
+  /** Messages answered by the node's handler (refusals not counted). */
+  public long messagesAnswered() {
+    return messagesAnswered.sum();
+  }
+
+  /** Frame bytes, and message answers' bytes, sent in replies. */
   public long bytesServed() {
     return bytesServed.sum();
   }
@@ -247,7 +253,7 @@ public final class TcpReadServer implements AutoCloseable {
     final ConcurrentLinkedQueue<Accepted> incoming = new ConcurrentLinkedQueue<>();
     final Set<Connection> connections = new HashSet<>();
     final TcpRequestHandler handler =
-        new TcpRequestHandler(arena, region, served, bytesServed, () -> messages);
+        new TcpRequestHandler(arena, region, served, bytesServed, messagesAnswered, () -> messages);
     volatile Thread thread;
     long lastSweepNs = System.nanoTime();
 

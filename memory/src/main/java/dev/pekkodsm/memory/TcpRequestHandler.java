@@ -38,13 +38,16 @@ final class TcpRequestHandler {
   private final List<ByteBuffer> valueSegments = new ArrayList<>();
   private final ByteBuffer cells;
   private final Supplier<TcpReadServer.MessageHandler> messages;
+  private final LongAdder messagesAnswered;
 
   TcpRequestHandler(
       SnapshotArena arena,
       SyncRegion region,
       LongAdder served,
       LongAdder bytesServed,
+      LongAdder messagesAnswered,
       Supplier<TcpReadServer.MessageHandler> messages) {
+    this.messagesAnswered = messagesAnswered;
     this.arena = arena;
     this.region = region;
     this.served = served;
@@ -105,6 +108,7 @@ final class TcpRequestHandler {
     if (!refused) {
       out.put(answer);
       bytesServed.add(replyBytes);
+      messagesAnswered.increment();
     }
   }
 

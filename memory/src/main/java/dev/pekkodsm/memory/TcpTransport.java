@@ -37,6 +37,9 @@ public final class TcpTransport implements OneSidedTransport {
 
   private static final long CONTENDED_RETRY_NS = 20_000_000L;
 
+  /** The largest message a {@link Messenger} sends. */
+  public static final int MAX_MESSAGE_BYTES = TcpWire.MAX_MESSAGE_BYTES;
+
   private final SnapshotCodec codec;
   private final int maxFrameBytes;
   private final TcpSettings settings;

@@ -330,6 +330,7 @@ class TcpSyncTest extends SyncConformanceTest {
           IllegalArgumentException.class,
           () -> messenger.send(1, new byte[TcpWire.MAX_MESSAGE_BYTES + 1], soon()));
     }
+    assertEquals(3, server.messagesAnswered());
   }
 
   @Test
@@ -355,6 +356,7 @@ class TcpSyncTest extends SyncConformanceTest {
       server.handleMessages((channel, body) -> new byte[] {9});
       assertArrayEquals(new byte[] {9}, messenger.send(1, new byte[4], soon()));
     }
+    assertEquals(1, server.messagesAnswered(), "refusals are not answers");
     assertEquals(0, peer.getAndAdd(cell, OBJECT, SyncLayout.WORD, 3, soon()), "still serves");
     assertEquals(3, region.load(cell, OBJECT, SyncLayout.WORD, soon()));
   }

@@ -18,6 +18,7 @@ import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.SnapshotArena;
 import dev.pekkodsm.memory.SyncRegion;
 import dev.pekkodsm.memory.TcpReadServer;
+import dev.pekkodsm.memory.TcpTransport;
 import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.time.Duration;
@@ -133,9 +134,16 @@ public final class DsmNode {
             2 * (settings.askTimeout.toNanos() + settings.borrowTimeout.toNanos()));
     SnapshotReader reader =
         new SnapshotReader(self, kryo, cache, peers, homes, metrics, errors, settings.askTimeout);
-    this.replication = new Replication(self, table, arena, publisher, peers, timing, settings);
+    this.replication =
+        new Replication(
+            self, table, arena, publisher, peers, transports.messaging(), timing, settings);
     backup[0] = replication;
-    this.replicas = new ReplicaHost(self, settings.arena, codec);
+    this.replicas = new ReplicaHost(self, settings.arena, codec, peers::isDeparted);
+    if (transports.tcpServer() != null) {
+      transports
+          .tcpServer()
+          .handleMessages((channel, body) -> ReplicaLink.serve(replicas, channel, body));
+    }
     this.promotion = new Promotion(this, settings, kryo, codec, timing, metrics);
     this.census =
         new Census(self, peers, timing, settings.askTimeout.toNanos(), promotion::censusDone);
@@ -408,6 +416,11 @@ public final class DsmNode {
   }
 
   /** The tcp read server, or null if this node runs none. */
+  /** What sends to peers' tcp servers (the replication stream), or null. */
+  TcpTransport messaging() {
+    return transports.messaging();
+  }
+
   public TcpReadServer tcpServer() {
     return transports.tcpServer();
   }
@@ -446,6 +459,7 @@ public final class DsmNode {
 
   /** Releases everything this node holds: task threads, timer, readers, servers, arena files. */
   void close() {
+    replication.close();
     runner.close();
     timing.close();
     peers.close();

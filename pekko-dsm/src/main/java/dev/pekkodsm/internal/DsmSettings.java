@@ -57,6 +57,9 @@ public final class DsmSettings {
   public final Duration replicationAckTimeout;
   public final Duration replicationResendAfter;
 
+  /** True: the replication stream goes over the backup's tcp read server; false: over Artery. */
+  public final boolean replicationOverTcp;
+
   private DsmSettings(Config root, ClassRegistry extra, ClassLoader loader) {
     Config c = root.getConfig("pekko.dsm");
     this.askTimeout = positive(c, "ask-timeout");
@@ -173,6 +176,14 @@ public final class DsmSettings {
     this.replicationFactor = factor;
     this.replicationAckTimeout = positive(c, "replication.ack-timeout");
     this.replicationResendAfter = positive(c, "replication.resend-after");
+    String channel = c.getString("replication.channel");
+    if (!channel.equals("tcp") && !channel.equals("artery")) {
+      throw new ConfigException.BadValue(
+          c.origin(),
+          "pekko.dsm.replication.channel",
+          "channel=" + channel + " is not one of tcp, artery");
+    }
+    this.replicationOverTcp = channel.equals("tcp");
   }
 
   /**

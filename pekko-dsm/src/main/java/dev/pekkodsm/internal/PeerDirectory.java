@@ -1,6 +1,7 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.TransportUnavailableException;
 import java.time.Duration;
@@ -255,6 +256,14 @@ final class PeerDirectory {
           }
         });
     return fresh;
+  }
+
+  /** What {@code node} publishes (its own, not a promoted primary's), fetched from it. */
+  CompletableFuture<PeerEndpoint> endpoint(NodeId node) {
+    long deadlineNs = System.nanoTime() + askTimeout.toNanos();
+    return address(node)
+        .thenCompose(address -> fetchEndpoint(address, null, deadlineNs))
+        .thenApply(Protocol.EndpointInfo::endpoint);
   }
 
   /**

@@ -197,7 +197,15 @@ final class Promotion implements AutoCloseable {
             2 * (settings.askTimeout.toNanos() + settings.borrowTimeout.toNanos()));
     backup[0] =
         new Replication(
-            node.self(), primary, table, arena, publisher, node.peers(), timing, settings);
+            node.self(),
+            primary,
+            table,
+            arena,
+            publisher,
+            node.peers(),
+            node.messaging(),
+            timing,
+            settings);
     backup[0].replyTo(node.replication().replyToRef());
     mutexes[0] = new MutexHome(node.self(), publisher, timing, settings.borrowTimeout.toNanos());
     Duration keep = settings.askTimeout.plus(settings.borrowTimeout).multipliedBy(3);
@@ -410,6 +418,7 @@ final class Promotion implements AutoCloseable {
   @Override
   public void close() {
     for (Promoted p : promoted.values()) {
+      p.replication.close();
       if (p.tcp != null) {
         p.tcp.close();
       }

@@ -9,10 +9,12 @@ import dev.pekkodsm.memory.SnapshotArena;
 import dev.pekkodsm.memory.SyncRegion;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +24,11 @@ import org.slf4j.LoggerFactory;
  * primary's, cell and value-slot records to a mirror of its sync region, object records to a {@link
  * ReplicaCatalog}.
  *
- * <p>Thread-safe: records of one primary are applied one batch at a time.
+ * <p>A batch from a node removed from the cluster is refused: a node that was paused past the
+ * failure detector and resumed cannot have a change acknowledged once its backup knows it left
+ * (Artery's quarantine drops its messages too; its tcp connections are not quarantined).
+ *
+ * <p>Thread-safe: batches are applied one at a time, and a mirror is taken (promoted) between two.
  */
 final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
 
@@ -69,17 +75,31 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
   final LongAdder recordsApplied = new LongAdder();
   final LongAdder unknownFrees = new LongAdder();
   final LongAdder unknownCells = new LongAdder();
+  final LongAdder refusedBatches = new LongAdder();
+  private final Predicate<NodeId> departed;
 
-  ReplicaHost(NodeId self, ArenaSettings ownSettings, SnapshotCodec codec) {
+  /**
+   * @param departed true of a node removed from the cluster, whose batches are refused
+   */
+  ReplicaHost(
+      NodeId self, ArenaSettings ownSettings, SnapshotCodec codec, Predicate<NodeId> departed) {
     this.self = self;
     this.ownSettings = ownSettings;
     this.codec = codec;
+    this.departed = departed;
   }
 
-  /** Applies a batch and says how far this backup got. Null: say nothing (a refused record). */
-  Protocol.ReplicaAnswer receive(Protocol.Replicate m) {
+  /**
+   * Applies a batch and says how far this backup got. Null: say nothing (a refused record, or a
+   * batch of a node that left).
+   */
+  synchronized Protocol.ReplicaAnswer receive(Protocol.Replicate m) {
     NodeId primary = NodeId.of(m.primary());
     if (primary.equals(self)) {
+      return null;
+    }
+    if (departed.test(NodeId.of(m.sender()))) {
+      refusedBatches.increment();
       return null;
     }
     ReplicaInbox.Answer answer;
@@ -220,13 +240,13 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
   }
 
   /** Stops following {@code primary} and hands its mirror over (promotion), or null. */
-  Mirror take(NodeId primary) {
+  synchronized Mirror take(NodeId primary) {
     inbox.forget(primary);
     return mirrors.remove(primary);
   }
 
   /** Drops the mirror of {@code primary} (it backs up elsewhere, or it left unpromoted here). */
-  void drop(NodeId primary) {
+  synchronized void drop(NodeId primary) {
     inbox.forget(primary);
     reset(primary);
   }
@@ -236,7 +256,7 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
    * promoted.
    */
   List<NodeId> primariesSentBy(NodeId sender) {
-    List<NodeId> out = new java.util.ArrayList<>();
+    List<NodeId> out = new ArrayList<>();
     for (Mirror m : mirrors.values()) {
       if (sender.equals(m.sender) || (m.sender == null && sender.equals(m.primary))) {
         out.add(m.primary);
@@ -249,7 +269,7 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
    * Drops the mirrors whose sender no longer backs up here ({@code keep} says no): the primary
    * moved to another backup, so this copy would only go stale.
    */
-  void dropUnless(java.util.function.Predicate<NodeId> keep) {
+  void dropUnless(Predicate<NodeId> keep) {
     for (Mirror m : List.copyOf(mirrors.values())) {
       NodeId sender = m.sender;
       if (sender != null && !keep.test(sender)) {

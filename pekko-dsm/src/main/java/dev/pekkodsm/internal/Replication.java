@@ -19,6 +19,7 @@ import dev.pekkodsm.memory.SyncFailedException;
 import dev.pekkodsm.memory.SyncLayout;
 import dev.pekkodsm.memory.SyncRegion;
 import dev.pekkodsm.memory.SyncStatus;
+import dev.pekkodsm.memory.TcpTransport;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,8 +66,8 @@ final class Replication {
   private final SnapshotPublisher publisher;
   private final PeerDirectory peers;
   private final DsmSettings settings;
+  private final ReplicaLink link;
   private final ReplicationStream stream;
-  private volatile ActorRef<Protocol.NodeCommand> replyTo;
 
   Replication(
       NodeId self,
@@ -74,15 +75,18 @@ final class Replication {
       SnapshotArena arena,
       SnapshotPublisher publisher,
       PeerDirectory peers,
+      TcpTransport tcp,
       Timing timing,
       DsmSettings settings) {
-    this(self, self, table, arena, publisher, peers, timing, settings);
+    this(self, self, table, arena, publisher, peers, tcp, timing, settings);
   }
 
   /**
    * The replication of {@code primary}'s objects kept on this node ({@code self}): its own, or
    * those of a primary it promoted, which are backed up where this node's are, on its successor
    * (which is where a request for them goes if this node leaves too).
+   *
+   * @param tcp sends the stream to the backup's tcp server, or null to send it over Artery
    */
   Replication(
       NodeId self,
@@ -91,6 +95,7 @@ final class Replication {
       SnapshotArena arena,
       SnapshotPublisher publisher,
       PeerDirectory peers,
+      TcpTransport tcp,
       Timing timing,
       DsmSettings settings) {
     this.self = self;
@@ -101,9 +106,17 @@ final class Replication {
     this.publisher = publisher;
     this.peers = peers;
     this.settings = settings;
+    this.link =
+        new ReplicaLink(
+            self,
+            primary,
+            peers,
+            settings.replicationFactor > 0 ? tcp : null,
+            settings.replicationResendAfter,
+            this::answered);
     this.stream =
         new ReplicationStream(
-            this::send, timing, settings.replicationResendAfter.toNanos(), 1 << 14, BATCH_BYTES);
+            link, timing, settings.replicationResendAfter.toNanos(), 1 << 14, BATCH_BYTES);
     if (enabled()) {
       region.replicateTo(new RegionChanges());
     }
@@ -116,7 +129,7 @@ final class Replication {
 
   /** Where the backup's answers go: this node's DSM actor. */
   void replyTo(ActorRef<Protocol.NodeCommand> nodeActor) {
-    this.replyTo = nodeActor;
+    link.replyTo(nodeActor);
   }
 
   /** Whose objects this replicates. */
@@ -126,7 +139,12 @@ final class Replication {
 
   /** This node's DSM actor, or null before it started. */
   ActorRef<Protocol.NodeCommand> replyToRef() {
-    return replyTo;
+    return link.replyTo();
+  }
+
+  /** Stops the link's sender (the node is closing). */
+  void close() {
+    link.close();
   }
 
   /** The backup now, or null. */
@@ -172,23 +190,6 @@ final class Replication {
     } else {
       stream.acked(from, answer.epoch(), answer.upTo());
     }
-  }
-
-  private void send(NodeId backup, long epoch, long firstSeq, List<ReplicaRecord> records) {
-    ActorRef<Protocol.NodeCommand> me = replyTo;
-    if (me == null) {
-      return; // not started yet: the resend will carry it
-    }
-    Protocol.Replicate message =
-        new Protocol.Replicate(primary.value(), self.value(), epoch, firstSeq, records, me);
-    peers
-        .address(backup)
-        .thenAccept(address -> peers.nodeActor(address).tell(message))
-        .exceptionally(
-            e -> {
-              log.debug("cannot reach backup {}: {}", backup, e.toString());
-              return null;
-            });
   }
 
   /**

@@ -32,6 +32,7 @@ final class TransportBootstrap implements AutoCloseable {
 
   private final TcpReadServer tcpServer;
   private final TcpTransport tcp; // null if this node does not read over tcp
+  private final TcpTransport messaging; // null if nothing is sent to peers' tcp servers
   private final RdmaArenaServer rdmaServer;
   private final PeerEndpoint endpoint;
   private final Transports transports;
@@ -41,8 +42,10 @@ final class TransportBootstrap implements AutoCloseable {
       RdmaArenaServer rdmaServer,
       PeerEndpoint endpoint,
       Transports transports,
-      TcpTransport tcp) {
+      TcpTransport tcp,
+      TcpTransport messaging) {
     this.tcpServer = tcpServer;
+    this.messaging = messaging;
     this.rdmaServer = rdmaServer;
     this.endpoint = endpoint;
     this.transports = transports;
@@ -101,12 +104,21 @@ final class TransportBootstrap implements AutoCloseable {
                 : null,
             rdmaServer != null ? "" : rdmaUnavailable(settings),
             latencies);
-    return new TransportBootstrap(tcpServer, rdmaServer, published, transports, tcp);
+    TcpTransport messaging =
+        !replicatesOverTcp(settings)
+            ? null
+            : tcp != null ? tcp : new TcpTransport(codec, maxFrame, settings.tcp);
+    return new TransportBootstrap(tcpServer, rdmaServer, published, transports, tcp, messaging);
   }
 
   private static boolean readsTcp(DsmSettings settings) {
     return settings.transport == DsmSettings.Transport.AUTO
         || settings.transport == DsmSettings.Transport.TCP;
+  }
+
+  /** With a backup over tcp, every node runs its tcp server, whatever reads go over. */
+  private static boolean replicatesOverTcp(DsmSettings settings) {
+    return settings.replicationFactor > 0 && settings.replicationOverTcp;
   }
 
   private static String rdmaUnavailable(DsmSettings settings) {
@@ -168,10 +180,13 @@ final class TransportBootstrap implements AutoCloseable {
     }
   }
 
-  /** Starts the tcp read server when this node may be read over tcp; null otherwise. */
+  /**
+   * Starts the tcp read server when this node may be read over tcp or is backed up over tcp; null
+   * otherwise.
+   */
   private static TcpReadServer startTcpServer(
       ActorSystem<?> system, DsmSettings settings, SnapshotArena arena, SyncRegion region) {
-    if (!readsTcp(settings)) {
+    if (!readsTcp(settings) && !replicatesOverTcp(settings)) {
       return null;
     }
     TcpSettings tcp = settings.tcp;
@@ -208,6 +223,14 @@ final class TransportBootstrap implements AutoCloseable {
     return transports;
   }
 
+  /**
+   * What sends messages to peers' tcp servers (the replication stream), or null if this node sends
+   * none.
+   */
+  TcpTransport messaging() {
+    return messaging;
+  }
+
   /** The tcp read server, or null if this node runs none. */
   TcpReadServer tcpServer() {
     return tcpServer;
@@ -216,6 +239,9 @@ final class TransportBootstrap implements AutoCloseable {
   @Override
   public void close() {
     transports.close();
+    if (messaging != null && messaging != tcp) {
+      messaging.close();
+    }
     if (tcpServer != null) {
       tcpServer.close();
     }

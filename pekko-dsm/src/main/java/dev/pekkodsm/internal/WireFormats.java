@@ -271,32 +271,13 @@ final class WireFormats {
     add(
         "RP",
         Protocol.Replicate.class,
-        (w, m) -> {
-          w.l(m.primary()).l(m.sender()).l(m.epoch()).l(m.firstSeq()).i(m.records().size());
-          m.records().forEach(r -> writeRecord(w, r));
-          w.ref(m.replyTo());
-        },
+        (w, m) -> writeBatch(w, m).ref(m.replyTo()),
         r -> {
-          long primary = r.l();
-          long sender = r.l();
-          long epoch = r.l();
-          long firstSeq = r.l();
-          int n = r.i();
-          if (n < 1 || n > MAX_RECORDS) {
-            throw new IllegalArgumentException("malformed pekko-dsm message: " + n + " records");
-          }
-          r.require(12L * n); // the smallest record is 12 bytes
-          List<ReplicaRecord> records = new ArrayList<>(n);
-          for (int i = 0; i < n; i++) {
-            records.add(record(r));
-          }
-          return new Protocol.Replicate(primary, sender, epoch, firstSeq, records, r.ref());
+          Protocol.Replicate m = readBatch(r); // the batch comes first on the wire, then replyTo
+          return new Protocol.Replicate(
+              m.primary(), m.sender(), m.epoch(), m.firstSeq(), m.records(), r.ref());
         });
-    add(
-        "RK",
-        Protocol.ReplicaAnswer.class,
-        (w, m) -> w.l(m.primary()).l(m.backup()).l(m.epoch()).l(m.upTo()).b(m.lost()),
-        r -> new Protocol.ReplicaAnswer(r.l(), r.l(), r.l(), r.l(), r.b()));
+    add("RK", Protocol.ReplicaAnswer.class, WireFormats::writeAnswer, WireFormats::readAnswer);
     add(
         "CQ",
         Protocol.CensusQuery.class,
@@ -306,6 +287,77 @@ final class WireFormats {
   }
 
   private static final int MAX_RECORDS = 1 << 16;
+
+  /**
+   * A replication batch as it travels over the tcp link ({@code ReplicaLink}): the Artery format
+   * without {@code replyTo}, since the answer comes back on the same connection.
+   */
+  static byte[] batchBytes(Protocol.Replicate m) {
+    return writeBatch(new Writer(null), m).toBytes();
+  }
+
+  /**
+   * Reads {@link #batchBytes}; its {@code replyTo} is null.
+   *
+   * @throws IllegalArgumentException if the bytes are not one whole batch
+   */
+  static Protocol.Replicate batch(byte[] bytes) {
+    Reader r = new Reader(null, bytes);
+    Protocol.Replicate m = readBatch(r);
+    r.end("RP");
+    return m;
+  }
+
+  /** A backup's answer as it travels over the tcp link. */
+  static byte[] answerBytes(Protocol.ReplicaAnswer m) {
+    Writer w = new Writer(null);
+    writeAnswer(w, m);
+    return w.toBytes();
+  }
+
+  /**
+   * Reads {@link #answerBytes}.
+   *
+   * @throws IllegalArgumentException if the bytes are not one whole answer
+   */
+  static Protocol.ReplicaAnswer answer(byte[] bytes) {
+    Reader r = new Reader(null, bytes);
+    Protocol.ReplicaAnswer m = readAnswer(r);
+    r.end("RK");
+    return m;
+  }
+
+  private static Writer writeBatch(Writer w, Protocol.Replicate m) {
+    w.l(m.primary()).l(m.sender()).l(m.epoch()).l(m.firstSeq()).i(m.records().size());
+    m.records().forEach(r -> writeRecord(w, r));
+    return w;
+  }
+
+  /** A batch without its {@code replyTo} (null). */
+  private static Protocol.Replicate readBatch(Reader r) {
+    long primary = r.l();
+    long sender = r.l();
+    long epoch = r.l();
+    long firstSeq = r.l();
+    int n = r.i();
+    if (n < 1 || n > MAX_RECORDS) {
+      throw new IllegalArgumentException("malformed pekko-dsm message: " + n + " records");
+    }
+    r.require(12L * n); // the smallest record is 12 bytes
+    List<ReplicaRecord> records = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      records.add(record(r));
+    }
+    return new Protocol.Replicate(primary, sender, epoch, firstSeq, records, null);
+  }
+
+  private static void writeAnswer(Writer w, Protocol.ReplicaAnswer m) {
+    w.l(m.primary()).l(m.backup()).l(m.epoch()).l(m.upTo()).b(m.lost());
+  }
+
+  private static Protocol.ReplicaAnswer readAnswer(Reader r) {
+    return new Protocol.ReplicaAnswer(r.l(), r.l(), r.l(), r.l(), r.b());
+  }
 
   private static void census(Writer w, Protocol.CensusAnswer m) {
     w.l(m.primary()).l(m.from()).i(m.objects().length);

@@ -20,6 +20,7 @@ import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
 import dev.pekkodsm.memory.SyncLayout;
 import dev.pekkodsm.memory.SyncRegion;
+import dev.pekkodsm.memory.TcpTransport;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import dev.pekkodsm.testkit.LocalCluster;
 import java.time.Duration;
@@ -217,6 +218,85 @@ class ReplicationStreamingTest {
       box.replace(v -> "w");
       assertNull(node(cluster, 0).replication().backup());
       assertNull(node(cluster, 1).replicas().mirror(cluster.nodeId(0)));
+    }
+  }
+
+  @Test
+  void shouldStreamOverTheBackupsTcpServerWhileReadsGoOverShm() throws Exception {
+    try (LocalCluster cluster =
+        LocalCluster.withNodes(3).config(FACTOR_ONE + "\npekko.dsm.transport = shm").start()) {
+      awaitBackups(cluster);
+      DsmNode primary = node(cluster, 0);
+      DsmNode backup = backupOf(cluster, 0);
+      assertNotNull(backup.tcpServer(), "a backup runs its tcp server for the stream");
+      long before = backup.tcpServer().messagesAnswered();
+      DBox<String> box = cluster.dsm(0).alloc("v0");
+      for (int i = 1; i <= 20; i++) {
+        int n = i;
+        box.replace(v -> "v" + n);
+        assertTrue(
+            Arrays.equals(published(primary, box.address()), mirrored(backup, box.address())),
+            "write " + i);
+      }
+      long batches = backup.tcpServer().messagesAnswered() - before;
+      // Each write waited for a batch of its own; the first ones may have gone by Artery while
+      // the backup's endpoint was being fetched.
+      assertTrue(batches >= 10, "batches answered over tcp: " + batches);
+    }
+  }
+
+  @Test
+  void shouldStreamOverArteryWhenAskedTo() throws Exception {
+    try (LocalCluster cluster =
+        LocalCluster.withNodes(2)
+            .config(
+                FACTOR_ONE + "\npekko.dsm.transport = shm\npekko.dsm.replication.channel = artery")
+            .start()) {
+      awaitBackups(cluster);
+      DsmNode backup = backupOf(cluster, 0);
+      assertNull(backup.tcpServer(), "no tcp server with reads over shm and the stream on Artery");
+      DBox<String> box = cluster.dsm(0).alloc("v0");
+      box.replace(v -> "v1");
+      assertTrue(
+          Arrays.equals(
+              published(node(cluster, 0), box.address()), mirrored(backup, box.address())));
+    }
+  }
+
+  @Test
+  void shouldRefuseTheBatchesOfARemovedNodeOverTcp() throws Exception {
+    try (LocalCluster cluster = LocalCluster.withNodes(3).config(FACTOR_ONE).start()) {
+      awaitBackups(cluster);
+      NodeId gone = cluster.nodeId(0);
+      DsmNode backup = backupOf(cluster, 0);
+      cluster.crash(0);
+      cluster.awaitRemoved(0);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!backup.peers().isDeparted(gone)) {
+        assertTrue(System.nanoTime() < deadline, "the backup never took node 0 as removed");
+        Thread.sleep(20);
+      }
+      // What node 0 would send if it had only been paused: a new epoch for its backup.
+      Protocol.Replicate zombie =
+          new Protocol.Replicate(
+              gone.value(),
+              gone.value(),
+              1_000,
+              1,
+              List.of(new ReplicaRecord.Begin(1, 2, 1 << 20, 4, 16)),
+              null);
+      try (TcpTransport tcp =
+              new TcpTransport(new SnapshotCodec(backup.kryo()), 1 << 20, backup.settings().tcp);
+          TcpTransport.Messenger link = tcp.messenger(backup.endpoint())) {
+        byte[] answer =
+            link.send(
+                ReplicaLink.CHANNEL,
+                WireFormats.batchBytes(zombie),
+                System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+        assertEquals(0, answer.length, "no acknowledgement for a node that left");
+      }
+      assertEquals(1, backup.replicas().refusedBatches.sum());
+      assertNull(backup.replicas().mirror(gone), "and no mirror of it made again");
     }
   }
 }
