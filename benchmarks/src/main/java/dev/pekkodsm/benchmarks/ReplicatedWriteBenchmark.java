@@ -26,9 +26,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * backup: a memory operation) and factor 1 (the new version is published, shipped to the backup and
  * acknowledged before the write ends); a mutex's lock, change and unlock and an atomic's increment,
  * on the home and from the other node (with factor 1 the other node's commit and increment are
- * asked of the home, which has its backup hold them first); against the floor of one Cluster
- * Sharding {@code ask} of 1 KiB to the other node, which is what a write waiting for its backup
- * should cost at best. Sampled, so the table has percentiles.
+ * asked of the home, which has its backup hold them first); against one Cluster Sharding {@code
+ * ask} of 1 KiB to the other node. Factor 1 runs with the replication stream over the backup's tcp
+ * server ({@code 1}, the default) and over Artery ({@code 1-artery}). Sampled, so the table has
+ * percentiles.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -44,8 +45,9 @@ public class ReplicatedWriteBenchmark {
   /** Two nodes; node 0 writes a box homed on itself; node 1 is its backup when factor is 1. */
   @State(Scope.Benchmark)
   public static class Nodes {
-    @Param({"0", "1"})
-    int factor;
+    /** The replication factor, and for 1 the stream's channel: 0, 1 (tcp) or 1-artery. */
+    @Param({"0", "1", "1-artery"})
+    String factor;
 
     LocalCluster cluster;
     DBox<Payload> box;
@@ -56,7 +58,12 @@ public class ReplicatedWriteBenchmark {
 
     @Setup(Level.Trial)
     public void start() {
-      cluster = Clusters.twoNodes(EchoEntity.CONFIG + "\npekko.dsm.replication.factor = " + factor);
+      cluster =
+          Clusters.twoNodes(
+              EchoEntity.CONFIG
+                  + "\npekko.dsm.replication.factor = "
+                  + factor.charAt(0)
+                  + (factor.endsWith("artery") ? "\npekko.dsm.replication.channel = artery" : ""));
       Echoes.startSharding(cluster, Payload.ofLength(VALUE_BYTES).bytes());
       echo = Echoes.entityOn(cluster, 0, 1);
       box = cluster.dsm(0).alloc(Payload.ofLength(VALUE_BYTES));

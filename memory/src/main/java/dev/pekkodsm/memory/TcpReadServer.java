@@ -17,6 +17,7 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -84,10 +85,12 @@ public final class TcpReadServer implements AutoCloseable {
   @FunctionalInterface
   public interface MessageHandler {
     /**
-     * The answer to {@code body}, sent on {@code channel}, or null to refuse it. Runs on a server
-     * thread, which serves other connections meanwhile: it must not wait for anything.
+     * The answer to {@code body}, sent on {@code channel}: a future of its bytes, sent back once it
+     * completes; null, or a future failed or completed with null, refuses it. Runs on a server
+     * thread, which serves other connections meanwhile: work that waits for anything must run
+     * elsewhere and complete the future from there.
      */
-    byte[] answer(long channel, byte[] body);
+    CompletableFuture<byte[]> answer(long channel, byte[] body);
   }
 
   private TcpReadServer(
@@ -251,6 +254,7 @@ public final class TcpReadServer implements AutoCloseable {
     final int index;
     final Selector selector;
     final ConcurrentLinkedQueue<Accepted> incoming = new ConcurrentLinkedQueue<>();
+    final ConcurrentLinkedQueue<Runnable> answered = new ConcurrentLinkedQueue<>();
     final Set<Connection> connections = new HashSet<>();
     final TcpRequestHandler handler =
         new TcpRequestHandler(arena, region, served, bytesServed, messagesAnswered, () -> messages);
@@ -269,6 +273,9 @@ public final class TcpReadServer implements AutoCloseable {
           selector.select(SWEEP_MS);
           for (Accepted accepted; (accepted = incoming.poll()) != null; ) {
             adopt(accepted);
+          }
+          for (Runnable late; (late = answered.poll()) != null; ) {
+            late.run();
           }
           Iterator<SelectionKey> keys = selector.selectedKeys().iterator();
           while (keys.hasNext()) {
@@ -379,7 +386,7 @@ public final class TcpReadServer implements AutoCloseable {
    * One client connection, confined to its loop's thread. Replies are assembled in a direct buffer:
    * a slot is copied into it once and written from it with no further copy.
    */
-  private final class Connection implements SlotReads.FrameSink {
+  private final class Connection implements TcpRequestHandler.Replies {
     final Loop loop;
     final SocketChannel channel;
     ByteBuffer in = ByteBuffer.allocate(64 * TcpWire.REQUEST_BYTES);
@@ -393,6 +400,7 @@ public final class TcpReadServer implements AutoCloseable {
     boolean closing;
     long partialSinceNs;
     long stalledSinceNs;
+    int awaited; // messages whose answers are still being made
 
     Connection(Loop loop, SocketChannel channel, InetAddress address) {
       this.loop = loop;
@@ -477,6 +485,30 @@ public final class TcpReadServer implements AutoCloseable {
       }
       if (channel.isOpen()) {
         flush(); // a refusal goes out, then flush closes the connection
+      }
+    }
+
+    /** Answers message {@code id} on this loop's thread once {@code answer} completes. */
+    @Override
+    public void later(long id, CompletableFuture<byte[]> answer) {
+      awaited++;
+      answer.whenComplete(
+          (bytes, failure) -> {
+            loop.answered.add(() -> answerNow(id, answer));
+            loop.selector.wakeup();
+          });
+    }
+
+    private void answerNow(long id, CompletableFuture<byte[]> answer) {
+      awaited--;
+      if (!loop.connections.contains(this)) {
+        return; // closed meanwhile: the client's deadline covers the lost answer
+      }
+      loop.handler.answer(this, id, answer);
+      try {
+        flush();
+      } catch (IOException e) {
+        close();
       }
     }
 
@@ -585,6 +617,7 @@ public final class TcpReadServer implements AutoCloseable {
           && partialSinceNs == 0
           && stalledSinceNs == 0
           && out.position() == 0
+          && awaited == 0
           && now - lastRequestNs > settings.idleTimeout().toNanos()) {
         closedIdle.increment();
         close();

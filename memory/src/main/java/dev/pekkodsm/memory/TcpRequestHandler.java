@@ -7,6 +7,7 @@ import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -60,8 +61,7 @@ final class TcpRequestHandler {
    * Answers one request whose header ({@code opcode}, {@code arg}, {@code id}, {@code locator}) has
    * been read from {@code in}; its body, all buffered, is read from {@code in}'s position.
    */
-  void handle(
-      int opcode, int arg, long id, long locator, ByteBuffer in, SlotReads.FrameSink reply) {
+  void handle(int opcode, int arg, long id, long locator, ByteBuffer in, Replies reply) {
     if (opcode == TcpWire.READ_OPCODE) {
       serve(id, locator, segment(SlotLayout.segment(locator)), arena, reply);
     } else if (opcode == TcpWire.READ_VALUE_OPCODE) {
@@ -82,17 +82,22 @@ final class TcpRequestHandler {
     }
   }
 
+  /** Where a reply goes: the connection's buffer, now or, for a message, once answered. */
+  interface Replies extends SlotReads.FrameSink {
+    /** Sends the answer to request {@code id} once {@code answer} completes. */
+    void later(long id, CompletableFuture<byte[]> answer);
+  }
+
   /**
    * A message of {@code length} bytes on {@code channel}, answered by the node's handler: its
-   * answer, or REFUSED if there is no handler, it refuses, fails, or answers more than a message's
-   * largest size.
+   * answer, now or once its future completes ({@link Replies#later}), or REFUSED if there is no
+   * handler, or it refuses, fails, or answers more than a message's largest size.
    */
-  private void serveMessage(
-      int length, long id, long channel, ByteBuffer in, SlotReads.FrameSink reply) {
+  private void serveMessage(int length, long id, long channel, ByteBuffer in, Replies reply) {
     byte[] body = new byte[length];
     in.get(body);
     TcpReadServer.MessageHandler handler = messages.get();
-    byte[] answer = null;
+    CompletableFuture<byte[]> answer = null;
     if (handler != null) {
       try {
         answer = handler.answer(channel, body);
@@ -101,6 +106,19 @@ final class TcpRequestHandler {
       }
     }
     served.increment();
+    if (answer != null && !answer.isDone()) {
+      reply.later(id, answer);
+      return;
+    }
+    answer(reply, id, answer);
+  }
+
+  /** Writes the answer to message {@code id}: the future's bytes, or REFUSED. */
+  void answer(SlotReads.FrameSink reply, long id, CompletableFuture<byte[]> settled) {
+    byte[] answer = null;
+    if (settled != null && settled.isDone() && !settled.isCompletedExceptionally()) {
+      answer = settled.join();
+    }
     boolean refused = answer == null || answer.length > TcpWire.MAX_MESSAGE_BYTES;
     int replyBytes = refused ? 0 : answer.length;
     ByteBuffer out = reply.room(TcpWire.REPLY_HEADER_BYTES + replyBytes);

@@ -5,6 +5,7 @@ import static dev.pekkodsm.memory.Frames.MAX_FRAME;
 import static dev.pekkodsm.memory.Frames.frame;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -313,7 +315,8 @@ class TcpSyncTest extends SyncConformanceTest {
           for (int i = 0; i < body.length; i++) {
             answer[8 + i] = (byte) ~body[i];
           }
-          return answer.length > 1024 ? Arrays.copyOf(answer, 16) : answer;
+          return CompletableFuture.completedFuture(
+              answer.length > 1024 ? Arrays.copyOf(answer, 16) : answer);
         });
     try (TcpTransport.Messenger messenger =
         tcp.messenger(TcpTransportTest.endpoint(arena, server))) {
@@ -348,12 +351,16 @@ class TcpSyncTest extends SyncConformanceTest {
       assertThrows(
           TransportUnavailableException.class, () -> messenger.send(1, new byte[4], soon()));
       server.handleMessages(
+          (channel, body) -> CompletableFuture.failedFuture(new IllegalStateException("no")));
+      assertThrows(
+          TransportUnavailableException.class, () -> messenger.send(1, new byte[4], soon()));
+      server.handleMessages(
           (channel, body) -> {
             throw new IllegalStateException("a handler's bug");
           });
       assertThrows(
           TransportUnavailableException.class, () -> messenger.send(1, new byte[4], soon()));
-      server.handleMessages((channel, body) -> new byte[] {9});
+      server.handleMessages((channel, body) -> CompletableFuture.completedFuture(new byte[] {9}));
       assertArrayEquals(new byte[] {9}, messenger.send(1, new byte[4], soon()));
     }
     assertEquals(1, server.messagesAnswered(), "refusals are not answers");
@@ -364,12 +371,47 @@ class TcpSyncTest extends SyncConformanceTest {
   @Test
   void shouldCloseAConnectionDeclaringAMessageLargerThanAnyTaken() throws Exception {
     TcpReadServer server = serve(arena, region);
-    server.handleMessages((channel, body) -> new byte[0]);
+    server.handleMessages((channel, body) -> CompletableFuture.completedFuture(new byte[0]));
     try (Socket s = TcpTransportTest.rawClient(server, arena, "")) {
       s.getOutputStream()
           .write(request(TcpWire.MESSAGE_OPCODE, TcpWire.MAX_MESSAGE_BYTES + 1, 1, 0));
       s.setSoTimeout(5_000);
       assertEquals(-1, s.getInputStream().read(), "closed without a reply");
     }
+  }
+
+  @Test
+  void shouldAnswerAMessageOnceItsAnswerIsMadeAndServeMeanwhile() throws Exception {
+    TcpReadServer server = serve(arena, region);
+    CompletableFuture<byte[]> answer = new CompletableFuture<>();
+    server.handleMessages((channel, body) -> channel == 1 ? answer : null);
+    PeerEndpoint endpoint = TcpTransportTest.endpoint(arena, server);
+    long cell = region.allocateCell(SyncLayout.KIND_ATOMIC, OBJECT);
+    try (TcpTransport.Messenger messenger = tcp.messenger(endpoint)) {
+      CompletableFuture<byte[]> sent =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return messenger.send(1, new byte[] {1}, soon());
+                } catch (TransportUnavailableException e) {
+                  throw new IllegalStateException(e);
+                }
+              });
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (server.readsServed() == 0) {
+        assertTrue(System.nanoTime() < deadline, "the message never arrived");
+        Thread.sleep(5);
+      }
+      PeerReader peer = closeLater(tcp.open(endpoint));
+      assertEquals(0, peer.getAndAdd(cell, OBJECT, SyncLayout.WORD, 2, soon()), "served meanwhile");
+      assertFalse(sent.isDone(), "not answered before its answer is made");
+      assertThrows(
+          TransportUnavailableException.class,
+          () -> messenger.send(2, new byte[1], soon()),
+          "and other messages are answered meanwhile");
+      answer.complete(new byte[] {4, 2});
+      assertArrayEquals(new byte[] {4, 2}, sent.get(5, TimeUnit.SECONDS));
+    }
+    assertEquals(1, server.messagesAnswered());
   }
 }

@@ -196,12 +196,13 @@ final class ReplicaLink implements ReplicationStream.Link, AutoCloseable {
    * The backup's side: the answer to a batch received on the tcp server's {@code channel} (empty if
    * the backup says nothing), or null to refuse what is not a batch.
    */
-  static byte[] serve(ReplicaHost replicas, long channel, byte[] body) {
+  static CompletableFuture<byte[]> serve(ReplicaHost replicas, long channel, byte[] body) {
     if (channel != CHANNEL) {
       return null;
     }
     Protocol.ReplicaAnswer answer = replicas.receive(WireFormats.batch(body));
-    return answer == null ? new byte[0] : WireFormats.answerBytes(answer);
+    return CompletableFuture.completedFuture(
+        answer == null ? new byte[0] : WireFormats.answerBytes(answer));
   }
 
   /** Stops sending over tcp; a batch being sent fails over to Artery. */
