@@ -117,9 +117,9 @@ public final class TcpTransport implements OneSidedTransport {
     /**
      * Sends {@code body} on {@code channel} and waits for the answer until {@code deadlineNs}.
      *
-     * @throws TransportUnavailableException if the peer refused the message, did not answer in
-     *     time, or the connection broke (the message may or may not have been handled), or it could
-     *     not be reached
+     * @throws TransportUnavailableException if the peer refused the message or could not be
+     *     reached, or did not answer in time, or the connection broke (then the message may or may
+     *     not have been handled: {@link TransportUnavailableException#mayHaveArrived()})
      */
     byte[] send(long channel, byte[] body, long deadlineNs) throws TransportUnavailableException;
 
@@ -164,13 +164,16 @@ public final class TcpTransport implements OneSidedTransport {
           return Arrays.copyOf(out.bytes(), result);
         }
         String where = peer.tcpHost() + ":" + peer.tcpPort();
-        throw new TransportUnavailableException(
-            switch (result) {
-              case -TcpWire.REFUSED -> where + " refused the message";
-              case TcpConnection.TIMED_OUT -> where + " did not answer in time";
-              case TcpConnection.UNREACHABLE -> "cannot reach " + where;
-              default -> "the connection to " + where + " broke";
-            });
+        throw switch (result) {
+          case -TcpWire.REFUSED ->
+              new TransportUnavailableException(where + " refused the message");
+          case TcpConnection.UNREACHABLE ->
+              new TransportUnavailableException("cannot reach " + where);
+          case TcpConnection.TIMED_OUT ->
+              new TransportUnavailableException(where + " did not answer in time", true);
+          default ->
+              new TransportUnavailableException("the connection to " + where + " broke", true);
+        };
       }
 
       @Override

@@ -347,6 +347,7 @@ class TcpSyncTest extends SyncConformanceTest {
           assertThrows(
               TransportUnavailableException.class, () -> messenger.send(1, new byte[4], soon()));
       assertTrue(none.getMessage().contains("refused"), none.getMessage());
+      assertFalse(none.mayHaveArrived(), "a refused message was not handled");
       server.handleMessages((channel, body) -> null);
       assertThrows(
           TransportUnavailableException.class, () -> messenger.send(1, new byte[4], soon()));
@@ -413,5 +414,20 @@ class TcpSyncTest extends SyncConformanceTest {
       assertArrayEquals(new byte[] {4, 2}, sent.get(5, TimeUnit.SECONDS));
     }
     assertEquals(1, server.messagesAnswered());
+  }
+
+  @Test
+  void shouldSayAMessageNotAnsweredInTimeMayHaveArrived() throws Exception {
+    java.net.ServerSocket silent = closeLater(TcpTransportTest.silentServer(arena));
+    PeerEndpoint endpoint =
+        PeerEndpoint.shmOnly(arena.endpoint(), "elsewhere")
+            .withTcp("127.0.0.1", silent.getLocalPort());
+    try (TcpTransport.Messenger messenger = tcp.messenger(endpoint)) {
+      TransportUnavailableException e =
+          assertThrows(
+              TransportUnavailableException.class,
+              () -> messenger.send(1, new byte[8], System.nanoTime() + 300_000_000L));
+      assertTrue(e.mayHaveArrived(), e.getMessage());
+    }
   }
 }

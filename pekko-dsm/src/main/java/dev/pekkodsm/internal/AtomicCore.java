@@ -54,7 +54,7 @@ public final class AtomicCore {
   public CompletableFuture<AtomicCell.Result> apply(AtomicCell.Op op, long a, long b) {
     if (op != AtomicCell.Op.GET && ctx.replicated() && lend.form() != LendCore.Form.LOCAL) {
       // The home's backup must hold the new value before it is seen: the home changes it.
-      return lend.checkLiveAsync().thenCompose(ok -> applyAtHome(op, a, b));
+      return lend.checkLiveAsync().thenCompose(ok -> applyAtReplicatedHome(op, a, b));
     }
     CompletableFuture<Void> live = lend.checkLiveAsync();
     if (live.isDone() && !live.isCompletedExceptionally()) {
@@ -80,6 +80,24 @@ public final class AtomicCore {
       }
       return CompletableFuture.failedFuture(ctx.reader().syncFailed(address(), e));
     }
+  }
+
+  /** Asks the home over its tcp server, or through sharding if that cannot be sent. */
+  private CompletableFuture<AtomicCell.Result> applyAtReplicatedHome(
+      AtomicCell.Op op, long a, long b) {
+    HomeSync home = ctx.homeSync(address().node());
+    if (home.available()) {
+      try {
+        return CompletableFuture.completedFuture(
+            home.atomic(cell(), address().object(), op, a, b, ctx.deadlineNs()));
+      } catch (SyncFailedException e) {
+        if (e.status() != SyncStatus.UNAVAILABLE) {
+          return CompletableFuture.failedFuture(ctx.reader().syncFailed(address(), e));
+        }
+        // not sent: asked through sharding below
+      }
+    }
+    return applyAtHome(op, a, b);
   }
 
   private CompletableFuture<AtomicCell.Result> applyAtHome(AtomicCell.Op op, long a, long b) {

@@ -145,6 +145,11 @@ public final class ClientContext {
     return settings().replicationFactor > 0;
   }
 
+  /** How to ask the replicated home of {@code node}'s objects to make a change over tcp. */
+  HomeSync homeSync(NodeId node) {
+    return peers.homeSync(node);
+  }
+
   /** The home side of the locks of the mutexes homed on this node. */
   public MutexHome mutexes() {
     return node.mutexes();

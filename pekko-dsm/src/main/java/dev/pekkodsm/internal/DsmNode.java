@@ -117,7 +117,8 @@ public final class DsmNode {
             settings.registry.fingerprint(),
             transports.transports(),
             settings.askTimeout,
-            settings.replicationFactor > 0);
+            settings.replicationFactor > 0,
+            transports.messaging());
     Errors errors = new Errors(self, metrics, settings.borrowTimeout);
     this.homes = new HomeProxy(system, peers, errors);
     Duration keep = settings.askTimeout.plus(settings.borrowTimeout).multipliedBy(3);
@@ -139,11 +140,7 @@ public final class DsmNode {
             self, table, arena, publisher, peers, transports.messaging(), timing, settings);
     backup[0] = replication;
     this.replicas = new ReplicaHost(self, settings.arena, codec, peers::isDeparted);
-    if (transports.tcpServer() != null) {
-      transports
-          .tcpServer()
-          .handleMessages((channel, body) -> ReplicaLink.serve(replicas, channel, body));
-    }
+
     this.promotion = new Promotion(this, settings, kryo, codec, timing, metrics);
     this.census =
         new Census(self, peers, timing, settings.askTimeout.toNanos(), promotion::censusDone);
@@ -151,6 +148,17 @@ public final class DsmNode {
     this.mutexes = mutexes[0];
     Shipping shipping = new Shipping(kryo, handles, settings.moveInlineBytes);
     this.runner = new TaskRunner(this, table, publisher, shipping, timing, metrics, settings);
+    if (transports.tcpServer() != null) {
+      long budgetNs = settings.replicationAckTimeout.toNanos();
+      transports
+          .tcpServer()
+          .handleMessages(
+              (channel, body) ->
+                  channel == ReplicaLink.CHANNEL
+                      ? ReplicaLink.serve(replicas, channel, body)
+                      : HomeSync.serve(
+                          region, self.value(), codec, runner::offload, channel, body, budgetNs));
+    }
     RefRegistry refs = new RefRegistry(self, homes);
     this.home =
         new HomeProtocol(

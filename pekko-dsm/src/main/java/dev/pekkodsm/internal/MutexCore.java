@@ -1,6 +1,7 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.DsmException;
+import dev.pekkodsm.DsmTimeoutException;
 import dev.pekkodsm.RemoteTaskException;
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.OwnedObject;
@@ -403,14 +404,25 @@ public final class MutexCore {
           throw new SyncFailedException(SyncStatus.UNAVAILABLE, "no one-sided writes");
         }
         if (ctx.replicated()) {
-          // The home's backup must hold a commit before it is seen: the home makes it.
-          throw new SyncFailedException(SyncStatus.UNAVAILABLE, "commits go to a replicated home");
+          // The home's backup must hold a commit before it is seen: the home makes it, asked
+          // over its tcp server (UNAVAILABLE if that cannot be sent: then through sharding).
+          outcome =
+              ctx.homeSync(address().node())
+                  .commit(cell(), object(), word, frame, nextColor, ctx.deadlineNs());
+        } else {
+          outcome =
+              MutexSteps.commit(
+                  sync, cell(), object(), word, frame, frame.length, nextColor, ctx.deadlineNs());
+          ctx.metrics().oneSided(sync, true, false, frame.length);
         }
-        outcome =
-            MutexSteps.commit(
-                sync, cell(), object(), word, frame, frame.length, nextColor, ctx.deadlineNs());
-        ctx.metrics().oneSided(sync, true, false, frame.length);
       } catch (SyncFailedException e) {
+        if (e.status() == SyncStatus.TIMED_OUT && ctx.replicated()) {
+          release(); // fails harmlessly if the home made the commit meanwhile
+          throw new DsmTimeoutException(
+              address(),
+              "the home did not answer the commit of " + address() + " in time: " + e.getMessage(),
+              e);
+        }
         if (e.status() != SyncStatus.TOO_LARGE && e.status() != SyncStatus.UNAVAILABLE) {
           throw new DsmException(address(), "the commit of " + address() + " failed: " + e, e);
         }

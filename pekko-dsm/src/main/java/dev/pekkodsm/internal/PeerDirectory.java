@@ -3,6 +3,7 @@ package dev.pekkodsm.internal;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.PeerReader;
+import dev.pekkodsm.memory.TcpTransport;
 import dev.pekkodsm.memory.TransportUnavailableException;
 import java.time.Duration;
 import java.util.Set;
@@ -47,6 +48,8 @@ final class PeerDirectory {
       new ConcurrentHashMap<>();
   private final ConcurrentHashMap<NodeId, CompletableFuture<PeerReader>> readers =
       new ConcurrentHashMap<>();
+  private final TcpTransport messaging; // null: no home is asked over tcp
+  private final ConcurrentHashMap<NodeId, HomeSync> homeSyncs = new ConcurrentHashMap<>();
 
   PeerDirectory(
       ActorSystem<?> system,
@@ -54,8 +57,10 @@ final class PeerDirectory {
       long registryFingerprint,
       Transports transports,
       Duration askTimeout,
-      boolean replicated) {
+      boolean replicated,
+      TcpTransport messaging) {
     this.replicated = replicated;
+    this.messaging = replicated ? messaging : null;
     this.system = system;
     this.self = self;
     this.registryFingerprint = registryFingerprint;
@@ -95,7 +100,19 @@ final class PeerDirectory {
     if (reader != null) {
       reader.thenAccept(PeerReader::close);
     }
+    HomeSync sync = homeSyncs.remove(node);
+    if (sync != null) {
+      sync.close();
+    }
     transports.forget(node);
+  }
+
+  /**
+   * How to ask the home of {@code node}'s objects (its promoter once it left) to make a commit or
+   * an atomic operation: over its tcp server once its reader is open, else {@link HomeSync#NONE}.
+   */
+  HomeSync homeSync(NodeId node) {
+    return homeSyncs.getOrDefault(node, HomeSync.NONE);
   }
 
   /**
@@ -249,6 +266,15 @@ final class PeerDirectory {
             PeerReader reader = transports.open(node, info.endpoint());
             if (!fresh.complete(reader) || (!promoted && departed.contains(node))) {
               reader.close();
+            } else if (messaging != null && info.endpoint().hasTcp()) {
+              HomeSync sync =
+                  new HomeSync(
+                      messaging.messenger(info.endpoint()),
+                      "the tcp server of " + (promoted ? "the promoter of " : "") + node);
+              HomeSync old = homeSyncs.put(node, sync);
+              if (old != null) {
+                old.close();
+              }
             }
           } catch (TransportUnavailableException | RuntimeException e) {
             log.warn(e.getMessage());
@@ -300,5 +326,7 @@ final class PeerDirectory {
   void close() {
     readers.values().forEach(f -> f.thenAccept(PeerReader::close));
     readers.clear();
+    homeSyncs.values().forEach(HomeSync::close);
+    homeSyncs.clear();
   }
 }

@@ -75,13 +75,18 @@ final class Promotion implements AutoCloseable {
     void handle(
         dev.pekkodsm.coherence.home.HomeRequest request,
         dev.pekkodsm.coherence.home.Responder out) {
+      afterCensus(() -> home.handle(request, out));
+    }
+
+    /** Runs {@code work} now if the census is in, else once it is. */
+    void afterCensus(Runnable work) {
       synchronized (this) {
         if (!counted) {
-          deferred.add(() -> home.handle(request, out));
+          deferred.add(work);
           return;
         }
       }
-      home.handle(request, out);
+      work.run();
     }
 
     private void counted() {
@@ -237,6 +242,21 @@ final class Promotion implements AutoCloseable {
         new Promoted(
             primary, arena, region, table, mutexes[0], home, tcp, endpoint, backup[0], publisher);
     promoted.put(primary, p);
+    if (tcp != null) {
+      // Commits and atomic operations asked over tcp wait for the census, as requests do.
+      long budgetNs = settings.replicationAckTimeout.toNanos();
+      SyncRegion served = region;
+      tcp.handleMessages(
+          (channel, body) ->
+              HomeSync.serve(
+                  served,
+                  primary.value(),
+                  codec,
+                  work -> p.afterCensus(() -> node.runner().offload(work)),
+                  channel,
+                  body,
+                  budgetNs));
+    }
     // Backed up where this node's objects are, so a second failure is survived too.
     backup[0].membersChanged(node.peers().ringMembers());
     log.info(

@@ -191,6 +191,32 @@ class ReplicationStreamingTest {
   }
 
   @Test
+  void shouldHaveThePeersCommitsAndAtomicChangesMadeAtTheHomeOverTcpWithoutAMessage()
+      throws Exception {
+    try (LocalCluster cluster = LocalCluster.withNodes(3).config(FACTOR_ONE).start()) {
+      awaitBackups(cluster);
+      DMutex<long[]> mutex = cluster.dsm(0).mutex(new long[] {0});
+      DMutex<long[]> mutexOnOther = cluster.send(0, 1, mutex.clone());
+      DAtomicLong atomicOnOther = cluster.send(0, 1, cluster.dsm(0).atomicLong(0));
+      try (DMut<long[]> held = mutexOnOther.lock()) {
+        held.get()[0] = 1; // opens the reader of node 0, and with it the tcp link to its home
+      }
+      atomicOnOther.incrementAndGet();
+      long before = cluster.awaitQuiet(Duration.ofMillis(300));
+      for (int i = 2; i <= 11; i++) {
+        try (DMut<long[]> held = mutexOnOther.lock()) {
+          held.get()[0] = i;
+        }
+        assertEquals(i, atomicOnOther.incrementAndGet());
+      }
+      assertEquals(before, cluster.messagesSent(), "no commit or increment was a message");
+      try (DMut<long[]> held = mutex.lock()) {
+        assertEquals(11, held.get()[0], "the home sees the last commit");
+      }
+    }
+  }
+
+  @Test
   void shouldTakeANodeAsRemovedWhenACensusSaysSoBeforeAnswering() throws Exception {
     try (LocalCluster cluster = LocalCluster.withNodes(3).config(FACTOR_ONE).start()) {
       awaitBackups(cluster);
