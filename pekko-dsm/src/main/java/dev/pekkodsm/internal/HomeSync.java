@@ -122,6 +122,10 @@ final class HomeSync {
     if (messenger == null) {
       throw new SyncFailedException(SyncStatus.UNAVAILABLE, where);
     }
+    if (request.length > TcpTransport.MAX_MESSAGE_BYTES) {
+      throw new SyncFailedException(
+          SyncStatus.UNAVAILABLE, "a request of " + request.length + " bytes is too large for tcp");
+    }
     byte[] bytes;
     try {
       bytes = messenger.send(CHANNEL, request, deadlineNs);
