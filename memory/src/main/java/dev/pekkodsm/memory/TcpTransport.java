@@ -83,14 +83,7 @@ public final class TcpTransport implements OneSidedTransport {
    */
   @Override
   public PeerReader open(PeerEndpoint peer) throws TransportUnavailableException {
-    if (closed) {
-      throw new TransportUnavailableException("the tcp transport is closed");
-    }
-    if (!peer.hasTcp()) {
-      throw new TransportUnavailableException(
-          "node " + Long.toHexString(peer.node()) + " runs no tcp read server");
-    }
-    Reader reader = new Reader(peer);
+    Reader reader = new Reader(reachable(peer));
     try {
       reader.connection(0, System.nanoTime() + settings.connectTimeout().toNanos(), true);
     } catch (IOException e) {
@@ -136,14 +129,7 @@ public final class TcpTransport implements OneSidedTransport {
    *     server
    */
   public Messenger messenger(PeerEndpoint peer) throws TransportUnavailableException {
-    if (closed) {
-      throw new TransportUnavailableException("the tcp transport is closed");
-    }
-    if (!peer.hasTcp()) {
-      throw new TransportUnavailableException(
-          "node " + Long.toHexString(peer.node()) + " runs no tcp read server");
-    }
-    Reader reader = new Reader(peer);
+    Reader reader = new Reader(reachable(peer));
     return new Messenger() {
       @Override
       public byte[] send(long channel, byte[] body, long deadlineNs)
@@ -181,6 +167,18 @@ public final class TcpTransport implements OneSidedTransport {
         reader.close();
       }
     };
+  }
+
+  /** {@code peer}, if this transport is open and the peer runs a tcp server. */
+  private PeerEndpoint reachable(PeerEndpoint peer) throws TransportUnavailableException {
+    if (closed) {
+      throw new TransportUnavailableException("the tcp transport is closed");
+    }
+    if (!peer.hasTcp()) {
+      throw new TransportUnavailableException(
+          "node " + Long.toHexString(peer.node()) + " runs no tcp read server");
+    }
+    return peer;
   }
 
   /** Closes every connection of every reader and stops the watchdog. */
