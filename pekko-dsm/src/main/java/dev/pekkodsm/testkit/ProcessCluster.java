@@ -91,6 +91,7 @@ public final class ProcessCluster implements AutoCloseable {
             // quick compiler keep start-up from starving the cluster's heartbeats.
             List.of("-Xmx384m", "-Xss512k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
     private Path logs;
+    private LogLevel nodeLogLevel;
 
     Builder(int nodes) {
       if (nodes < 1) {
@@ -127,14 +128,34 @@ public final class ProcessCluster implements AutoCloseable {
       return this;
     }
 
+    /**
+     * How much the node processes log, each to its {@code node-<i>.log}: {@code warn} (problems
+     * only), {@code info} (also membership, downing, sharding's coordinator and regions, the DSM's
+     * reactions to a member leaving) or {@code debug}, for pekko-dsm's and Pekko's loggers alike.
+     * The processes are given a logging configuration of their own ({@code node-logback.xml} in the
+     * log folder); the driver's Pekko log level is set to match, and where its lines go is the
+     * calling JVM's logging configuration. By default the processes log as the class path's logging
+     * configuration says, and Pekko at WARNING.
+     *
+     * @throws IllegalArgumentException if {@code level} is not error, warn, info or debug
+     */
+    public Builder nodeLogLevel(String level) {
+      this.nodeLogLevel = LogLevel.of(level);
+      return this;
+    }
+
     /** Every node's configuration, the driver's included, before its address. */
     private NodeConfig.Builder nodeConfig() {
-      return NodeConfig.builder()
-          .name(SYSTEM)
-          .failover(FAILOVER)
-          .quiet()
-          .config(STARTING_SIDE_BY_SIDE)
-          .config(config);
+      NodeConfig.Builder node =
+          NodeConfig.builder()
+              .name(SYSTEM)
+              .failover(FAILOVER)
+              .quiet()
+              .config(STARTING_SIDE_BY_SIDE);
+      if (nodeLogLevel != null) {
+        node.config(nodeLogLevel.pekkoConfig());
+      }
+      return node.config(config);
     }
 
     /** Starts the processes and the driver, and waits until every node is Up and ready. */
@@ -146,6 +167,12 @@ public final class ProcessCluster implements AutoCloseable {
       try {
         folder = logs != null ? logs : Files.createTempDirectory("pekko-dsm-cluster-");
         Files.createDirectories(folder);
+        List<String> options = new ArrayList<>(jvmOptions);
+        if (nodeLogLevel != null) {
+          Path logback = folder.resolve("node-logback.xml");
+          Files.writeString(logback, nodeLogLevel.logbackXml(), StandardCharsets.UTF_8);
+          options.add("-Dlogback.configurationFile=" + logback.toAbsolutePath());
+        }
         int[] ports = freePorts(nodes + 1);
         String seed = "127.0.0.1:" + ports[0];
         List<CompletableFuture<Ready>> ready = new ArrayList<>();
@@ -159,7 +186,7 @@ public final class ProcessCluster implements AutoCloseable {
           Files.writeString(conf, render(own), StandardCharsets.UTF_8);
           List<String> command = new ArrayList<>();
           command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-          command.addAll(jvmOptions);
+          command.addAll(options);
           command.add("-cp");
           command.add(System.getProperty("java.class.path"));
           command.add(DsmNodeMain.class.getName());
@@ -230,6 +257,69 @@ public final class ProcessCluster implements AutoCloseable {
   }
 
   static final String SYSTEM = "pekko-dsm";
+
+  /** A log level of the node processes ({@link Builder#nodeLogLevel}). */
+  public enum LogLevel {
+    ERROR("ERROR", "ERROR"),
+    WARN("WARNING", "WARN"),
+    INFO("INFO", "INFO"),
+    DEBUG("DEBUG", "DEBUG");
+
+    private final String pekko;
+    private final String logback;
+
+    LogLevel(String pekko, String logback) {
+      this.pekko = pekko;
+      this.logback = logback;
+    }
+
+    /**
+     * The level named {@code level}, in any case.
+     *
+     * @throws IllegalArgumentException if it is not error, warn, info or debug
+     */
+    public static LogLevel of(String level) {
+      for (LogLevel l : values()) {
+        if (l.name().equalsIgnoreCase(level == null ? "" : level.strip())) {
+          return l;
+        }
+      }
+      throw new IllegalArgumentException(
+          "node log level '" + level + "' is not one of error, warn, info, debug");
+    }
+
+    /**
+     * Pekko's side: its level, its events through SLF4J (so Logback's levels apply), and the
+     * cluster's own INFO lines (membership, downing) when the level lets them through.
+     */
+    String pekkoConfig() {
+      return String.join(
+          "\n",
+          "pekko.loglevel = " + pekko,
+          "pekko.loggers = [\"org.apache.pekko.event.slf4j.Slf4jLogger\"]",
+          "pekko.logging-filter = \"org.apache.pekko.event.slf4j.Slf4jLoggingFilter\"",
+          "pekko.cluster.log-info = " + (compareTo(INFO) >= 0 ? "on" : "off"));
+    }
+
+    /** A Logback configuration: every line on standard output (the process's log), with times. */
+    String logbackXml() {
+      return String.join(
+          "\n",
+          "<configuration>",
+          "  <appender name=\"STDOUT\" class=\"ch.qos.logback.core.ConsoleAppender\">",
+          "    <encoder>",
+          "      <pattern>%d{HH:mm:ss.SSS} %-5level [%thread] %logger{36} - %msg%n</pattern>",
+          "    </encoder>",
+          "  </appender>",
+          "  <logger name=\"dev.pekkodsm\" level=\"" + logback + "\"/>",
+          "  <logger name=\"org.apache.pekko\" level=\"" + logback + "\"/>",
+          "  <root level=\"WARN\">",
+          "    <appender-ref ref=\"STDOUT\"/>",
+          "  </root>",
+          "</configuration>",
+          "");
+    }
+  }
 
   /**
    * Deadlines of a JVM's start, for JVMs that start together on a busy host's cores: binding

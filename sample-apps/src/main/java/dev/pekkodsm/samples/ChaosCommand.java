@@ -7,6 +7,7 @@ import dev.pekkodsm.samples.chaos.ChaosSettings;
 import dev.pekkodsm.samples.chaos.ChaosVerdict;
 import dev.pekkodsm.samples.chaos.Fault;
 import dev.pekkodsm.samples.kv.DsmTransport;
+import dev.pekkodsm.testkit.ProcessCluster;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -184,6 +185,14 @@ final class ChaosCommand implements Callable<Integer> {
     boolean writeHistory;
 
     @Option(
+        names = "--node-log-level",
+        description =
+            "how much the node processes log into logs/node-<i>.log: warn (the default), info"
+                + " (membership, downing, sharding's coordinator and regions, the DSM's reactions)"
+                + " or debug; the driver's log at that level goes to logs/driver.log")
+    String nodeLogLevel;
+
+    @Option(
         names = "--smoke",
         description = "a quick run: 2 processes, 200 keys, 2 clients, 3 s before and after")
     boolean smoke;
@@ -205,6 +214,7 @@ final class ChaosCommand implements Callable<Integer> {
       Files.createDirectories(folder);
       ChaosResult result =
           new ChaosRun(settings, out)
+              .nodeLogLevel(nodeLogLevel)
               .run(folder.resolve("logs"), writeHistory ? folder.resolve("history.csv") : null);
       ChaosReport report = new ChaosReport(result, describe(started, loadAtStart));
       out.println();
@@ -239,6 +249,9 @@ final class ChaosCommand implements Callable<Integer> {
           readRatio);
       Cli.check(spec, keys >= 1, "--keys %d: must be at least 1", keys);
       Cli.check(spec, threads >= 1, "--threads %d: must be at least 1", threads);
+      if (nodeLogLevel != null) {
+        Cli.usage(spec, () -> ProcessCluster.LogLevel.of(nodeLogLevel));
+      }
       return Cli.usage(
           spec,
           () ->

@@ -37,11 +37,24 @@ public final class ChaosRun {
 
   private final ChaosSettings settings;
   private final PrintStream log;
+  private String nodeLogLevel;
 
   /** A run of {@code settings}, printing its progress to {@code log}. */
   public ChaosRun(ChaosSettings settings, PrintStream log) {
     this.settings = settings;
     this.log = log;
+  }
+
+  /**
+   * Has the node processes log at {@code level} ({@link ProcessCluster.Builder#nodeLogLevel}), and
+   * the driver too, into {@code driver.log} beside the nodes' logs; {@code null} (the default)
+   * leaves them at warnings.
+   *
+   * @throws IllegalArgumentException if {@code level} is not error, warn, info or debug
+   */
+  public ChaosRun nodeLogLevel(String level) {
+    this.nodeLogLevel = level == null ? null : ProcessCluster.LogLevel.of(level).name();
+    return this;
   }
 
   /**
@@ -82,9 +95,20 @@ public final class ChaosRun {
     if (logs != null) {
       builder.logs(logs);
     }
+    if (nodeLogLevel != null) {
+      builder.nodeLogLevel(nodeLogLevel);
+    }
     log.printf("starting %d node processes and the driver%n", s.nodes());
+    DriverLog driverLog =
+        nodeLogLevel != null && logs != null
+            ? new DriverLog(logs.resolve("driver.log"), nodeLogLevel)
+            : null;
     try (ProcessCluster cluster = builder.start()) {
       return run(cluster, historyCsv);
+    } finally {
+      if (driverLog != null) {
+        driverLog.close();
+      }
     }
   }
 
