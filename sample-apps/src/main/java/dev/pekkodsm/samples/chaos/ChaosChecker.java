@@ -326,7 +326,11 @@ public final class ChaosChecker {
     return set != null && set.ok() && set.completeNs() < invokedNs;
   }
 
-  /** The longest run of failed operations of one key, and whether it lasts to the key's end. */
+  /**
+   * The longest run of failed operations of one key, and whether it lasts to the key's end. An
+   * operation that succeeded only after more than {@link #SLOW_NS} was unavailable until it
+   * returned: it joins the run (or makes one) and then ends it.
+   */
   private static void unavailability(Op[] ops, Tally tally) {
     long runStart = -1;
     long runEnd = -1;
@@ -335,9 +339,14 @@ public final class ChaosChecker {
         continue; // counted as hung; it neither ends nor extends a run
       }
       if (op.ok()) {
+        if (op.latencyNs() > SLOW_NS) {
+          runStart = runStart < 0 ? op.invokeNs() : Math.min(runStart, op.invokeNs());
+          runEnd = Math.max(runEnd, op.completeNs());
+        }
         if (runStart >= 0) {
           closeRun(op.key(), runEnd - runStart, false, tally);
           runStart = -1;
+          runEnd = -1;
         }
       } else {
         if (runStart < 0) {

@@ -171,6 +171,21 @@ class ChaosCheckerTest {
   }
 
   @Test
+  void shouldCountAnOperationThatSucceededOnlyAfterALongWaitAsUnavailability() {
+    ChaosVerdict v =
+        check(
+            set(1, 1, 0, 1),
+            get(1, 1, 10, 12),
+            set(1, 2, 20, 2_520), // blocked 2.5 s, then acknowledged
+            get(1, 2, 2_521, 2_522),
+            failed(2, Kind.GET, 0, 3_000, 3_010),
+            get(2, Op.ABSENT, 3_011, 3_012));
+    assertEquals(2_500.0, v.longestUnavailableMs(), 1e-9);
+    assertEquals(1, v.longestUnavailableKey());
+    assertFalse(v.longestUnavailableToEnd());
+  }
+
+  @Test
   void shouldMeasureThroughputInEachWindowOfTheTimeline() {
     Timeline t = new Timeline(0, 1000 * MS, 3000 * MS, 4000 * MS);
     ChaosVerdict v =
