@@ -47,6 +47,7 @@ final class TcpConnection {
   private final ReentrantLock writing = new ReentrantLock();
   private final ReentrantLock reading = new ReentrantLock();
   volatile boolean broken;
+  volatile long lastCallNs = System.nanoTime(); // when a call last began on this connection
 
   // Guarded by writing.
   private final ByteBuffer requests =
@@ -168,6 +169,7 @@ final class TcpConnection {
    * out}, the negated wire status, {@link #TIMED_OUT} or {@link #BROKEN}.
    */
   int call(int opcode, int arg, long locator, byte[] body, ReadBuffer out, long deadlineNs) {
+    lastCallNs = System.nanoTime();
     Call call = new Call(ids.incrementAndGet(), opcode, arg, locator, body, out);
     calls.put(call.id, call);
     if (broken) {

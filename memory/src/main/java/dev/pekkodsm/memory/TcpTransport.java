@@ -142,14 +142,36 @@ public final class TcpTransport implements OneSidedTransport {
                   + TcpWire.MAX_MESSAGE_BYTES
                   + ")");
         }
+        String where = peer.tcpHost() + ":" + peer.tcpPort();
+        if (reader.readerClosed || closed) {
+          throw new TransportUnavailableException("the link to " + where + " is closed");
+        }
+        int index = (int) (Thread.currentThread().getId() % reader.connections.length());
+        TcpConnection connection;
+        try {
+          // A connection unused for half the idle timeout may have been closed by the server as
+          // idle: a message written into it would be "in doubt" for nothing, so it is replaced.
+          connection =
+              reader.connection(
+                  index, deadlineNs, reader.unusedFor(index, settings.idleTimeout().toNanos() / 2));
+        } catch (IOException e) {
+          throw new TransportUnavailableException("cannot reach " + where + ": " + e.getMessage());
+        }
         ReadBuffer out = new ReadBuffer(64);
-        int result =
-            reader.request(
-                TcpWire.MESSAGE_OPCODE, body.length, channel, body, out, deadlineNs, false);
+        requestsSent.increment();
+        boolean interrupted = Thread.interrupted(); // as for a read: see Reader.read()
+        int result;
+        try {
+          result =
+              connection.call(TcpWire.MESSAGE_OPCODE, body.length, channel, body, out, deadlineNs);
+        } finally {
+          if (interrupted) {
+            Thread.currentThread().interrupt();
+          }
+        }
         if (result >= 0) {
           return Arrays.copyOf(out.bytes(), result);
         }
-        String where = peer.tcpHost() + ":" + peer.tcpPort();
         throw switch (result) {
           case -TcpWire.REFUSED ->
               new TransportUnavailableException(where + " refused the message");
@@ -565,6 +587,12 @@ public final class TcpTransport implements OneSidedTransport {
         case -TcpWire.CONTENDED -> ReadStatus.CONTENDED;
         default -> SlotReads.check(codec, out.bytes(), copied, peer.node(), object, color);
       };
+    }
+
+    /** True if connection {@code index} exists and has made no call for {@code idleNs}. */
+    boolean unusedFor(int index, long idleNs) {
+      TcpConnection current = connections.get(index);
+      return current != null && System.nanoTime() - current.lastCallNs > idleNs;
     }
 
     /** The live connection in slot {@code index}, connecting it if needed. */

@@ -430,4 +430,23 @@ class TcpSyncTest extends SyncConformanceTest {
       assertTrue(e.mayHaveArrived(), e.getMessage());
     }
   }
+
+  @Test
+  void shouldSendAMessageOnAFreshConnectionWhenTheLastOneSatIdle() throws Exception {
+    TcpSettings idleSoon = TcpSettings.loopback().withIdleLimits(Duration.ofMillis(400), 64);
+    TcpReadServer server = closeLater(TcpReadServer.start(arena, region, idleSoon));
+    server.handleMessages((channel, body) -> CompletableFuture.completedFuture(new byte[] {1}));
+    TcpTransport sender = closeLater(new TcpTransport(Frames.CODEC, Frames.MAX_FRAME, idleSoon));
+    try (TcpTransport.Messenger messenger =
+        sender.messenger(TcpTransportTest.endpoint(arena, server))) {
+      assertArrayEquals(new byte[] {1}, messenger.send(1, new byte[1], soon()));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (server.idleConnectionsClosed() == 0) {
+        assertTrue(System.nanoTime() < deadline, "the server never closed the idle connection");
+        Thread.sleep(50);
+      }
+      // Without the replacement this message would go into the closed socket and be "in doubt".
+      assertArrayEquals(new byte[] {1}, messenger.send(1, new byte[1], soon()));
+    }
+  }
 }

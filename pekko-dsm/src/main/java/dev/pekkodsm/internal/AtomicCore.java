@@ -1,6 +1,8 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.DsmException;
+import dev.pekkodsm.DsmTimeoutException;
+import dev.pekkodsm.StaleReferenceException;
 import dev.pekkodsm.coherence.AtomicCell;
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.home.HomeReply;
@@ -92,12 +94,27 @@ public final class AtomicCore {
             home.atomic(cell(), address().object(), op, a, b, ctx.deadlineNs()));
       } catch (SyncFailedException e) {
         if (e.status() != SyncStatus.UNAVAILABLE) {
-          return CompletableFuture.failedFuture(ctx.reader().syncFailed(address(), e));
+          // The home answered, or may have: the object is not lost even if its node left (a
+          // promoter answers for it), so the status says what happened.
+          return CompletableFuture.failedFuture(atHomeFailed(e));
         }
         // not sent: asked through sharding below
       }
     }
     return applyAtHome(op, a, b);
+  }
+
+  private RuntimeException atHomeFailed(SyncFailedException e) {
+    GlobalAddress at = address();
+    return switch (e.status()) {
+      case TIMED_OUT ->
+          new DsmTimeoutException(
+              at, "the home of " + at + " did not answer in time: " + e.getMessage(), e);
+      case NOT_THIS_OBJECT, OUT_OF_RANGE ->
+          new StaleReferenceException(
+              at, at.objectName() + " is gone at its home: " + e.getMessage());
+      default -> new DsmException(at, "the home of " + at + " failed the operation: " + e, e);
+    };
   }
 
   private CompletableFuture<AtomicCell.Result> applyAtHome(AtomicCell.Op op, long a, long b) {

@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 
@@ -157,7 +158,14 @@ public final class DsmNode {
                   channel == ReplicaLink.CHANNEL
                       ? ReplicaLink.serve(replicas, channel, body)
                       : HomeSync.serve(
-                          region, self.value(), codec, runner::offload, channel, body, budgetNs));
+                          region,
+                          self.value(),
+                          codec,
+                          runner::offload,
+                          node -> peers.isDeparted(NodeId.of(node)),
+                          channel,
+                          body,
+                          budgetNs));
     }
     RefRegistry refs = new RefRegistry(self, homes);
     this.home =
@@ -296,8 +304,35 @@ public final class DsmNode {
     Promotion.Promoted p = promotion.of(NodeId.of(node));
     if (p == null && settings.replicationFactor > 0) {
       p = promote(NodeId.of(node));
+      if (p == null && peers.isMember(NodeId.of(node))) {
+        // Sharding placed the node's shard here, so the cluster removed it, but this node has
+        // not seen the removal yet: answered once it has (and promoted), not as unknown now.
+        long deadlineNs = System.nanoTime() + settings.askTimeout.toNanos();
+        return (request, out) -> serveWhenPromoted(node, request, out, deadlineNs);
+      }
     }
     return p != null ? p::handle : home::handle;
+  }
+
+  private void serveWhenPromoted(
+      long node,
+      dev.pekkodsm.coherence.home.HomeRequest request,
+      dev.pekkodsm.coherence.home.Responder out,
+      long deadlineNs) {
+    NodeId primary = NodeId.of(node);
+    Promotion.Promoted p = promotion.of(primary);
+    if (p == null && peers.isDeparted(primary)) {
+      p = promote(primary);
+    }
+    if (p != null) {
+      p.handle(request, out);
+    } else if (peers.isMember(primary) && System.nanoTime() - deadlineNs < 0) {
+      timing.schedule(
+          TimeUnit.MILLISECONDS.toNanos(20),
+          () -> serveWhenPromoted(node, request, out, deadlineNs));
+    } else {
+      home.handle(request, out); // not this node's to serve: answered as unknown, as before
+    }
   }
 
   /**

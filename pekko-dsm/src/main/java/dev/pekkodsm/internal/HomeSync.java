@@ -14,6 +14,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import java.util.function.LongPredicate;
 
 /**
  * A mutex's commit and an atomic's operation on a replicated home, made by the home and asked over
@@ -29,16 +30,18 @@ import java.util.function.Consumer;
  * <p>Wire (little-endian), channel {@link #CHANNEL}:
  *
  * <pre>
- * COMMIT  op i32 = 1 | cell u64 | object u64 | held word u64 | color i32 | frame (the rest)
- * ATOMIC  op i32 = 2 | cell u64 | object u64 | operation i32 | a u64 | b u64
+ * COMMIT  op i32 = 1 | requester u64 | cell u64 | object u64 | held word u64 | color i32 | frame
+ * ATOMIC  op i32 = 2 | requester u64 | cell u64 | object u64 | operation i32 | a u64 | b u64
  * answer  status i32: -1 done, else a SyncStatus ordinal, followed by
  *         done: COMMIT outcome i32 (a MutexSteps.Outcome ordinal); ATOMIC value u64 | done u8
  *         failed: the message, UTF-8
  * </pre>
  *
- * <p>A request the home cannot parse is refused (the client then asks through Cluster Sharding); a
- * frame that is not one of the home's object's frames is answered NOT_THIS_OBJECT and changes
- * nothing.
+ * <p>A request the home cannot parse, or one from a node removed from the cluster (tcp connections
+ * are not quarantined as Artery associations are), is refused: the client then asks through Cluster
+ * Sharding. A frame that is not one of the home's object's frames is answered NOT_THIS_OBJECT and
+ * changes nothing. A failure of the home's steps other than their own statuses is answered
+ * TIMED_OUT: the change may have been made.
  *
  * <p>Thread-safe.
  */
@@ -50,17 +53,22 @@ final class HomeSync {
   private static final int COMMIT = 1;
   private static final int ATOMIC = 2;
   private static final int DONE = -1;
-  private static final int HEADER_BYTES = 4 + 8 + 8;
+  private static final int HEADER_BYTES = 4 + 8 + 8 + 8;
   private static final int MAX_MESSAGE_CHARS = 1_000;
 
   /** A home that cannot be asked this way: every request is unavailable (not sent). */
-  static final HomeSync NONE = new HomeSync(null, "no tcp link to the home");
+  static final HomeSync NONE = new HomeSync(null, 0, "no tcp link to the home");
 
   private final TcpTransport.Messenger messenger; // null: NONE
+  private final long requester;
   private final String where;
 
-  HomeSync(TcpTransport.Messenger messenger, String where) {
+  /**
+   * @param requester this node's id, which the home checks is still a member
+   */
+  HomeSync(TcpTransport.Messenger messenger, long requester, String where) {
     this.messenger = messenger;
+    this.requester = requester;
     this.where = where;
   }
 
@@ -89,9 +97,9 @@ final class HomeSync {
     ByteBuffer b = request(COMMIT, cell, object, 8 + 4 + frame.length);
     b.putLong(held).putInt(color).put(frame);
     ByteBuffer answer = ask(b.array(), deadlineNs);
-    int outcome = answer.getInt();
+    int outcome = answer.remaining() == 4 ? answer.getInt() : -1;
     if (outcome < 0 || outcome >= MutexSteps.Outcome.values().length) {
-      throw new SyncFailedException(SyncStatus.UNAVAILABLE, where + " answered outcome " + outcome);
+      throw malformed();
     }
     return MutexSteps.Outcome.values()[outcome];
   }
@@ -106,13 +114,24 @@ final class HomeSync {
     ByteBuffer r = request(ATOMIC, cell, object, 4 + 8 + 8);
     r.putInt(op.ordinal()).putLong(a).putLong(b);
     ByteBuffer answer = ask(r.array(), deadlineNs);
+    if (answer.remaining() != 9) {
+      throw malformed();
+    }
     return new AtomicCell.Result(answer.getLong(), answer.get() != 0);
   }
 
-  private static ByteBuffer request(int op, long cell, long object, int bodyBytes) {
+  /** An answer that is none: the home may have made the change. */
+  private SyncFailedException malformed() {
+    return new SyncFailedException(
+        SyncStatus.TIMED_OUT,
+        where + " sent a malformed answer; the change may or may not have been made");
+  }
+
+  private ByteBuffer request(int op, long cell, long object, int bodyBytes) {
     return ByteBuffer.allocate(HEADER_BYTES + bodyBytes)
         .order(ByteOrder.LITTLE_ENDIAN)
         .putInt(op)
+        .putLong(requester)
         .putLong(cell)
         .putLong(object);
   }
@@ -138,14 +157,14 @@ final class HomeSync {
     }
     ByteBuffer answer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
     if (answer.remaining() < 4) {
-      throw new SyncFailedException(SyncStatus.UNAVAILABLE, where + " sent a short answer");
+      throw malformed();
     }
     int status = answer.getInt();
     if (status == DONE) {
       return answer;
     }
     if (status < 0 || status >= SyncStatus.values().length) {
-      throw new SyncFailedException(SyncStatus.UNAVAILABLE, where + " answered status " + status);
+      throw malformed();
     }
     byte[] message = new byte[answer.remaining()];
     answer.get(message);
@@ -163,12 +182,14 @@ final class HomeSync {
    * @param node the node whose objects the region holds (a promoted primary's, at its promoter)
    * @param codec checks a commit's frame
    * @param run runs the steps off the server's thread
+   * @param departed true of a node removed from the cluster, whose requests are refused
    */
   static CompletableFuture<byte[]> serve(
       SyncRegion region,
       long node,
       SnapshotCodec codec,
       Consumer<Runnable> run,
+      LongPredicate departed,
       long channel,
       byte[] body,
       long budgetNs) {
@@ -177,6 +198,9 @@ final class HomeSync {
     }
     ByteBuffer in = ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN);
     int op = in.getInt();
+    if (departed.test(in.getLong())) {
+      return null;
+    }
     long cell = in.getLong();
     long object = in.getLong();
     Runnable[] steps = new Runnable[1];
@@ -230,7 +254,7 @@ final class HomeSync {
           } catch (SyncFailedException e) {
             answer.complete(failed(e.status(), e.getMessage()));
           } catch (RuntimeException e) {
-            answer.complete(failed(SyncStatus.UNAVAILABLE, e.toString()));
+            answer.complete(failed(SyncStatus.TIMED_OUT, "the home's steps failed: " + e));
           }
         });
     return answer;

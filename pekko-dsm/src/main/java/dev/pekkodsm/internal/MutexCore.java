@@ -424,6 +424,9 @@ public final class MutexCore {
               e);
         }
         if (e.status() != SyncStatus.TOO_LARGE && e.status() != SyncStatus.UNAVAILABLE) {
+          if (ctx.replicated()) {
+            release(); // the home did not commit: the lock must not stay held
+          }
           throw new DsmException(address(), "the commit of " + address() + " failed: " + e, e);
         }
         commitAtHome(frame);

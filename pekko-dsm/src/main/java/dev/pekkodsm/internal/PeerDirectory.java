@@ -270,10 +270,14 @@ final class PeerDirectory {
               HomeSync sync =
                   new HomeSync(
                       messaging.messenger(info.endpoint()),
+                      self.value(),
                       "the tcp server of " + (promoted ? "the promoter of " : "") + node);
               HomeSync old = homeSyncs.put(node, sync);
               if (old != null) {
                 old.close();
+              }
+              if (!promoted && departed.contains(node) && homeSyncs.remove(node, sync)) {
+                sync.close(); // removed meanwhile: its promoter's is made when asked for
               }
             }
           } catch (TransportUnavailableException | RuntimeException e) {

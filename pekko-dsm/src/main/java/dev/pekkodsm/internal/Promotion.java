@@ -253,6 +253,7 @@ final class Promotion implements AutoCloseable {
                   primary.value(),
                   codec,
                   work -> p.afterCensus(() -> node.runner().offload(work)),
+                  requester -> node.peers().isDeparted(NodeId.of(requester)),
                   channel,
                   body,
                   budgetNs));

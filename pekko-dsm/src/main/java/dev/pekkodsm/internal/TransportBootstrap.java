@@ -198,6 +198,13 @@ final class TransportBootstrap implements AutoCloseable {
     } catch (IllegalArgumentException e) { // exposed without a secret: says what to set
       region.close();
       arena.close();
+      if (!readsTcp(settings)) {
+        throw new IllegalArgumentException(
+            e.getMessage()
+                + " (the tcp server runs for the replication stream, pekko.dsm.replication.channel"
+                + " = tcp; channel = artery needs none)",
+            e);
+      }
       throw e;
     } catch (IOException e) {
       region.close();

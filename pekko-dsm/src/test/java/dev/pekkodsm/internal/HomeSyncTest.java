@@ -59,7 +59,7 @@ class HomeSyncTest {
             assertFalse(e.mayHaveArrived(), e.getMessage());
           }
         }
-        HomeSync asked = new HomeSync(link, "node 0");
+        HomeSync asked = new HomeSync(link, cluster.nodeId(1).value(), "node 0");
         byte[] notAFrame = new byte[100];
         random.nextBytes(notAFrame);
         assertEquals(

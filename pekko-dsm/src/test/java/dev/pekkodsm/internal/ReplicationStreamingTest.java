@@ -3,6 +3,7 @@ package dev.pekkodsm.internal;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkodsm.DArc;
@@ -11,6 +12,7 @@ import dev.pekkodsm.DBox;
 import dev.pekkodsm.DMut;
 import dev.pekkodsm.DMutex;
 import dev.pekkodsm.Dsm;
+import dev.pekkodsm.coherence.AtomicCell;
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.mutex.LockWord;
@@ -18,8 +20,10 @@ import dev.pekkodsm.coherence.replication.BackupRing;
 import dev.pekkodsm.coherence.replication.ReplicaRecord;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
+import dev.pekkodsm.memory.SyncFailedException;
 import dev.pekkodsm.memory.SyncLayout;
 import dev.pekkodsm.memory.SyncRegion;
+import dev.pekkodsm.memory.SyncStatus;
 import dev.pekkodsm.memory.TcpTransport;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import dev.pekkodsm.testkit.LocalCluster;
@@ -320,6 +324,24 @@ class ReplicationStreamingTest {
                 WireFormats.batchBytes(zombie),
                 System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
         assertEquals(0, answer.length, "no acknowledgement for a node that left");
+        // Nor a change of another node's atomic asked by it over tcp: refused, not made.
+        int survivor = cluster.indexOf(backup.self());
+        DAtomicLong counter = cluster.dsm(survivor).atomicLong(5);
+        long cell = backup.object(counter.address().object()).atomicCell().cell();
+        HomeSync zombieAsks = new HomeSync(link, gone.value(), "the backup");
+        SyncFailedException refused =
+            assertThrows(
+                SyncFailedException.class,
+                () ->
+                    zombieAsks.atomic(
+                        cell,
+                        counter.address().object(),
+                        AtomicCell.Op.ADD_AND_GET,
+                        1,
+                        0,
+                        System.nanoTime() + TimeUnit.SECONDS.toNanos(5)));
+        assertEquals(SyncStatus.UNAVAILABLE, refused.status(), refused.getMessage());
+        assertEquals(5, counter.get(), "not made");
       }
       assertEquals(1, backup.replicas().refusedBatches.sum());
       assertNull(backup.replicas().mirror(gone), "and no mirror of it made again");
