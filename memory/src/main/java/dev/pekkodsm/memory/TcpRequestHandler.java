@@ -203,16 +203,11 @@ final class TcpRequestHandler {
     long object = in.getLong();
     long known = in.getLong();
     ByteBuffer out = reply.room(TcpWire.REPLY_HEADER_BYTES + TcpWire.ACTIVE_PREFIX_BYTES);
-    int header = out.position();
-    out.position(header + TcpWire.REPLY_HEADER_BYTES);
+    int header = skipHeader(out);
     int status = TcpWire.COPIED;
     int length = 0;
     try {
-      if (region == null) {
-        throw new SyncFailedException(SyncStatus.UNAVAILABLE, "no sync region");
-      }
-      checkBit(selectorBit);
-      long size = region.fileBytes();
+      long size = compoundRegionBytes(selectorBit);
       long word = CellOps.load(cells, size, cell, object, SyncLayout.WORD);
       long slot = CellOps.load(cells, size, cell, object, selected(word, selectorBit));
       out.putLong(word);
@@ -229,6 +224,25 @@ final class TcpRequestHandler {
   }
 
   /**
+   * The opening checks of a compound read: a region is served and the selector bit is one; the
+   * bytes of the region's cells file.
+   */
+  private long compoundRegionBytes(int selectorBit) {
+    if (region == null) {
+      throw new SyncFailedException(SyncStatus.UNAVAILABLE, "no sync region");
+    }
+    checkBit(selectorBit);
+    return region.fileBytes();
+  }
+
+  /** Leaves room for a reply's header, written by {@link #finish}; where it starts. */
+  private static int skipHeader(ByteBuffer out) {
+    int header = out.position();
+    out.position(header + TcpWire.REPLY_HEADER_BYTES);
+    return header;
+  }
+
+  /**
    * A lock and the value it guards, in one round trip: the exchange of a two-slot cell's word,
    * then, only if it happened, the slot bit {@code selectorBit} of the expected word selects read
    * as {@link #serveActive} reads it (see {@link SyncAccess#exchangeThenRead}). Once the word is
@@ -242,16 +256,11 @@ final class TcpRequestHandler {
     long update = in.getLong();
     long known = in.getLong();
     ByteBuffer out = reply.room(TcpWire.REPLY_HEADER_BYTES + TcpWire.EXCHANGE_READ_PREFIX_BYTES);
-    int header = out.position();
-    out.position(header + TcpWire.REPLY_HEADER_BYTES);
+    int header = skipHeader(out);
     int status = TcpWire.COPIED;
     int length = 0;
     try {
-      if (region == null) {
-        throw new SyncFailedException(SyncStatus.UNAVAILABLE, "no sync region");
-      }
-      checkBit(selectorBit);
-      long size = region.fileBytes();
+      long size = compoundRegionBytes(selectorBit);
       long witness =
           CellOps.compareAndExchange(cells, size, cell, object, SyncLayout.WORD, expected, update);
       int readStatusAt = out.position() + 8;
