@@ -199,8 +199,9 @@ public final class DsmNode {
             self, peers, refs, home, homes, replication, this::removed, this::membersChanged);
   }
 
-  void region(ActorRef<Protocol.OwnerCommand> region) {
-    homes.region(region);
+  void region(
+      ActorRef<Protocol.OwnerCommand> region, ActorRef<Protocol.OwnerCommand> departedGate) {
+    homes.region(region, departedGate);
   }
 
   /** The node whose task the calling thread is running, or null. */

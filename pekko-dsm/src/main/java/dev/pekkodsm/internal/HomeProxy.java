@@ -36,6 +36,7 @@ public final class HomeProxy {
       new ConcurrentHashMap<>();
   private final AtomicLong nextRequestId = new AtomicLong(1);
   private volatile ActorRef<Protocol.OwnerCommand> region;
+  private volatile ActorRef<Protocol.OwnerCommand> departedGate;
 
   HomeProxy(ActorSystem<?> system, PeerDirectory peers, Errors errors) {
     this.system = system;
@@ -43,8 +44,20 @@ public final class HomeProxy {
     this.errors = errors;
   }
 
-  void region(ActorRef<Protocol.OwnerCommand> region) {
+  /**
+   * @param region the owner entities' shard region
+   * @param departedGate where requests for a removed node's objects go ({@link DepartedShardGate}),
+   *     or {@code region}
+   */
+  void region(
+      ActorRef<Protocol.OwnerCommand> region, ActorRef<Protocol.OwnerCommand> departedGate) {
     this.region = region;
+    this.departedGate = departedGate;
+  }
+
+  /** Where a request for an object of {@code home} goes. */
+  private ActorRef<Protocol.OwnerCommand> regionFor(long home) {
+    return peers.isDeparted(NodeId.of(home)) ? departedGate : region;
   }
 
   /** A fresh id for a request that may be repeated or cancelled; unique while this node lives. */
@@ -54,7 +67,7 @@ public final class HomeProxy {
 
   /** Sends a one-way request to an object's home. */
   public void tell(HomeRequest request) {
-    region.tell(new Protocol.OwnerCommand(request, null));
+    regionFor(request.home()).tell(new Protocol.OwnerCommand(request, null));
   }
 
   /**
@@ -102,7 +115,7 @@ public final class HomeProxy {
             task ? unreachable(target.node(), what + " " + target) : null),
         () ->
             AskPattern.<Protocol.OwnerCommand, HomeReply>ask(
-                region,
+                regionFor(target.node().value()),
                 replyTo -> new Protocol.OwnerCommand(request, replyTo),
                 timeout,
                 system.scheduler()),

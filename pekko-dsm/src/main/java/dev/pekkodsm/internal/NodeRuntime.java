@@ -93,7 +93,23 @@ public final class NodeRuntime implements Extension {
                                 ClusterShardingSettings.create(system)
                                     .passivationStrategySettings()
                                     .withIdleEntityPassivation(settings.passivateAfter))));
-    node.region(region);
+    node.region(
+        region,
+        settings.replicationFactor > 0
+            ? system
+                .systemActorOf(
+                    DepartedShardGate.create(
+                        region,
+                        cluster,
+                        system
+                            .settings()
+                            .config()
+                            .getDuration("pekko.cluster.sharding.retry-interval"),
+                        settings.blockingBudget()),
+                    "pekko-dsm-departed-shard-gate",
+                    Props.empty())
+                .narrow()
+            : region);
     log.info(
         "pekko-dsm {} started: arena {}, transport {}",
         self,
