@@ -261,6 +261,10 @@ final class TcpRequestHandler {
     int length = 0;
     try {
       long size = compoundRegionBytes(selectorBit);
+      // Straight on the cell, as a peer over shm changes it, not through the region's change
+      // reports: with a backup, peers change a word here only to take, give back or take back a
+      // lock, which the backup does not hold; a commit or an atomic's change goes to the home
+      // (HomeSync in pekko-dsm), which reports it.
       long witness =
           CellOps.compareAndExchange(cells, size, cell, object, SyncLayout.WORD, expected, update);
       int readStatusAt = out.position() + 8;
@@ -438,6 +442,7 @@ final class TcpRequestHandler {
       } else {
         long object = in.getLong();
         long size = region.fileBytes();
+        // Not through the region's change reports, as in serveExchangeRead: see there.
         result =
             switch (opcode) {
               case TcpWire.LOAD_OPCODE -> CellOps.load(cells, size, locator, object, arg);
