@@ -62,6 +62,21 @@ public final class NodeConfig {
           "pekko.cluster.split-brain-resolver.active-strategy = keep-majority");
 
   /**
+   * Cluster Sharding re-homes a removed member's shard, and its coordinator moves off a removed
+   * member, 200 ms after the removal instead of after the downing provider's removal margin (with
+   * the split brain resolver, its stable-after: seconds). Until then a removed node's objects wait,
+   * although its backup promoted them at the removal.
+   *
+   * <p>The margin lets a removed member stop what it ran before the survivors start it again.
+   * pekko-dsm does not need it: the backup promotes at the removal whatever the margin, every
+   * member quarantines the removed one at the removal, reads of its memory are fenced by the
+   * census, and its backup refuses its changes. An application that runs persistent sharded
+   * entities or singletons of its own in the same actor system may want the margin back. Positive,
+   * because 0 means "the downing provider's".
+   */
+  public static final String PROMPT_REHOMING = "pekko.cluster.down-removal-margin = 200ms";
+
+  /**
    * Settings that keep the logs of test and tool nodes to what matters: no cluster JMX beans, no
    * INFO chatter from the cluster, no dead-letter logging.
    */

@@ -151,6 +151,7 @@ public final class ProcessCluster implements AutoCloseable {
               .name(SYSTEM)
               .failover(FAILOVER)
               .quiet()
+              .config(NodeConfig.PROMPT_REHOMING)
               .config(STARTING_SIDE_BY_SIDE);
       if (nodeLogLevel != null) {
         node.config(nodeLogLevel.pekkoConfig());
