@@ -14,8 +14,10 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.sharding.ShardRegion;
+import org.apache.pekko.cluster.typed.Subscribe;
 import org.apache.pekko.pattern.Patterns;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,23 +28,25 @@ import org.slf4j.LoggerFactory;
  * the shard region. Requests for members' objects never come here ({@link HomeProxy} sends them to
  * the region directly), so the common path has no extra hop.
  *
- * <p>Why: sharding's coordinator names a removed member's region as its shard's home until it has
- * processed that region's termination, which it does the downing provider's removal margin after
- * the removal ({@code pekko.cluster.down-removal-margin}; with the split brain resolver, its
- * stable-after), and later still if its own node learns of the removal late. A region asking for
- * the shard's home meanwhile is told the removed region; it forwards the request there, and Artery
- * drops it without a word (the removed member is quarantined). The request then waited for its
- * whole deadline (10 s by default): the requests a home's departure sends again to its backup, and
- * any new one for the departed node's objects, most of all over tcp, where a one-sided lock of a
- * dead node fails over to a request at once.
+ * <p>Why: until this node's shard region has processed the removed member's termination, it keeps
+ * its cached route of the removed member's shard to the removed member's region; it forwards a
+ * request there, and Artery drops it without a word (the removed member is quarantined). The
+ * request then waited for its whole deadline (10 s by default): the requests a home's departure
+ * sends again to its backup leave at the removal, most of all over tcp, where a one-sided lock of a
+ * dead node fails over to a request at once. The coordinator, for its part, places the shard anew
+ * only after the downing provider's removal margin ({@code pekko.cluster.down-removal-margin}; with
+ * the split brain resolver, its stable-after); meanwhile a region asking for it waits.
  *
- * <p>So a request for the shard of a node this node saw removed waits here until the coordinator
- * (asked through the region every {@code pekko.cluster.sharding.retry-interval}) lists no region of
- * a node that is not a member, then goes to the region. Once a node's requests have been let
- * through, later ones for it pass at once. A region with no coordinator (its node died too) answers
- * with no regions: what is let through then waits in the region, and the new coordinator drops the
- * regions of removed members before it places a shard. A request held longer than {@code maxHold}
- * (past every caller's deadline) is let through as it is.
+ * <p>So a request for the shard of a node this node saw removed waits here until the coordinator,
+ * asked through the region every {@code pekko.cluster.sharding.retry-interval} starting one
+ * interval after the hold began (so that this node's region has had that long to drop its route),
+ * lists no region of a node that is not a member; then it goes to the region. Once a node's
+ * requests have been let through, later ones for it pass at once, until another member is removed
+ * (its successor may be the one that now serves them, with the same race). A region with no
+ * coordinator (its node died too) answers with no regions: what is let through then waits in the
+ * region, and the new coordinator drops the regions of removed members before it places a shard. A
+ * request held longer than {@code maxHold} (the DSM's blocking budget, past every request's
+ * deadline but a task's) is let through as it is.
  */
 final class DepartedShardGate {
 
@@ -53,8 +57,16 @@ final class DepartedShardGate {
     INSTANCE
   }
 
-  /** What the coordinator answered; {@code regions} is null if it did not answer. */
+  /** The regions the coordinator knows. */
   private record Polled(Set<Address> regions) {}
+
+  /** The coordinator did not answer a poll. */
+  private enum NoAnswer {
+    INSTANCE
+  }
+
+  /** A member was removed: the shards of removed nodes may have moved again. */
+  private record Removed(ClusterEvent.MemberRemoved event) {}
 
   /** A held request and when it arrived. */
   private record Held(Protocol.OwnerCommand command, long arrivedNs) {}
@@ -95,14 +107,24 @@ final class DepartedShardGate {
       Duration pollInterval,
       Duration maxHold) {
     return Behaviors.setup(
-        ctx -> new DepartedShardGate(ctx, region, cluster, pollInterval, maxHold).behavior());
+        ctx -> {
+          org.apache.pekko.cluster.typed.Cluster.get(ctx.getSystem())
+              .subscriptions()
+              .tell(
+                  Subscribe.create(
+                      ctx.messageAdapter(ClusterEvent.MemberRemoved.class, Removed::new),
+                      ClusterEvent.MemberRemoved.class));
+          return new DepartedShardGate(ctx, region, cluster, pollInterval, maxHold).behavior();
+        });
   }
 
   private Behavior<Object> behavior() {
     return Behaviors.receive(Object.class)
         .onMessage(Protocol.OwnerCommand.class, this::onRequest)
         .onMessageEquals(Poll.INSTANCE, this::onPoll)
-        .onMessage(Polled.class, this::onPolled)
+        .onMessage(Polled.class, polled -> onPolled(polled.regions()))
+        .onMessageEquals(NoAnswer.INSTANCE, () -> onPolled(null))
+        .onMessage(Removed.class, removed -> onRemoved())
         .build();
   }
 
@@ -123,7 +145,7 @@ final class DepartedShardGate {
           NodeId.of(home));
       if (!polling) {
         polling = true;
-        ctx.getSelf().tell(Poll.INSTANCE);
+        ctx.scheduleOnce(pollInterval, ctx.getSelf(), Poll.INSTANCE);
       }
     }
     return Behaviors.same();
@@ -136,17 +158,23 @@ final class DepartedShardGate {
         (reply, failure) ->
             reply instanceof ShardRegion.CurrentRegions current
                 ? new Polled(current.getRegions())
-                : new Polled(null));
+                : NoAnswer.INSTANCE);
     return Behaviors.same();
   }
 
-  private Behavior<Object> onPolled(Polled polled) {
-    release(polled.regions());
+  /** {@code regions}: what the coordinator answered, null if it did not. */
+  private Behavior<Object> onPolled(Set<Address> regions) {
+    release(regions);
     if (held.isEmpty()) {
       polling = false;
     } else {
       ctx.scheduleOnce(pollInterval, ctx.getSelf(), Poll.INSTANCE);
     }
+    return Behaviors.same();
+  }
+
+  private Behavior<Object> onRemoved() {
+    letThrough.clear();
     return Behaviors.same();
   }
 

@@ -1,5 +1,6 @@
 package dev.pekkodsm.internal;
 
+import com.typesafe.config.Config;
 import dev.pekkodsm.DsmSetup;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.serialization.ClassRegistry;
@@ -75,6 +76,7 @@ public final class NodeRuntime implements Extension {
             .orElse(ClassRegistry.empty());
     DsmSettings settings =
         DsmSettings.from(system.settings().config(), extra, system.dynamicAccess().classLoader());
+    warnOfALongRemovalMargin(system.settings().config(), settings);
     DsmNode node = new DsmNode(system, settings, self, facades());
     NodeRuntime runtime = new NodeRuntime(node);
     classic.registerOnTermination(node::close);
@@ -118,6 +120,40 @@ public final class NodeRuntime implements Extension {
     runtime.awaitRegistration(
         classic, Adapter.toClassic(region), cluster, System.nanoTime() + READY_TIMEOUT.toNanos());
     return runtime;
+  }
+
+  /**
+   * With a backup, a removed node's objects are served again once Cluster Sharding places its shard
+   * at the backup, the removal margin after the removal; requests for them fail at their deadline
+   * meanwhile. Pekko's default margin is the split brain resolver's stable-after, 20 s.
+   */
+  static void warnOfALongRemovalMargin(Config config, DsmSettings settings) {
+    Duration margin = removalMargin(config);
+    if (settings.replicationFactor > 0
+        && margin != null
+        && margin.compareTo(settings.askTimeout) > 0) {
+      log.warn(
+          "pekko.dsm.replication.factor = {}: a removed node's objects are served again only"
+              + " Cluster Sharding's removal margin ({} ms) after its removal, longer than"
+              + " pekko.dsm.ask-timeout ({} ms), so requests for them fail meanwhile. pekko-dsm"
+              + " does not need the margin: set pekko.cluster.down-removal-margin short (200ms),"
+              + " unless persistent entities or singletons of the application need it",
+          settings.replicationFactor,
+          margin.toMillis(),
+          settings.askTimeout.toMillis());
+    }
+  }
+
+  /** The removal margin sharding waits for, or null if it cannot be told from the settings. */
+  static Duration removalMargin(Config config) {
+    String key = "pekko.cluster.down-removal-margin";
+    if (!"off".equalsIgnoreCase(config.getString(key))) {
+      return config.getDuration(key);
+    }
+    String downing = config.getString("pekko.cluster.downing-provider-class");
+    return downing.endsWith("SplitBrainResolverProvider")
+        ? config.getDuration("pekko.cluster.split-brain-resolver.stable-after")
+        : null;
   }
 
   private static Facades facades() {
