@@ -1,8 +1,10 @@
 package dev.pekkodsm.internal;
 
+import dev.pekkodsm.ObjectLostException;
 import dev.pekkodsm.coherence.GlobalAddress;
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.ObjectTable;
+import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.mutex.MutexHome;
 import dev.pekkodsm.memory.SyncAccess;
 import java.time.Duration;
@@ -76,7 +78,7 @@ public final class ClientContext {
    *
    * @throws dev.pekkodsm.DsmException if the backup does not acknowledge in time
    */
-  public void allocated(dev.pekkodsm.coherence.OwnedObject obj) {
+  public void allocated(OwnedObject obj) {
     node.replication().allocated(obj);
   }
 
@@ -170,7 +172,7 @@ public final class ClientContext {
             failure ->
                 CompletableFuture.failedFuture(
                     peers.objectsLost(node)
-                        ? new dev.pekkodsm.ObjectLostException(
+                        ? new ObjectLostException(
                             new GlobalAddress(node, 0, 0),
                             "the objects of "
                                 + node

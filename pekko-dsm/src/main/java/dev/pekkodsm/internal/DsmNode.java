@@ -13,12 +13,15 @@ import dev.pekkodsm.coherence.home.HomeProtocol;
 import dev.pekkodsm.coherence.home.HomeReply;
 import dev.pekkodsm.coherence.home.HomeRequest;
 import dev.pekkodsm.coherence.home.RequestMemory;
+import dev.pekkodsm.coherence.home.Responder;
 import dev.pekkodsm.coherence.mutex.MutexHome;
+import dev.pekkodsm.coherence.replication.BackupRing;
 import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.SnapshotArena;
 import dev.pekkodsm.memory.SyncRegion;
 import dev.pekkodsm.memory.TcpReadServer;
 import dev.pekkodsm.memory.TcpTransport;
+import dev.pekkodsm.metrics.ReadLatencies;
 import dev.pekkodsm.serialization.internal.KryoPool;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.time.Duration;
@@ -59,8 +62,7 @@ public final class DsmNode {
   private final ObjectTable table;
   private final Metrics metrics;
   private final TransportBootstrap transports;
-  private final dev.pekkodsm.metrics.ReadLatencies readLatencies =
-      new dev.pekkodsm.metrics.ReadLatencies();
+  private final ReadLatencies readLatencies = new ReadLatencies();
   private final PeerDirectory peers;
   private final HomeProxy homes;
   private final TaskRunner runner;
@@ -315,11 +317,7 @@ public final class DsmNode {
     return p != null ? p::handle : home::handle;
   }
 
-  private void serveWhenPromoted(
-      long node,
-      dev.pekkodsm.coherence.home.HomeRequest request,
-      dev.pekkodsm.coherence.home.Responder out,
-      long deadlineNs) {
+  private void serveWhenPromoted(long node, HomeRequest request, Responder out, long deadlineNs) {
     NodeId primary = NodeId.of(node);
     Promotion.Promoted p = promotion.of(primary);
     if (p == null && peers.isDeparted(primary)) {
@@ -361,8 +359,7 @@ public final class DsmNode {
     replication.membersChanged(members);
     promotion.membersChanged(members);
     if (settings.replicationFactor > 0) {
-      dev.pekkodsm.coherence.replication.BackupRing ring =
-          dev.pekkodsm.coherence.replication.BackupRing.of(members);
+      BackupRing ring = BackupRing.of(members);
       replicas.dropUnless(
           sender -> ring.contains(sender) && self.equals(ring.backupOf(sender).orElse(null)));
     }
@@ -380,7 +377,7 @@ public final class DsmNode {
   }
 
   /** The endpoint of a promoted primary's arena, or null if this node does not serve it. */
-  dev.pekkodsm.memory.PeerEndpoint endpointOf(NodeId primary) {
+  PeerEndpoint endpointOf(NodeId primary) {
     Promotion.Promoted p = promotion.of(primary);
     if (p == null && settings.replicationFactor > 0 && peers.isDeparted(primary)) {
       p = promote(primary);
@@ -455,7 +452,7 @@ public final class DsmNode {
   }
 
   /** Latencies of this node's one-sided reads, per transport. */
-  public dev.pekkodsm.metrics.ReadLatencies readLatencies() {
+  public ReadLatencies readLatencies() {
     return readLatencies;
   }
 

@@ -2,6 +2,7 @@ package dev.pekkodsm.internal;
 
 import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.home.HomeProtocol;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.Address;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,7 +23,7 @@ final class Membership {
   private final HomeProtocol home;
   private final HomeProxy homes;
   private final Replication replication;
-  private final java.util.function.Consumer<NodeId> promote;
+  private final Consumer<NodeId> promote;
   private final Runnable membersChanged;
 
   Membership(
@@ -32,7 +33,7 @@ final class Membership {
       HomeProtocol home,
       HomeProxy homes,
       Replication replication,
-      java.util.function.Consumer<NodeId> promote,
+      Consumer<NodeId> promote,
       Runnable membersChanged) {
     this.promote = promote;
     this.membersChanged = membersChanged;

@@ -1,6 +1,9 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.memory.PeerEndpoint;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -66,7 +69,7 @@ final class NodeActor {
               .onMessage(
                   Protocol.GetEndpointOf.class,
                   m -> {
-                    dev.pekkodsm.memory.PeerEndpoint served = node.endpointOf(NodeId.of(m.node()));
+                    PeerEndpoint served = node.endpointOf(NodeId.of(m.node()));
                     if (served != null) {
                       m.replyTo()
                           .tell(
@@ -103,7 +106,7 @@ final class NodeActor {
                   Protocol.CensusAnswer.class,
                   m -> {
                     NodeId from = NodeId.of(m.from());
-                    java.util.List<Census.Holding> held = new java.util.ArrayList<>();
+                    List<Census.Holding> held = new ArrayList<>();
                     for (int i = 0; i < m.objects().length; i++) {
                       held.add(
                           new Census.Holding(from, m.objects()[i], m.colors()[i], m.weights()[i]));

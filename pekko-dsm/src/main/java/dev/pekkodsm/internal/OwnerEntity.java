@@ -2,8 +2,10 @@ package dev.pekkodsm.internal;
 
 import dev.pekkodsm.coherence.home.HomeProtocol;
 import dev.pekkodsm.coherence.home.HomeReply;
+import dev.pekkodsm.coherence.home.HomeRequest;
 import dev.pekkodsm.coherence.home.Responder;
 import dev.pekkodsm.internal.Protocol.OwnerCommand;
+import java.util.function.LongFunction;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -31,11 +33,11 @@ final class OwnerEntity {
 
   /** What answers the requests for one home node's objects. */
   interface Home {
-    void handle(dev.pekkodsm.coherence.home.HomeRequest request, Responder out);
+    void handle(HomeRequest request, Responder out);
   }
 
   static Behavior<OwnerCommand> create(
-      java.util.function.LongFunction<Home> homes, EntityContext<OwnerCommand> entity) {
+      LongFunction<Home> homes, EntityContext<OwnerCommand> entity) {
     return Behaviors.setup(
         ctx -> {
           ActorRef<OwnerCommand> self = ctx.getSelf();

@@ -1,12 +1,18 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.replication.BackupRing;
 import dev.pekkodsm.memory.PeerEndpoint;
 import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.TcpTransport;
 import dev.pekkodsm.memory.TransportUnavailableException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -133,8 +139,8 @@ final class PeerDirectory {
    * The member that serves the objects of removed {@code node}: its successor in the ring, as every
    * node computes it.
    */
-  java.util.Optional<NodeId> servedBy(NodeId node) {
-    return dev.pekkodsm.coherence.replication.BackupRing.of(ringMembers()).backupOf(node);
+  Optional<NodeId> servedBy(NodeId node) {
+    return BackupRing.of(ringMembers()).backupOf(node);
   }
 
   /** True once {@code node} has been removed from the cluster. */
@@ -164,21 +170,20 @@ final class PeerDirectory {
   }
 
   /** The members that are Up and reachable (this node always among them), in a fixed order. */
-  java.util.List<NodeId> upMembers() {
-    java.util.TreeSet<NodeId> nodes =
-        new java.util.TreeSet<>(java.util.Comparator.comparingLong(NodeId::value));
+  List<NodeId> upMembers() {
+    TreeSet<NodeId> nodes = new TreeSet<>(Comparator.comparingLong(NodeId::value));
     nodes.addAll(up);
     nodes.removeAll(unreachable);
     nodes.add(self);
-    return java.util.List.copyOf(nodes);
+    return List.copyOf(nodes);
   }
 
   /**
    * The members that are Up, reachable or not, and this node: the ring that places backups (a
    * member the failure detector doubts keeps its place until it is removed).
    */
-  java.util.List<NodeId> ringMembers() {
-    java.util.List<NodeId> nodes = new java.util.ArrayList<>(up);
+  List<NodeId> ringMembers() {
+    List<NodeId> nodes = new ArrayList<>(up);
     nodes.add(self);
     return nodes;
   }
