@@ -38,7 +38,7 @@ public final class MutexQueue {
     final NodeId holder;
     final long lockId;
     final long enqueuedNs;
-    final Listener listener;
+    Listener listener; // more than one if the same attempt was asked again
     Timing.Cancellable deadline;
 
     Waiter(NodeId holder, long lockId, long enqueuedNs, Listener listener) {
@@ -80,11 +80,21 @@ public final class MutexQueue {
   /**
    * Queues a locker and grants the lock at once if it is free. {@code lockId} names this attempt,
    * for {@link #cancel}.
+   *
+   * <p>The same attempt asked again (a request delivered twice, or sent again after its answer was
+   * lost) takes no second place: while it waits, both listeners are told of its outcome; once
+   * granted, the new listener is told of the grant again while the attempt still holds the lock,
+   * and that it timed out if the lock has moved on since (the attempt used it, so nobody waits for
+   * this answer, and a second grant would never be released).
    */
   public void lock(NodeId holder, long lockId, Listener listener) {
     List<Runnable> calls = new ArrayList<>(1);
     Waiter w = new Waiter(holder, lockId, timing.nanoTime(), listener);
     synchronized (this) {
+      if (askedAgain(holder, lockId, listener, calls)) {
+        calls.forEach(Runnable::run);
+        return;
+      }
       waiting.addLast(w);
       pump(calls);
       if (waiting.contains(w)) {
@@ -92,6 +102,43 @@ public final class MutexQueue {
       }
     }
     calls.forEach(Runnable::run);
+  }
+
+  /** Handles {@code lockId} of {@code holder} if it was asked before; call under the monitor. */
+  private boolean askedAgain(NodeId holder, long lockId, Listener listener, List<Runnable> calls) {
+    for (Waiter w : waiting) {
+      if (w.holder.equals(holder) && w.lockId == lockId) {
+        w.listener = both(w.listener, listener);
+        return true;
+      }
+    }
+    Grant g = lastGrant;
+    if (g == null || !g.holder.equals(holder) || g.lockId != lockId) {
+      return false;
+    }
+    long word = home.load(cell, object, SyncLayout.WORD, Long.MAX_VALUE);
+    if (LockWord.withWaiters(word, false) == LockWord.withWaiters(g.word, false)) {
+      calls.add(() -> listener.granted(word));
+    } else {
+      calls.add(() -> listener.timedOut(word, 0));
+    }
+    return true;
+  }
+
+  private static Listener both(Listener first, Listener second) {
+    return new Listener() {
+      @Override
+      public void granted(long word) {
+        first.granted(word);
+        second.granted(word);
+      }
+
+      @Override
+      public void timedOut(long word, long waitedNs) {
+        first.timedOut(word, waitedNs);
+        second.timedOut(word, waitedNs);
+      }
+    };
   }
 
   /** The lock's releaser handed it to the home: pass it on. */

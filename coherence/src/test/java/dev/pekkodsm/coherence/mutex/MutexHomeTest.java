@@ -125,4 +125,72 @@ class MutexHomeTest {
     home.readCommitted(mutex, OBJECT, out);
     assertEquals("B's", store.decode(out), "B's commit stands");
   }
+
+  /** What a listener was told: the granted word, or -1 for a time-out; null while nothing. */
+  private static final class Told implements MutexQueue.Listener {
+    Long word;
+    int calls;
+
+    @Override
+    public void granted(long w) {
+      word = w;
+      calls++;
+    }
+
+    @Override
+    public void timedOut(long w, long waitedNs) {
+      word = -1L;
+      calls++;
+    }
+  }
+
+  @Test
+  void shouldTellBothAsksOfTheSameWaitingAttemptAndQueueItOnce() {
+    MutexCell mutex = home.create(OBJECT, "first");
+    SyncAccess sync = store.region();
+    long cell = mutex.cell();
+    long heldByA = MutexSteps.tryLock(sync, cell, OBJECT, LockWord.token(A, 1), Long.MAX_VALUE);
+    Told first = new Told();
+    Told again = new Told();
+    home.lock(mutex, B, 7, first);
+    home.lock(mutex, B, 7, again); // the same attempt, delivered twice
+    byte[] fromA = store.frame("A's", OBJECT, 1);
+    assertEquals(
+        MutexSteps.Outcome.HANDED_OFF,
+        MutexSteps.commit(sync, cell, OBJECT, heldByA, fromA, fromA.length, 1, Long.MAX_VALUE));
+    home.handedOff(mutex);
+    assertTrue(LockWord.heldByNode(first.word, B));
+    assertEquals(first.word, again.word, "both asks are told of the one grant");
+    long word = sync.load(cell, OBJECT, SyncLayout.WORD, 0);
+    assertEquals(
+        MutexSteps.Outcome.RELEASED, MutexSteps.release(sync, cell, OBJECT, word, Long.MAX_VALUE));
+    assertTrue(
+        LockWord.isFree(sync.load(cell, OBJECT, SyncLayout.WORD, 0)),
+        "one release frees it: the attempt was not queued twice");
+  }
+
+  @Test
+  void shouldGrantTheSameAttemptAgainWhileItHoldsTheLockAndNeverOnceItMovedOn() {
+    MutexCell mutex = home.create(OBJECT, "first");
+    SyncAccess sync = store.region();
+    long cell = mutex.cell();
+    Told first = new Told();
+    home.lock(mutex, B, 7, first);
+    assertTrue(LockWord.heldByNode(first.word, B), "the lock was free: granted at once");
+
+    Told again = new Told(); // its answer was lost, and it asks again
+    home.lock(mutex, B, 7, again);
+    assertEquals(first.word, again.word, "granted again, the same lock");
+
+    assertEquals(
+        MutexSteps.Outcome.RELEASED,
+        MutexSteps.release(sync, cell, OBJECT, first.word, Long.MAX_VALUE));
+    Told late = new Told(); // a copy that arrives after the attempt used its lock
+    home.lock(mutex, B, 7, late);
+    assertEquals(-1L, late.word, "told it timed out");
+    assertEquals(1, late.calls);
+    assertTrue(
+        LockWord.isFree(sync.load(cell, OBJECT, SyncLayout.WORD, 0)),
+        "and the lock is not granted a second time");
+  }
 }
