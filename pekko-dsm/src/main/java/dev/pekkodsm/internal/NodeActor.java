@@ -145,7 +145,12 @@ final class NodeActor {
               .onMessage(
                   MemberChanged.class,
                   m -> {
-                    onMemberEvent(node.membership(), m.event());
+                    // A node whose cluster shuts down (it was downed, or its actor system stops)
+                    // is told that every member was removed: it must not promote or fence any
+                    // of them, nor ask the survivors for a census of a live node.
+                    if (!Cluster.get(ctx.getSystem()).isTerminated()) {
+                      onMemberEvent(node.membership(), m.event());
+                    }
                     return Behaviors.same();
                   })
               .build();
