@@ -28,9 +28,10 @@ class TcpFailoverTest {
    * How soon after the removal a request waiting on the crashed home is answered by the backup. The
    * requests a home's departure sends again to its backup leave at the removal, while this node's
    * shard region may still name the removed member's region as the shard's home, and Artery drops
-   * what is sent there: without {@code DepartedShardGate} the lock failed at its 10 s deadline (6
-   * of 7 runs); with it, and LocalCluster's 200 ms removal margin, it was answered 0.1-0.4 s after
-   * the removal.
+   * what is sent there: without {@code DepartedShardGate} the lock failed at its 10 s deadline (3
+   * of 8 runs); with it, it was answered 2.0-2.2 s after the removal, LocalCluster's removal margin
+   * (the resolver's stable-after; 0.1-0.4 s with a 200 ms margin, when 6 of 7 runs failed without
+   * the gate).
    */
   private static final Duration SOON_AFTER_REMOVAL = Duration.ofSeconds(5);
 

@@ -54,16 +54,14 @@ public final class LocalCluster implements AutoCloseable {
 
   /**
    * What nodes embedded in one JVM need on top of {@link NodeConfig}'s basics, the fast failover
-   * preset and quiet logs: any free port, a shard coordinator that takes over quickly, a removed
-   * node's shard re-homed at once ({@link NodeConfig#PROMPT_REHOMING}), and nodes that leave only
-   * when told (this class, or its shutdown hook, stops them).
+   * preset and quiet logs: any free port, a shard coordinator that takes over quickly, and nodes
+   * that leave only when told (this class, or its shutdown hook, stops them).
    */
   static final String EMBEDDED =
       String.join(
           "\n",
           "pekko.remote.artery.canonical.port = 0",
           "pekko.cluster.sharding.waiting-for-state-timeout = 500ms",
-          NodeConfig.PROMPT_REHOMING,
           "pekko.coordinated-shutdown.run-by-actor-system-terminate = off",
           "pekko.coordinated-shutdown.run-by-jvm-shutdown-hook = off",
           "pekko.coordinated-shutdown.exit-jvm = off");
