@@ -19,8 +19,9 @@ import org.apache.pekko.cluster.typed.Subscribe;
  */
 final class NodeActor {
 
-  /** A membership event, adapted. */
-  private record MemberChanged(ClusterEvent.MemberEvent event) implements Protocol.NodeCommand {}
+  /** A membership event or the cluster's shutting down, adapted. */
+  private record MemberChanged(ClusterEvent.ClusterDomainEvent event)
+      implements Protocol.NodeCommand {}
 
   /** A reachability event, adapted. */
   private record ReachabilityChanged(ClusterEvent.ReachabilityEvent event)
@@ -32,11 +33,14 @@ final class NodeActor {
     return Behaviors.setup(
         ctx -> {
           node.replication().replyTo(ctx.getSelf());
-          ActorRef<ClusterEvent.MemberEvent> adapter =
-              ctx.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new);
+          // One subscription for membership and the shutdown notice, so that the notice, which
+          // the cluster publishes before it reports every member removed, arrives first.
+          ActorRef<ClusterEvent.ClusterDomainEvent> adapter =
+              ctx.messageAdapter(ClusterEvent.ClusterDomainEvent.class, MemberChanged::new);
           Cluster.get(ctx.getSystem())
               .subscriptions()
-              .tell(Subscribe.create(adapter, ClusterEvent.MemberEvent.class));
+              .tell(Subscribe.create(adapter, ClusterEvent.ClusterDomainEvent.class));
+          boolean[] shuttingDown = {false};
           ActorRef<ClusterEvent.ReachabilityEvent> reachability =
               ctx.messageAdapter(ClusterEvent.ReachabilityEvent.class, ReachabilityChanged::new);
           Cluster.get(ctx.getSystem())
@@ -148,8 +152,12 @@ final class NodeActor {
                     // A node whose cluster shuts down (it was downed, or its actor system stops)
                     // is told that every member was removed: it must not promote or fence any
                     // of them, nor ask the survivors for a census of a live node.
-                    if (!Cluster.get(ctx.getSystem()).isTerminated()) {
-                      onMemberEvent(node.membership(), m.event());
+                    if (m.event() instanceof ClusterEvent.ClusterShuttingDown$) {
+                      shuttingDown[0] = true;
+                    } else if (m.event() instanceof ClusterEvent.MemberEvent event
+                        && !shuttingDown[0]
+                        && !Cluster.get(ctx.getSystem()).isTerminated()) {
+                      onMemberEvent(node.membership(), event);
                     }
                     return Behaviors.same();
                   })
