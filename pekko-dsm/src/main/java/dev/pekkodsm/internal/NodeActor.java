@@ -19,12 +19,8 @@ import org.apache.pekko.cluster.typed.Subscribe;
  */
 final class NodeActor {
 
-  /** A membership event or the cluster's shutting down, adapted. */
+  /** A membership or reachability event, or the cluster's shutting down, adapted. */
   private record MemberChanged(ClusterEvent.ClusterDomainEvent event)
-      implements Protocol.NodeCommand {}
-
-  /** A reachability event, adapted. */
-  private record ReachabilityChanged(ClusterEvent.ReachabilityEvent event)
       implements Protocol.NodeCommand {}
 
   private NodeActor() {}
@@ -33,19 +29,15 @@ final class NodeActor {
     return Behaviors.setup(
         ctx -> {
           node.replication().replyTo(ctx.getSelf());
-          // One subscription for membership and the shutdown notice, so that the notice, which
-          // the cluster publishes before it reports every member removed, arrives first.
+          // One subscription for membership, reachability and the shutdown notice, so that the
+          // notice, which the cluster publishes before it reports every member removed, arrives
+          // first.
           ActorRef<ClusterEvent.ClusterDomainEvent> adapter =
               ctx.messageAdapter(ClusterEvent.ClusterDomainEvent.class, MemberChanged::new);
           Cluster.get(ctx.getSystem())
               .subscriptions()
               .tell(Subscribe.create(adapter, ClusterEvent.ClusterDomainEvent.class));
           boolean[] shuttingDown = {false};
-          ActorRef<ClusterEvent.ReachabilityEvent> reachability =
-              ctx.messageAdapter(ClusterEvent.ReachabilityEvent.class, ReachabilityChanged::new);
-          Cluster.get(ctx.getSystem())
-              .subscriptions()
-              .tell(Subscribe.create(reachability, ClusterEvent.ReachabilityEvent.class));
           return Behaviors.receive(Protocol.NodeCommand.class)
               .onMessage(
                   Protocol.GetEndpoint.class,
@@ -137,16 +129,6 @@ final class NodeActor {
                     return Behaviors.same();
                   })
               .onMessage(
-                  ReachabilityChanged.class,
-                  m -> {
-                    Member member = m.event().member();
-                    node.membership()
-                        .reachability(
-                            NodeId.of(member.uniqueAddress().longUid()),
-                            m.event() instanceof ClusterEvent.ReachableMember);
-                    return Behaviors.same();
-                  })
-              .onMessage(
                   MemberChanged.class,
                   m -> {
                     // A node whose cluster shuts down (it was downed, or its actor system stops)
@@ -154,6 +136,13 @@ final class NodeActor {
                     // of them, nor ask the survivors for a census of a live node.
                     if (m.event() instanceof ClusterEvent.ClusterShuttingDown$) {
                       shuttingDown[0] = true;
+                    } else if (m.event() instanceof ClusterEvent.ReachabilityEvent event
+                        && !shuttingDown[0]) {
+                      Member member = event.member();
+                      node.membership()
+                          .reachability(
+                              NodeId.of(member.uniqueAddress().longUid()),
+                              event instanceof ClusterEvent.ReachableMember);
                     } else if (m.event() instanceof ClusterEvent.MemberEvent event
                         && !shuttingDown[0]
                         && !Cluster.get(ctx.getSystem()).isTerminated()) {
