@@ -45,20 +45,8 @@ class MutexHomeTest {
     SyncAccess sync = store.region();
     long cell = mutex.cell();
     long heldByA = MutexSteps.tryLock(sync, cell, OBJECT, LockWord.token(A, 1), Long.MAX_VALUE);
-    long[] grantedToB = {MutexSteps.NOT_FREE};
-    home.lock(
-        mutex,
-        B,
-        1,
-        new MutexQueue.Listener() {
-          @Override
-          public void granted(long word) {
-            grantedToB[0] = word;
-          }
-
-          @Override
-          public void timedOut(long word, long waitedNs) {}
-        });
+    Told grantedToB = new Told();
+    home.lock(mutex, B, 1, grantedToB);
     assertTrue(
         LockWord.hasWaiters(sync.load(cell, OBJECT, SyncLayout.WORD, 0)), "B waits at the home");
 
@@ -68,7 +56,7 @@ class MutexHomeTest {
         MutexSteps.commit(sync, cell, OBJECT, heldByA, fromA, fromA.length, 1, Long.MAX_VALUE),
         "A took the lock before B waited, and commits from that word");
     home.handedOff(mutex);
-    assertTrue(LockWord.heldByNode(grantedToB[0], B), "the lock went to B");
+    assertTrue(LockWord.heldByNode(grantedToB.word, B), "the lock went to B");
     ReadBuffer out = new ReadBuffer(64);
     home.readCommitted(mutex, OBJECT, out);
     assertEquals("A's", store.decode(out), "A's commit stands");
