@@ -401,32 +401,41 @@ public final class TaskRunner {
       pool.execute(
           () -> {
             RUNNING.set(node);
+            HomeReply.TaskResult result;
             try {
-              out.complete(body.get());
+              result = body.get();
             } catch (Throwable t) {
-              out.complete(outcome(null, t));
+              result = outcome(null, t);
             } finally {
               RUNNING.remove();
               running.decrementAndGet();
             }
+            // Counted out before it is answered: whoever places the next task sees this one done.
+            out.complete(result);
           });
     } catch (RejectedExecutionException e) {
       running.decrementAndGet();
       onRefused.run();
       out.complete(
-          outcome(
+          shipping.outcome(
               null,
               new RejectedExecutionException(
                   self
                       + " has "
                       + settings.taskQueueLimit
-                      + " tasks waiting (pekko.dsm.tasks.queue-limit), or is shutting down")));
+                      + " tasks waiting (pekko.dsm.tasks.queue-limit), or is shutting down"),
+              running.get()));
     }
     return out;
   }
 
+  /**
+   * The answer of a task that is ending on this thread. The load it reports is what goes on after
+   * it: counting the ending task itself made a node that had just run one look busy for the
+   * report's lifetime, and placement passed it over.
+   */
   private HomeReply.TaskResult outcome(Object result, Throwable error) {
-    return shipping.outcome(result, error, running.get());
+    return shipping.outcome(result, error, Math.max(0, running.get() - 1));
   }
 
   /**
