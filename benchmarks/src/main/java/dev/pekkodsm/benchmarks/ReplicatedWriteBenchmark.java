@@ -24,12 +24,13 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * What replication factor 1 costs a write: the write of a 1 KiB box on its home, with factor 0 (no
  * backup: a memory operation) and factor 1 (the new version is published, shipped to the backup and
- * acknowledged before the write ends); a mutex's lock, change and unlock and an atomic's increment,
- * on the home and from the other node (with factor 1 the other node's commit and increment are
- * asked of the home, which has its backup hold them first); against one Cluster Sharding {@code
- * ask} of 1 KiB to the other node. Factor 1 runs with the replication stream over the backup's tcp
- * server ({@code 1}, the default) and over Artery ({@code 1-artery}). Sampled, so the table has
- * percentiles.
+ * acknowledged before the write ends); a mutex's lock, change and unlock on the home and from the
+ * other node, and an atomic's increment on the home and from the other node; against one Cluster
+ * Sharding {@code ask} of 1 KiB to the other node. At factor 1 a mutex commit is written to the
+ * backup by its writer and then one-sided into the home ({@code 1}), or made by the home, which has
+ * its backup hold it first ({@code 1-home-commits}, and {@code 1-artery}, where the stream and the
+ * requests to the home are Pekko messages); an increment from the other node is always asked of the
+ * home. Sampled, so the table has percentiles.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -45,12 +46,17 @@ public class ReplicatedWriteBenchmark {
   /** Two nodes; node 0 writes a box homed on itself; node 1 is its backup when factor is 1. */
   @State(Scope.Benchmark)
   public static class Nodes {
-    /** The replication factor, and for 1 the stream's channel: 0, 1 (tcp) or 1-artery. */
-    @Param({"0", "1", "1-artery"})
+    /**
+     * The replication factor, and for 1 how commits and the stream travel: 1 (tcp; a mutex commit
+     * written to the backup by its writer), 1-home-commits (tcp; every commit made by the home,
+     * {@code direct-commits = off}) or 1-artery.
+     */
+    @Param({"0", "1", "1-home-commits", "1-artery"})
     String factor;
 
     LocalCluster cluster;
     DBox<Payload> box;
+    DMutex<long[]> counterAtHome;
     DMutex<long[]> counterOnOther;
     DAtomicLong atomicAtHome;
     DAtomicLong atomicOnOther;
@@ -63,11 +69,18 @@ public class ReplicatedWriteBenchmark {
               EchoEntity.CONFIG
                   + "\npekko.dsm.replication.factor = "
                   + factor.charAt(0)
-                  + (factor.endsWith("artery") ? "\npekko.dsm.replication.channel = artery" : ""));
+                  + (factor.endsWith("artery")
+                      ? "\npekko.dsm.replication.channel = artery"
+                          + "\npekko.dsm.replication.direct-commits = off"
+                      : "")
+                  + (factor.endsWith("home-commits")
+                      ? "\npekko.dsm.replication.direct-commits = off"
+                      : ""));
       Echoes.startSharding(cluster, Payload.ofLength(VALUE_BYTES).bytes());
       echo = Echoes.entityOn(cluster, 0, 1);
       box = cluster.dsm(0).alloc(Payload.ofLength(VALUE_BYTES));
       box.write(p -> p); // the backup exists by now: the first replicated write waits for it
+      counterAtHome = cluster.dsm(0).mutex(new long[1]);
       counterOnOther = cluster.send(0, 1, cluster.dsm(0).mutex(new long[1]));
       atomicAtHome = cluster.dsm(0).atomicLong(0);
       atomicOnOther = cluster.send(0, 1, atomicAtHome.clone());
@@ -85,7 +98,18 @@ public class ReplicatedWriteBenchmark {
     return nodes.box.write(p -> p.bytes().length);
   }
 
-  /** Node 1 locks a counter homed on node 0, increments it and unlocks. */
+  /** Node 0 locks a counter homed on itself, increments it and unlocks. */
+  @Benchmark
+  public long homeLockChange(Nodes nodes) {
+    try (DMut<long[]> held = nodes.counterAtHome.lock()) {
+      return ++held.get()[0];
+    }
+  }
+
+  /**
+   * Node 1 locks a counter homed on node 0, increments it and unlocks (node 1 is node 0's backup:
+   * at factor 1 it writes its own mirror).
+   */
   @Benchmark
   public long remoteLockChange(Nodes nodes) {
     try (DMut<long[]> held = nodes.counterOnOther.lock()) {

@@ -56,6 +56,28 @@ public final class SyncLayout {
   public static final int KIND_ATOMIC = 0x54415344; // "DSAT"
   public static final int KIND_MUTEX = 0x584d5344; // "DSMX"
 
+  /**
+   * The cell a replicated region keeps its backup in, for writers that write the backup themselves:
+   * the region's first cell, taken before any other, of {@link #KIND_REPLICATION} and object {@link
+   * #REPLICATION_OBJECT} (an id no object has). Its {@link #WORD} is the epoch of the backup's copy
+   * (0: no backup), its {@link #FULL_VERSION} the backup's node id (the owner writes the id first);
+   * {@link #REPLICATION_LAST} and {@link #REPLICATION_ACKED} say how far the stream to the backup
+   * got in that epoch: the last record's number and the last acknowledged one's. A region without
+   * it (no replication, or a promoted mirror) answers its loads with {@link
+   * SyncStatus#NOT_THIS_OBJECT}.
+   */
+  public static final long REPLICATION_CELL = FIRST_CELL_OFFSET;
+
+  public static final long REPLICATION_OBJECT = 0;
+
+  public static final int KIND_REPLICATION = 0x50525344; // "DSRP"
+
+  /** The replication cell's field of the last record's number in the stream to the backup. */
+  public static final int REPLICATION_LAST = LOCATOR_A;
+
+  /** The replication cell's field of the last record the backup acknowledged. */
+  public static final int REPLICATION_ACKED = LOCATOR_B;
+
   /** The name of the cells file in an arena folder. */
   public static final String CELLS_FILE = "sync-cells";
 

@@ -33,8 +33,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>A region whose node keeps a backup reports every change its owner makes to a {@link Changes}
  * ({@link #replicateTo}) <em>before</em> the change can be seen here: a value visible in the region
- * is at the backup already. Changes made one-sided by peers bypass it, so with a backup peers only
- * take and give back locks one-sided, which a mirror does not hold (it holds committed values).
+ * is at the backup already. Changes made one-sided by peers (and through {@link #unreported()})
+ * bypass it: with a backup, peers take and give back locks one-sided, which a mirror does not hold
+ * (it holds committed values), and commit one-sided only what they wrote to the backup first.
  */
 public final class SyncRegion implements SyncAccess, AutoCloseable {
 
@@ -81,10 +82,11 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
     /**
      * Whether a change the backup holds is made only once the backup acknowledged it (a value seen
      * through this field), rather than reported and made at once (a field seen only through
-     * another, such as a slot's locator through the word). Changes that wait are reported one at a
-     * time per cell, under a lock of the cell held while the backup is told.
+     * another, such as a slot's locator through the word, or a change the backup is only told of
+     * after the fact). Changes that wait are reported one at a time per cell, under a lock of the
+     * cell held while the backup is told.
      */
-    boolean waits(int kind, int field);
+    boolean waits(int kind, int field, long old, long update);
 
     /**
      * Field {@code field} of {@code cell}, of {@code kind} and {@code object}, goes from {@code
@@ -266,6 +268,126 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
       freeCells[freeCount++] = (at - SyncLayout.FIRST_CELL_OFFSET) / SyncLayout.CELL_BYTES;
       liveCells--;
     }
+  }
+
+  /**
+   * Takes {@link SyncLayout#REPLICATION_CELL} for the backup's epoch and id ({@link
+   * #publishBackup}); before {@link #replicateTo}, so the backup is not told of it.
+   *
+   * @throws IllegalStateException if a cell was allocated before, or on a mirror
+   */
+  public void reserveReplicationCell() {
+    synchronized (this) {
+      requireOwned("reserveReplicationCell");
+      if (nextCell != 0 || changes != null) {
+        throw new IllegalStateException(
+            "the replication cell is the region's first, taken before any other");
+      }
+      nextCell = 1;
+      liveCells++;
+    }
+    initCell((int) SyncLayout.REPLICATION_CELL, SyncLayout.KIND_REPLICATION, 0);
+  }
+
+  /**
+   * Says which node backs this region up ({@code backup}, 0 for none) from copy {@code epoch} on:
+   * the id first, then the epoch, so a writer that reads the epoch, then the id, never pairs an
+   * epoch with a later backup's id without the later epoch telling it. Not reported.
+   */
+  public void publishBackup(long epoch, long backup) {
+    int at = (int) SyncLayout.REPLICATION_CELL;
+    CellOps.check(cells, fileBytes, at, SyncLayout.REPLICATION_OBJECT, SyncLayout.WORD);
+    if ((int) INT.getVolatile(cells, at + SyncLayout.KIND) != SyncLayout.KIND_REPLICATION) {
+      throw new IllegalStateException("the region has no replication cell");
+    }
+    LONG.setVolatile(cells, at + SyncLayout.FULL_VERSION, backup);
+    LONG.setVolatile(cells, at + SyncLayout.WORD, epoch);
+  }
+
+  /**
+   * On a mirror: field {@code field} of the allocated cell at {@code cell}, whatever object it
+   * belongs to.
+   *
+   * @throws IllegalArgumentException if {@code cell} names no allocated cell
+   * @throws IllegalStateException if this is not an unpromoted mirror
+   */
+  public synchronized long mirrorField(long cell, int field) {
+    if (!isAllocated(cell) || !SyncLayout.isOperandField(field)) {
+      throw new IllegalArgumentException("no allocated cell at " + cell + " field " + field);
+    }
+    return (long) LONG.getVolatile(cells, (int) cell + field);
+  }
+
+  /**
+   * The region as another writer on this host operates on it: nothing done through this view is
+   * reported to the backup ({@link #replicateTo}), as a peer's one-sided operations are not. For
+   * the owner's own commits of a mutex, which the committing thread writes to the backup itself
+   * first, as a peer does.
+   */
+  public SyncAccess unreported() {
+    return unreported;
+  }
+
+  private final SyncAccess unreported =
+      new SyncAccess() {
+        @Override
+        public long load(long cell, long object, int field, long deadlineNs) {
+          return CellOps.load(cells, fileBytes, cell, object, field);
+        }
+
+        @Override
+        public long compareAndExchange(
+            long cell, long object, int field, long expected, long update, long deadlineNs) {
+          return CellOps.compareAndExchange(
+              cells, fileBytes, cell, object, field, expected, update);
+        }
+
+        @Override
+        public long getAndAdd(long cell, long object, int field, long delta, long deadlineNs) {
+          return CellOps.getAndAdd(cells, fileBytes, cell, object, field, delta);
+        }
+
+        @Override
+        public void writeValue(long locator, byte[] frame, int length, long deadlineNs) {
+          ByteBuffer segment = values.writableSegment(SlotLayout.segment(locator));
+          if (segment == null) {
+            throw new SyncFailedException(
+                SyncStatus.OUT_OF_RANGE, "no value segment for " + locator);
+          }
+          SlotWrites.write(
+              segment, valueSegmentBytes, SlotLayout.offset(locator), frame, length, deadlineNs);
+        }
+
+        @Override
+        public ReadStatus readValue(
+            long locator, long object, int color, ReadBuffer out, long deadlineNs) {
+          return values.read(locator, object, color, out);
+        }
+
+        @Override
+        public long peekValueColor(long locator, long object, long deadlineNs) {
+          return values.peekColor(locator, object);
+        }
+      };
+
+  /**
+   * Says how far the stream to the backup got: the number of the last record that joined it and of
+   * the last one the backup acknowledged, in the epoch {@link #publishBackup} last named. Not
+   * reported.
+   */
+  public void publishStream(long lastSeq, long ackedSeq) {
+    int at = (int) SyncLayout.REPLICATION_CELL;
+    CellOps.check(cells, fileBytes, at, SyncLayout.REPLICATION_OBJECT, SyncLayout.WORD);
+    LONG.setVolatile(cells, at + SyncLayout.REPLICATION_LAST, lastSeq);
+    LONG.setVolatile(cells, at + SyncLayout.REPLICATION_ACKED, ackedSeq);
+  }
+
+  /** The kind of the cell at {@code cell} ({@link SyncLayout#KIND_FREE} if none is there). */
+  public int kindOf(long cell) {
+    if (!SyncLayout.holdsCell(fileBytes, cell)) {
+      return SyncLayout.KIND_FREE;
+    }
+    return (int) INT.getVolatile(cells, (int) cell + SyncLayout.KIND);
   }
 
   /** Cells in use now. */
@@ -502,7 +624,7 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
       // waiting for the backup could hold up (the thread serving requests takes locks back).
       return CellOps.compareAndExchange(cells, fileBytes, cell, object, field, expected, update);
     }
-    if (!sink.waits(kind, field)) {
+    if (!sink.waits(kind, field, expected, update)) {
       // Reported first, made at once, and the backup told what stands if it was not made: never
       // held up by a change of the same cell that waits for the backup.
       long ticket = sink.fieldChanging(cell, kind, object, field, expected, update);

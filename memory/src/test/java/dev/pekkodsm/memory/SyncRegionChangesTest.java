@@ -46,7 +46,7 @@ class SyncRegionChangesTest {
     }
 
     @Override
-    public boolean waits(int kind, int field) {
+    public boolean waits(int kind, int field, long old, long update) {
       return field == SyncLayout.WORD;
     }
 

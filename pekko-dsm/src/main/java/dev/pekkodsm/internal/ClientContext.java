@@ -139,15 +139,35 @@ public final class ClientContext {
   }
 
   /**
-   * True if homes keep a backup ({@code pekko.dsm.replication.factor} 1): a peer then changes a
-   * home's sync region one-sided only to take and give back locks, and sends commits and atomic
-   * operations to the home, which has its backup hold them first.
+   * True if homes keep a backup ({@code pekko.dsm.replication.factor} 1): every commit and atomic
+   * operation is then held by the backup before it is seen (a commit written there by its writer,
+   * or made by the home, which ships it first).
    */
   public boolean replicated() {
     return settings().replicationFactor > 0;
   }
 
-  /** How to ask the replicated home of {@code node}'s objects to make a change over tcp. */
+  /** True if {@code node} was removed from the cluster. */
+  boolean departed(NodeId node) {
+    return peers.isDeparted(node);
+  }
+
+  /** This node's sync region as a peer writes it: changes not reported to the backup. */
+  SyncAccess unreportedRegion() {
+    return node.region().unreported();
+  }
+
+  /** Copies this node to its backup again and waits ({@link Replication#recopy}). */
+  void recopyHere() {
+    node.replication().recopy();
+  }
+
+  /** This node as a backup: the mirrors it keeps. */
+  ReplicaHost replicas() {
+    return node.replicas();
+  }
+
+  /** How to ask {@code node} (a replicated home, or a backup) over its tcp server. */
   HomeSync homeSync(NodeId node) {
     return peers.homeSync(node);
   }

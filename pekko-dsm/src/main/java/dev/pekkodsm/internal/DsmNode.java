@@ -159,15 +159,18 @@ public final class DsmNode {
               (channel, body) ->
                   channel == ReplicaLink.CHANNEL
                       ? ReplicaLink.serve(replicas, channel, body)
-                      : HomeSync.serve(
-                          region,
-                          self.value(),
-                          codec,
-                          runner::offload,
-                          node -> peers.isDeparted(NodeId.of(node)),
-                          channel,
-                          body,
-                          budgetNs));
+                      : channel == HomeSync.BACKUP_CHANNEL
+                          ? HomeSync.serveBackup(replicas, channel, body)
+                          : HomeSync.serve(
+                              region,
+                              self.value(),
+                              codec,
+                              runner::offload,
+                              node -> peers.isDeparted(NodeId.of(node)),
+                              replication::recopy,
+                              channel,
+                              body,
+                              budgetNs));
     }
     RefRegistry refs = new RefRegistry(self, homes);
     this.home =

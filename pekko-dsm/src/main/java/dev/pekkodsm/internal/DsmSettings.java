@@ -60,6 +60,9 @@ public final class DsmSettings {
   /** True: the replication stream goes over the backup's tcp read server; false: over Artery. */
   public final boolean replicationOverTcp;
 
+  /** Writers over shm write a replicated home's backup themselves (replication.direct-commits). */
+  public final boolean replicationDirectCommits;
+
   private DsmSettings(Config root, ClassRegistry extra, ClassLoader loader) {
     Config c = root.getConfig("pekko.dsm");
     this.askTimeout = positive(c, "ask-timeout");
@@ -184,6 +187,7 @@ public final class DsmSettings {
           "channel=" + channel + " is not one of tcp, artery");
     }
     this.replicationOverTcp = channel.equals("tcp");
+    this.replicationDirectCommits = c.getBoolean("replication.direct-commits");
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.coherence.AtomicCell;
+import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.mutex.MutexSteps;
 import dev.pekkodsm.memory.SyncFailedException;
 import dev.pekkodsm.memory.SyncRegion;
@@ -32,9 +33,20 @@ import java.util.function.LongPredicate;
  * <pre>
  * COMMIT  op i32 = 1 | requester u64 | cell u64 | object u64 | held word u64 | color i32 | frame
  * ATOMIC  op i32 = 2 | requester u64 | cell u64 | object u64 | operation i32 | a u64 | b u64
+ * RECOPY  op i32 = 3 | requester u64 | 0 u64 | 0 u64
  * answer  status i32: -1 done, else a SyncStatus ordinal, followed by
- *         done: COMMIT outcome i32 (a MutexSteps.Outcome ordinal); ATOMIC value u64 | done u8
+ *         done: COMMIT outcome i32 (a MutexSteps.Outcome ordinal); ATOMIC value u64 | done u8;
+ *               RECOPY nothing (the backup holds the new copy)
  *         failed: the message, UTF-8
+ * </pre>
+ *
+ * <p>The same link carries a writer's own commit to the backup of a mutex's home, on channel {@link
+ * #BACKUP_CHANNEL}, applied by the backup's server on its loop ({@link ReplicaHost#directCommit}):
+ *
+ * <pre>
+ * BACKUP  op i32 = 4 | requester u64 | cell u64 | object u64 | primary u64 | epoch u64 |
+ *         held word u64 | color i32 | frame
+ * answer  status i32 -1 | ReplicaHost.Direct ordinal i32
  * </pre>
  *
  * <p>A request the home cannot parse, or one from a node removed from the cluster (tcp connections
@@ -50,8 +62,13 @@ final class HomeSync {
   /** The tcp server's message channel of these requests. */
   static final long CHANNEL = 2;
 
+  /** The tcp server's message channel of writers' commits to a backup. */
+  static final long BACKUP_CHANNEL = 3;
+
   private static final int COMMIT = 1;
   private static final int ATOMIC = 2;
+  private static final int RECOPY = 3;
+  private static final int BACKUP = 4;
   private static final int DONE = -1;
   private static final int HEADER_BYTES = 4 + 8 + 8 + 8;
   private static final int MAX_MESSAGE_CHARS = 1_000;
@@ -96,7 +113,7 @@ final class HomeSync {
       long cell, long object, long held, byte[] frame, int color, long deadlineNs) {
     ByteBuffer b = request(COMMIT, cell, object, 8 + 4 + frame.length);
     b.putLong(held).putInt(color).put(frame);
-    ByteBuffer answer = ask(b.array(), deadlineNs);
+    ByteBuffer answer = ask(CHANNEL, b.array(), deadlineNs);
     int outcome = answer.remaining() == 4 ? answer.getInt() : -1;
     if (outcome < 0 || outcome >= MutexSteps.Outcome.values().length) {
       throw malformed();
@@ -113,11 +130,50 @@ final class HomeSync {
       long cell, long object, AtomicCell.Op op, long a, long b, long deadlineNs) {
     ByteBuffer r = request(ATOMIC, cell, object, 4 + 8 + 8);
     r.putInt(op.ordinal()).putLong(a).putLong(b);
-    ByteBuffer answer = ask(r.array(), deadlineNs);
+    ByteBuffer answer = ask(CHANNEL, r.array(), deadlineNs);
     if (answer.remaining() != 9) {
       throw malformed();
     }
     return new AtomicCell.Result(answer.getLong(), answer.get() != 0);
+  }
+
+  /**
+   * Has the home copy itself to its backup again, in a new epoch, and waits until the backup holds
+   * the copy ({@link Replication#recopy}).
+   *
+   * @throws SyncFailedException as {@link #commit} does
+   */
+  void recopy(long deadlineNs) {
+    ByteBuffer answer = ask(CHANNEL, request(RECOPY, 0, 0, 0).array(), deadlineNs);
+    if (answer.remaining() != 0) {
+      throw malformed();
+    }
+  }
+
+  /**
+   * Has this node, the backup of {@code primary} at copy {@code epoch}, take a writer's commit of
+   * the mutex at {@code cell} ({@link ReplicaHost#directCommit}).
+   *
+   * @throws SyncFailedException UNAVAILABLE if not sent or refused, TIMED_OUT if not answered in
+   *     time (the backup may hold the commit)
+   */
+  ReplicaHost.Direct backupCommit(
+      long primary,
+      long epoch,
+      long cell,
+      long object,
+      long held,
+      byte[] frame,
+      int color,
+      long deadlineNs) {
+    ByteBuffer b = request(BACKUP, cell, object, 8 + 8 + 8 + 4 + frame.length);
+    b.putLong(primary).putLong(epoch).putLong(held).putInt(color).put(frame);
+    ByteBuffer answer = ask(BACKUP_CHANNEL, b.array(), deadlineNs);
+    int direct = answer.remaining() == 4 ? answer.getInt() : -1;
+    if (direct < 0 || direct >= ReplicaHost.Direct.values().length) {
+      throw malformed();
+    }
+    return ReplicaHost.Direct.values()[direct];
   }
 
   /** An answer that is none: the home may have made the change. */
@@ -137,7 +193,7 @@ final class HomeSync {
   }
 
   /** Sends the request; the answer positioned after its status, or the failure thrown. */
-  private ByteBuffer ask(byte[] request, long deadlineNs) {
+  private ByteBuffer ask(long channel, byte[] request, long deadlineNs) {
     if (messenger == null) {
       throw new SyncFailedException(SyncStatus.UNAVAILABLE, where);
     }
@@ -147,7 +203,7 @@ final class HomeSync {
     }
     byte[] bytes;
     try {
-      bytes = messenger.send(CHANNEL, request, deadlineNs);
+      bytes = messenger.send(channel, request, deadlineNs);
     } catch (TransportUnavailableException e) {
       // Refused or unreachable: the home did nothing. Otherwise it may have made the change.
       throw e.mayHaveArrived()
@@ -183,6 +239,8 @@ final class HomeSync {
    * @param codec checks a commit's frame
    * @param run runs the steps off the server's thread
    * @param departed true of a node removed from the cluster, whose requests are refused
+   * @param recopy copies the home to its backup again and waits ({@link Replication#recopy}), or
+   *     null if the home does not (a promoted primary's, whose writers do not write its backup)
    */
   static CompletableFuture<byte[]> serve(
       SyncRegion region,
@@ -190,6 +248,7 @@ final class HomeSync {
       SnapshotCodec codec,
       Consumer<Runnable> run,
       LongPredicate departed,
+      Runnable recopy,
       long channel,
       byte[] body,
       long budgetNs) {
@@ -244,6 +303,12 @@ final class HomeSync {
                     region, cell, object, operation, a, b, System.nanoTime() + budgetNs);
             answer.complete(done(9).putLong(r.value()).put((byte) (r.done() ? 1 : 0)).array());
           };
+    } else if (op == RECOPY && in.remaining() == 0 && recopy != null) {
+      steps[0] =
+          () -> {
+            recopy.run();
+            answer.complete(done(0).array());
+          };
     } else {
       return null;
     }
@@ -258,6 +323,39 @@ final class HomeSync {
           }
         });
     return answer;
+  }
+
+  /**
+   * The backup's answer to a writer's commit received on {@code channel} ({@link #BACKUP_CHANNEL}),
+   * applied at once on the calling thread (the server's loop: it waits for nothing), or null to
+   * refuse what is not one.
+   */
+  static CompletableFuture<byte[]> serveBackup(ReplicaHost replicas, long channel, byte[] body) {
+    if (channel != BACKUP_CHANNEL || body.length < HEADER_BYTES + 8 + 8 + 8 + 4) {
+      return null;
+    }
+    ByteBuffer in = ByteBuffer.wrap(body).order(ByteOrder.LITTLE_ENDIAN);
+    if (in.getInt() != BACKUP) {
+      return null;
+    }
+    long writer = in.getLong();
+    long cell = in.getLong();
+    long object = in.getLong();
+    long primary = in.getLong();
+    long epoch = in.getLong();
+    long held = in.getLong();
+    int color = in.getInt();
+    byte[] frame = new byte[in.remaining()];
+    in.get(frame);
+    ReplicaHost.Direct answer;
+    try {
+      answer =
+          replicas.directCommit(
+              NodeId.of(writer), NodeId.of(primary), epoch, cell, object, held, color, frame);
+    } catch (IllegalArgumentException e) {
+      return null; // no node's id
+    }
+    return CompletableFuture.completedFuture(done(4).putInt(answer.ordinal()).array());
   }
 
   private static ByteBuffer done(int bytes) {

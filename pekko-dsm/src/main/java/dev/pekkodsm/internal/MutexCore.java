@@ -4,6 +4,7 @@ import dev.pekkodsm.DsmException;
 import dev.pekkodsm.DsmTimeoutException;
 import dev.pekkodsm.RemoteTaskException;
 import dev.pekkodsm.coherence.GlobalAddress;
+import dev.pekkodsm.coherence.NodeId;
 import dev.pekkodsm.coherence.OwnedObject;
 import dev.pekkodsm.coherence.client.Refusals;
 import dev.pekkodsm.coherence.home.HomeReply;
@@ -14,10 +15,12 @@ import dev.pekkodsm.coherence.mutex.MutexQueue;
 import dev.pekkodsm.coherence.mutex.MutexSteps;
 import dev.pekkodsm.coherence.mutex.OwnedCopy;
 import dev.pekkodsm.memory.ActiveValue;
+import dev.pekkodsm.memory.PeerReader;
 import dev.pekkodsm.memory.ReadBuffer;
 import dev.pekkodsm.memory.ReadStatus;
 import dev.pekkodsm.memory.SyncAccess;
 import dev.pekkodsm.memory.SyncFailedException;
+import dev.pekkodsm.memory.SyncLayout;
 import dev.pekkodsm.memory.SyncStatus;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.util.Objects;
@@ -280,6 +283,7 @@ public final class MutexCore {
     private int color;
     private ActiveValue readWithLock; // the value read with the lock, if it was; used once
     private ReadBuffer readWithLockBuffer; // its frame, unless it was of the owned copy's version
+    private boolean backupMayHold; // the home's backup may hold this commit: a failure is in doubt
 
     Held(SyncAccess sync, long word, Object value, int color) {
       this.sync = sync;
@@ -379,13 +383,27 @@ public final class MutexCore {
     /** Commits {@code next} and releases the lock; on failure the committed value stands. */
     void commit(Object next) {
       if (local()) {
+        if (ctx.replicated()) {
+          MutexSteps.Outcome direct = commitHereViaBackup(next);
+          if (direct != null) {
+            ctx.mutexes().committedHere(home().mutexCell(), direct, color() + 1, next);
+            return;
+          }
+        }
         try {
           ctx.mutexes().commitHere(home().mutexCell(), object(), word, next, color());
         } catch (SyncFailedException fenced) {
-          throw lockLost(address(), fenced);
+          throw backupMayHold
+              ? inDoubt("its lock was taken back", fenced)
+              : lockLost(address(), fenced);
         } catch (RuntimeException e) {
           ctx.mutexes().releaseHere(home().mutexCell(), object(), word);
-          throw notCommitted(address(), e);
+          if (e instanceof DsmTimeoutException) {
+            throw e;
+          }
+          throw backupMayHold
+              ? inDoubt("it failed here (" + e.getMessage() + ")", e)
+              : notCommitted(address(), e);
         }
         return;
       }
@@ -404,11 +422,15 @@ public final class MutexCore {
           throw new SyncFailedException(SyncStatus.UNAVAILABLE, "no one-sided writes");
         }
         if (ctx.replicated()) {
-          // The home's backup must hold a commit before it is seen: the home makes it, asked
-          // over its tcp server (UNAVAILABLE if that cannot be sent: then through sharding).
-          outcome =
-              ctx.homeSync(address().node())
-                  .commit(cell(), object(), word, frame, nextColor, ctx.deadlineNs());
+          // The home's backup must hold a commit before it is seen: this node writes it there
+          // and then commits one-sided, or, if the backup does not take it, the home makes it,
+          // asked over its tcp server (UNAVAILABLE if that cannot be sent: then through sharding).
+          outcome = viaBackup(sync, false, frame, nextColor);
+          if (outcome == null) {
+            outcome =
+                ctx.homeSync(address().node())
+                    .commit(cell(), object(), word, frame, nextColor, ctx.deadlineNs());
+          }
         } else {
           outcome =
               MutexSteps.commit(
@@ -427,9 +449,19 @@ public final class MutexCore {
           if (ctx.replicated()) {
             release(); // the home did not commit: the lock must not stay held
           }
+          if (backupMayHold) {
+            throw inDoubt("its home failed it (" + e.getMessage() + ")", e);
+          }
           throw new DsmException(address(), "the commit of " + address() + " failed: " + e, e);
         }
-        commitAtHome(frame);
+        try {
+          commitAtHome(frame);
+        } catch (DsmException failed) {
+          if (backupMayHold && !(failed instanceof DsmTimeoutException)) {
+            throw inDoubt("its home failed it (" + failed.getMessage() + ")", failed);
+          }
+          throw failed;
+        }
         return;
       }
       switch (outcome) {
@@ -441,8 +473,181 @@ public final class MutexCore {
           owned.keep(nextColor, next);
           handOff();
         }
-        case FENCED -> throw lockLost(address(), null);
+        case FENCED ->
+            throw backupMayHold
+                ? inDoubt("its lock was taken back", null)
+                : lockLost(address(), null);
       }
+    }
+
+    /**
+     * A writer's own commit to a replicated home over shm (docs/DECISIONS.md, "Writers write the
+     * backup"): reads the home's replication cell one-sided (its backup, the epoch of the backup's
+     * copy, and how far the home's stream to it got), has the backup take the commit, commits
+     * one-sided at the home keeping the lock, and, if the epoch moved meanwhile (the new copy may
+     * have read the mutex before the commit), has the home copy itself again before letting go.
+     * Only while the home's stream has nothing unacknowledged: a record the home shipped before
+     * this writer locked (a commit it made, a value it moved, a lock it took back) must reach the
+     * backup before this commit, or it would overwrite it there. The home's CPU is not involved,
+     * and the backup's only on its server's loop.
+     *
+     * @return how the commit ended, or null if the backup did not take it (nothing was changed at
+     *     the home: it makes the commit)
+     * @throws DsmTimeoutException if the backup took the commit but the home's part could not be
+     *     completed: the commit may or may not stand
+     */
+    private MutexSteps.Outcome viaBackup(
+        SyncAccess access, boolean here, byte[] frame, int nextColor) {
+      if (!ctx.settings().replicationDirectCommits
+          || !(here || access instanceof PeerReader reader && "shm".equals(reader.transport()))) {
+        return null;
+      }
+      long deadlineNs = ctx.deadlineNs();
+      NodeId home = address().node();
+      if (ctx.departed(home)) {
+        return null; // its backup promotes it: the promoter decides
+      }
+      long epoch;
+      NodeId backup;
+      try {
+        epoch = replicationField(access, SyncLayout.WORD, deadlineNs);
+        long id = replicationField(access, SyncLayout.FULL_VERSION, deadlineNs);
+        long last = replicationField(access, SyncLayout.REPLICATION_LAST, deadlineNs);
+        long acked = replicationField(access, SyncLayout.REPLICATION_ACKED, deadlineNs);
+        if (epoch == 0 || id == 0 || acked < last) {
+          return null; // no backup, a home without the cell (a promoted one), or records pending
+        }
+        backup = NodeId.of(id);
+      } catch (RuntimeException e) {
+        return null;
+      }
+      ReplicaHost.Direct taken;
+      try {
+        taken =
+            backup.equals(ctx.self())
+                ? ctx.replicas()
+                    .directCommit(ctx.self(), home, epoch, cell(), object(), word, nextColor, frame)
+                : ctx.homeSync(backup)
+                    .backupCommit(
+                        home.value(), epoch, cell(), object(), word, frame, nextColor, deadlineNs);
+      } catch (SyncFailedException e) {
+        // Unanswered, it may have been taken: the home's commit ships the same version again,
+        // which the backup takes over it; but a failure of the home's commit is in doubt now.
+        backupMayHold = e.status() == SyncStatus.TIMED_OUT;
+        return null;
+      }
+      if (taken != ReplicaHost.Direct.APPLIED) {
+        return null;
+      }
+      backupMayHold = true;
+      long now;
+      try {
+        now =
+            MutexSteps.commitHolding(
+                access, cell(), object(), word, frame, frame.length, nextColor, deadlineNs);
+      } catch (RuntimeException e) {
+        giveBack(access, deadlineNs);
+        throw inDoubt("its home could not be written (" + e.getMessage() + ")", e);
+      }
+      if (now == MutexSteps.NOT_FREE) {
+        throw inDoubt("its home took the lock back", null);
+      }
+      ctx.metrics().oneSided(access, true, false, frame.length);
+      long after;
+      try {
+        after = replicationField(access, SyncLayout.WORD, deadlineNs);
+      } catch (RuntimeException e) {
+        after = -1;
+      }
+      if (after != epoch) {
+        try {
+          if (here) {
+            ctx.recopyHere();
+          } else {
+            ctx.homeSync(home).recopy(deadlineNs);
+          }
+        } catch (RuntimeException e) {
+          letGo(releaseCommitted(access, now));
+          throw inDoubt("its home's new backup may not hold it (" + e.getMessage() + ")", e);
+        }
+      }
+      return releaseCommitted(access, now);
+    }
+
+    /** A field of the home's replication cell, read one-sided. */
+    private long replicationField(SyncAccess access, int field, long deadlineNs) {
+      return access.load(
+          SyncLayout.REPLICATION_CELL, SyncLayout.REPLICATION_OBJECT, field, deadlineNs);
+    }
+
+    /** Lets go of a lock whose commit is made: taken back meanwhile, the commit still stands. */
+    private MutexSteps.Outcome releaseCommitted(SyncAccess access, long now) {
+      try {
+        MutexSteps.Outcome o = MutexSteps.release(access, cell(), object(), now, ctx.deadlineNs());
+        return o == MutexSteps.Outcome.FENCED ? MutexSteps.Outcome.RELEASED : o;
+      } catch (SyncFailedException e) {
+        cancelLockAtHome();
+        return MutexSteps.Outcome.RELEASED;
+      }
+    }
+
+    /** After a failure: the home passes the lock on if {@code outcome} handed it over. */
+    private void letGo(MutexSteps.Outcome outcome) {
+      if (outcome == MutexSteps.Outcome.HANDED_OFF) {
+        if (local()) {
+          ctx.mutexes().handedOffHere(home().mutexCell());
+        } else {
+          handOff();
+        }
+      }
+    }
+
+    /**
+     * Gives the lock back after a commit whose outcome at the home is unknown: from the word as it
+     * is now, whether or not the commit was made.
+     */
+    private void giveBack(SyncAccess access, long deadlineNs) {
+      try {
+        long now = access.load(cell(), object(), SyncLayout.WORD, deadlineNs);
+        if (LockWord.holder(now) == LockWord.holder(word)
+            && LockWord.fence(now) == LockWord.fence(word)) {
+          letGo(MutexSteps.release(access, cell(), object(), now, deadlineNs));
+        }
+      } catch (RuntimeException e) {
+        cancelLockAtHome();
+      }
+    }
+
+    private DsmTimeoutException inDoubt(String why, Throwable cause) {
+      return new DsmTimeoutException(
+          address(),
+          "the commit of "
+              + address()
+              + " is held by the home's backup, but "
+              + why
+              + ": it may or may not stand",
+          cause);
+    }
+
+    /**
+     * The home's own commit written to its backup by the committing thread, as a peer's is ({@link
+     * #viaBackup}), rather than reported by the region and waited for through the stream: one
+     * exchange with the backup and no other thread.
+     *
+     * @return how it ended, or null if the backup did not take it (the home commits as before)
+     */
+    private MutexSteps.Outcome commitHereViaBackup(Object next) {
+      if (!ctx.settings().replicationDirectCommits) {
+        return null;
+      }
+      int nextColor = color() + 1;
+      byte[] frame;
+      try {
+        frame = ctx.publisher().frame(next, address().node().value(), object(), nextColor);
+      } catch (RuntimeException e) {
+        return null; // the home's path says why
+      }
+      return viaBackup(ctx.unreportedRegion(), true, frame, nextColor);
     }
 
     /** The committed version, fetching the value if it was not yet. */

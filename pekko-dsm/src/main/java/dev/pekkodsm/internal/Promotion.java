@@ -254,6 +254,7 @@ final class Promotion implements AutoCloseable {
                   codec,
                   work -> p.afterCensus(() -> node.runner().offload(work)),
                   requester -> node.peers().isDeparted(NodeId.of(requester)),
+                  null, // its writers do not write its backup themselves
                   channel,
                   body,
                   budgetNs));

@@ -1,12 +1,16 @@
 package dev.pekkodsm.internal;
 
 import dev.pekkodsm.coherence.NodeId;
+import dev.pekkodsm.coherence.mutex.LockWord;
 import dev.pekkodsm.coherence.replication.ReplicaCatalog;
 import dev.pekkodsm.coherence.replication.ReplicaInbox;
 import dev.pekkodsm.coherence.replication.ReplicaRecord;
 import dev.pekkodsm.memory.ArenaSettings;
+import dev.pekkodsm.memory.SlotLayout;
 import dev.pekkodsm.memory.SnapshotArena;
+import dev.pekkodsm.memory.SyncLayout;
 import dev.pekkodsm.memory.SyncRegion;
+import dev.pekkodsm.serialization.DecodeStatus;
 import dev.pekkodsm.serialization.internal.SnapshotCodec;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
@@ -44,6 +48,7 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
     private long pieceLocator;
     private int pieceSpace;
     volatile NodeId sender;
+    volatile boolean copied; // the epoch's copy has been applied (ReplicaRecord.CopyDone)
 
     Mirror(NodeId primary, SnapshotArena arena, SyncRegion region) {
       this.primary = primary;
@@ -76,6 +81,9 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
   final LongAdder unknownFrees = new LongAdder();
   final LongAdder unknownCells = new LongAdder();
   final LongAdder refusedBatches = new LongAdder();
+  final LongAdder directCommits = new LongAdder();
+  final LongAdder refusedCommits = new LongAdder();
+  final LongAdder olderWords = new LongAdder();
   private final Predicate<NodeId> departed;
 
   /**
@@ -175,14 +183,30 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
       mirror.region().applyCellAllocated(c.cell(), c.kind(), c.object());
     } else if (record instanceof ReplicaRecord.CellFreed c) {
       mirror.region().applyCellFreed(c.cell());
+    } else if (record instanceof ReplicaRecord.CopyDone) {
+      mirror.copied = true;
     } else if (record instanceof ReplicaRecord.CellField c) {
-      if (!mirror.region().isAllocated(c.cell())) {
+      SyncRegion region = mirror.region();
+      if (!region.isAllocated(c.cell())) {
         // A cell made before this epoch's copy but filed after it: the copy did not name it, and
         // its object's filing ships the whole cell again.
         unknownCells.increment();
         return;
       }
-      mirror.region().applyCellField(c.cell(), c.field(), c.value());
+      region.applyCellField(c.cell(), c.field(), c.value());
+    } else if (record instanceof ReplicaRecord.CellWordAgain c) {
+      SyncRegion region = mirror.region();
+      if (!region.isAllocated(c.cell())) {
+        unknownCells.increment();
+        return;
+      }
+      if (region.kindOf(c.cell()) == SyncLayout.KIND_MUTEX
+          && LockWord.olderVersion(c.value(), region.mirrorField(c.cell(), SyncLayout.WORD))) {
+        // A writer's own commit here overtook this repeat of an older change: it stands.
+        olderWords.increment();
+        return;
+      }
+      region.applyCellField(c.cell(), SyncLayout.WORD, c.value());
     } else {
       mirror.catalog.apply(record);
     }
@@ -231,6 +255,84 @@ final class ReplicaHost implements ReplicaInbox.Applier, AutoCloseable {
       mirror.arena.applyWrite(locator, capacity, frame, frame.length);
     } else {
       mirror.region().applyValueWrite(locator, capacity, frame, frame.length);
+    }
+  }
+
+  /** What a backup answers a writer's own commit ({@link #directCommit}). */
+  enum Direct {
+    /** This backup holds the commit now. */
+    APPLIED,
+    /** This backup does not follow the primary at that epoch, or has not applied its copy yet. */
+    NOT_BACKUP,
+    /** The writer was removed from the cluster. */
+    DEPARTED,
+    /** The mirror's mutex is not at the version the writer locked: the primary must commit. */
+    OTHER_VERSION,
+    /** The frame is not the object's, or does not fit its slot, or names no mutex here. */
+    REFUSED
+  }
+
+  /**
+   * A writer's commit of a mutex homed on {@code primary}, sent here before the writer commits it
+   * one-sided at the primary (docs/DECISIONS.md, "Writers write the backup"): the frame goes into
+   * the mirror's slot that {@code held} does not name, and the mirror's word becomes the committed
+   * state, if this node backs {@code primary} up at {@code epoch}, has applied that epoch's copy,
+   * and its mirror's mutex is at exactly the version and slot {@code held} names. Any other answer
+   * changed nothing: the writer has the primary commit instead.
+   */
+  synchronized Direct directCommit(
+      NodeId writer,
+      NodeId primary,
+      long epoch,
+      long cell,
+      long object,
+      long held,
+      int color,
+      byte[] frame) {
+    if (departed.test(writer)) {
+      refusedCommits.increment();
+      return Direct.DEPARTED;
+    }
+    Mirror mirror = mirrors.get(primary);
+    if (mirror == null
+        || departed.test(primary) // its mirror is promoted, or about to be
+        || !mirror.copied
+        || mirror.region == null
+        || epoch == 0
+        || inbox.epoch(primary) != epoch) {
+      return Direct.NOT_BACKUP;
+    }
+    SyncRegion region = mirror.region;
+    try {
+      if (region.kindOf(cell) != SyncLayout.KIND_MUTEX) {
+        return Direct.REFUSED;
+      }
+      long word = region.load(cell, object, SyncLayout.WORD, 0);
+      if (LockWord.version(word) != LockWord.version(held)
+          || LockWord.activeSlot(word) != LockWord.activeSlot(held)) {
+        return Direct.OTHER_VERSION;
+      }
+      if (LockWord.version(LockWord.committed(held, color))
+          != ((LockWord.version(held) + 1) & 0xFF_FFFF)) {
+        return Direct.REFUSED; // not the version after the one locked
+      }
+      if (codec.verify(frame, 0, frame.length, primary.value(), object, color) != DecodeStatus.OK) {
+        return Direct.REFUSED;
+      }
+      int slotField = LockWord.activeSlot(held) == 0 ? SyncLayout.LOCATOR_B : SyncLayout.LOCATOR_A;
+      long locator = region.load(cell, object, slotField, 0);
+      int capacity = region.valueCapacity(locator);
+      if (frame.length > capacity) {
+        return Direct.REFUSED;
+      }
+      region.applyValueWrite(locator, capacity + SlotLayout.SLOT_HEADER_BYTES, frame, frame.length);
+      region.applyCellField(
+          cell, SyncLayout.WORD, LockWord.committedState(LockWord.committed(held, color)));
+      directCommits.increment();
+      return Direct.APPLIED;
+    } catch (RuntimeException e) {
+      log.debug("refused a commit of {} to {}'s mirror: {}", writer, primary, e.toString());
+      return Direct.REFUSED;
     }
   }
 

@@ -42,10 +42,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Mutexes and atomics: the sync region reports each change its owner makes before making it
  * ({@link SyncRegion.Changes}); a change of a word (an atomic's value, a mutex's committed state)
- * waits for the backup, the rest (value frames, slot locators, allocations, frees) rides with the
- * next batch that waits. A mutex's lock is not replicated, only what was committed. Peers change
- * the region one-sided only to take and give back locks; their commits and atomic operations go to
- * the home (see {@code MutexCore} and {@code AtomicCore}).
+ * waits for the backup, the rest (value frames, slot locators, allocations, frees, a lock taken
+ * back) rides with the next batch that waits. A mutex's lock is not replicated, only what was
+ * committed. A writer on this host, this node's own threads included, writes its commit to the
+ * backup itself and then one-sided here, unreported, while the stream has nothing pending, which
+ * the region's replication cell tells it ({@code MutexCore.viaBackup}); other commits and atomic
+ * operations are made here, asked over the tcp server ({@link HomeSync}).
  *
  * <p>Thread-safe.
  */
@@ -68,6 +70,7 @@ final class Replication {
   private final DsmSettings settings;
   private final ReplicaLink link;
   private final ReplicationStream stream;
+  private final boolean backupCell; // the region's replication cell names the backup
 
   Replication(
       NodeId self,
@@ -118,9 +121,21 @@ final class Replication {
         new ReplicationStream(
             link, timing, settings.replicationResendAfter.toNanos(), 1 << 14, BATCH_BYTES);
     if (enabled()) {
+      // Writers of this node's mutexes write its backup themselves and find it in this cell; a
+      // promoted primary's region has none (its mutexes are committed by this node).
+      this.backupCell = primary.equals(self);
+      if (backupCell) {
+        region.reserveReplicationCell();
+        stream.onProgress((epoch, last, acked) -> region.publishStream(last, acked));
+      }
       region.replicateTo(new RegionChanges());
+    } else {
+      this.backupCell = false;
     }
   }
+
+  /** What follows every epoch's copy (and the records the old backup had not acknowledged). */
+  private static final List<ReplicaRecord> COPY_DONE = List.of(new ReplicaRecord.CopyDone());
 
   /** True if this node keeps a backup. */
   boolean enabled() {
@@ -178,7 +193,10 @@ final class Replication {
         primary.equals(self) ? "its objects" : "the objects of " + primary,
         wanted == null ? "no node" : wanted,
         stream.backup());
-    stream.target(wanted, this::fullCopy);
+    stream.target(wanted, this::fullCopy, COPY_DONE);
+    if (wanted == null && backupCell) {
+      region.publishBackup(0, 0);
+    }
   }
 
   /** A backup's answer to a batch. */
@@ -186,7 +204,7 @@ final class Replication {
     NodeId from = NodeId.of(answer.backup());
     if (answer.lost()) {
       log.info("{} missed changes of epoch {}: copying everything again", from, answer.epoch());
-      stream.lost(from, answer.epoch(), this::fullCopy);
+      stream.lost(from, answer.epoch(), this::fullCopy, COPY_DONE);
     } else {
       stream.acked(from, answer.epoch(), answer.upTo());
     }
@@ -198,6 +216,12 @@ final class Replication {
    * in the middle of the write that moved it here, whose end ships it).
    */
   private List<ReplicaRecord> fullCopy() {
+    if (backupCell) {
+      // Before the copy reads anything: a writer that commits at this node and then finds the
+      // epoch it wrote the backup at still here knows the copy will read its commit.
+      NodeId to = stream.backup();
+      region.publishBackup(stream.epoch(), to == null ? 0 : to.value());
+    }
     List<ReplicaRecord> copy = new ArrayList<>();
     copy.add(
         new ReplicaRecord.Begin(
@@ -295,16 +319,22 @@ final class Replication {
 
     @Override
     public boolean holds(int kind, int field, long old, long update) {
-      // Of a mutex's word, the backup holds the committed state only: a lock taken, given back
-      // or taken back from a node that left (the fence) is not its business.
+      // Of a mutex's word, the backup holds the committed state only: a lock taken or given back
+      // is not its business. A lock taken back from a node that left (the fence moves) is told,
+      // without waiting: it follows the moves of the value that go with it, and so restores the
+      // committed state at the backup over a commit the departed holder may have written there.
       return kind != SyncLayout.KIND_MUTEX
           || field != SyncLayout.WORD
-          || LockWord.committedState(old) != LockWord.committedState(update);
+          || LockWord.committedState(old) != LockWord.committedState(update)
+          || LockWord.fence(old) != LockWord.fence(update);
     }
 
     @Override
-    public boolean waits(int kind, int field) {
-      return field == SyncLayout.WORD; // a slot's locator is seen only through the word
+    public boolean waits(int kind, int field, long old, long update) {
+      // A slot's locator is seen only through the word; a fence, through nothing.
+      return field == SyncLayout.WORD
+          && (kind != SyncLayout.KIND_MUTEX
+              || LockWord.committedState(old) != LockWord.committedState(update));
     }
 
     private long held(int kind, int field, long value) {
@@ -316,7 +346,7 @@ final class Replication {
     @Override
     public long fieldChanging(long cell, int kind, long object, int field, long old, long update) {
       ReplicaRecord record = new ReplicaRecord.CellField(cell, field, held(kind, field, update));
-      if (!waits(kind, field)) {
+      if (!waits(kind, field, old, update)) {
         return stream.postInEpoch(record);
       }
       long[] epoch = new long[1];
@@ -342,7 +372,11 @@ final class Replication {
     public void fieldChanged(long ticket, long cell, int kind, long object, int field, long value) {
       if (stream.epoch() != ticket) {
         // A new backup's copy may have been taken between the acknowledgement and the change.
-        stream.post(new ReplicaRecord.CellField(cell, field, held(kind, field, value)));
+        // Repeated without waiting: a writer's own commit may reach the backup first.
+        stream.post(
+            field == SyncLayout.WORD
+                ? new ReplicaRecord.CellWordAgain(cell, held(kind, field, value))
+                : new ReplicaRecord.CellField(cell, field, value));
       }
     }
 
@@ -452,6 +486,27 @@ final class Replication {
         table.endWrite(obj);
       }
     }
+  }
+
+  /**
+   * Copies everything to the backup again, in a new epoch, and waits until the backup holds it. A
+   * writer that wrote its commit to the backup and then found the epoch moved asks for this: the
+   * new epoch's copy may have read the mutex before the commit. Late, it does no harm: it is a copy
+   * like any other, and writers' commits wait for its end.
+   *
+   * @throws DsmException if the backup does not acknowledge within the ack timeout
+   */
+  void recopy() {
+    NodeId to = stream.backup();
+    if (!enabled() || to == null) {
+      return; // no backup: nothing is held anywhere else
+    }
+    log.info("{} copies itself to {} again for a writer whose epoch moved", primary, to);
+    stream.target(to, this::fullCopy, COPY_DONE);
+    await(
+        stream.ship(List.of()),
+        new GlobalAddress(primary, 0, 0),
+        "have a new copy of " + primary + " held by its backup");
   }
 
   /** The box owning {@code obj} moved to another node (shipped without waiting). */

@@ -413,6 +413,10 @@ final class WireFormats {
           .l(f.holder());
     } else if (record instanceof ReplicaRecord.Gone g) {
       w.i(4).l(g.object());
+    } else if (record instanceof ReplicaRecord.CopyDone) {
+      w.i(10);
+    } else if (record instanceof ReplicaRecord.CellWordAgain c) {
+      w.i(11).l(c.cell()).l(c.value());
     } else {
       throw new IllegalArgumentException("no wire format for " + record);
     }
@@ -435,6 +439,8 @@ final class WireFormats {
       case 7 -> new ReplicaRecord.CellAllocated(r.l(), r.i(), r.l());
       case 8 -> new ReplicaRecord.CellFreed(r.l());
       case 9 -> new ReplicaRecord.CellField(r.l(), r.i(), r.l());
+      case 10 -> new ReplicaRecord.CopyDone();
+      case 11 -> new ReplicaRecord.CellWordAgain(r.l(), r.l());
       case 3 ->
           new ReplicaRecord.Filed(
               r.l(), r.ordinal(ObjectKind.values(), "object kind"), r.i(), r.l(), r.i(), r.l());

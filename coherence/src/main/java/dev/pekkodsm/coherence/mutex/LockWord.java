@@ -132,6 +132,15 @@ public final class LockWord {
     return word & ~(HOLDER_MASK | WAITERS | FENCE_MASK);
   }
 
+  /**
+   * True if the version {@code word} names is behind the one {@code than} names: fewer than half
+   * the version space (2^23 commits) behind, modulo its 24 bits.
+   */
+  public static boolean olderVersion(long word, long than) {
+    long behind = (version(than) - version(word)) & VERSION_MASK;
+    return behind != 0 && behind < (1L << 23);
+  }
+
   /** The word after its holder lets go without a new value: the committed value stands. */
   public static long released(long word) {
     return heldBy(word, hasWaiters(word) ? HANDED_OFF : 0);

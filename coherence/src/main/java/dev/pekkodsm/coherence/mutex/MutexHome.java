@@ -329,6 +329,20 @@ public final class MutexHome {
     }
   }
 
+  /**
+   * The home's holder committed {@code value} as version {@code color} itself (a replicated home's
+   * commit written to its backup first): keeps it as the owned copy, and has the lock passed on if
+   * lockers wait.
+   */
+  public void committedHere(MutexCell mutex, MutexSteps.Outcome outcome, int color, Object value) {
+    finish(mutex, outcome, color, value);
+  }
+
+  /** The home's holder let go and the word handed the lock to the home: it passes it on. */
+  public void handedOffHere(MutexCell mutex) {
+    mutex.queue().handedOff();
+  }
+
   private void finish(MutexCell mutex, MutexSteps.Outcome outcome, int color, Object value) {
     switch (outcome) {
       case RELEASED -> mutex.owned().keep(color, value);

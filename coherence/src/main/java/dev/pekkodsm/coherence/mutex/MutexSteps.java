@@ -211,6 +211,55 @@ public final class MutexSteps {
     }
   }
 
+  /**
+   * {@link #commit} that keeps the lock: the new value is committed (readers see it) and the lock
+   * stays with its holder, who lets go of it with {@link #release}. For a holder with something to
+   * do between the two (a writer of a replicated home, whose backup may have changed meanwhile).
+   *
+   * @return the word now held, or {@link #NOT_FREE} if the lock was taken back (nothing changed)
+   * @throws SyncFailedException as {@link #commit} does
+   */
+  public static long commitHolding(
+      SyncAccess sync,
+      long cell,
+      long object,
+      long held,
+      byte[] frame,
+      int length,
+      int color,
+      long deadlineNs) {
+    int inactive = LockWord.activeSlot(held) == 0 ? SyncLayout.LOCATOR_B : SyncLayout.LOCATOR_A;
+    long word = held;
+    while (true) {
+      long next = LockWord.heldBy(LockWord.committed(word, color), LockWord.holder(word));
+      long witness;
+      try {
+        witness =
+            sync.writeThenExchange(cell, object, inactive, frame, length, word, next, deadlineNs);
+      } catch (SyncFailedException e) {
+        if (!ambiguous(e)) {
+          throw e;
+        }
+        witness = sync.load(cell, object, SyncLayout.WORD, deadlineNs);
+        if (LockWord.withWaiters(witness, false) == LockWord.withWaiters(next, false)) {
+          return witness; // it happened
+        }
+        if (LockWord.withWaiters(witness, false) != LockWord.withWaiters(word, false)) {
+          return NOT_FREE;
+        }
+        word = witness; // it did not happen: try again
+        continue;
+      }
+      if (witness == word) {
+        return next;
+      }
+      if (LockWord.withWaiters(witness, false) != LockWord.withWaiters(word, false)) {
+        return NOT_FREE; // anything but the waiters flag changed: the lock is not ours
+      }
+      word = witness; // lockers began to wait at the home meanwhile
+    }
+  }
+
   /** Lets go of the lock without a new value: the committed value stands. */
   public static Outcome release(
       SyncAccess sync, long cell, long object, long held, long deadlineNs) {

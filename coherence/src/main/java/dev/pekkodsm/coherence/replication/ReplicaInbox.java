@@ -76,6 +76,17 @@ public final class ReplicaInbox {
     }
   }
 
+  /** The epoch of {@code primary} followed now, or 0 if none. */
+  public long epoch(NodeId primary) {
+    Follower f = followed.get(primary);
+    if (f == null) {
+      return 0;
+    }
+    synchronized (f) {
+      return f.epoch;
+    }
+  }
+
   /** Stops following {@code primary} (it was promoted here, or it backs up elsewhere now). */
   public void forget(NodeId primary) {
     followed.remove(primary);

@@ -147,6 +147,13 @@ public sealed interface ReplicaRecord {
   record CellField(long cell, int field, long value) implements ReplicaRecord {}
 
   /**
+   * The word of the cell at {@code cell} holds {@code value}, shipped again because the epoch moved
+   * after the change was made (the new backup's copy may predate it): a backup that holds a newer
+   * version of a mutex's word keeps it (a writer's own commit may have overtaken this record).
+   */
+  record CellWordAgain(long cell, long value) implements ReplicaRecord {}
+
+  /**
    * Object {@code object} is homed on the primary as {@code kind} at {@code color}, its snapshot at
    * {@code locator} (0: none published), owned by a box on {@code holder} (a box's object) or by
    * shares (0). A later record for the same object replaces this one.
@@ -167,4 +174,12 @@ public sealed interface ReplicaRecord {
 
   /** Object {@code object} left the primary (moved, dropped or lost); its id is never reused. */
   record Gone(long object) implements ReplicaRecord {}
+
+  /**
+   * The epoch's full copy, and the records the previous backup had not acknowledged, end here: from
+   * now on every record of a mutex's word is a change made after the copy, or a repeat of one (so
+   * an older one is not applied over a newer state), and the backup may take commits written to it
+   * by the writers themselves.
+   */
+  record CopyDone() implements ReplicaRecord {}
 }

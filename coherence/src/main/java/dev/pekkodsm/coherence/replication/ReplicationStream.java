@@ -32,6 +32,14 @@ public final class ReplicationStream {
     void send(NodeId backup, long epoch, long firstSeq, List<ReplicaRecord> records);
   }
 
+  /**
+   * Told, under the stream's lock, in order, whenever records join the stream or the backup
+   * acknowledges some: the epoch, the last record's number and the last acknowledged one's.
+   */
+  public interface Progress {
+    void changed(long epoch, long lastSeq, long ackedSeq);
+  }
+
   private record Pending(long seq, ReplicaRecord record) {}
 
   private record Waiter(long seq, CompletableFuture<Void> future) {}
@@ -44,8 +52,10 @@ public final class ReplicationStream {
   private final long lingerNs;
 
   // Guarded by this.
+  private Progress progress = (epoch, last, acked) -> {};
   private NodeId backup;
   private long epoch;
+  private long copyEnd; // the number of this epoch's last copy record
   private long nextSeq = 1;
   private long acked;
   private final ArrayDeque<Pending> unsent = new ArrayDeque<>();
@@ -78,6 +88,12 @@ public final class ReplicationStream {
     this.lingerNs = Math.max(1, resendAfterNs / 100);
   }
 
+  /** Tells {@code progress} of every change of the stream's numbers from now on. */
+  public synchronized void onProgress(Progress progress) {
+    this.progress = Objects.requireNonNull(progress, "progress");
+    progress.changed(epoch, nextSeq - 1, acked);
+  }
+
   /**
    * Appends records, in this order after everything shipped before. The future completes when the
    * backup holds them (at once if there is no backup). Never fails: a caller that cannot wait
@@ -103,6 +119,7 @@ public final class ReplicationStream {
           unsent.add(new Pending(nextSeq++, r));
         }
         waiters.add(new Waiter(nextSeq - 1, done));
+        progress.changed(epoch, nextSeq - 1, acked);
         sendIfIdle();
       }
     }
@@ -128,6 +145,7 @@ public final class ReplicationStream {
         return epoch; // the full copy made when a backup appears reflects it
       }
       unsent.add(new Pending(nextSeq++, record));
+      progress.changed(epoch, nextSeq - 1, acked);
       if (linger == null && inFlight.isEmpty()) {
         long postedEpoch = epoch;
         linger = timing.schedule(lingerNs, () -> flush(postedEpoch));
@@ -156,19 +174,40 @@ public final class ReplicationStream {
    * new one holds all that.
    */
   public void target(NodeId newBackup, Supplier<List<ReplicaRecord>> fullCopy) {
+    target(newBackup, fullCopy, List.of());
+  }
+
+  /**
+   * {@link #target(NodeId, Supplier)}, with {@code after} following the records the old backup had
+   * not acknowledged.
+   */
+  public void target(
+      NodeId newBackup, Supplier<List<ReplicaRecord>> fullCopy, List<ReplicaRecord> after) {
     List<Waiter> release = List.of();
     synchronized (this) {
       cancelResend();
       // What the old backup has not acknowledged follows the copy, in its order: a change made
       // but not yet visible in the primary's tables (a write waiting for its acknowledgement)
       // would otherwise be missing from the new backup while its writer is told it is safe.
+      // The old epoch's own copy (and its end), if still unacknowledged, is not: the new copy
+      // replaces it, and repeating it would take the backup back to what it read, over what
+      // writers wrote there since.
       List<ReplicaRecord> unacknowledged = new ArrayList<>(inFlight.size() + unsent.size());
-      inFlight.forEach(p -> unacknowledged.add(p.record()));
-      unsent.forEach(p -> unacknowledged.add(p.record()));
+      for (Pending p : inFlight) {
+        if (p.seq() > copyEnd && !(p.record() instanceof ReplicaRecord.CopyDone)) {
+          unacknowledged.add(p.record());
+        }
+      }
+      for (Pending p : unsent) {
+        if (p.seq() > copyEnd && !(p.record() instanceof ReplicaRecord.CopyDone)) {
+          unacknowledged.add(p.record());
+        }
+      }
       backup = newBackup;
       epoch++;
       nextSeq = 1;
       acked = 0;
+      copyEnd = 0;
       unsent.clear();
       inFlight = List.of();
       if (newBackup == null) {
@@ -179,7 +218,11 @@ public final class ReplicationStream {
         for (ReplicaRecord r : copy) {
           unsent.add(new Pending(nextSeq++, r));
         }
+        copyEnd = nextSeq - 1;
         for (ReplicaRecord r : unacknowledged) {
+          unsent.add(new Pending(nextSeq++, r));
+        }
+        for (ReplicaRecord r : after) {
           unsent.add(new Pending(nextSeq++, r));
         }
         long last = nextSeq - 1;
@@ -190,6 +233,7 @@ public final class ReplicationStream {
         }
         sendIfIdle();
       }
+      progress.changed(epoch, nextSeq - 1, acked);
     }
     release.forEach(w -> w.future().complete(null));
   }
@@ -202,6 +246,7 @@ public final class ReplicationStream {
         return;
       }
       acked = Math.min(upTo, nextSeq - 1);
+      progress.changed(epoch, nextSeq - 1, acked);
       while (!waiters.isEmpty() && waiters.peek().seq() <= acked) {
         done.add(waiters.poll());
       }
@@ -219,11 +264,20 @@ public final class ReplicationStream {
    * epoch with a full copy follows.
    */
   public void lost(NodeId from, long lostEpoch, Supplier<List<ReplicaRecord>> fullCopy) {
+    lost(from, lostEpoch, fullCopy, List.of());
+  }
+
+  /** {@link #lost(NodeId, long, Supplier)} with {@code after} as {@link #target} takes it. */
+  public void lost(
+      NodeId from,
+      long lostEpoch,
+      Supplier<List<ReplicaRecord>> fullCopy,
+      List<ReplicaRecord> after) {
     synchronized (this) {
       if (!from.equals(backup) || lostEpoch != epoch) {
         return;
       }
-      target(from, fullCopy);
+      target(from, fullCopy, after);
     }
   }
 

@@ -194,6 +194,22 @@ class ReplicationStreamTest {
   }
 
   @Test
+  void shouldNotRepeatAnUnacknowledgedCopyAfterTheNextOne() {
+    stream.target(BACKUP, () -> List.of(box(1, 0)), List.of(new ReplicaRecord.CopyDone()));
+    stream.ship(box(1, 1)); // a change after the copy, not acknowledged either
+    sent.clear(); // the backup answers none of it
+    stream.target(OTHER, () -> List.of(box(1, 1)), List.of(new ReplicaRecord.CopyDone()));
+    List<ReplicaRecord> toNew = new ArrayList<>();
+    while (!sent.isEmpty()) {
+      Batch b = sent.remove(0);
+      toNew.addAll(b.records());
+      stream.acked(OTHER, b.epoch(), b.firstSeq() + b.records().size() - 1);
+    }
+    // The new copy, then what followed the old one, then the new copy's end.
+    assertEquals(List.of(box(1, 1), box(1, 1), new ReplicaRecord.CopyDone()), toNew);
+  }
+
+  @Test
   void shouldReleaseWritersWhenNoBackupIsLeft() {
     stream.target(BACKUP, List::of);
     CompletableFuture<Void> w = stream.ship(box(1, 0));
