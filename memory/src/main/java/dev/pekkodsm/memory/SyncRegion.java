@@ -349,24 +349,18 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
 
         @Override
         public void writeValue(long locator, byte[] frame, int length, long deadlineNs) {
-          ByteBuffer segment = values.writableSegment(SlotLayout.segment(locator));
-          if (segment == null) {
-            throw new SyncFailedException(
-                SyncStatus.OUT_OF_RANGE, "no value segment for " + locator);
-          }
-          SlotWrites.write(
-              segment, valueSegmentBytes, SlotLayout.offset(locator), frame, length, deadlineNs);
+          writeFrame(locator, frame, length, deadlineNs);
         }
 
         @Override
         public ReadStatus readValue(
             long locator, long object, int color, ReadBuffer out, long deadlineNs) {
-          return values.read(locator, object, color, out);
+          return SyncRegion.this.readValue(locator, object, color, out, deadlineNs);
         }
 
         @Override
         public long peekValueColor(long locator, long object, long deadlineNs) {
-          return values.peekColor(locator, object);
+          return SyncRegion.this.peekValueColor(locator, object, deadlineNs);
         }
       };
 
@@ -679,12 +673,7 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
 
   @Override
   public void writeValue(long locator, byte[] frame, int length, long deadlineNs) {
-    ByteBuffer segment = values.writableSegment(SlotLayout.segment(locator));
-    if (segment == null) {
-      throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "no value segment for " + locator);
-    }
-    SlotWrites.write(
-        segment, valueSegmentBytes, SlotLayout.offset(locator), frame, length, deadlineNs);
+    writeFrame(locator, frame, length, deadlineNs);
     Changes sink = changes;
     if (sink != null) {
       // Reported once written (a frame that does not fit is refused above, and not reported): it
@@ -692,6 +681,15 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
       // makes it seen is reported after this, and waits for both.
       sink.valueWritten(locator, slotCapacity(locator), frame, length);
     }
+  }
+
+  private void writeFrame(long locator, byte[] frame, int length, long deadlineNs) {
+    ByteBuffer segment = values.writableSegment(SlotLayout.segment(locator));
+    if (segment == null) {
+      throw new SyncFailedException(SyncStatus.OUT_OF_RANGE, "no value segment for " + locator);
+    }
+    SlotWrites.write(
+        segment, valueSegmentBytes, SlotLayout.offset(locator), frame, length, deadlineNs);
   }
 
   @Override

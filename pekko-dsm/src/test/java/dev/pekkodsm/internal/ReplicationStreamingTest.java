@@ -99,6 +99,42 @@ class ReplicationStreamingTest {
     }
   }
 
+  /**
+   * Node 0's mutex, committed once (version 1) by the member that is neither node 0 nor its backup,
+   * so its commits go to the backup over tcp.
+   */
+  record ThirdWriter(
+      DsmNode home, DsmNode backup, long mutexId, long mutexCell, DMutex<long[]> writer) {
+    static ThirdWriter of(LocalCluster cluster) throws InterruptedException {
+      awaitBackups(cluster);
+      DsmNode home = node(cluster, 0);
+      DsmNode backup = backupOf(cluster, 0);
+      DMutex<long[]> mutex = cluster.dsm(0).mutex(new long[] {0});
+      long mutexId = mutex.address().object();
+      DMutex<long[]> writer = cluster.send(0, 3 - cluster.indexOf(backup.self()), mutex.clone());
+      try (DMut<long[]> held = writer.lock()) {
+        held.get()[0] = 1;
+      }
+      return new ThirdWriter(
+          home, backup, mutexId, home.object(mutexId).mutexCell().cell(), writer);
+    }
+  }
+
+  /** A started thread that commits {@code value} with {@code writer}, keeping its failure. */
+  static Thread committing(DMutex<long[]> writer, long value, AtomicReference<Throwable> failed) {
+    Thread t =
+        new Thread(
+            () -> {
+              try (DMut<long[]> held = writer.lock()) {
+                held.get()[0] = value;
+              } catch (Throwable e) {
+                failed.set(e);
+              }
+            });
+    t.start();
+    return t;
+  }
+
   @Test
   void shouldHoldEveryAcknowledgedWriteOfABoxAndAnArcOnTheBackup() throws Exception {
     try (LocalCluster cluster = LocalCluster.withNodes(3).config(FACTOR_ONE).start()) {
@@ -348,17 +384,12 @@ class ReplicationStreamingTest {
             // No batch is resent (nor sent by Artery) while the test holds the backup.
             .config(FACTOR_ONE + "\npekko.dsm.replication.resend-after = 5s")
             .start()) {
-      awaitBackups(cluster);
-      DsmNode home = node(cluster, 0);
-      DsmNode backup = backupOf(cluster, 0);
-      int writerIndex = 3 - cluster.indexOf(backup.self());
-      DMutex<long[]> mutex = cluster.dsm(0).mutex(new long[] {0});
-      long mutexId = mutex.address().object();
-      long mutexCell = home.object(mutexId).mutexCell().cell();
-      DMutex<long[]> writer = cluster.send(0, writerIndex, mutex.clone());
-      try (DMut<long[]> held = writer.lock()) {
-        held.get()[0] = 1;
-      }
+      ThirdWriter w = ThirdWriter.of(cluster);
+      DsmNode home = w.home();
+      DsmNode backup = w.backup();
+      long mutexId = w.mutexId();
+      long mutexCell = w.mutexCell();
+      DMutex<long[]> writer = w.writer();
       long directBefore = backup.replicas().directCommits.sum();
       AtomicReference<Throwable> failed = new AtomicReference<>();
       Thread commit;
@@ -388,16 +419,7 @@ class ReplicationStreamingTest {
                 }
               });
       synchronized (backup.replicas()) {
-        commit =
-            new Thread(
-                () -> {
-                  try (DMut<long[]> held = writer.lock()) {
-                    held.get()[0] = 2;
-                  } catch (Throwable e) {
-                    failed.set(e);
-                  }
-                });
-        commit.start();
+        commit = committing(writer, 2, failed);
         Thread.sleep(500); // the home's stream had nothing pending: the writer writes the backup
         alloc = new Thread(() -> cluster.dsm(0).alloc("in flight").drop());
         alloc.start();
@@ -436,17 +458,12 @@ class ReplicationStreamingTest {
   @Test
   void shouldHaveTheHomeCommitWhileItsStreamHasRecordsPending() throws Exception {
     try (LocalCluster cluster = LocalCluster.withNodes(3).config(FACTOR_ONE).start()) {
-      awaitBackups(cluster);
-      DsmNode home = node(cluster, 0);
-      DsmNode backup = backupOf(cluster, 0);
-      int writerIndex = 3 - cluster.indexOf(backup.self());
-      DMutex<long[]> mutex = cluster.dsm(0).mutex(new long[] {0});
-      long mutexId = mutex.address().object();
-      long mutexCell = home.object(mutexId).mutexCell().cell();
-      DMutex<long[]> writer = cluster.send(0, writerIndex, mutex.clone());
-      try (DMut<long[]> held = writer.lock()) {
-        held.get()[0] = 1;
-      }
+      ThirdWriter w = ThirdWriter.of(cluster);
+      DsmNode home = w.home();
+      DsmNode backup = w.backup();
+      long mutexId = w.mutexId();
+      long mutexCell = w.mutexCell();
+      DMutex<long[]> writer = w.writer();
       long directBefore = backup.replicas().directCommits.sum();
       AtomicReference<Throwable> failed = new AtomicReference<>();
       Thread alloc;
@@ -455,16 +472,7 @@ class ReplicationStreamingTest {
         alloc = new Thread(() -> cluster.dsm(0).alloc("pending").drop());
         alloc.start();
         Thread.sleep(300); // its batch waits for the backup
-        commit =
-            new Thread(
-                () -> {
-                  try (DMut<long[]> held = writer.lock()) {
-                    held.get()[0] = 2;
-                  } catch (Throwable e) {
-                    failed.set(e);
-                  }
-                });
-        commit.start();
+        commit = committing(writer, 2, failed);
         Thread.sleep(300);
       }
       commit.join(30_000);
