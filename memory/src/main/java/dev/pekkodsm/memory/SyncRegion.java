@@ -105,6 +105,13 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
      */
     void fieldChanged(long ticket, long cell, int kind, long object, int field, long value);
 
+    /**
+     * A change reported with {@link #fieldChanging} was not made (the field changed meanwhile): it
+     * holds {@code value}. Told without waiting, and never taken back: it is what the field holds,
+     * which a later change of the cell follows.
+     */
+    void fieldStands(long cell, int kind, long object, int field, long value);
+
     /** {@code cell} was allocated to {@code object} of {@code kind}, its fields zero. */
     void cellAllocated(long cell, int kind, long object);
 
@@ -625,7 +632,7 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
       long witness =
           CellOps.compareAndExchange(cells, fileBytes, cell, object, field, expected, update);
       if (witness != expected) {
-        sink.fieldChanging(cell, kind, object, field, update, witness);
+        sink.fieldStands(cell, kind, object, field, witness);
       } else {
         sink.fieldChanged(ticket, cell, kind, object, field, update);
       }
@@ -643,7 +650,7 @@ public final class SyncRegion implements SyncAccess, AutoCloseable {
         // Changed meanwhile by a change the backup does not hold (a lock taken, given back or
         // taken back): the backup is told what stands.
         if (sink.holds(kind, field, update, witness)) {
-          sink.fieldChanging(cell, kind, object, field, update, witness);
+          sink.fieldStands(cell, kind, object, field, witness);
         }
       } else {
         sink.fieldChanged(ticket, cell, kind, object, field, update);

@@ -51,6 +51,12 @@ class SyncRegionChangesTest {
     }
 
     @Override
+    public void fieldStands(long cell, int kind, long object, int field, long value) {
+      reported.add("field " + field + " stands " + value);
+      mirror.applyCellField(cell, field, value);
+    }
+
+    @Override
     public long fieldChanging(long cell, int kind, long object, int field, long old, long update) {
       if (old != update) {
         assertEquals(old, primary.load(cell, object, field, FAR), "reported before it is made");

@@ -158,8 +158,8 @@ public final class ClientContext {
   }
 
   /** Copies this node to its backup again and waits ({@link Replication#recopy}). */
-  void recopyHere() {
-    node.replication().recopy();
+  void recopyHere(long seenEpoch) {
+    node.replication().recopy(seenEpoch);
   }
 
   /** This node as a backup: the mirrors it keeps. */

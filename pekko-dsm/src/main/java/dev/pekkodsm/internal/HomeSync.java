@@ -15,6 +15,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import java.util.function.LongPredicate;
 
 /**
@@ -33,7 +34,7 @@ import java.util.function.LongPredicate;
  * <pre>
  * COMMIT  op i32 = 1 | requester u64 | cell u64 | object u64 | held word u64 | color i32 | frame
  * ATOMIC  op i32 = 2 | requester u64 | cell u64 | object u64 | operation i32 | a u64 | b u64
- * RECOPY  op i32 = 3 | requester u64 | 0 u64 | 0 u64
+ * RECOPY  op i32 = 3 | requester u64 | epoch seen u64 | 0 u64
  * answer  status i32: -1 done, else a SyncStatus ordinal, followed by
  *         done: COMMIT outcome i32 (a MutexSteps.Outcome ordinal); ATOMIC value u64 | done u8;
  *               RECOPY nothing (the backup holds the new copy)
@@ -138,13 +139,13 @@ final class HomeSync {
   }
 
   /**
-   * Has the home copy itself to its backup again, in a new epoch, and waits until the backup holds
-   * the copy ({@link Replication#recopy}).
+   * Has the home copy itself to its backup again, in an epoch after {@code seenEpoch}, and waits
+   * until the backup holds the copy ({@link Replication#recopy}).
    *
    * @throws SyncFailedException as {@link #commit} does
    */
-  void recopy(long deadlineNs) {
-    ByteBuffer answer = ask(CHANNEL, request(RECOPY, 0, 0, 0).array(), deadlineNs);
+  void recopy(long seenEpoch, long deadlineNs) {
+    ByteBuffer answer = ask(CHANNEL, request(RECOPY, seenEpoch, 0, 0).array(), deadlineNs);
     if (answer.remaining() != 0) {
       throw malformed();
     }
@@ -248,7 +249,7 @@ final class HomeSync {
       SnapshotCodec codec,
       Consumer<Runnable> run,
       LongPredicate departed,
-      Runnable recopy,
+      LongConsumer recopy,
       long channel,
       byte[] body,
       long budgetNs) {
@@ -306,7 +307,7 @@ final class HomeSync {
     } else if (op == RECOPY && in.remaining() == 0 && recopy != null) {
       steps[0] =
           () -> {
-            recopy.run();
+            recopy.accept(cell); // the epoch the writer saw
             answer.complete(done(0).array());
           };
     } else {

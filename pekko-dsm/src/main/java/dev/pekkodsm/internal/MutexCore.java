@@ -562,9 +562,9 @@ public final class MutexCore {
       if (after != epoch) {
         try {
           if (here) {
-            ctx.recopyHere();
+            ctx.recopyHere(after);
           } else {
-            ctx.homeSync(home).recopy(deadlineNs);
+            ctx.homeSync(home).recopy(after, deadlineNs);
           }
         } catch (RuntimeException e) {
           letGo(releaseCommitted(access, now));

@@ -381,6 +381,16 @@ final class Replication {
     }
 
     @Override
+    public void fieldStands(long cell, int kind, long object, int field, long value) {
+      // Not older than what the backup may hold: a writer that locked since may have written
+      // its commit there before this arrives.
+      stream.post(
+          field == SyncLayout.WORD
+              ? new ReplicaRecord.CellWordAgain(cell, held(kind, field, value))
+              : new ReplicaRecord.CellField(cell, field, value));
+    }
+
+    @Override
     public void cellAllocated(long cell, int kind, long object) {
       stream.post(new ReplicaRecord.CellAllocated(cell, kind, object));
     }
@@ -489,20 +499,25 @@ final class Replication {
   }
 
   /**
-   * Copies everything to the backup again, in a new epoch, and waits until the backup holds it. A
-   * writer that wrote its commit to the backup and then found the epoch moved asks for this: the
-   * new epoch's copy may have read the mutex before the commit. Late, it does no harm: it is a copy
-   * like any other, and writers' commits wait for its end.
+   * Copies everything to the backup again, in an epoch after {@code seenEpoch}, and waits until the
+   * backup holds it. A writer that wrote its commit to the backup, committed here and then saw the
+   * epoch moved to {@code seenEpoch} asks for this: that epoch's copy may have read the mutex
+   * before the commit. A copy of a later epoch began after the writer's commit (its epoch was
+   * published before it read anything, and the writer saw the earlier one after committing), so
+   * none is made then. Late, a copy does no harm: it is a copy like any other, and writers' commits
+   * wait for its end.
    *
    * @throws DsmException if the backup does not acknowledge within the ack timeout
    */
-  void recopy() {
+  void recopy(long seenEpoch) {
     NodeId to = stream.backup();
     if (!enabled() || to == null) {
       return; // no backup: nothing is held anywhere else
     }
-    log.info("{} copies itself to {} again for a writer whose epoch moved", primary, to);
-    stream.target(to, this::fullCopy, COPY_DONE);
+    if (stream.epoch() <= seenEpoch) {
+      log.info("{} copies itself to {} again for a writer whose epoch moved", primary, to);
+      stream.target(to, this::fullCopy, COPY_DONE);
+    }
     await(
         stream.ship(List.of()),
         new GlobalAddress(primary, 0, 0),
